@@ -1,0 +1,38 @@
+"""The ``ipowner`` command: a thin layer over the library API.
+
+Subcommands live one per module; each turns options into a library call and a renderer call.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ipowner._version import __version__
+from ipowner.cli._common import run_guarded
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="ipowner")
+def cli() -> None:
+    """Who holds the servers a device talks to: holder, registry chain, origin AS, location, jurisdiction.
+
+    \b
+    Exit codes (all commands):
+      0  everything asked for was answered
+      1  failure: nothing could be answered
+      2  usage error
+      3  a --fail-on policy gate fired (wins over 4)
+      4  partial: some inputs, records or addresses could not be read or answered
+    """
+
+
+def _register() -> None:
+    # Each subcommand module adds itself to the group; imported here so `ipowner --help` lists them all.
+    from ipowner.cli import commands  # noqa: F401
+
+
+def main(argv: list[str] | None = None) -> None:
+    _register()
+    sys.exit(run_guarded(cli, argv))

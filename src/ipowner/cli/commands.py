@@ -1,0 +1,5 @@
+"""Registers every subcommand module with the group (one import and one add_command per command)."""
+
+from ipowner.cli import cli
+
+__all__ = ["cli"]

@@ -1,0 +1,36 @@
+"""Turn record dataclasses into plain JSON-ready dicts (dates as ISO 8601 UTC)."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, datetime, timezone
+from enum import Enum
+from typing import Any
+
+
+def iso(value: datetime | date | None) -> str | None:
+    """ISO 8601 in UTC with a trailing Z; None stays None."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    return value.isoformat()
+
+
+def plain(value: Any) -> Any:
+    """Recursively convert dataclasses, dates, enums, sets and tuples to JSON types."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value) if not f.name.startswith("_")}
+    if isinstance(value, (datetime, date)):
+        return iso(value)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, (set, frozenset)):
+        return [plain(v) for v in sorted(value, key=repr)]
+    return value

@@ -1,0 +1,46 @@
+"""The shape of what providers learn: ranges with facts.
+
+Kept flat and join-friendly (integer start/end) so that DuckDB or Spark can range-join it against
+flows when one machine is not enough.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import Any
+
+from ipowner.model._serialize import plain
+
+
+@dataclass(slots=True, frozen=True)
+class RangeFact:
+    start: int  # first address as an integer
+    end: int  # last address as an integer (inclusive)
+    version: int  # 4 or 6
+    source: str  # SourceInfo.id
+    holder: str | None = None
+    holder_country: str | None = None
+    asn: int | None = None
+    as_name: str | None = None
+    country: str | None = None  # location country, if the source is a location source
+    registered_country: str | None = None
+    registry: str | None = None  # RIR or NIR that registered the range
+    handle: str | None = None
+
+    @property
+    def first(self) -> str:
+        return str(ipaddress.ip_address(self.start) if self.version == 4 else ipaddress.IPv6Address(self.start))
+
+    @property
+    def last(self) -> str:
+        return str(ipaddress.ip_address(self.end) if self.version == 4 else ipaddress.IPv6Address(self.end))
+
+    def contains(self, address: str) -> bool:
+        ip = ipaddress.ip_address(address)
+        return ip.version == self.version and self.start <= int(ip) <= self.end
+
+    def to_dict(self) -> dict[str, Any]:
+        d = plain(self)
+        d["first"], d["last"] = self.first, self.last
+        return d
