@@ -126,7 +126,8 @@ def default_providers(
 ) -> list[Provider]:
     """The data providers that run after the special-purpose one, in order.
 
-    Location and ASN come from MaxMind-format databases; ownership providers (RDAP) go after them.
+    Location and ASN come from MaxMind-format databases. Ownership providers (RDAP) go after them,
+    and only when not offline: each provider skips records whose ``needs_lookup`` is False.
     """
     from ipowner.providers.mmdb import MmdbProvider
 
@@ -204,7 +205,7 @@ def lookup(
     owned: list[Any] = []
     chain: list[Any] = [special]
     try:
-        if providers is None:
+        if providers is None and result.records:
             try:
                 data = default_providers(mmdb=mmdb, use_embedded=use_embedded, discover=discover)
             except IpownerError as exc:
@@ -212,7 +213,7 @@ def lookup(
                 data = []
             owned = list(data)
             chain += data
-        else:
+        elif providers is not None:
             chain += list(providers)
         if result.records:
             for provider in chain:
