@@ -1,5 +1,8 @@
 """Registers every subcommand module with the group (one import and one add_command per command)."""
 
 from ipowner.cli import cli
+from ipowner.cli.data import data
+
+cli.add_command(data)
 
 __all__ = ["cli"]
