@@ -8,11 +8,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from mmdb_support import DATA, expected_for, isolate, source_entries, write_mmdb
 
 from ipowner.model import AddressRecord, LookedThrough, Special
 from ipowner.providers.base import Provider
 from ipowner.providers.mmdb import MmdbProvider, classify
+from mmdb_support import DATA, expected_for, isolate, source_entries, write_mmdb
 
 
 @pytest.fixture(autouse=True)
