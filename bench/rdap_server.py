@@ -160,7 +160,7 @@ def lower_bound(addresses: list[str]) -> dict[str, Any]:
     skipped = 0
     for a in addresses:
         ip = ipaddress.ip_address(a)
-        if not ip.is_global:
+        if not ip.is_global or ip.is_multicast:
             skipped += 1
             continue
         net = network_for(ip)
