@@ -98,6 +98,21 @@ def expected_holder(address: str) -> str | None:
     return rdap_server.holder_of(net)[1] if net else None
 
 
+def run_once(cmd: list[str], args: list[str], latency: float) -> int:
+    with tempfile.TemporaryDirectory(prefix="ipowner-bench-rdap-") as tmp, rdap_server.RdapServer(latency=latency, lifetime=480) as srv:
+        env = dict(os.environ)
+        env["IPOWNER_RDAP_BOOTSTRAP"] = srv.bootstrap_url
+        env["IPOWNER_CACHE_DIR"] = str(Path(tmp) / "cache")
+        env.setdefault("IPOWNER_DATA_DIR", str(Path(tmp) / "data"))
+        t = time.perf_counter()
+        p = subprocess.run(cmd + args, capture_output=True, text=True, env=env, timeout=600)
+        wall = time.perf_counter() - t
+        counts = srv.counts()
+    err = p.stderr.strip().splitlines()
+    print(json.dumps({"wall_seconds": round(wall, 3), "exit": p.returncode, "requests": counts, "stderr_last": err[-1] if err else ""}))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--clusters", type=int, default=240)
@@ -105,12 +120,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--latency", type=float, default=0.03)
     ap.add_argument("--ipowner", help="command that runs ipowner (default: the one next to this Python)")
     ap.add_argument("--arg", action="append", default=[], help="extra argument for `ipowner lookup` (repeatable)")
+    ap.add_argument("--run", metavar="ARGS", help="instead: run `ipowner ARGS` once against the server and report its requests")
     a = ap.parse_args(argv)
+    cmd = ipowner_cmd(a.ipowner)
+    if a.run:
+        return run_once(cmd, shlex.split(a.run), a.latency)
 
     addrs = address_set(a.clusters, a.seed)
     lb = rdap_server.lower_bound(addrs)
     bound = rdap_server.time_bound(lb["requests_per_registry"], a.latency)
-    cmd = ipowner_cmd(a.ipowner)
     doc: dict = {
         "addresses": len(addrs),
         "distinct": len(set(addrs)),
