@@ -45,7 +45,7 @@ class LookupResult:
     records: list[AddressRecord] = field(default_factory=list)  # input order; a hostname gives one per answer
     errors: list[QueryError] = field(default_factory=list)  # inputs not answered, and data-source problems
     sources: list[SourceInfo] = field(default_factory=list)  # every source consulted, sorted by id
-    generated: datetime = field(default_factory=lambda: datetime.now(UTC))
+    generated: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
 
     @property
     def problems(self) -> list[str]:
@@ -151,8 +151,8 @@ def lookup(
     ``offline``: no socket is opened; hostnames are reported as errors, addresses answered.
     ``mmdb``: extra MaxMind-format databases (most specific answer per field wins);
     ``use_embedded``/``discover``: the shipped database and those found in the usual places.
-    ``resolver``: a callable hostname -> list of addresses (default: the system resolver, bounded by
-    ``resolve_timeout`` seconds for the whole batch).
+    ``resolver``: a callable hostname -> list of addresses (default: the system resolver, abandoned
+    when no answer has come for ``resolve_timeout`` seconds).
     ``providers``: replaces the data providers (the special-purpose provider still runs first);
     providers passed in are not closed.
     """
