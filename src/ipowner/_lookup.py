@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from os import PathLike
 from typing import Any
 
+import idna
+
 from ipowner._version import __version__
 from ipowner.errors import InvalidAddressError, IpownerError, ResolutionError
 from ipowner.exitcodes import ExitCode, combine
@@ -103,8 +105,6 @@ def parse_query(text: str) -> ParsedQuery:
 def _hostname(raw: str) -> str:
     name = raw[:-1] if raw.endswith(".") else raw
     try:
-        import idna
-
         ascii_name = idna.encode(name, uts46=True).decode("ascii")
     except (idna.IDNAError, UnicodeError, ValueError):
         try:
