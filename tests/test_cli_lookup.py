@@ -55,6 +55,21 @@ from ipowner.cli import main
 main()
 """
 
+# A synthetic getaddrinfo: dual.example has one A and one AAAA answer (each listed twice, as getaddrinfo
+# does for several socket types); any other name does not exist.
+FAKE_GETADDRINFO = """
+import socket, sys
+def _fake(host, port, family=0, type=0, proto=0, flags=0):
+    if host != "dual.example":
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+    a = (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("8.8.8.8", 0))
+    b = (socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("64:ff9b::808:808", 0, 0, 0))
+    return [a, b, a, b]
+socket.getaddrinfo = _fake
+from ipowner.cli import main
+main()
+"""
+
 
 @pytest.fixture(scope="session")
 def dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
@@ -149,6 +164,23 @@ def test_hanging_resolver_is_abandoned_at_the_deadline(dirs):
     assert "slow.example: no answer from the system resolver within 1 s" in p.stderr
     lines = [json.loads(line) for line in p.stdout.splitlines()]
     assert [(r["schema"], r["address"]) for r in lines] == [(SCHEMA_LOOKUP, "8.8.8.8")]
+
+
+def test_hostname_gives_one_row_per_answer(dirs):
+    p = run(dirs, "lookup", "dual.example", "nxdomain.example", "--format", "json", code=FAKE_GETADDRINFO)
+    assert p.returncode == 4, p.stderr
+    assert p.stderr.strip() == "ipowner: nxdomain.example: does not resolve (Name or service not known)"
+    doc = json.loads(p.stdout)
+    assert [(r["query"], r["address"]) for r in doc["records"]] == [
+        ("dual.example", "8.8.8.8"),
+        ("dual.example", "64:ff9b::808:808"),
+    ]
+    for r in doc["records"]:
+        assert r["resolution"]["hostname"] == "dual.example"
+        assert r["resolution"]["answers"] == ["8.8.8.8", "64:ff9b::808:808"]
+        assert r["resolution"]["resolver"] == "system resolver" and r["resolution"]["time"].endswith("Z")
+        assert r["asn"]["number"] == 15169
+    assert "resolver" in {s["id"] for s in doc["sources"]}
 
 
 def test_table_shows_facts_sources_and_credits(dirs):
