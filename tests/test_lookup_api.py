@@ -24,7 +24,8 @@ from ipowner.resolve import SystemResolver
         ("[2001:DB8::1]", "2001:db8::1"),
         ("fe80::1%eth0", "fe80::1"),
         ("[fe80::1%25en0]", "fe80::1"),
-        ("::ffff:8.8.8.8", "::ffff:808:808"),
+        ("::ffff:8.8.8.8", "::ffff:8.8.8.8"),
+        ("::FFFF:808:808", "::ffff:8.8.8.8"),
     ],
 )
 def test_addresses_are_canonical(text, address):

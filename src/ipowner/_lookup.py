@@ -23,6 +23,7 @@ from ipowner.errors import InvalidAddressError, IpownerError, ResolutionError
 from ipowner.exitcodes import ExitCode, combine
 from ipowner.model import SCHEMA_LOOKUP, AddressRecord, Resolution, SourceInfo
 from ipowner.model._serialize import iso
+from ipowner.model.address import canonical_address
 from ipowner.providers.base import Provider
 from ipowner.providers.special import SpecialProvider
 from ipowner.resolve import DEFAULT_TIMEOUT, Resolver, SystemResolver, resolve_all, resolver_source
@@ -95,7 +96,7 @@ def parse_query(text: str) -> ParsedQuery:
     except ValueError as exc:
         ip_error = str(exc)
     else:
-        return ParsedQuery(raw, address=str(ip))
+        return ParsedQuery(raw, address=canonical_address(ip))
     if ":" in s or "/" in s or s.replace(".", "").isdigit():
         reason = "is a network, not an address" if "/" in s else f"not a valid IP address ({ip_error})"
         raise InvalidAddressError(raw, reason)
