@@ -16,13 +16,15 @@ from ipowner.model import SCHEMA_LOOKUP
 
 MMDB = Path(__file__).parent / "data" / "mmdb"
 CITY_TEST = MMDB / "GeoIP2-City-Test.mmdb"
+BAD = MMDB / "bad"
 FAILS_ON_OPEN = [
-    MMDB / "libmaxminddb_libmaxminddb-metadata-marker-only.mmdb",
-    MMDB / "maxminddb-golang_invalid-data-record-offset.mmdb",
+    BAD / "libmaxminddb_libmaxminddb-metadata-marker-only.mmdb",
+    BAD / "maxminddb-golang_invalid-data-record-offset.mmdb",
+    MMDB / "GeoIP2-City-Test-Invalid-Node-Count.mmdb",
 ]
 FAILS_ON_LOOKUP = [
-    MMDB / "libmaxminddb_libmaxminddb-deep-nesting.mmdb",
-    MMDB / "libmaxminddb_libmaxminddb-oversized-map.mmdb",
+    BAD / "libmaxminddb_libmaxminddb-deep-nesting.mmdb",
+    BAD / "libmaxminddb_libmaxminddb-oversized-map.mmdb",
 ]
 
 DONE_WHEN = ["8.8.8.8", "1.1.1.1", "1.2.4.8", "2001:4860:4860::8888", "10.0.0.1", "64:ff9b::808:808"]
@@ -49,6 +51,21 @@ import socket, sys, time
 def _hang(*a, **k):
     time.sleep(600)
 socket.getaddrinfo = _hang
+from ipowner.cli import main
+main()
+"""
+
+# A synthetic getaddrinfo: dual.example has one A and one AAAA answer (each listed twice, as getaddrinfo
+# does for several socket types); any other name does not exist.
+FAKE_GETADDRINFO = """
+import socket, sys
+def _fake(host, port, family=0, type=0, proto=0, flags=0):
+    if host != "dual.example":
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+    a = (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("8.8.8.8", 0))
+    b = (socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("64:ff9b::808:808", 0, 0, 0))
+    return [a, b, a, b]
+socket.getaddrinfo = _fake
 from ipowner.cli import main
 main()
 """
@@ -147,6 +164,23 @@ def test_hanging_resolver_is_abandoned_at_the_deadline(dirs):
     assert "slow.example: no answer from the system resolver within 1 s" in p.stderr
     lines = [json.loads(line) for line in p.stdout.splitlines()]
     assert [(r["schema"], r["address"]) for r in lines] == [(SCHEMA_LOOKUP, "8.8.8.8")]
+
+
+def test_hostname_gives_one_row_per_answer(dirs):
+    p = run(dirs, "lookup", "dual.example", "nxdomain.example", "--format", "json", code=FAKE_GETADDRINFO)
+    assert p.returncode == 4, p.stderr
+    assert p.stderr.strip() == "ipowner: nxdomain.example: does not resolve (Name or service not known)"
+    doc = json.loads(p.stdout)
+    assert [(r["query"], r["address"]) for r in doc["records"]] == [
+        ("dual.example", "8.8.8.8"),
+        ("dual.example", "64:ff9b::808:808"),
+    ]
+    for r in doc["records"]:
+        assert r["resolution"]["hostname"] == "dual.example"
+        assert r["resolution"]["answers"] == ["8.8.8.8", "64:ff9b::808:808"]
+        assert r["resolution"]["resolver"] == "system resolver" and r["resolution"]["time"].endswith("Z")
+        assert r["asn"]["number"] == 15169
+    assert "resolver" in {s["id"] for s in doc["sources"]}
 
 
 def test_table_shows_facts_sources_and_credits(dirs):
@@ -253,3 +287,27 @@ def test_hostile_hostname_is_escaped_in_errors(dirs):
     p = run(dirs, "lookup", "evil\x1b[31m.example", "--offline")
     assert p.returncode == 1
     assert "\x1b" not in p.stderr and "\\x1b" in p.stderr
+
+
+def test_every_corrupt_database_at_once(dirs):
+    # All 21 corrupt databases in one run: each failure is one line, and every address is still answered.
+    bad = sorted(BAD.glob("*.mmdb"))
+    assert len(bad) == 21
+    args = [a for db in bad for a in ("--mmdb", str(db))]
+    queries = ["1.1.1.1", "81.2.69.160", "8.8.8.8", "2001:4860:4860::8888", "10.0.0.1"]
+    p = run(dirs, "lookup", *queries, "--offline", "--format", "json", *args)
+    assert p.returncode == 4
+    assert_one_line_errors(p.stderr)
+    doc = json.loads(p.stdout)
+    assert [r["query"] for r in doc["records"]] == queries
+    assert by_query(doc)["8.8.8.8"]["asn"]["number"] == 15169
+    # Those that fail on open (9 per the upstream notes for this reader) are reported by path, once each.
+    open_failures = [e for e in doc["errors"] if e["kind"] == "database"]
+    assert len(open_failures) >= 9
+    for e in open_failures:
+        assert e["query"] is None and any(db.name in e["message"] for db in bad)
+    for name in ("metadata-marker-only", "offset-integer-overflow", "golang_cyclic-data-structure"):
+        assert name in p.stderr
+    # Those that fail on lookup name both the database and the address.
+    for name in ("deep-nesting", "oversized-array", "separator-record-max-left"):
+        assert any(name in line and "1.1.1.1" in line for line in p.stderr.splitlines()), name

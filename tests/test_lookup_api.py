@@ -24,7 +24,8 @@ from ipowner.resolve import SystemResolver
         ("[2001:DB8::1]", "2001:db8::1"),
         ("fe80::1%eth0", "fe80::1"),
         ("[fe80::1%25en0]", "fe80::1"),
-        ("::ffff:8.8.8.8", "::ffff:808:808"),
+        ("::ffff:8.8.8.8", "::ffff:8.8.8.8"),
+        ("::FFFF:808:808", "::ffff:8.8.8.8"),
     ],
 )
 def test_addresses_are_canonical(text, address):
@@ -118,6 +119,17 @@ def test_system_resolver_gives_up_at_the_deadline():
     assert elapsed < 5  # three hung names share one deadline
     assert all(isinstance(v, ipowner.ResolutionError) for v in out.values())
     assert "within 0.3 s" in str(out["a.example"])
+
+
+def test_system_resolver_keeps_going_while_answers_come():
+    def slow(name: str) -> list[str]:
+        time.sleep(0.05)
+        return ["192.0.2.7"]
+
+    resolver = SystemResolver(timeout=0.5, lookup=slow)
+    resolver.workers = 1  # 20 names one after another: 1 s in all, more than the timeout, never idle 0.5 s
+    out = resolver.resolve_many([f"h{i}.example" for i in range(20)])
+    assert all(v == ["192.0.2.7"] for v in out.values()) and len(out) == 20
 
 
 def test_system_resolver_collects_answers_and_errors():

@@ -16,11 +16,14 @@ from datetime import UTC, datetime
 from os import PathLike
 from typing import Any
 
+import idna
+
 from ipowner._version import __version__
 from ipowner.errors import InvalidAddressError, IpownerError, ResolutionError
 from ipowner.exitcodes import ExitCode, combine
 from ipowner.model import SCHEMA_LOOKUP, AddressRecord, Resolution, SourceInfo
 from ipowner.model._serialize import iso
+from ipowner.model.address import canonical_address
 from ipowner.providers.base import Provider
 from ipowner.providers.special import SpecialProvider
 from ipowner.resolve import DEFAULT_TIMEOUT, Resolver, SystemResolver, resolve_all, resolver_source
@@ -45,7 +48,7 @@ class LookupResult:
     records: list[AddressRecord] = field(default_factory=list)  # input order; a hostname gives one per answer
     errors: list[QueryError] = field(default_factory=list)  # inputs not answered, and data-source problems
     sources: list[SourceInfo] = field(default_factory=list)  # every source consulted, sorted by id
-    generated: datetime = field(default_factory=lambda: datetime.now(UTC))
+    generated: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
 
     @property
     def problems(self) -> list[str]:
@@ -93,7 +96,7 @@ def parse_query(text: str) -> ParsedQuery:
     except ValueError as exc:
         ip_error = str(exc)
     else:
-        return ParsedQuery(raw, address=str(ip))
+        return ParsedQuery(raw, address=canonical_address(ip))
     if ":" in s or "/" in s or s.replace(".", "").isdigit():
         reason = "is a network, not an address" if "/" in s else f"not a valid IP address ({ip_error})"
         raise InvalidAddressError(raw, reason)
@@ -103,8 +106,6 @@ def parse_query(text: str) -> ParsedQuery:
 def _hostname(raw: str) -> str:
     name = raw[:-1] if raw.endswith(".") else raw
     try:
-        import idna
-
         ascii_name = idna.encode(name, uts46=True).decode("ascii")
     except (idna.IDNAError, UnicodeError, ValueError):
         try:
@@ -151,8 +152,8 @@ def lookup(
     ``offline``: no socket is opened; hostnames are reported as errors, addresses answered.
     ``mmdb``: extra MaxMind-format databases (most specific answer per field wins);
     ``use_embedded``/``discover``: the shipped database and those found in the usual places.
-    ``resolver``: a callable hostname -> list of addresses (default: the system resolver, bounded by
-    ``resolve_timeout`` seconds for the whole batch).
+    ``resolver``: a callable hostname -> list of addresses (default: the system resolver, abandoned
+    when no answer has come for ``resolve_timeout`` seconds).
     ``providers``: replaces the data providers (the special-purpose provider still runs first);
     providers passed in are not closed.
     """

@@ -91,7 +91,7 @@ def _record_panel(rec: AddressRecord) -> Panel:
         if lt.teredo_server:
             t = Text(f"client {terminal_safe(lt.ipv4)} (attributed), server {terminal_safe(lt.teredo_server)}")
         else:
-            t = Text(terminal_safe(lt.ipv4))
+            t = Text(f"{terminal_safe(lt.ipv4)} (attributed)")
         t.append(f" via {terminal_safe(lt.mechanism)} {terminal_safe(lt.prefix)}", style="dim")
         add("looks through", t, "looked_through")
         if lt.special is not None:
