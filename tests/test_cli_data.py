@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from mmdb_support import BAD, DATA, write_mmdb
 
 

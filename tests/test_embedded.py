@@ -14,13 +14,13 @@ from pathlib import Path
 
 import maxminddb
 import pytest
-from mmdb_support import isolate, write_mmdb
 
 from ipowner import paths
 from ipowner.errors import DatabaseError
 from ipowner.model import AddressRecord
 from ipowner.providers import embedded
 from ipowner.providers.mmdb import MmdbProvider
+from mmdb_support import isolate, write_mmdb
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import importlib.util
 import ipaddress
 import random
 import sys
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -86,7 +86,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Pat
         for spec in build.SOURCES
     ]
     path = tmp_path_factory.mktemp("synthetic-embedded") / "synthetic-embedded.mmdb"
-    meta = build.build(sources, path, build_time=datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc))
+    meta = build.build(sources, path, build_time=datetime(2026, 11, 1, 12, 0, tzinfo=UTC))
     return meta, path
 
 
@@ -119,7 +119,7 @@ def test_answers(built: tuple[dict[str, Any], Path]) -> None:
         assert r.get("2001:4900::1") == {"registered_country": {"iso_code": "US"}}
         m = r.metadata()
         assert m.database_type == "ipowner-embedded" and m.ip_version == 6
-        assert m.build_epoch == int(datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc).timestamp())
+        assert m.build_epoch == int(datetime(2026, 11, 1, 12, 0, tzinfo=UTC).timestamp())
         assert "built 2026-11-01" in m.description["en"] and "@ip-location-db/asn 2.3.2026061719" in m.description["en"]
 
 

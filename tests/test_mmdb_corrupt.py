@@ -7,10 +7,10 @@ from pathlib import Path
 
 import maxminddb
 import pytest
-from mmdb_support import BAD, DATA, isolate
 
 from ipowner.model import AddressRecord
 from ipowner.providers.mmdb import MmdbProvider
+from mmdb_support import BAD, DATA, isolate
 
 PROBES = ["1.1.1.1", "1.1.1.3", "1.1.1.32", "81.2.69.160", "0.0.0.0", "255.255.255.255"]
 ALL = set(PROBES)

@@ -7,11 +7,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from mmdb_support import DATA, isolate
 
 from ipowner.model import AddressRecord
 from ipowner.providers import discovery
 from ipowner.providers.mmdb import MmdbProvider
+from mmdb_support import DATA, isolate
 
 
 @pytest.fixture
