@@ -3,6 +3,7 @@
 The public API (``lookup``, ``traffic``, ``report``) does the same work as the command line.
 """
 
+from ipowner._traffic import traffic
 from ipowner._version import __version__
 from ipowner.errors import (
     CaptureError,
@@ -34,4 +35,5 @@ __all__ = [
     "SourceInfo",
     "TrafficResult",
     "UsageError",
+    "traffic",
 ]

@@ -3,3 +3,7 @@
 from ipowner.cli import cli
 
 __all__ = ["cli"]
+
+from ipowner.cli.traffic import traffic_cmd  # noqa: E402
+
+cli.add_command(traffic_cmd)

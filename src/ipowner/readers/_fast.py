@@ -207,10 +207,7 @@ def make_handler(engine: Engine) -> Callable[[bytes, int, int, int, float, int],
                     inspect(c, 17, whole[8:])
         elif proto == 6 or proto == 17:
             t = tcp if proto == 6 else udp
-            if l4 + 4 <= end:
-                key = addrs + buf[l4 : l4 + 4]
-            else:
-                key = addrs + b"\0\0\0\0"
+            key = addrs + buf[l4:l4 + 4] if l4 + 4 <= end else addrs + b"\x00\x00\x00\x00"
             c = t.get(key)
             if c is None:
                 half = len(addrs) >> 1
