@@ -4,6 +4,7 @@ The public API (``lookup``, ``traffic``, ``report``) does the same work as the c
 """
 
 from ipowner._lookup import LookupResult, QueryError, lookup
+from ipowner._traffic import traffic
 from ipowner._version import __version__
 from ipowner.errors import (
     CaptureError,
@@ -38,4 +39,5 @@ __all__ = [
     "SourceInfo",
     "TrafficResult",
     "UsageError",
+    "traffic",
 ]

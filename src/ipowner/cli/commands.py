@@ -8,3 +8,7 @@ cli.add_command(lookup_cmd)
 cli.add_command(data)
 
 __all__ = ["cli"]
+
+from ipowner.cli.traffic import traffic_cmd  # noqa: E402
+
+cli.add_command(traffic_cmd)
