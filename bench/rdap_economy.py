@@ -72,6 +72,52 @@ def ipowner_cmd(override: str | None) -> list[str]:
     return [str(exe)] if exe.exists() else [sys.executable, "-c", "from ipowner.cli import main; main()"]
 
 
+def cli_has_rdap(cmd: list[str]) -> bool:
+    """True when `ipowner lookup` itself queries RDAP (its help mentions it)."""
+    p = subprocess.run(cmd + ["lookup", "--help"], capture_output=True, text=True, timeout=60)
+    return "rdap" in p.stdout.lower()
+
+
+def driver(args: list[str]) -> int:
+    """`ipowner lookup --format jsonl -` through the library API, with the RDAP provider added: for builds
+    whose command line does not run RDAP yet. ``--offline`` answers without RDAP."""
+    import ipowner
+    from ipowner._lookup import default_providers
+    from ipowner.providers.rdap import RdapConfig, RdapProvider
+
+    offline = "--offline" in args
+    queries = [a for a in args if not a.startswith("-") and a != "lookup" and a != "jsonl" and a != "json"]
+    if "-" in args or not queries:
+        queries += [x.strip() for x in sys.stdin if x.strip()]
+    providers = default_providers()
+    rdap = None
+    if not offline:
+        rdap = RdapProvider(RdapConfig.from_env())
+        providers.append(rdap)
+    res = ipowner.lookup(queries, offline=offline, providers=providers)
+    for rec in res.records:
+        print(json.dumps(rec.to_dict()))
+    if rdap is not None:
+        print(json.dumps({"rdap_stats": rdap.stats.to_dict()}), file=sys.stderr)
+    for p in providers:
+        close = getattr(p, "close", None)
+        if callable(close):
+            close()
+    return int(res.exit_code)
+
+
+def split_stderr(text: str) -> tuple[str, dict | None]:
+    """(last line that is not the driver's stats, the driver's RDAP client stats if printed)."""
+    stats = None
+    last = ""
+    for line in text.strip().splitlines():
+        if line.startswith('{"rdap_stats"'):
+            stats = json.loads(line)["rdap_stats"]
+        elif line.strip():
+            last = line.strip()
+    return last, stats
+
+
 def run_lookup(cmd: list[str], addrs: list[str], env: dict[str, str], extra: list[str]) -> tuple[float, int, list[dict], str]:
     t = time.perf_counter()
     p = subprocess.run(
@@ -87,7 +133,7 @@ def run_lookup(cmd: list[str], addrs: list[str], env: dict[str, str], extra: lis
     for line in p.stdout.splitlines():
         with contextlib.suppress(ValueError):
             recs.append(json.loads(line))
-    return wall, p.returncode, recs, p.stderr.strip().splitlines()[-1] if p.stderr.strip() else ""
+    return wall, p.returncode, recs, p.stderr
 
 
 def expected_holder(address: str) -> str | None:
@@ -98,10 +144,18 @@ def expected_holder(address: str) -> str | None:
     return rdap_server.holder_of(net)[1] if net else None
 
 
+def server_env(srv: rdap_server.RdapServer) -> dict[str, str]:
+    """The environment that points ipowner at the server: bootstrap, rewrites and the server's limits."""
+    env = dict(os.environ)
+    env["IPOWNER_RDAP_BOOTSTRAP"] = srv.bootstrap_url
+    env["IPOWNER_RDAP_REWRITE"] = srv.rewrite_env()
+    env["IPOWNER_RDAP_LIMITS"] = srv.limits_env()
+    return env
+
+
 def run_once(cmd: list[str], args: list[str], latency: float) -> int:
-    with tempfile.TemporaryDirectory(prefix="ipowner-bench-rdap-") as tmp, rdap_server.RdapServer(latency=latency, lifetime=480) as srv:
-        env = dict(os.environ)
-        env["IPOWNER_RDAP_BOOTSTRAP"] = srv.bootstrap_url
+    with tempfile.TemporaryDirectory(prefix="ipowner-bench-rdap-") as tmp, rdap_server.RdapServer(latency=latency, lifetime=480, public=True) as srv:
+        env = server_env(srv)
         env["IPOWNER_CACHE_DIR"] = str(Path(tmp) / "cache")
         env.setdefault("IPOWNER_DATA_DIR", str(Path(tmp) / "data"))
         t = time.perf_counter()
@@ -114,6 +168,9 @@ def run_once(cmd: list[str], args: list[str], latency: float) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--driver"]:
+        return driver(argv[1:])
     ap = argparse.ArgumentParser()
     ap.add_argument("--clusters", type=int, default=240)
     ap.add_argument("--seed", type=int, default=11)
@@ -123,6 +180,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--run", metavar="ARGS", help="instead: run `ipowner ARGS` once against the server and report its requests")
     a = ap.parse_args(argv)
     cmd = ipowner_cmd(a.ipowner)
+    via = "ipowner lookup (command line)"
+    if not a.ipowner and not cli_has_rdap(cmd):
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--driver"]
+        via = "the library API (ipowner.lookup with RdapProvider): this build's `ipowner lookup` does not query RDAP"
     if a.run:
         return run_once(cmd, shlex.split(a.run), a.latency)
 
@@ -135,11 +196,11 @@ def main(argv: list[str] | None = None) -> int:
         "lower_bound": lb,
         "time_bound_seconds": round(bound, 3),
         "latency": a.latency,
+        "via": via,
         "limits": {r: f"{n} per {w:g} s ({why})" for r, (n, w, why) in rdap_server.LIMITS.items()},
     }
-    with tempfile.TemporaryDirectory(prefix="ipowner-bench-rdap-") as tmp, rdap_server.RdapServer(latency=a.latency, lifetime=480) as srv:
-        env = dict(os.environ)
-        env["IPOWNER_RDAP_BOOTSTRAP"] = srv.bootstrap_url
+    with tempfile.TemporaryDirectory(prefix="ipowner-bench-rdap-") as tmp, rdap_server.RdapServer(latency=a.latency, lifetime=480, public=True) as srv:
+        env = server_env(srv)
         env["IPOWNER_CACHE_DIR"] = str(Path(tmp) / "cache")
         env.setdefault("IPOWNER_DATA_DIR", str(Path(tmp) / "data"))
         # warm-up outside the measurement: unpack the embedded database, no RDAP
@@ -151,16 +212,16 @@ def main(argv: list[str] | None = None) -> int:
         wall2, rc2, recs2, err2 = run_lookup(cmd, addrs, env, a.arg)
         c2 = srv.counts()
     holders = right = 0
-    for r in recs1:
-        want = expected_holder(r.get("address", ""))
+    for addr, r in {r.get("address", ""): r for r in recs1}.items():
+        want = expected_holder(addr)
         got = (r.get("holder") or {}).get("name")
         if want and got:
             holders += 1
             right += got == want
     doc.update(
         {
-            "run1": {"wall_seconds": round(wall1, 3), "exit": rc1, "records": len(recs1), "requests": c1, "stderr_last": err1},
-            "run2": {"wall_seconds": round(wall2, 3), "exit": rc2, "records": len(recs2), "requests": c2, "stderr_last": err2},
+            "run1": {"wall_seconds": round(wall1, 3), "exit": rc1, "records": len(recs1), "requests": c1, **dict(zip(("stderr_last", "client_stats"), split_stderr(err1), strict=True))},
+            "run2": {"wall_seconds": round(wall2, 3), "exit": rc2, "records": len(recs2), "requests": c2, **dict(zip(("stderr_last", "client_stats"), split_stderr(err2), strict=True))},
             "holders_named": holders,
             "holders_right": right,
             "expected_holders": sum(1 for x in set(addrs) if expected_holder(x)),

@@ -24,7 +24,12 @@ up). Each answer waits ``latency`` seconds first. Requests are counted per regis
 
 ``lower_bound(addresses)`` gives the fewest network queries the cache rules allow for a set of
 addresses (a leaf answers for its whole range; an allocation only for the /24 or /48 around the
-address it was fetched for), and ``time_bound(queries)`` the least wall time the rate limits allow.
+address it was fetched for), the referrals and entity queries that cannot be avoided, and
+``time_bound(requests)`` the least wall time the rate limits allow for all of them.
+
+With ``public=True`` the bootstrap names the real registries' RDAP URLs (clients tell registries
+apart by URL) and ``rewrite_env()`` gives the ``IPOWNER_RDAP_REWRITE`` value that maps each of them to
+this server, so a client configured with it sends nothing anywhere else.
 
 Standalone: ``rdap_server.py [--port 0] [--lifetime 300] [--latency 0.03]`` prints the bootstrap URL,
 serves until the lifetime ends or Ctrl-C, then prints the counts as JSON.
@@ -69,6 +74,19 @@ COUNTRIES = {
     "lacnic-like": ["BR", "MX", "AR", "CL"],
     "afrinic-like": ["ZA", "KE", "NG", "EG"],
 }
+
+# The public RDAP bases the bootstrap names when the server stands in for the real registries
+# (``public=True``): clients identify a registry by its URL, and ``rewrite_env`` maps each base to the
+# loopback server (``IPOWNER_RDAP_REWRITE``), so nothing is sent to these hosts.
+PUBLIC = {
+    "arin-like": "https://rdap.arin.net/registry/",
+    "ripe-like": "https://rdap.db.ripe.net/",
+    "apnic-like": "https://rdap.apnic.net/",
+    "lacnic-like": "https://rdap.lacnic.net/rdap/",
+    "afrinic-like": "https://rdap.afrinic.net/rdap/",
+}
+PORT43 = {r: "whois." + PUBLIC[r].split("/")[2].removeprefix("rdap.").removeprefix("db.") for r in REGISTRIES}
+LIMIT_KEYS = {"arin-like": "arin", "ripe-like": "ripe", "apnic-like": "apnic", "lacnic-like": "lacnic", "afrinic-like": "afrinic"}
 
 # IPv6 bootstrap: (prefix, registry index)
 V6_BLOCKS = [
@@ -157,6 +175,7 @@ def lower_bound(addresses: list[str]) -> dict[str, Any]:
     """Fewest requests the cache rules allow for these addresses (special-purpose ones need none)."""
     keys: dict[str, set] = defaultdict(set)
     referrals: dict[str, set] = defaultdict(set)
+    entities: dict[str, set] = defaultdict(set)  # registrants named by handle only: one entity query each
     skipped = 0
     for a in addresses:
         ip = ipaddress.ip_address(a)
@@ -170,6 +189,8 @@ def lower_bound(addresses: list[str]) -> dict[str, Any]:
         reg = REGISTRIES[net.registry]
         if net.leaf:
             key = ("leaf", net.key)
+            if net.by_handle:
+                entities[reg].add(holder_of(net)[0])
         else:
             around = int(ip) >> (8 if ip.version == 4 else 80)
             key = ("alloc", net.key, around)
@@ -178,12 +199,14 @@ def lower_bound(addresses: list[str]) -> dict[str, Any]:
         if boot != net.registry:
             referrals[REGISTRIES[boot]].add(key)  # type: ignore[index]
     per_reg = {r: len(keys.get(r, ())) for r in REGISTRIES}
-    # requests each registry must answer (its network queries and the referrals it hands out): for time_bound
-    requests = {r: per_reg[r] + len(referrals.get(r, ())) for r in REGISTRIES}
+    # requests each registry must answer (network queries, the referrals it hands out, the entity
+    # queries that name a holder given by handle only): for time_bound
+    requests = {r: per_reg[r] + len(referrals.get(r, ())) + len(entities.get(r, ())) for r in REGISTRIES}
     return {
         "ip": sum(per_reg.values()),
         "per_registry": per_reg,
         "referrals": sum(len(v) for v in referrals.values()),
+        "entities": sum(len(v) for v in entities.values()),
         "requests_per_registry": requests,
         "skipped": skipped,
     }
@@ -225,14 +248,14 @@ def holder_of(net: Net) -> tuple[str, str, str]:
     return f"ORG-ISP{k % 1000:03d}-SYN", f"Synthetic ISP {k % 1000:03d} ({reg})", cc
 
 
-def network_json(net: Net, base: str) -> dict:
+def network_json(net: Net, bases: dict[str, str]) -> dict:
     reg = REGISTRIES[net.registry]
     first = ipaddress.ip_address(net.start) if net.version == 4 else ipaddress.IPv6Address(net.start)
     last = ipaddress.ip_address(net.end) if net.version == 4 else ipaddress.IPv6Address(net.end)
     handle, name, cc = holder_of(net)
     reg_entity: dict[str, Any] = {"objectClassName": "entity", "handle": handle, "roles": ["registrant"]}
     if net.by_handle:
-        reg_entity["links"] = [{"rel": "self", "href": f"{base}{reg}/entity/{handle}", "type": "application/rdap+json"}]
+        reg_entity["links"] = [{"rel": "self", "href": f"{bases[reg]}entity/{handle}", "type": "application/rdap+json"}]
     else:
         reg_entity["vcardArray"] = _vcard(name, "org", cc)
     abuse = {
@@ -243,7 +266,7 @@ def network_json(net: Net, base: str) -> dict:
     }
     alloc_t, leaf_t = TYPES[reg]
     pfx = f"v{net.version}prefix"
-    self_url = f"{base}{reg}/ip/{first}/{net.prefixlen}"
+    self_url = f"{bases[reg]}ip/{first}/{net.prefixlen}"
     doc: dict[str, Any] = {
         "objectClassName": "ip network",
         "rdapConformance": ["rdap_level_0", "cidr0"],
@@ -263,7 +286,7 @@ def network_json(net: Net, base: str) -> dict:
         ],
         "links": [{"value": self_url, "rel": "self", "href": self_url, "type": "application/rdap+json"}],
         "remarks": REMARK,
-        "port43": f"whois.{reg}.example",
+        "port43": PORT43[reg],
     }
     if net.leaf:
         host = 16 if net.version == 4 else 96
@@ -272,7 +295,7 @@ def network_json(net: Net, base: str) -> dict:
     return doc
 
 
-def entity_json(reg: str, handle: str, base: str) -> dict:
+def entity_json(reg: str, handle: str, bases: dict[str, str]) -> dict:
     k = handle.removeprefix("ORG-H").removesuffix("-SYN")
     return {
         "objectClassName": "entity",
@@ -280,12 +303,12 @@ def entity_json(reg: str, handle: str, base: str) -> dict:
         "handle": handle,
         "roles": ["registrant"],
         "vcardArray": _vcard(f"Synthetic Holder {k}", "org", COUNTRIES[reg][0]),
-        "links": [{"rel": "self", "href": f"{base}{reg}/entity/{handle}", "type": "application/rdap+json"}],
+        "links": [{"rel": "self", "href": f"{bases[reg]}entity/{handle}", "type": "application/rdap+json"}],
         "remarks": REMARK,
     }
 
 
-def autnum_json(reg: str, n: int, base: str) -> dict:
+def autnum_json(reg: str, n: int) -> dict:
     return {
         "objectClassName": "autnum",
         "rdapConformance": ["rdap_level_0"],
@@ -299,7 +322,7 @@ def autnum_json(reg: str, n: int, base: str) -> dict:
     }
 
 
-def bootstrap_json(kind: str, base: str) -> dict:
+def bootstrap_json(kind: str, bases: dict[str, str]) -> dict:
     services: dict[int, list[str]] = defaultdict(list)
     if kind == "ipv4":
         for o in range(1, 224):
@@ -315,7 +338,7 @@ def bootstrap_json(kind: str, base: str) -> dict:
         "version": "1.0",
         "publication": "2026-01-01T00:00:00Z",
         "description": "Synthetic RDAP bootstrap for ipowner's benchmark server (loopback only)",
-        "services": [[entries, [f"{base}{REGISTRIES[r]}/"]] for r, entries in sorted(services.items())],
+        "services": [[entries, [bases[REGISTRIES[r]]]] for r, entries in sorted(services.items())],
     }
 
 
@@ -343,8 +366,8 @@ class Bucket:
 class RdapServer:
     """The server, run in a thread: ``with RdapServer() as s: ... s.bootstrap_url ... s.counts()``."""
 
-    def __init__(self, latency: float = 0.03, lifetime: float = 300.0, port: int = 0, limits: bool = True):
-        self.latency, self.lifetime, self.limits = latency, lifetime, limits
+    def __init__(self, latency: float = 0.03, lifetime: float = 300.0, port: int = 0, limits: bool = True, public: bool = False):
+        self.latency, self.lifetime, self.limits, self.public = latency, lifetime, limits, public
         self.buckets = {r: Bucket(n, w) for r, (n, w, _) in LIMITS.items()}
         self._counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         self._peers: set[str] = set()
@@ -356,6 +379,7 @@ class RdapServer:
         self.port = self.httpd.server_address[1]
         self.base = f"http://127.0.0.1:{self.port}/"
         self.bootstrap_url = f"{self.base}bootstrap/"
+        self.bases = dict(PUBLIC) if public else {r: f"{self.base}{r}/" for r in REGISTRIES}
         self._thread = threading.Thread(target=self.httpd.serve_forever, name="rdap-bench", daemon=True)
         self._timer = threading.Timer(lifetime, self.stop)
         self._timer.daemon = True
@@ -375,6 +399,15 @@ class RdapServer:
         self._timer.cancel()
         self.httpd.shutdown()
         self.httpd.server_close()
+
+    def rewrite_env(self) -> str:
+        """``IPOWNER_RDAP_REWRITE``: every base the bootstrap names -> this server (empty unless ``public``)."""
+        return ",".join(f"{self.bases[r]}={self.base}{r}/" for r in REGISTRIES) if self.public else ""
+
+    @staticmethod
+    def limits_env() -> str:
+        """``IPOWNER_RDAP_LIMITS``: the server's (scaled) limits, as a user would configure the real ones."""
+        return ",".join(f"{LIMIT_KEYS[r]}={n}/{w:g}" for r, (n, w, _) in LIMITS.items())
 
     def reset(self) -> None:
         with self._lock:
@@ -432,7 +465,7 @@ class RdapServer:
                 parts = [p for p in self.path.split("?")[0].split("/") if p]
                 if len(parts) == 2 and parts[0] == "bootstrap" and parts[1] in ("ipv4.json", "ipv6.json", "asn.json"):
                     server._count("-", "bootstrap", peer)
-                    self._send(200, bootstrap_json(parts[1][:-5], server.base))
+                    self._send(200, bootstrap_json(parts[1][:-5], server.bases))
                     return
                 if len(parts) < 3 or parts[0] not in REGISTRIES:
                     server._count("-", "other", peer)
@@ -451,10 +484,10 @@ class RdapServer:
                     self._ip(reg, parts[2:], peer)
                 elif kind == "entity":
                     server._count(reg, "entity", peer)
-                    self._send(200, entity_json(reg, parts[2], server.base))
+                    self._send(200, entity_json(reg, parts[2], server.bases))
                 elif kind == "autnum" and parts[2].isdigit():
                     server._count(reg, "autnum", peer)
-                    self._send(200, autnum_json(reg, int(parts[2]), server.base))
+                    self._send(200, autnum_json(reg, int(parts[2])))
                 else:
                     server._count(reg, "other", peer)
                     self._error(400, "unsupported query")
@@ -478,14 +511,14 @@ class RdapServer:
                 if holder != reg:
                     if bootstrap_registry(ip) == REGISTRIES.index(reg):
                         server._count(reg, "referral", peer)
-                        loc = f"{server.base}{holder}/ip/{'/'.join(rest)}"
+                        loc = f"{server.bases[holder]}ip/{'/'.join(rest)}"
                         self._send(301, None, {"Location": loc})
                     else:
                         server._count(reg, "not_found", peer)
                         self._error(404, "not in this registry")
                     return
                 server._count(reg, "ip", peer)
-                self._send(200, network_json(net, server.base))
+                self._send(200, network_json(net, server.bases))
 
         return Handler
 
@@ -496,10 +529,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lifetime", type=float, default=300.0, help="stop after this many seconds (default 300)")
     ap.add_argument("--latency", type=float, default=0.03, help="seconds added to each answer (default 0.03)")
     ap.add_argument("--no-limits", action="store_true", help="serve without rate limits")
+    ap.add_argument("--public", action="store_true", help="bootstrap names the real registries' URLs (rewrite them to this server)")
     a = ap.parse_args(argv)
-    srv = RdapServer(latency=a.latency, lifetime=a.lifetime, port=a.port, limits=not a.no_limits)
+    srv = RdapServer(latency=a.latency, lifetime=a.lifetime, port=a.port, limits=not a.no_limits, public=a.public)
     srv.start()
-    print(f"bootstrap: {srv.bootstrap_url}  (IPOWNER_RDAP_BOOTSTRAP); stops in {a.lifetime:.0f} s", flush=True)
+    print(f"IPOWNER_RDAP_BOOTSTRAP={srv.bootstrap_url}", flush=True)
+    if a.public:
+        print(f"IPOWNER_RDAP_REWRITE={srv.rewrite_env()}", flush=True)
+    print(f"IPOWNER_RDAP_LIMITS={srv.limits_env()}", flush=True)
+    print(f"stops in {a.lifetime:.0f} s", flush=True)
     print("rate limits (scaled down from real ones so a run fits in a minute):", flush=True)
     for r, (n, w, why) in LIMITS.items():
         print(f"  {r:13s} {n} per {w:g} s  ({why})", flush=True)

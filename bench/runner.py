@@ -411,7 +411,7 @@ def rdap(res: Results, a: argparse.Namespace) -> None:
     ip1 = t1.get("ip", 0)
     res.row(S, f"network queries, {d['distinct']} distinct addresses (cold cache)", f"{ip1}", f"lower bound {lb['ip']}", f"{ip1 / lb['ip']:.2f}x" if lb["ip"] else "", "equal", "yes" if ip1 == lb["ip"] else "no")
     others = ", ".join(f"{k} {v}" for k, v in t1.items() if k != "ip") or "none"
-    res.row(S, "other requests (cold cache)", others, f"referrals needed: {lb['referrals']}")
+    res.row(S, "other requests (cold cache)", others, f"needed: referral {lb['referrals']}, entity {lb['entities']}")
     res.row(S, "wall time (cold cache)", f"{r1['wall_seconds']:.1f} s", f"rate-limit bound {d['time_bound_seconds']:.1f} s", f"{r1['wall_seconds'] / d['time_bound_seconds']:.2f}x", "≤ 1.25x", "yes" if r1["wall_seconds"] <= 1.25 * d["time_bound_seconds"] else "no")
     res.row(S, "network queries, second run (warm cache)", f"{t2.get('ip', 0)}", "", "", "0", "yes" if t2.get("ip", 0) == 0 else "no")
     peers = sorted(set(r1["requests"]["peers"]) | set(r2["requests"]["peers"]))
@@ -422,7 +422,11 @@ def rdap(res: Results, a: argparse.Namespace) -> None:
         + ".",
     )
     res.note(S, "Rate limits (scaled down from the real ones so the run fits): " + "; ".join(f"{k} {v}" for k, v in d["limits"].items()) + f"; {d['latency'] * 1000:.0f} ms added to every answer.")
+    res.note(S, f"Measured through {d['via']}, configured with the server's limits (IPOWNER_RDAP_LIMITS) and URL rewrites (IPOWNER_RDAP_REWRITE).")
     res.note(S, f"Lower bound per registry: {lb['per_registry']}; the server's per-registry counts (cold): {r1['requests']['per_registry']}.")
+    if r1.get("client_stats"):
+        cs = r1["client_stats"]
+        res.note(S, f"ipowner's own count (cold): {cs['requests']}, retries {cs['retries']}, rate-limited {cs['rate_limited']}, deduplicated {cs['deduplicated']}, elapsed {cs['elapsed_seconds']} s; warm: {r2['client_stats']['from_cache'] if r2.get('client_stats') else '?'} addresses from the cache.")
     res.note(S, f"Holders: {d['holders_right']}/{d['holders_named']} holder names equal the server's synthetic registrants ({d['expected_holders']} distinct addresses have one).")
 
 
