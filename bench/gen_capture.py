@@ -21,7 +21,8 @@ reader's fast path is measured on the general case:
 The truth (``--truth PATH``, JSON) gives, per address, frames and on-the-wire bytes (original frame
 length, link header included) in the same sense as ``tshark -z endpoints,ip``; per remote peer of a
 device, the same split into sent (device -> remote) and received, the flow count and the hostnames that
-the capture announces for it (DNS answers, SNI, HTTP Host).
+the capture announces for it (DNS answers, SNI, HTTP Host) in frames captured whole (the snaplen-128
+interface cuts most of them short; a reader that still finds a name there finds more than the truth).
 
 Usage: gen_capture.py --packets 1000000 --format pcapng OUT [--truth OUT.json] [--seed N]
 """
@@ -332,7 +333,24 @@ class Gen:
 
         return emit
 
-    def _tcp_session(self, dev: Device, pair: tuple[str, str, bool], dport: int, request: bytes, first_reply: bytes, down: int, up: int):
+    def _book(self, pkt: tuple[bytes, int, int, str, str, bool], names: list[tuple[str, str, str]]) -> None:
+        """Names count in the truth only when the frame that carries them was captured whole (snaplen)."""
+        if pkt[2] == len(pkt[0]):
+            for addr, name, source in names:
+                self.names[addr].add((name, source))
+
+    def _tcp_session(
+        self,
+        dev: Device,
+        pair: tuple[str, str, bool],
+        dport: int,
+        request: bytes,
+        first_reply: bytes,
+        down: int,
+        up: int,
+        names_req: list[tuple[str, str, str]] = (),  # type: ignore[assignment]
+        names_reply: list[tuple[str, str, str]] = (),  # type: ignore[assignment]
+    ):
         local, remote, v6 = pair
         emit = self._packer(dev, local, remote, v6, IPPROTO_TCP)
         sport = self.rnd.randint(32768, 60999)
@@ -343,10 +361,14 @@ class Gen:
         ss += 1
         yield emit(True, tcp_header(sport, dport, cs, ss, ACK))
         if request:
-            yield emit(True, tcp_header(sport, dport, cs, ss, PSH | ACK) + request)
+            pkt = emit(True, tcp_header(sport, dport, cs, ss, PSH | ACK) + request)
+            self._book(pkt, names_req)
+            yield pkt
             cs += len(request)
         if first_reply:
-            yield emit(False, tcp_header(dport, sport, ss, cs, PSH | ACK) + first_reply)
+            pkt = emit(False, tcp_header(dport, sport, ss, cs, PSH | ACK) + first_reply)
+            self._book(pkt, names_reply)
+            yield pkt
             ss += len(first_reply)
         big = FILL[:1380]
         for i in range(down):
@@ -385,16 +407,15 @@ class Gen:
         ch = self.ch_cache.get(svc.qname)
         if ch is None:
             ch = self.ch_cache[svc.qname] = client_hello(svc.qname, self.rnd)
-        self.names[pair[1]].add((svc.qname, "sni"))
         up = self.rnd.randint(0, 3) if self.rnd.random() < 0.3 else 0
-        yield from self._tcp_session(dev, pair, 443, ch, SERVER_HELLO, self._size(), up)
+        yield from self._tcp_session(dev, pair, 443, ch, SERVER_HELLO, self._size(), up, [(pair[1], svc.qname, "sni")])
 
     def flow_http(self, dev: Device):
         svc = self.pick_service()
         pair = self._addr_pair(dev, svc)
-        self.names[pair[1]].add((svc.qname, "http"))
         path = f"/asset/{self.rnd.getrandbits(24):x}.bin"
-        yield from self._tcp_session(dev, pair, 80, http_request(svc.qname, path), HTTP_RESPONSE, self._size(), 0)
+        req = http_request(svc.qname, path)
+        yield from self._tcp_session(dev, pair, 80, req, HTTP_RESPONSE, self._size(), 0, [(pair[1], svc.qname, "http")])
 
     def flow_tcp(self, dev: Device):
         addr = self.other[_pick(self.rnd, self.other_cum)]
@@ -423,29 +444,32 @@ class Gen:
         local = dev.v6 if use6 else dev.v4
         emit = self._packer(dev, local, resolver, use6, IPPROTO_UDP)
         qtype, answers, addrs = self._dns_answers(svc, want6)
-        for a in addrs:
-            self.names[a].add((svc.qname, "dns"))
-            if svc.cname:
-                self.names[a].add((svc.cname, "dns"))
         txid = self.rnd.getrandbits(16)
         sport = self.rnd.randint(1024, 65535)
         q = dns_message(txid, svc.qname, qtype, [], False)
         yield emit(True, udp_header(sport, 53, len(q)) + q)
         a = dns_message(txid, svc.qname, qtype, answers, True)
-        yield emit(False, udp_header(53, sport, len(a)) + a)
+        pkt = emit(False, udp_header(53, sport, len(a)) + a)
+        self._book(pkt, self._dns_names(svc, addrs))
+        yield pkt
 
     def flow_dns_tcp(self, dev: Device):
         svc = self.pick_service()
         qtype, answers, addrs = self._dns_answers(svc, False)
-        for a in addrs:
-            self.names[a].add((svc.qname, "dns"))
-            if svc.cname:
-                self.names[a].add((svc.cname, "dns"))
         txid = self.rnd.getrandbits(16)
         q = dns_message(txid, svc.qname, qtype, [], False)
         a = dns_message(txid, svc.qname, qtype, answers, True)
         pair = (dev.v4, self.rnd.choice(self.resolvers4[1:]), False)
-        yield from self._tcp_session(dev, pair, 53, struct.pack("!H", len(q)) + q, struct.pack("!H", len(a)) + a, 0, 0)
+        reply = struct.pack("!H", len(a)) + a
+        yield from self._tcp_session(dev, pair, 53, struct.pack("!H", len(q)) + q, reply, 0, 0, [], self._dns_names(svc, addrs))
+
+    @staticmethod
+    def _dns_names(svc: Service, addrs: list[str]) -> list[tuple[str, str, str]]:
+        """An answer names each address by the query name and by the CNAME target."""
+        out = [(a, svc.qname, "dns") for a in addrs]
+        if svc.cname:
+            out += [(a, svc.cname, "dns") for a in addrs]
+        return out
 
     def flow_udp(self, dev: Device):
         r = self.rnd.random()
