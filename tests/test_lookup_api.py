@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -175,3 +176,12 @@ def test_json_document_shape():
     synthetic = next(s for s in doc["sources"] if s["id"] == "synthetic")
     assert synthetic["credit"] == SYNTHETIC_SOURCE.credit and synthetic["date"] == "2026-01-02T00:00:00Z"
     assert doc["errors"] == [{"query": "bogus!", "kind": "invalid-address", "message": "bogus!: neither an IP address nor a valid hostname"}]
+
+
+def test_one_mmdb_path_given_as_a_string(tmp_path, monkeypatch):
+    monkeypatch.setenv("IPOWNER_DATA_DIR", str(tmp_path / "data"))
+    city = Path(__file__).parent / "data" / "mmdb" / "GeoIP2-City-Test.mmdb"
+    res = ipowner.lookup("81.2.69.160", offline=True, mmdb=str(city), use_embedded=False, discover=False)
+    rec = res.records[0]
+    assert (rec.location.country, rec.location.city, rec.registered_country) == ("GB", "London", "US")
+    assert res.errors == [] and res.exit_code == ExitCode.OK

@@ -159,6 +159,8 @@ def lookup(
     """
     if isinstance(queries, str):
         queries = [queries]
+    if isinstance(mmdb, (str, PathLike)):
+        mmdb = [mmdb]  # one path, not a sequence of characters
     result = LookupResult()
 
     # 1. Parse, keeping input order.
