@@ -2,7 +2,9 @@
 
 from ipowner.cli import cli
 from ipowner.cli.data import data
+from ipowner.cli.lookup import lookup_cmd
 
+cli.add_command(lookup_cmd)
 cli.add_command(data)
 
 __all__ = ["cli"]
