@@ -419,6 +419,10 @@ class MmdbProvider:
 
     def _open(self, path: Path) -> Any:
         try:
+            if path.exists() and not path.is_file() and not path.is_dir():
+                # A FIFO or device would block or never end; a database is a regular file.
+                self._problem(str(path), "not a regular file")
+                return None
             return maxminddb.open_database(str(path), maxminddb.MODE_AUTO)
         except Exception as exc:  # any failure to open is this database's problem, not the run's
             self._problem(str(path), _open_reason(exc, path))
