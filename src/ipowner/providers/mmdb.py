@@ -456,7 +456,7 @@ class MmdbProvider:
             self._problem(str(path), f"unreadable metadata ({_one_line(exc)})")
             return
         kind, vendor, licence, credit = classify(dbtype)
-        sid = self._unique_id(f"mmdb:{dbtype or path.stem}")
+        sid = self._unique_id(f"mmdb:{(dbtype or path.stem)[:80]}")  # metadata is untrusted: keep ids short
         source = SourceInfo(
             id=sid, kind="mmdb", name=dbtype or path.name, date=built, path=str(path), licence=licence, credit=credit
         )
