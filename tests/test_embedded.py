@@ -215,3 +215,30 @@ def test_embedded_sources(data_dir: Path, tmp_path: Path) -> None:
     assert emb.source.licence == "CC BY 4.0" and emb.source.credit == "synthetic credit"
     comp = emb.components["location.country"]
     assert comp.id == "embedded:dbip-country" and comp.date is not None and comp.date.year == 2026
+
+
+def test_unexpected_values_in_the_embedded_database_are_filtered(data_dir: Path, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fast path trusts the layout, not the values: a record of the wrong types is mapped the slow way."""
+    shipped = tmp_path / "shipped"
+    make_shipped(shipped)
+    raw_path = write_mmdb(tmp_path / "odd.mmdb", {
+        "8.8.8.0/24": {"country": {"iso_code": 5}, "registered_country": {"iso_code": "FR"},
+                       "autonomous_system_number": "not a number"},
+        "9.9.9.0/24": {"country": "flat", "autonomous_system_number": 19281},
+    }, "ipowner-embedded")
+    raw = raw_path.read_bytes()
+    (shipped / embedded.XZ_NAME).write_bytes(lzma.compress(raw))
+    meta = json.loads((shipped / embedded.META_NAME).read_text())
+    meta.update(mmdb_sha256=hashlib.sha256(raw).hexdigest(), mmdb_size=len(raw))
+    (shipped / embedded.META_NAME).write_text(json.dumps(meta))
+    monkeypatch.setattr(paths, "shipped_data_dir", lambda: shipped)
+    p = MmdbProvider([], discover=False)
+    odd, flat = (AddressRecord(query=a, address=a) for a in ("8.8.8.8", "9.9.9.9"))
+    p.enrich([odd, flat])
+    p.close()
+    assert p.problems == []
+    assert odd.location.country is None and odd.asn is None and odd.registered_country == "FR"
+    assert odd.provenance == {"registered_country": "embedded"}
+    assert flat.location.country is None and flat.asn is not None and flat.asn.number == 19281
+    assert flat.asn.network == "9.9.9.0/24" and flat.errors == []
