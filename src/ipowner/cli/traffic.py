@@ -63,7 +63,7 @@ def _rows(result: TrafficResult):
                    "bytes_received, packets_sent, packets_received, first_seen, last_seen, hostname, app.")
 @click.option("--timeline/--no-timeline", default=True, help="Include the per-destination timeline in JSON.")
 def traffic_cmd(inputs: tuple[str, ...], devices: tuple[str, ...], fmt: str, bucket: float,
-                columns: tuple[str, ...], timeline: bool) -> int:
+                columns: tuple[str, ...], timeline: bool) -> None:
     """Destinations in packet captures and connection logs: flows, bytes up and down, hostnames.
 
     \b
@@ -88,7 +88,7 @@ def traffic_cmd(inputs: tuple[str, ...], devices: tuple[str, ...], fmt: str, buc
                          progress=_progress_factory())
     if not timeline:
         result.timeline = {}
-    out = click.get_text_stream("stdout")
+    out = click.get_text_stream("stdout") if hasattr(click, "get_text_stream") else sys.stdout
     if fmt == "json":
         from ipowner.render.json import write_json
 
@@ -116,6 +116,5 @@ def traffic_cmd(inputs: tuple[str, ...], devices: tuple[str, ...], fmt: str, buc
     for i in result.inputs:
         for w in i.warnings:
             error_line(w)
-    if result.partial:
-        return int(ExitCode.PARTIAL)
-    return int(ExitCode.OK)
+    # exit through the context so the code survives click's standalone mode too
+    click.get_current_context().exit(int(ExitCode.PARTIAL if result.partial else ExitCode.OK))
