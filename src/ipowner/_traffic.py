@@ -95,6 +95,8 @@ def traffic(
         ctx = ReadContext(name=name, stream=stream, engine=engine, info=info, progress=cb, fast=fast)  # type: ignore[arg-type]
         try:
             read_input(ctx, columns=columns)
+            if cb is not None and size:
+                cb(size)  # done: lets a progress bar close even when reading stopped early
             while stream.read(1 << 20):  # hash the rest of what was not read
                 pass
             info.sha256 = stream.hexdigest()

@@ -6,12 +6,24 @@ Each populated field has an entry in ``provenance`` (dotted field path -> ``Sour
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from ipowner.model._serialize import plain
 from ipowner.model.sources import SourceInfo
+
+
+def canonical_address(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+    """RFC 5952 text form, the same on every Python version (IPv4-mapped keeps its dotted quad)."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return f"::ffff:{ip.ipv4_mapped}"
+        if ip.scope_id:
+            ip = ipaddress.IPv6Address(int(ip))
+    return str(ip)
+
 
 # Version of the JSON document `ipowner lookup --format json|jsonl` writes (see docs/schema.md).
 SCHEMA_LOOKUP = "ipowner.lookup/1"
@@ -36,6 +48,7 @@ class LookedThrough:
     prefix: str  # the translation prefix, e.g. "64:ff9b::/96"
     ipv4: str  # the address attributed (for Teredo: the client's)
     teredo_server: str | None = None
+    special: Special | None = None  # set when the embedded IPv4 is itself special-purpose
 
 
 @dataclass(slots=True)
@@ -140,7 +153,9 @@ class AddressRecord:
     @property
     def needs_lookup(self) -> bool:
         """False for special-purpose addresses that nothing further can be learnt about."""
-        return self.special is None or self.looked_through is not None
+        if self.looked_through is not None:
+            return self.looked_through.special is None
+        return self.special is None
 
     def note(self, path: str, source: SourceInfo) -> None:
         """Record that field ``path`` came from ``source``."""
