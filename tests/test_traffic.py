@@ -339,3 +339,22 @@ def test_hostile_hostnames_are_escaped(tmp_path):
     p.write_text("dst_ip,hostname\n198.51.100.1,=cmd|evil\x1b[31m\n")
     r = CliRunner().invoke(cli, ["traffic", "--format", "csv", str(p)])
     assert "\x1b" not in r.stdout and "'=cmd" in r.stdout
+
+
+def test_corrupted_captures_never_raise_and_paths_still_agree(tmp_path):
+    """Bytes flipped at fixed pseudo-random places in real captures: no exception, fast == slow."""
+    import random
+
+    rng = random.Random(20261129)
+    sources = [p for p in CAPTURES if p.suffix == ".pcap" and p.stat().st_size > 200]
+    for i in range(40):
+        data = bytearray(rng.choice(sources).read_bytes()[:16000])
+        for _ in range(rng.randint(1, 12)):
+            data[rng.randrange(24, len(data))] = rng.randrange(256)
+        if i % 4 == 0:
+            data = data[: rng.randrange(24, len(data))]
+        p = tmp_path / f"corrupt-{i}.pcap"
+        p.write_bytes(bytes(data))
+        fast, slow = traffic([p]), traffic([p], fast=False)
+        assert fast.to_dict() == slow.to_dict()
+        assert not any("internal error" in w for w in fast.inputs[0].warnings)

@@ -272,7 +272,9 @@ class Engine:
                     c[INS] = 0
             else:
                 self._tcp(c, f, payload, seq)
-        except PayloadError as exc:
+        except Exception as exc:  # noqa: BLE001 - untrusted payloads: one bad payload never stops the reading
+            if not isinstance(exc, PayloadError):
+                exc = PayloadError(f"unparsable payload ({type(exc).__name__})")
             if kind in ("dns", "dns-tcp"):
                 self.dns_errors += 1
                 if self.first_dns_error is None:

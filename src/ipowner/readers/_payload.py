@@ -85,9 +85,9 @@ def parse_dns_response(payload: bytes) -> DnsAnswer | None:
     for rrset in msg.answer:
         owner = normalise_name(rrset.name.to_text())
         for rd in rrset:
-            if rd.rdtype == dns.rdatatype.CNAME:
+            if rd.rdtype == dns.rdatatype.CNAME and hasattr(rd, "target"):
                 cname_parent.setdefault(normalise_name(rd.target.to_text()), owner)
-            elif rd.rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA):
+            elif rd.rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA) and hasattr(rd, "address"):
                 records.append((owner, ipaddress.ip_address(rd.address).compressed))
     ans = DnsAnswer(query=query)
     for owner, addr in records:
