@@ -236,6 +236,9 @@ def test_cname_chain_fragments_trailer_and_interfaces():
     app = traffic([DATA / "synthetic-pcapdroid-trailer.pcap"])
     assert [a.app for a in app.app_summaries] == ["org.example.app"]
     assert _dest(app, "198.51.100.7").apps == ["org.example.app"]
+    ng = traffic([DATA / "synthetic-pcapdroid-uid-comments.pcapng"])
+    assert [a.app for a in ng.app_summaries] == ["Example Chat"]
+    assert set(ng.app_summaries[0].destinations) == {"198.51.100.7", "203.0.113.53"}
 
 
 def test_zeek_logs_map_ip_bytes_by_device_side():

@@ -170,7 +170,7 @@ class Engine:
         self.dns_errors = 0
         self.first_dns_error: tuple[int, str] | None = None
         self.now = 0.0
-        self.app_uids: dict[str, int] = {}
+        self.current_app: str | None = None  # set by readers whose container names the app per packet
 
     # ------------------------------------------------------------ flow creation
 
@@ -194,7 +194,7 @@ class Engine:
                 sender_is_client = True
         f = Flow()
         f.proto = proto
-        f.app = app
+        f.app = app if app is not None else self.current_app
         f.first = ts
         f.table = table
         f.l2_bcast = l2_bcast
