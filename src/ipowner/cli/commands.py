@@ -3,12 +3,10 @@
 from ipowner.cli import cli
 from ipowner.cli.data import data
 from ipowner.cli.lookup import lookup_cmd
+from ipowner.cli.traffic import traffic_cmd
 
 cli.add_command(lookup_cmd)
 cli.add_command(data)
+cli.add_command(traffic_cmd)
 
 __all__ = ["cli"]
-
-from ipowner.cli.traffic import traffic_cmd  # noqa: E402
-
-cli.add_command(traffic_cmd)

@@ -63,7 +63,7 @@ def _rows(result: TrafficResult):
                    "bytes_received, packets_sent, packets_received, first_seen, last_seen, hostname, app.")
 @click.option("--timeline/--no-timeline", default=True, help="Include the per-destination timeline in JSON.")
 def traffic_cmd(inputs: tuple[str, ...], devices: tuple[str, ...], fmt: str, bucket: float,
-                columns: tuple[str, ...], timeline: bool) -> int:
+                columns: tuple[str, ...], timeline: bool) -> None:
     """Destinations in packet captures and connection logs: flows, bytes up and down, hostnames.
 
     \b
@@ -75,20 +75,20 @@ def traffic_cmd(inputs: tuple[str, ...], devices: tuple[str, ...], fmt: str, buc
     Bytes: for captures, frame lengths on the wire as originally captured (link header included,
     like Wireshark's frame.len); for logs, IP-level counts. Every output says which.
     """
-    from ipowner.errors import UsageError
     from ipowner.readers.csv import ROLES
 
     colmap: dict[str, str] = {}
     for c in columns:
         role, sep, name = c.partition("=")
         if not sep or role not in ROLES or not name:
-            raise UsageError(f"--column {c!r}: expected ROLE=NAME with ROLE one of {', '.join(ROLES)}")
+            raise click.BadParameter(f"{c!r}: expected ROLE=NAME with ROLE one of {', '.join(ROLES)}",
+                                     param_hint="--column")
         colmap[role] = name
     result = run_traffic(inputs, device=list(devices), bucket=bucket, columns=colmap or None,
                          progress=_progress_factory())
     if not timeline:
         result.timeline = {}
-    out = click.get_text_stream("stdout")
+    out = sys.stdout
     if fmt == "json":
         from ipowner.render.json import write_json
 
@@ -116,6 +116,5 @@ def traffic_cmd(inputs: tuple[str, ...], devices: tuple[str, ...], fmt: str, buc
     for i in result.inputs:
         for w in i.warnings:
             error_line(w)
-    if result.partial:
-        return int(ExitCode.PARTIAL)
-    return int(ExitCode.OK)
+    # exit through the context so the code survives click's standalone mode too
+    click.get_current_context().exit(int(ExitCode.PARTIAL if result.partial else ExitCode.OK))

@@ -20,6 +20,8 @@ def _link(frame: bytes, lt: int) -> tuple[bytes | None, bool, int]:
     """(IP packet bytes, sent to the Ethernet broadcast address, status)."""
     try:
         if lt == 1:
+            if frame[12:14] in (b"\x88\xa8", b"\x91\x00"):
+                frame = frame[:12] + b"\x81\x00" + frame[14:]  # dpkt knows stacked tags only as 802.1Q
             eth = dpkt.ethernet.Ethernet(frame)
             bcast = eth.dst == b"\xff" * 6
             inner = eth.data
@@ -27,7 +29,8 @@ def _link(frame: bytes, lt: int) -> tuple[bytes | None, bool, int]:
                 ppp = inner.data
                 is_ip = isinstance(ppp, dpkt.ppp.PPP) and ppp.p in (0x0021, 0x0057)
             else:
-                is_ip = eth.type in (0x0800, 0x86DD) or bool(getattr(eth, "mpls_labels", None))
+                is_ip = (isinstance(inner, (dpkt.ip.IP, dpkt.ip6.IP6)) or eth.type in (0x0800, 0x86DD)
+                         or bool(getattr(eth, "mpls_labels", None)))
             if not is_ip:
                 return None, bcast, NOT_IP
             raw = _raw_ip(frame, eth)
@@ -91,7 +94,7 @@ def make_slow_handler(engine: Engine) -> Callable[[bytes, int, int, int, float, 
                 proto = ip.p
                 l4 = raw[ip.hl * 4 : ip_len]
                 if ip.mf or ip.offset:
-                    frag_off, more = ip.offset, bool(ip.mf)
+                    frag_off, more = ip.offset << 3, bool(ip.mf)  # dpkt gives 8-byte units
                     fid = addrs + ip.id.to_bytes(2, "big") + PROTO_BYTE[proto]
             elif version == 6:
                 if len(raw) < 40:
@@ -127,6 +130,7 @@ def make_slow_handler(engine: Engine) -> Callable[[bytes, int, int, int, float, 
                 return NOT_IP
         except (dpkt.NeedData, dpkt.UnpackError, IndexError):
             return TRUNCATED
+        cut = ip_len > len(raw)  # snaplen cut the packet: its payload is not parsed
         half = len(addrs) >> 1
         src, dst = addrs[:half], addrs[half:]
         end = off + incl
@@ -140,7 +144,9 @@ def make_slow_handler(engine: Engine) -> Callable[[bytes, int, int, int, float, 
                 if c is None:
                     c = engine.new_flow(t, key, dst + src + key[len(addrs) :], src, dst, proto, 0, 0, 0, ts, bcast,
                                         None)
-            elif c[INS] and proto == 17:
+                if proto == 17 and not cut:
+                    engine.fragment(fid, frag_off, more, l4, None)
+            elif c[INS] and proto == 17 and not cut:
                 whole = engine.fragment(fid, frag_off, more, l4, c)
                 if whole is not None and len(whole) > 8:
                     engine.inspect(c, 17, whole[8:])
@@ -175,16 +181,18 @@ def make_slow_handler(engine: Engine) -> Callable[[bytes, int, int, int, float, 
                         hl = (l4[12] >> 4) << 2
                         if hl < len(l4):
                             engine.inspect(c, 6, l4[hl:], int.from_bytes(l4[4:8], "big"))
-                elif len(l4) >= 8:
+                elif len(l4) >= 8 and not cut:  # a DNS answer cut short is not malformed, only unread
                     if more:
-                        engine.fragment(fid, 0, True, l4, c)
+                        whole = engine.fragment(fid, 0, True, l4, c)
+                        if whole is not None and len(whole) > 8:
+                            engine.inspect(c, 17, whole[8:])
                     else:
                         ulen = int.from_bytes(l4[4:6], "big")
                         data = l4[8:ulen] if 8 <= ulen < len(l4) else l4[8:]
                         if data:
                             engine.inspect(c, 17, data)
-            if proto == 6 and len(l4) >= 14 and l4[13] & 5:
-                c[FL].fin = True
+            if proto == 6 and len(l4) >= 14 and l4[13] & 5 and not c[FL].fin:
+                engine.mark_finished(c[FL])
         else:
             key = addrs + PROTO_BYTE[proto]
             c = other.get(key)
@@ -204,6 +212,8 @@ def make_slow_handler(engine: Engine) -> Callable[[bytes, int, int, int, float, 
         else:
             if c[BB]:
                 f = c[FL]
+                if f.timeline is None:
+                    f.timeline = {}
                 f.timeline.setdefault(c[BK], [0, 0])[0 if c is f.a else 1] += c[BB]
             c[BK] = b
             c[BB] = orig
