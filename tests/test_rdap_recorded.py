@@ -408,3 +408,34 @@ def test_two_runs_at_once_share_the_cache(env) -> None:
     assert all(x.error is None for r in results.values() for x in r[0].values())
     _, stats = lookup(["62.239.237.1", "3.3.3.3", "1.1.1.1", "13.64.0.1", "200.57.141.161"])
     assert stats.from_cache == 5
+
+
+# AS number -> (registrant name, rule, chain roles), read from the recorded autnum answers.
+AUTNUMS = {
+    2914: ("NTT America, Inc.", "registrant", ["iana", "rir", "holder"]),  # ARIN, NTTAM-1 registrant
+    # APNIC: registrant ORG-HKBN1-AP "Hong Kong Broadband Network Ltd" (the description adds a full stop)
+    9269: ("Hong Kong Broadband Network Ltd", "registrant", ["iana", "rir", "holder"]),
+    # RIPE: registrant ORG-NC22-RIPE "Netwerkvereniging Coloclue"; COLOCLUE-MNT and RIPE-NCC-END-MNT, also
+    # registrants, are maintainers
+    8283: ("Netwerkvereniging Coloclue", "registrant", ["iana", "rir", "holder"]),
+}
+
+
+@pytest.mark.parametrize("asn", sorted(AUTNUMS))
+def test_autnum_registration_is_cached(env, server: RecordedRdap, asn: int) -> None:
+    name, rule, roles = AUTNUMS[asn]
+    with RdapClient(RdapConfig.from_env()) as client:
+        a = client.autnum(asn)
+        assert a.error is None and a.decision.holder.name == name and a.decision.holder.rule == rule
+        assert [c.role for c in a.decision.chain] == roles
+        assert client.stats.requests["autnum"] == 1
+    server.reset()
+    with RdapClient(RdapConfig.from_env()) as client:
+        assert client.autnum(asn).decision.holder.name == name
+        assert server.counts()["autnum"] == 0
+
+
+def test_autnum_unknown_is_a_reason(env) -> None:
+    with RdapClient(RdapConfig.from_env()) as client:
+        a = client.autnum(64496)  # documentation AS: in no registry's range of the bootstrap
+        assert a.error and "AS64496" in a.error

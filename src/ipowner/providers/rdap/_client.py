@@ -32,7 +32,15 @@ from ipowner.providers.rdap._evidence import EvidenceWriter
 from ipowner.providers.rdap._exceptions import RdapMalformedError, RdapOfflineError, RdapTransportError
 from ipowner.providers.rdap._fetch import Fetched, Fetcher, reason
 from ipowner.providers.rdap._holder import Decision, Resolved, decide, detect_nir, org_handles
-from ipowner.providers.rdap._parse import Network, decode, error_from, parse_entity, parse_network
+from ipowner.providers.rdap._parse import (
+    Autnum,
+    Network,
+    decode,
+    error_from,
+    parse_autnum,
+    parse_entity,
+    parse_network,
+)
 from ipowner.providers.rdap._registries import Registry
 from ipowner.providers.rdap._transports.base import BaseTransport
 
@@ -52,6 +60,17 @@ class Answer:
     from_cache: bool = False
     error: str | None = None  # why nothing could be said
     urls: list[str] = field(default_factory=list)  # every response the answer rests on
+
+
+@dataclass(slots=True)
+class AutnumAnswer:
+    """What RDAP says about one AS number: who registered it (not necessarily who runs it)."""
+
+    asn: int
+    autnum: Autnum | None = None
+    decision: Decision | None = None
+    url: str | None = None
+    error: str | None = None
 
 
 @dataclass(slots=True)
@@ -278,6 +297,35 @@ class AsyncRdapClient:
         for addr, ans in answers.items():
             self._claims(addr, ans)
         return {a: answers[a] for a in unique}
+
+    async def autnum(self, asn: int) -> AutnumAnswer:
+        """The registration of an AS number (cached like entities). An AS name says who registered the
+        AS; a ``CNNIC-`` prefix names the registry it came through, not its operator."""
+        try:
+            boot = await self.bootstrap()
+        except IpownerError as exc:
+            return AutnumAnswer(asn, error=str(exc))
+        services = boot.for_asn(asn)
+        if not services:
+            return AutnumAnswer(asn, error=f"RDAP: no registry for AS{asn} in the bootstrap ({boot.source})")
+        url = f"{services[0]}autnum/{asn}"
+        obj, why = await self._object(url, "autnum")
+        if self._fetcher is not None:
+            self.stats.requests.update(self._fetcher.counts)
+            self._fetcher.counts.clear()
+        if obj is None:
+            return AutnumAnswer(asn, url=url, error=f"RDAP {url}: {why}")
+        try:
+            err = error_from(obj, url, None)
+            if err is not None:
+                raise err
+            aut = parse_autnum(obj, url)
+        except RdapError as exc:
+            return AutnumAnswer(asn, url=url, error=reason(exc))
+        answered = self._answered_by(url, None) or _registries.by_port43(aut.port43)
+        resolved = await self._resolve_entities(aut, url)  # type: ignore[arg-type]
+        decision = decide(aut, url=url, answered_by=answered, resolved=resolved)  # type: ignore[arg-type]
+        return AutnumAnswer(asn, aut, decision, url)
 
     def _claims(self, addr: str, ans: Answer) -> None:
         if self.evidence is None or ans.decision is None:
@@ -526,6 +574,9 @@ class RdapClient:
 
     def lookup(self, addresses: Iterable[str]) -> dict[str, Answer]:
         return self._run(self.client.lookup(list(addresses)))
+
+    def autnum(self, asn: int) -> AutnumAnswer:
+        return self._run(self.client.autnum(int(asn)))
 
     def close(self) -> None:
         if self._async is not None:
