@@ -321,3 +321,30 @@ def test_cache_survives_a_killed_writer(tmp_path: Path) -> None:
     assert n > 0 and cache.find("0.0.0.0").bundle["i"] == 0
     cache.store(4, 10**6, 10**6, url="after", registry=None, handle=None, fetched=time.time(), leaf=True, bundle={})
     assert cache.stats()["answers"] == n + 1
+
+
+def test_referral_in_the_body_is_followed_once(tmp_path: Path) -> None:
+    # Synthetic: ARIN answers for a block RIPE NCC maintains (port43 names RIPE); RIPE has the real object.
+    boot = tmp_path / "boot"
+    boot.mkdir()
+    for name, body in _bootstrap_docs("https://rdap.arin.net/registry/").items():
+        (boot / name).write_bytes(body)
+    arin = _net("198.51.0.0", "198.51.255.255", "NET-SYN-ERX", "RIPE-ERX", "TRANSFERRED", None,
+                port43="whois.ripe.net", links=[{"rel": "related", "href": "https://rdap.db.ripe.net/ip/198.51.0.0/16"}])
+    ripe = _net("198.51.100.0", "198.51.100.255", "198.51.100.0 - 198.51.100.255", "SYN-EU", "ASSIGNED PA",
+                "Synthetic Europe", port43="whois.ripe.net")
+    loop = _net("198.51.0.0", "198.51.255.255", "X", "LOOP", "ALLOCATED PA", None, port43="whois.arin.net")
+
+    def handler(req):
+        if req.url.startswith("https://rdap.arin.net/"):
+            return json_response(req.url, arin)
+        return json_response(req.url, ripe if "100" in req.url else loop)
+
+    with RdapClient(RdapConfig(bootstrap=str(boot), cache_dir=tmp_path), transport=MockTransport(handler)) as c:
+        a = c.lookup(["198.51.100.9"])["198.51.100.9"]
+        assert a.decision.holder.name == "Synthetic Europe"
+        assert [x.name for x in a.decision.chain] == ["IANA", "RIPE NCC", "Synthetic Europe"]
+        assert c.stats.requests["ip network"] == 1 and c.stats.requests["referral"] == 1
+        # RIPE pointing back at ARIN is not followed round in circles
+        b = c.lookup(["198.51.7.7"])["198.51.7.7"]
+        assert b.network.name == "LOOP" and c.stats.requests["referral"] == 2

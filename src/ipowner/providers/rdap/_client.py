@@ -380,6 +380,17 @@ class AsyncRdapClient:
         fetcher = self._fetch()
         got = await fetcher.get(f"{base}ip/{addr}", "ip network")
         net = self._network(got, addr)
+        # A registry that answers for space another registry maintains (port43 names the other one)
+        # is a referral: ask the other, bounded, never the same service twice.
+        seen = {_service_base(self.config.rewrite.original(got.url))}
+        for _ in range(self.config.max_redirects):
+            target = self._referral(net, got.url, addr)
+            if target is None or _service_base(target) in seen:
+                break
+            seen.add(_service_base(target))
+            got = await fetcher.get(target, "referral")
+            got.hops.insert(0, target)
+            net = self._network(got, addr)
         answered = self._answered_by(got.url, net)
         bundle: dict[str, Any] = {"network": self._pack(got, answered), "nir": None, "nir_note": None}
         nir, _ = detect_nir(net, answered)
@@ -401,6 +412,17 @@ class AsyncRdapClient:
                          fetched=top["fetched"], leaf=net.is_leaf, bundle=bundle)
         self._run.append((net.version, lo, hi, bundle))
         return bundle
+
+    def _referral(self, net: Network, url: str, addr: str) -> str | None:
+        asked = _registries.by_url(self.config.rewrite.original(url))
+        keeper = _registries.by_port43(net.port43)
+        if asked is None or keeper is None or keeper.key == asked.key or keeper.kind != "rir" or not keeper.rdap:
+            return None
+        for link in net.links:
+            reg = _registries.by_url(link.href)
+            if reg is not None and reg.key == keeper.key and "/ip/" in link.href:
+                return f"{_service_base(link.href)}ip/{addr}"
+        return f"{keeper.rdap[0]}ip/{addr}"
 
     def _network(self, got: Fetched, addr: str) -> Network:
         net = parse_network(got.obj, got.url)
