@@ -73,6 +73,8 @@ def _source(ans: Answer, url: str | None) -> SourceInfo:
     reg = _registries.registries().get(ans.registry or "")
     regname = reg.name if reg else "registry"
     handle = ans.network.handle if ans.network else None
+    if handle and " " in handle and ans.network and ans.network.cidrs:
+        handle = ans.network.cidrs[0]  # APNIC/RIPE/AFRINIC handles are ranges with spaces: a CIDR reads better
     return SourceInfo(
         id=f"rdap:{ans.registry or 'unknown'}:{handle or ans.address}" + (":cache" if ans.from_cache else ""),
         kind="rdap",
