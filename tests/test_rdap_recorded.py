@@ -439,3 +439,32 @@ def test_autnum_unknown_is_a_reason(env) -> None:
     with RdapClient(RdapConfig.from_env()) as client:
         a = client.autnum(64496)  # documentation AS: in no registry's range of the bootstrap
         assert a.error and "AS64496" in a.error
+
+
+def test_requests_meet_the_lower_bound_over_every_recorded_network(env, server: RecordedRdap, monkeypatch) -> None:
+    """Ten addresses in each recorded network (main world): network queries equal the lower bound under the
+    cache rule (each leaf network once; an allocation or untyped object once per /24 or /48 touched)."""
+    import random
+
+    monkeypatch.setenv("IPOWNER_RDAP_LIMITS", ",".join(f"{r}=10000/1:4" for r in
+                                                        ("arin", "ripe", "apnic", "lacnic", "afrinic", "nir", "default")))
+    rng = random.Random(7)
+    addresses = []
+    for nets in server.worlds["main"].values():
+        for v, lo, hi, _ in nets:
+            for _ in range(10):
+                n = rng.randint(lo, hi)
+                addresses.append(str(ipaddress.IPv4Address(n) if v == 4 else ipaddress.IPv6Address(n)))
+    answers, stats = lookup(addresses)
+    assert all(a.error is None for a in answers.values())
+    bound = set()
+    for addr, a in answers.items():
+        n = a.network
+        if n.is_leaf:
+            bound.add((n.start, n.end))
+        else:
+            ip = ipaddress.ip_address(addr)
+            bound.add((n.start, n.end, ipaddress.ip_network(f"{ip}/{24 if ip.version == 4 else 48}", strict=False)))
+    assert stats.requests["ip network"] == len(bound)
+    _, again = lookup(addresses)
+    assert sum(again.requests.values()) == 0

@@ -348,3 +348,31 @@ def test_referral_in_the_body_is_followed_once(tmp_path: Path) -> None:
         # RIPE pointing back at ARIN is not followed round in circles
         b = c.lookup(["198.51.7.7"])["198.51.7.7"]
         assert b.network.name == "LOOP" and c.stats.requests["referral"] == 2
+
+
+def test_rdap_down_search_without_children_widens_the_cached_range(tmp_path: Path) -> None:
+    # Synthetic RFC 9910 links (no recorded answer has them): an allocation whose rdap-down search is empty
+    # answers its whole range from the cache; one with a child answers only its /24.
+    boot = tmp_path / "boot"
+    boot.mkdir()
+    for name, body in _bootstrap_docs("https://rdap.db.ripe.net/").items():
+        (boot / name).write_bytes(body)
+    lonely = _net("198.51.0.0", "198.51.255.255", "198.51.0.0 - 198.51.255.255", "SYN-ALLOC", "ALLOCATED PA",
+                  "Synthetic LIR", port43="whois.ripe.net",
+                  links=[{"rel": "rdap-down", "href": "https://rdap.db.ripe.net/ips/rirSearch1/rdap-down/198.51.0.0/16"}])
+    parent = dict(lonely, links=[{"rel": "rdap-down", "href": "https://rdap.db.ripe.net/ips/rirSearch1/rdap-down/203.0.0.0/16"}],
+                  startAddress="203.0.0.0", endAddress="203.0.255.255", handle="203.0.0.0 - 203.0.255.255")
+
+    def handler(req):
+        if "rdap-down/198.51" in req.url:
+            return json_response(req.url, {"ipSearchResults": []})
+        if "rdap-down/203.0" in req.url:
+            return json_response(req.url, {"ipSearchResults": [{"handle": "203.0.7.0 - 203.0.7.255"}]})
+        return json_response(req.url, lonely if "/ip/198." in req.url else parent)
+
+    cfg = RdapConfig(bootstrap=str(boot), cache_dir=tmp_path)
+    with RdapClient(cfg, transport=MockTransport(handler)) as c:
+        c.lookup(["198.51.1.1", "203.0.1.1"])
+        assert c.stats.requests["search"] == 2
+        c.lookup(["198.51.200.1", "203.0.200.1"])
+        assert c.stats.requests["ip network"] == 3  # 198.51.200.1 came from the cache, 203.0.200.1 did not

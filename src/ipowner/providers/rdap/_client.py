@@ -97,7 +97,7 @@ class RunStats:
             "failed": self.failed,
             "not_cached": self.not_cached,
             "offline": self.offline,
-            "requests": {k: self.requests.get(k, 0) for k in ("ip network", "entity", "autnum", "nir", "referral", "parent", "bootstrap")},
+            "requests": {k: self.requests.get(k, 0) for k in ("ip network", "entity", "autnum", "nir", "referral", "parent", "search", "bootstrap")},
             "requests_total": sum(self.requests.values()),
             "retries": self.retries,
             "rate_limited": self.rate_limited,
@@ -406,12 +406,26 @@ class AsyncRdapClient:
                 net = nnet
             except RdapError as exc:
                 bundle["nir_note"] = f"{nir.name}'s RDAP service gave no record ({exc.reason})"
-        lo, hi = answer_range(net.version, net.start, net.end, addr, net.is_leaf)
+        leaf = net.is_leaf or await self._childless(net)
+        lo, hi = answer_range(net.version, net.start, net.end, addr, leaf)
         top = bundle["nir"] or bundle["network"]
         self.cache.store(net.version, lo, hi, url=top["url"], registry=top["registry"], handle=net.handle,
-                         fetched=top["fetched"], leaf=net.is_leaf, bundle=bundle)
+                         fetched=top["fetched"], leaf=leaf, bundle=bundle)
         self._run.append((net.version, lo, hi, bundle))
         return bundle
+
+    async def _childless(self, net: Network) -> bool:
+        """True when the registry's ``rdap-down`` search (RFC 9910) lists no child of this allocation,
+        so the whole range may be answered from the cache. No link, no query."""
+        down = net.link("rdap-down")
+        if not down:
+            return False
+        obj, _why = await self._object(down, "search")
+        if obj is None or error_from(obj, down, None) is not None:
+            return False
+        children = obj.get("ipSearchResults")
+        return isinstance(children, list) and not any(
+            isinstance(c, dict) and c.get("handle") != net.handle for c in children)
 
     def _referral(self, net: Network, url: str, addr: str) -> str | None:
         asked = _registries.by_url(self.config.rewrite.original(url))
