@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -151,7 +152,7 @@ def test_record_level_errors_and_database_problems_make_partial():
     res = ipowner.lookup(["8.8.8.8", "8.8.4.4"], providers=[data])
     assert res.records[1].errors == ["synthetic database: corrupt record"]
     assert "8.8.4.4: synthetic database: corrupt record" in res.problems
-    assert any(e.kind == "database" and e.query is None for e in res.errors)
+    assert any(e.kind == "provider" and e.query is None and "x.mmdb" in e.message for e in res.errors)
     assert res.exit_code == ExitCode.PARTIAL
 
 
@@ -175,3 +176,12 @@ def test_json_document_shape():
     synthetic = next(s for s in doc["sources"] if s["id"] == "synthetic")
     assert synthetic["credit"] == SYNTHETIC_SOURCE.credit and synthetic["date"] == "2026-01-02T00:00:00Z"
     assert doc["errors"] == [{"query": "bogus!", "kind": "invalid-address", "message": "bogus!: neither an IP address nor a valid hostname"}]
+
+
+def test_one_mmdb_path_given_as_a_string(tmp_path, monkeypatch):
+    monkeypatch.setenv("IPOWNER_DATA_DIR", str(tmp_path / "data"))
+    city = Path(__file__).parent / "data" / "mmdb" / "GeoIP2-City-Test.mmdb"
+    res = ipowner.lookup("81.2.69.160", offline=True, mmdb=str(city), use_embedded=False, discover=False)
+    rec = res.records[0]
+    assert (rec.location.country, rec.location.city, rec.registered_country) == ("GB", "London", "US")
+    assert res.errors == [] and res.exit_code == ExitCode.OK

@@ -25,6 +25,7 @@ from ipowner.model import SCHEMA_LOOKUP, AddressRecord, Resolution, SourceInfo
 from ipowner.model._serialize import iso
 from ipowner.model.address import canonical_address
 from ipowner.providers.base import Provider
+from ipowner.providers.mmdb import MmdbProvider
 from ipowner.providers.rdap._config import RdapConfig
 from ipowner.providers.special import SpecialProvider
 from ipowner.resolve import DEFAULT_TIMEOUT, Resolver, SystemResolver, resolve_all, resolver_source
@@ -136,8 +137,6 @@ def default_providers(
     after them, with ``rdap`` as its settings (offline: cached answers only). Each provider skips
     records whose ``needs_lookup`` is False.
     """
-    from ipowner.providers.mmdb import MmdbProvider
-
     out: list[Provider] = [MmdbProvider(tuple(str(p) for p in mmdb), use_embedded=use_embedded, discover=discover)]
     if rdap is not None:
         from ipowner.providers.rdap import RdapProvider
@@ -176,6 +175,8 @@ def lookup(
     """
     if isinstance(queries, str):
         queries = [queries]
+    if isinstance(mmdb, (str, PathLike)):
+        mmdb = [mmdb]  # one path, not a sequence of characters
     result = LookupResult()
 
     # 1. Parse, keeping input order.
@@ -244,8 +245,10 @@ def lookup(
                     for s in provider.sources():
                         consulted.setdefault(s.id, s)
         for provider in chain:
+            # Problems of a database provider are bad database files; others' are reported as such.
+            kind = "database" if isinstance(provider, MmdbProvider) else "provider"
             for message in getattr(provider, "problems", None) or []:
-                result.errors.append(QueryError(None, "database", str(message)))
+                result.errors.append(QueryError(None, kind, str(message)))
             stats = getattr(provider, "stats", None)
             if stats is not None and hasattr(stats, "to_dict"):
                 result.rdap = stats.to_dict()
