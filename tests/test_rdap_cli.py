@@ -226,3 +226,18 @@ def test_rdap_summary_line() -> None:
     line = rdap_summary({"addresses": 1, "requests": {"ip network": 1, "entity": 0}, "requests_total": 1,
                          "from_cache": 0, "deduplicated": 0, "retries": 1, "rate_limited": 1, "failed": 0})
     assert line == "RDAP: 1 address, 1 request (1 ip network); 0 from cache, 0 shared a network; 1 retries, 1 rate-limited"
+
+
+def test_damaged_cache_costs_no_answers_and_clear_removes_it(cli, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir(exist_ok=True)
+    (cache / "rdap.sqlite3").write_bytes(b"this is not a database" * 100)
+    p = cli("lookup", "62.239.237.1", "--no-embedded", "--format", "json")
+    assert p.returncode == 0, p.stderr
+    assert _records(p)["62.239.237.1"]["holder"]["name"] == "BT-CORPORATE"
+    assert "RDAP cache unusable" in p.stderr and "not kept after this run" in p.stderr
+    assert cli("cache", "stats").returncode == 1
+    c = cli("cache", "clear")
+    assert c.returncode == 0 and "removed the damaged cache file" in c.stderr
+    assert cli("lookup", "62.239.237.1", "--no-embedded", "--format", "json").returncode == 0
+    assert json.loads(cli("cache", "stats", "--format", "json").stdout)["answers"] == 1

@@ -157,14 +157,22 @@ class AsyncRdapClient:
         self.stats = RunStats(offline=self.config.offline)
         self._fetcher: Fetcher | None = None
         self._bootstrap: _bootstrap.Bootstrap | None = None
-        self._run: list[tuple[int, int, int, dict[str, Any]]] = []  # ranges answered in this run
+        # Ranges answered in this run, indexed by /16 (IPv4) or /32 (IPv6) so a big batch stays linear.
+        self._run_idx: dict[tuple[int, int], list[tuple[int, int, dict[str, Any]]]] = {}
+        self._run_big: list[tuple[int, int, int, dict[str, Any]]] = []
         self._locks: dict[str, asyncio.Lock] = {}
+        self._decided: dict[tuple[str, float, str], tuple[Network, Decision, str | None, list[str]]] = {}
 
     # -- lifecycle -------------------------------------------------------------------------------
     @property
     def cache(self) -> RdapCache:
         if self._cache is None:
-            self._cache = RdapCache(self.config.cache_dir, ttl=self.config.cache_ttl)
+            try:
+                self._cache = RdapCache(self.config.cache_dir, ttl=self.config.cache_ttl)
+            except IpownerError as exc:
+                # A cache that cannot be opened must not cost the answers: keep them in memory for this run.
+                self.stats.notes.append(f"{exc}; answers are not kept after this run")
+                self._cache = RdapCache(self.config.cache_dir, ttl=self.config.cache_ttl, memory=True)
         return self._cache
 
     def _fetch(self) -> Fetcher:
@@ -237,11 +245,7 @@ class AsyncRdapClient:
     # -- the batch -------------------------------------------------------------------------------
     async def lookup(self, addresses: Iterable[str]) -> dict[str, Answer]:
         started = time.monotonic()
-        unique: list[str] = []
-        for a in addresses:
-            canon = str(ipaddress.ip_address(a))
-            if canon not in unique:
-                unique.append(canon)
+        unique = list(dict.fromkeys(str(ipaddress.ip_address(a)) for a in addresses))
         self.stats.addresses += len(unique)
         answers: dict[str, Answer] = {}
         done = 0
@@ -342,11 +346,28 @@ class AsyncRdapClient:
         if d.abuse is not None:
             self.evidence.claim(addr, "abuse", {"email": d.abuse.email, "handle": d.abuse.handle}, ans.url)
 
+    @staticmethod
+    def _shift(version: int) -> int:
+        return 16 if version == 4 else 96
+
+    def _run_add(self, version: int, lo: int, hi: int, bundle: dict[str, Any]) -> None:
+        shift = self._shift(version)
+        first, last = lo >> shift, hi >> shift
+        if last - first > 4096:
+            self._run_big.append((version, lo, hi, bundle))
+            return
+        for b in range(first, last + 1):
+            self._run_idx.setdefault((version, b), []).append((lo, hi, bundle))
+
     def _run_hit(self, addr: str) -> dict[str, Any] | None:
         ip = ipaddress.ip_address(addr)
+        value = int(ip)
         best = None
-        for version, lo, hi, bundle in self._run:
-            if version == ip.version and lo <= int(ip) <= hi and (best is None or hi - lo < best[0]):
+        for lo, hi, bundle in self._run_idx.get((ip.version, value >> self._shift(ip.version)), []):
+            if lo <= value <= hi and (best is None or hi - lo < best[0]):
+                best = (hi - lo, bundle)
+        for version, lo, hi, bundle in self._run_big:
+            if version == ip.version and lo <= value <= hi and (best is None or hi - lo < best[0]):
                 best = (hi - lo, bundle)
         return best[1] if best else None
 
@@ -411,7 +432,7 @@ class AsyncRdapClient:
         top = bundle["nir"] or bundle["network"]
         self.cache.store(net.version, lo, hi, url=top["url"], registry=top["registry"], handle=net.handle,
                          fetched=top["fetched"], leaf=leaf, bundle=bundle)
-        self._run.append((net.version, lo, hi, bundle))
+        self._run_add(net.version, lo, hi, bundle)
         return bundle
 
     async def _childless(self, net: Network) -> bool:
@@ -457,6 +478,13 @@ class AsyncRdapClient:
     # -- from raw responses to a decision ---------------------------------------------------------
     async def _from_bundle(self, addr: str, bundle: dict[str, Any], *, from_cache: bool, record: bool = True) -> Answer:
         top = bundle.get("nir") or bundle["network"]
+        # Many addresses share one network: work its answer out once per run.
+        key = (top["url"], top["fetched"], bundle["network"]["url"])
+        memo = self._decided.get(key)
+        if memo is not None:
+            net, decision, registry, urls = memo
+            return Answer(addr, network=net, decision=decision, url=top["url"], registry=registry,
+                          fetched=top["fetched"], from_cache=from_cache, urls=list(urls))
         urls = [bundle["network"]["url"]] + ([bundle["nir"]["url"]] if bundle.get("nir") else [])
         try:
             net = parse_network(decode(top["body"].encode(), top["url"]), top["url"])
@@ -474,6 +502,7 @@ class AsyncRdapClient:
         urls += [r.url for r in resolved.values()] + [u for _, u in parents]
         decision = decide(net, url=top["url"], answered_by=answered, resolved=resolved, parents=parents,
                           nir_note=bundle.get("nir_note"))
+        self._decided[key] = (net, decision, answered.key if answered else None, urls)
         return Answer(addr, network=net, decision=decision, url=top["url"], registry=answered.key if answered else None,
                       fetched=top["fetched"], from_cache=from_cache, urls=urls)
 
