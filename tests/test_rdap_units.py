@@ -376,3 +376,33 @@ def test_rdap_down_search_without_children_widens_the_cached_range(tmp_path: Pat
         assert c.stats.requests["search"] == 2
         c.lookup(["198.51.200.1", "203.0.200.1"])
         assert c.stats.requests["ip network"] == 3  # 198.51.200.1 came from the cache, 203.0.200.1 did not
+
+
+def test_nir_database_answer_names_the_member(tmp_path: Path) -> None:
+    # APNIC's recorded JPNIC allocation block, then a synthetic answer from JPNIC's own RDAP service.
+    boot = tmp_path / "boot"
+    boot.mkdir()
+    for name, body in _bootstrap_docs("https://rdap.apnic.net/").items():
+        (boot / name).write_bytes(body)
+    block = json.loads((DATA / "ipwhois/ip_2001_240_10c_1__ca20_9d1d.rdap.json").read_text())
+    member = _net("2001:240:10c::", "2001:240:10c:ffff:ffff:ffff:ffff:ffff", "SYNTH-JP-1", "SYNTH-MEMBER-NET",
+                  "ASSIGNED NON-PORTABLE", "Synthetic Member K.K.", port43="whois.nic.ad.jp", country="JP")
+
+    def handler(req):
+        if req.url.startswith("https://jpnic.rdap.apnic.net/ip/2001:240:10c:"):
+            return json_response(req.url, member)
+        if req.url.startswith("https://jpnic.rdap.apnic.net/"):
+            return json_response(req.url, {"errorCode": 404, "title": "Not Found"}, 404)
+        return json_response(req.url, block)
+
+    with RdapClient(RdapConfig(bootstrap=str(boot), cache_dir=tmp_path), transport=MockTransport(handler)) as c:
+        a = c.lookup(["2001:240:10c:1::ca20:9d1d", "2001:240:10c:2::1", "2001:240:99::1"])
+        d = a["2001:240:10c:1::ca20:9d1d"].decision
+        assert [(x.role, x.name) for x in d.chain] == [
+            ("iana", "IANA"), ("rir", "APNIC"), ("nir", "JPNIC"), ("holder", "Synthetic Member K.K.")]
+        assert d.holder.rule == "registrant" and not d.holder.inferred
+        assert a["2001:240:10c:2::1"].decision.holder.name == "Synthetic Member K.K."
+        # outside the member's range JPNIC has nothing: the NIR stays registry, the holder unknown
+        other = a["2001:240:99::1"].decision
+        assert other.holder.name is None and "netname suggests IIJ" in other.holder.reason
+        assert c.stats.requests["ip network"] == 2 and c.stats.requests["nir"] == 2
