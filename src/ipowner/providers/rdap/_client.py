@@ -235,7 +235,8 @@ class AsyncRdapClient:
                 fetcher = self._fetch()
 
                 async def fetch(url: str) -> bytes:
-                    return (await fetcher.get(url, "bootstrap")).body
+                    # One try: a refresh that fails keeps the copy in use and is not retried for a day.
+                    return (await fetcher.get(url, "bootstrap", retries=0)).body
 
             cache_dir = self.cache.directory
             self._bootstrap, note = await _bootstrap.load(
