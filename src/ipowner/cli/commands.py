@@ -1,6 +1,7 @@
 """Registers every subcommand module with the group (one import and one add_command per command)."""
 
 from ipowner.cli import cli
+from ipowner.cli.cache import cache
 from ipowner.cli.data import data
 from ipowner.cli.lookup import lookup_cmd
 from ipowner.cli.traffic import traffic_cmd
@@ -8,5 +9,6 @@ from ipowner.cli.traffic import traffic_cmd
 cli.add_command(lookup_cmd)
 cli.add_command(data)
 cli.add_command(traffic_cmd)
+cli.add_command(cache)
 
 __all__ = ["cli"]

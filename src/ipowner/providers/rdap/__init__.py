@@ -12,7 +12,7 @@ Everything else is private; errors are the ``ipowner.errors.RdapError`` family.
 """
 
 from ipowner.providers.rdap._cache import RdapCache
-from ipowner.providers.rdap._client import Answer, AsyncRdapClient, RdapClient, RunStats
+from ipowner.providers.rdap._client import Answer, AsyncRdapClient, AutnumAnswer, RdapClient, RunStats
 from ipowner.providers.rdap._config import Limit, RdapConfig, Rewriter
 from ipowner.providers.rdap._exceptions import (
     RdapDeadlineError,
@@ -27,11 +27,12 @@ from ipowner.providers.rdap._exceptions import (
     RdapTransportError,
 )
 from ipowner.providers.rdap._provider import RdapProvider
-from ipowner.providers.rdap._transports import BaseTransport, HTTPTransport, MockTransport, Request, Response
+from ipowner.providers.rdap._transports import BaseTransport, MockTransport, Request, Response
 
 __all__ = [
     "Answer",
     "AsyncRdapClient",
+    "AutnumAnswer",
     "BaseTransport",
     "HTTPTransport",
     "Limit",
@@ -55,3 +56,12 @@ __all__ = [
     "Rewriter",
     "RunStats",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # httpx is imported only when a run really goes online.
+    if name == "HTTPTransport":
+        from ipowner.providers.rdap._transports.default import HTTPTransport
+
+        return HTTPTransport
+    raise AttributeError(name)

@@ -20,6 +20,7 @@ from ipowner.providers.rdap import _registries
 from ipowner.providers.rdap._config import Limit, RdapConfig
 from ipowner.providers.rdap._exceptions import (
     RdapDeadlineError,
+    RdapDnsError,
     RdapHttpError,
     RdapMalformedError,
     RdapRateLimitedError,
@@ -30,7 +31,7 @@ from ipowner.providers.rdap._exceptions import (
 from ipowner.providers.rdap._parse import decode, error_from
 from ipowner.providers.rdap._transports.base import BaseTransport, Request, Response
 
-KINDS = ("ip network", "entity", "autnum", "nir", "referral", "parent", "bootstrap")
+KINDS = ("ip network", "entity", "autnum", "nir", "referral", "parent", "search", "bootstrap")
 _REDIRECTS = {301, 302, 303, 307, 308}
 _RETRY_STATUS = {429, 500, 502, 503, 504}
 
@@ -96,6 +97,10 @@ class Fetcher:
         self.started = time.monotonic()
         self.deadline = self.started + config.deadline
         self._buckets: dict[str, TokenBucket] = {}
+        # When the network is plainly down (DNS dead, connections refused again and again), the
+        # remaining queries fail at once with the same reason instead of each waiting out its retries.
+        self.down: str | None = None
+        self._failures = 0
         self._sems: dict[str, asyncio.Semaphore] = {}
 
     # -- limits ------------------------------------------------------------------------------
@@ -124,12 +129,12 @@ class Fetcher:
         return self.deadline - time.monotonic()
 
     # -- one query ---------------------------------------------------------------------------
-    async def get(self, url: str, kind: str) -> Fetched:
+    async def get(self, url: str, kind: str, *, retries: int | None = None) -> Fetched:
         """GET ``url`` (a public URL; rewritten here), following redirects; raise an ``RdapError`` subclass."""
         public = url
         hops: list[str] = []
         for hop in range(self.config.max_redirects + 1):
-            resp, fetched = await self._get_with_retries(public, kind if hop == 0 else "referral")
+            resp, fetched = await self._get_with_retries(public, kind if hop == 0 else "referral", retries)
             if resp.status in _REDIRECTS:
                 location = resp.header("location")
                 if not location:
@@ -158,7 +163,10 @@ class Fetcher:
             raise RdapHttpError(public, f"unexpected HTTP {resp.status}", resp.status)
         return Fetched(public, obj, fetched, resp.status, resp.body, hops)
 
-    async def _get_with_retries(self, public: str, kind: str) -> tuple[Response, float]:
+    async def _get_with_retries(self, public: str, kind: str, retries: int | None = None) -> tuple[Response, float]:
+        max_retries = self.config.retries if retries is None else retries
+        if self.down is not None:
+            raise RdapTransportError(public, f"not attempted: {self.down}")
         target = self.config.rewrite(public)
         key = self.registry_key(target)
         bucket = self._bucket(key)
@@ -175,20 +183,27 @@ class Fetcher:
                     fetched = time.time()
             except RdapDeadlineError as exc:
                 raise RdapDeadlineError(public, exc.reason) from None
+            except RdapDnsError as exc:
+                if exc.stalled:
+                    self.down = f"network unreachable ({exc.reason})"
+                raise RdapDnsError(public, exc.reason, stalled=exc.stalled) from None
             except (RdapTimeoutError, RdapTransportError) as exc:
-                exc.url = public
-                if attempt >= self.config.retries:
+                if attempt >= max_retries:
+                    self._failures += 1
+                    if self._failures >= 2:
+                        self.down = f"network unreachable ({exc.reason})"
                     raise type(exc)(public, f"{exc.reason} (after {attempt + 1} attempts)") from None
                 await self._backoff(attempt, public, None)
                 attempt += 1
                 continue
+            self._failures = 0
             if self.on_response is not None:
                 self.on_response(public, kind, fetched, resp.status, resp.body, False)
             if resp.status not in _RETRY_STATUS:
                 return resp, fetched
             if resp.status == 429:
                 self.rate_limited += 1
-            if attempt >= self.config.retries:
+            if attempt >= max_retries:
                 if resp.status == 429:
                     raise RdapRateLimitedError(public, f"rate limited (HTTP 429) after {attempt + 1} attempts", 429)
                 return resp, fetched  # the error status becomes the reason
