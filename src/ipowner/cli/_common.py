@@ -9,7 +9,6 @@ import click
 from ipowner.errors import IpownerError, UsageError
 from ipowner.exitcodes import ExitCode
 
-
 # click >= 8.2 raises this when a group is called with no arguments: print its help as is.
 _NO_ARGS = getattr(click.exceptions, "NoArgsIsHelpError", ())
 
