@@ -21,6 +21,11 @@ from pathlib import Path
 W, H = 1000.0, 500.0
 # Natural Earth gives these territories no ISO numeric code; they have de-facto alpha-2 codes or none.
 NO_ID = {"Kosovo": "XK", "N. Cyprus": None, "Somaliland": None}
+# Where i18n-iso-countries lists several English names, the short name a reader expects.
+PREFERRED = {"CN": "China", "CG": "Republic of the Congo", "CD": "Democratic Republic of the Congo",
+             "CI": "C\u00f4te d'Ivoire", "CZ": "Czechia", "GM": "Gambia", "IR": "Iran", "KR": "South Korea",
+             "MK": "North Macedonia", "PS": "Palestine", "RU": "Russia", "TW": "Taiwan", "TZ": "Tanzania",
+             "US": "United States", "LA": "Laos", "MD": "Moldova", "FM": "Micronesia"}
 
 
 def decode_arcs(topo: dict) -> list[list[tuple[float, float]]]:
@@ -90,6 +95,7 @@ def main(atlas_dir: str, codes_dir: str, out: str) -> None:
     numeric = {n: a2 for a2, _a3, n, _iso in json.loads((codes / "codes.json").read_text())}
     names_raw = json.loads((codes / "langs" / "en.json").read_text())["countries"]
     names = {a2: (v[0] if isinstance(v, list) else v) for a2, v in names_raw.items()}
+    names.update(PREFERRED)
     names["XK"] = "Kosovo"
     countries: dict[str, dict] = {}
     for scale in ("110m", "50m"):

@@ -67,7 +67,7 @@ def registry_of(text: str | None) -> tuple[str, str | None, bool] | None:
     up = text.upper()
     # NIRs first: their handles often carry the RIR's suffix too (e.g. IRT-CNNIC-CN under APNIC).
     for key, value in sorted(REGISTRIES.items(), key=lambda kv: (not kv[1][2], -len(kv[0]))):
-        if re.search(r"(?<![A-Z0-9])" + re.escape(key) + r"(?![A-Z0-9])", up):
+        if re.search(r"(?<![A-Z0-9])" + re.escape(key) + r"(?![A-Z])", up):
             return value
     return None
 
