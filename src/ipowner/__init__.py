@@ -3,6 +3,7 @@
 The public API (``lookup``, ``traffic``, ``report``) does the same work as the command line.
 """
 
+from ipowner._lookup import LookupResult, QueryError, lookup
 from ipowner._version import __version__
 from ipowner.errors import (
     CaptureError,
@@ -20,6 +21,9 @@ from ipowner.model import AddressRecord, Destination, SourceInfo, TrafficResult
 
 __all__ = [
     "__version__",
+    "lookup",
+    "LookupResult",
+    "QueryError",
     "AddressRecord",
     "CaptureError",
     "DatabaseError",

@@ -36,6 +36,7 @@ class LookedThrough:
     prefix: str  # the translation prefix, e.g. "64:ff9b::/96"
     ipv4: str  # the address attributed (for Teredo: the client's)
     teredo_server: str | None = None
+    special: Special | None = None  # set when the embedded IPv4 is itself special-purpose
 
 
 @dataclass(slots=True)
@@ -140,7 +141,9 @@ class AddressRecord:
     @property
     def needs_lookup(self) -> bool:
         """False for special-purpose addresses that nothing further can be learnt about."""
-        return self.special is None or self.looked_through is not None
+        if self.looked_through is not None:
+            return self.looked_through.special is None
+        return self.special is None
 
     def note(self, path: str, source: SourceInfo) -> None:
         """Record that field ``path`` came from ``source``."""

@@ -1,0 +1,248 @@
+"""``ipowner.lookup()``: addresses and hostnames in, one record per address out.
+
+Pipeline: parse each query -> resolve hostnames (unless offline) -> one ``AddressRecord`` per
+address, in input order -> run the providers in order over the whole batch. The special-purpose
+provider always runs first, because every later provider skips special addresses and attributes
+the IPv4 address carried inside translation addresses (``record.attributed``).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from os import PathLike
+from typing import Any
+
+from ipowner._version import __version__
+from ipowner.errors import InvalidAddressError, IpownerError, ResolutionError
+from ipowner.exitcodes import ExitCode, combine
+from ipowner.model import SCHEMA_LOOKUP, AddressRecord, Resolution, SourceInfo
+from ipowner.model._serialize import iso
+from ipowner.providers.base import Provider
+from ipowner.providers.special import SpecialProvider
+from ipowner.resolve import DEFAULT_TIMEOUT, Resolver, SystemResolver, resolve_all, resolver_source
+
+_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
+
+
+@dataclass(slots=True)
+class QueryError:
+    """Something the user asked about that could not be answered, or a data source that failed."""
+
+    query: str | None  # the input as given; None for a problem not tied to one input (a bad database)
+    kind: str  # "invalid-address" | "resolution" | "offline" | "database" | "provider"
+    message: str  # one line, naming the input
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"query": self.query, "kind": self.kind, "message": self.message}
+
+
+@dataclass(slots=True)
+class LookupResult:
+    records: list[AddressRecord] = field(default_factory=list)  # input order; a hostname gives one per answer
+    errors: list[QueryError] = field(default_factory=list)  # inputs not answered, and data-source problems
+    sources: list[SourceInfo] = field(default_factory=list)  # every source consulted, sorted by id
+    generated: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def problems(self) -> list[str]:
+        """Every error and every per-record error, as one-line messages."""
+        out = [e.message for e in self.errors]
+        for rec in self.records:
+            out += [f"{rec.query} ({rec.address}): {m}" if rec.query != rec.address else f"{rec.address}: {m}"
+                    for m in rec.errors]
+        return out
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """0 all answered, 1 nothing answered, 4 partial (some inputs, records or sources failed)."""
+        failed = len(self.errors) + sum(1 for r in self.records if r.errors)
+        return combine(answered=len(self.records), failed=failed)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``ipowner.lookup/1`` JSON document (docs/schema.md)."""
+        return {
+            "schema": SCHEMA_LOOKUP,
+            "generated": iso(self.generated),
+            "tool": {"name": "ipowner", "version": __version__},
+            "records": [r.to_dict() for r in self.records],
+            "errors": [e.to_dict() for e in self.errors],
+            "sources": [s.to_dict() for s in self.sources],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedQuery:
+    text: str  # as given, whitespace stripped
+    address: str | None = None  # canonical address, without zone id
+    hostname: str | None = None  # ASCII (IDNA) form, lower case, no trailing dot
+
+
+def parse_query(text: str) -> ParsedQuery:
+    """An address (IPv4, IPv6 with zone id or brackets) or a hostname; ``InvalidAddressError`` otherwise."""
+    raw = text.strip()
+    if not raw:
+        raise InvalidAddressError(repr(text), "empty input")
+    s = raw[1:-1].strip() if raw.startswith("[") and raw.endswith("]") else raw
+    addr = s.split("%", 1)[0] if ":" in s else s
+    try:
+        ip = ipaddress.ip_address(addr)
+    except ValueError as exc:
+        ip_error = str(exc)
+    else:
+        return ParsedQuery(raw, address=str(ip))
+    if ":" in s or "/" in s or s.replace(".", "").isdigit():
+        reason = "is a network, not an address" if "/" in s else f"not a valid IP address ({ip_error})"
+        raise InvalidAddressError(raw, reason)
+    return ParsedQuery(raw, hostname=_hostname(raw))
+
+
+def _hostname(raw: str) -> str:
+    name = raw[:-1] if raw.endswith(".") else raw
+    try:
+        import idna
+
+        ascii_name = idna.encode(name, uts46=True).decode("ascii")
+    except (idna.IDNAError, UnicodeError, ValueError):
+        try:
+            ascii_name = name.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise InvalidAddressError(raw, "neither an IP address nor a valid hostname") from None
+    ascii_name = ascii_name.lower()
+    labels = ascii_name.split(".")
+    if len(ascii_name) > 253 or not all(_LABEL.match(label) for label in labels) or labels[-1].isdigit():
+        raise InvalidAddressError(raw, "neither an IP address nor a valid hostname")
+    return ascii_name
+
+
+def default_providers(
+    *,
+    mmdb: Sequence[str | PathLike[str]] = (),
+    use_embedded: bool = True,
+    discover: bool = True,
+) -> list[Provider]:
+    """The data providers that run after the special-purpose one, in order.
+
+    Location and ASN come from MaxMind-format databases; ownership providers (RDAP) go after them.
+    """
+    from ipowner.providers.mmdb import MmdbProvider
+
+    return [MmdbProvider(tuple(str(p) for p in mmdb), use_embedded=use_embedded, discover=discover)]
+
+
+def lookup(
+    queries: Iterable[str] | str,
+    *,
+    offline: bool = False,
+    mmdb: Sequence[str | PathLike[str]] = (),
+    use_embedded: bool = True,
+    discover: bool = True,
+    resolver: Resolver | Callable[[str], list[str]] | None = None,
+    resolve_timeout: float = DEFAULT_TIMEOUT,
+    providers: Sequence[Provider] | None = None,
+) -> LookupResult:
+    """Look up addresses and hostnames; never raises for one bad input.
+
+    ``queries``: addresses (IPv4, IPv6, with zone id or in brackets) and hostnames (IDNA allowed).
+    ``offline``: no socket is opened; hostnames are reported as errors, addresses answered.
+    ``mmdb``: extra MaxMind-format databases (most specific answer per field wins);
+    ``use_embedded``/``discover``: the shipped database and those found in the usual places.
+    ``resolver``: a callable hostname -> list of addresses (default: the system resolver, bounded by
+    ``resolve_timeout`` seconds for the whole batch).
+    ``providers``: replaces the data providers (the special-purpose provider still runs first);
+    providers passed in are not closed.
+    """
+    if isinstance(queries, str):
+        queries = [queries]
+    result = LookupResult()
+
+    # 1. Parse, keeping input order.
+    parsed: list[ParsedQuery] = []
+    for q in queries:
+        try:
+            parsed.append(parse_query(q))
+        except InvalidAddressError as exc:
+            result.errors.append(QueryError(exc.input_name, "invalid-address", str(exc)))
+
+    # 2. Resolve hostnames, all at once so that the timeout bounds the whole batch.
+    hostnames = [p.hostname for p in parsed if p.hostname]
+    answers: dict[str, list[str] | ResolutionError] = {}
+    res_source: SourceInfo | None = None
+    if hostnames and not offline:
+        the_resolver = resolver if resolver is not None else SystemResolver(timeout=resolve_timeout)
+        res_source = resolver_source(the_resolver)
+        answers = resolve_all(hostnames, the_resolver)
+
+    # 3. One record per address.
+    for p in parsed:
+        if p.address is not None:
+            result.records.append(AddressRecord(query=p.text, address=p.address))
+            continue
+        assert p.hostname is not None
+        if offline:
+            result.errors.append(QueryError(p.text, "offline", f"{p.text}: cannot resolve offline"))
+            continue
+        got = answers.get(p.hostname)
+        if isinstance(got, ResolutionError) or not got:
+            reason = got.reason if isinstance(got, ResolutionError) else "does not resolve"
+            result.errors.append(QueryError(p.text, "resolution", f"{p.text}: {reason}"))
+            continue
+        assert res_source is not None
+        for a in got:
+            rec = AddressRecord(query=p.text, address=a)
+            rec.resolution = Resolution(hostname=p.hostname, answers=list(got), resolver=res_source.name,
+                                        time=res_source.date)
+            rec.note("resolution", res_source)
+            result.records.append(rec)
+
+    # 4. Providers, special first.
+    consulted: dict[str, SourceInfo] = {}
+    special = SpecialProvider()
+    owned: list[Any] = []
+    chain: list[Any] = [special]
+    try:
+        if providers is None:
+            try:
+                data = default_providers(mmdb=mmdb, use_embedded=use_embedded, discover=discover)
+            except IpownerError as exc:
+                result.errors.append(QueryError(None, "database", str(exc)))
+                data = []
+            owned = list(data)
+            chain += data
+        else:
+            chain += list(providers)
+        if result.records:
+            for provider in chain:
+                _run(provider, result)
+                if provider is special or any(r.needs_lookup for r in result.records):
+                    for s in provider.sources():
+                        consulted.setdefault(s.id, s)
+        for provider in chain:
+            for message in getattr(provider, "problems", None) or []:
+                result.errors.append(QueryError(None, "database", str(message)))
+    finally:
+        for provider in owned:
+            close = getattr(provider, "close", None)
+            if callable(close):
+                close()
+
+    # 5. Sources: every one consulted plus any a record names (the resolver).
+    for rec in result.records:
+        for sid, s in rec.sources.items():
+            consulted.setdefault(sid, s)
+    result.sources = [consulted[k] for k in sorted(consulted)]
+    return result
+
+
+def _run(provider: Any, result: LookupResult) -> None:
+    """Run one provider over the batch; if it fails as a whole, say so once and keep the others."""
+    try:
+        provider.enrich(result.records)
+    except IpownerError as exc:
+        result.errors.append(QueryError(None, "provider", str(exc)))
+    except Exception as exc:  # a provider bug must not lose what the others found
+        name = type(provider).__name__
+        result.errors.append(QueryError(None, "provider", f"{name} failed ({type(exc).__name__}: {exc})"))

@@ -1,0 +1,72 @@
+"""Flat CSV rows for lookup records (one row per address; see docs/schema.md for the columns)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, TextIO
+
+from ipowner.model import AddressRecord
+from ipowner.model._serialize import iso
+from ipowner.render.csv import write_csv
+
+COLUMNS = [
+    "query",
+    "address",
+    "special",
+    "special_name",
+    "special_prefix",
+    "looked_through",
+    "looked_through_mechanism",
+    "looked_through_special",
+    "teredo_server",
+    "location_country",
+    "represented_country",
+    "registered_country",
+    "city",
+    "subdivision",
+    "accuracy_km",
+    "anycast",
+    "asn",
+    "as_name",
+    "as_network",
+    "resolved_from",
+    "errors",
+    "sources",
+    "credits",
+]
+
+
+def lookup_row(rec: AddressRecord) -> list[Any]:
+    lt = rec.looked_through
+    asn = rec.asn
+    loc = rec.location
+    sources = [s for _, s in sorted(rec.sources.items())]
+    return [
+        rec.query,
+        rec.address,
+        rec.special.label if rec.special else None,
+        rec.special.name if rec.special else None,
+        rec.special.prefix if rec.special else None,
+        lt.ipv4 if lt else None,
+        lt.mechanism if lt else None,
+        lt.special.label if lt and lt.special else None,
+        lt.teredo_server if lt else None,
+        loc.country,
+        loc.represented_country,
+        rec.registered_country,
+        loc.city,
+        loc.subdivision,
+        loc.accuracy_km,
+        loc.is_anycast,
+        asn.number if asn else None,
+        asn.name if asn else None,
+        asn.network if asn else None,
+        rec.resolution.hostname if rec.resolution else None,
+        rec.errors,
+        [f"{s.id}@{iso(s.date) or 'unknown'}" for s in sources],
+        list(dict.fromkeys(s.credit for s in sources if s.credit)),
+    ]
+
+
+def write_lookup_csv(records: Iterable[AddressRecord], stream: TextIO) -> None:
+    write_csv(COLUMNS, (lookup_row(r) for r in records), stream)

@@ -1,0 +1,152 @@
+"""The terminal view of a lookup: one block per address, each fact with its source and date.
+
+Every untrusted string (hostnames, AS names, city names, database metadata) goes through
+``terminal_safe`` and is placed as plain ``Text``, so neither control sequences nor rich markup in the
+data can act on the terminal.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from rich import box
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from ipowner.model import AddressRecord, SourceInfo
+from ipowner.render.escape import terminal_safe
+
+if TYPE_CHECKING:
+    from ipowner._lookup import LookupResult
+
+_NONE = "—"
+
+
+def _day(value: datetime | None) -> str:
+    return value.astimezone(UTC).date().isoformat() if value else "date unknown"
+
+
+def _age(value: datetime | None, now: datetime) -> str:
+    if value is None:
+        return "age unknown"
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    seconds = (now - value).total_seconds()
+    if seconds < -86400:
+        return "dated in the future"
+    days = int(seconds // 86400)
+    if days < 1:
+        return "today"
+    if days < 120:
+        return f"{days} days old"
+    return f"{days / 365.25:.1f} years old"
+
+
+def _source_of(rec: AddressRecord, *paths: str) -> SourceInfo | None:
+    """The source of the first of ``paths`` that has provenance (exact path, then any sub-field)."""
+    for path in paths:
+        sid = rec.provenance.get(path)
+        if sid is None:
+            sid = next((v for k, v in sorted(rec.provenance.items()) if k.startswith(path + ".")), None)
+        if sid is not None:
+            return rec.sources.get(sid)
+    return None
+
+
+def _src_text(source: SourceInfo | None) -> Text:
+    if source is None:
+        return Text("")
+    return Text(f"{terminal_safe(source.id, 60)} · {_day(source.date)}", style="dim")
+
+
+def _special_text(special: Any) -> Text:
+    t = Text(terminal_safe(special.label), style="bold yellow")
+    t.append(f"  {terminal_safe(special.name)} ({terminal_safe(special.prefix)})")
+    if special.rfc:
+        t.append(f" {terminal_safe(special.rfc)}", style="dim")
+    return t
+
+
+def _record_panel(rec: AddressRecord) -> Panel:
+    rows = Table(box=None, show_header=False, padding=(0, 1), expand=False)
+    rows.add_column("field", style="bold", no_wrap=True)
+    rows.add_column("value")
+    rows.add_column("source", no_wrap=True)
+
+    def add(label: str, value: Text | str | None, *paths: str) -> None:
+        if value is None or value == "":
+            return
+        text = value if isinstance(value, Text) else Text(terminal_safe(value))
+        rows.add_row(label, text, _src_text(_source_of(rec, *paths)) if paths else Text(""))
+
+    add("address", rec.address)
+    if rec.resolution is not None:
+        add("resolved", f"{rec.resolution.hostname} -> {', '.join(rec.resolution.answers)}", "resolution")
+    add("special", _special_text(rec.special) if rec.special else Text(_NONE, style="dim"), "special")
+    lt = rec.looked_through
+    if lt is not None:
+        t = Text(f"{terminal_safe(lt.ipv4)} via {terminal_safe(lt.mechanism)} ({terminal_safe(lt.prefix)})")
+        if lt.teredo_server:
+            t.append(f"; Teredo server {terminal_safe(lt.teredo_server)}, client {terminal_safe(lt.ipv4)} attributed")
+        add("looks through", t, "looked_through")
+        if lt.special is not None:
+            add("  IPv4 is", _special_text(lt.special), "looked_through")
+    loc = rec.location
+    if loc.country or loc.represented_country or loc.city or loc.is_anycast:
+        add("location", loc.country or Text("unknown", style="dim"), "location.country")
+        if loc.represented_country:
+            add("represents", loc.represented_country, "location.represented_country")
+        place = ", ".join(terminal_safe(p) for p in (loc.city, loc.subdivision) if p)
+        if place:
+            add("city", place, "location.city", "location.subdivision")
+        if loc.accuracy_km is not None:
+            add("accuracy", f"{loc.accuracy_km} km radius", "location.accuracy_km")
+        if loc.is_anycast:
+            add("anycast", Text("yes: the address is served from many places", style="yellow"), "location.is_anycast")
+    elif rec.needs_lookup:
+        add("location", Text("unknown", style="dim"))
+    add("registered", rec.registered_country, "registered_country")
+    if rec.asn is not None and (rec.asn.number is not None or rec.asn.name):
+        t = Text(f"AS{rec.asn.number}" if rec.asn.number is not None else "AS?", style="bold")
+        if rec.asn.name:
+            t.append(f"  {terminal_safe(rec.asn.name)}")
+        add("origin AS", t, "asn.number", "asn.name", "asn")
+        add("prefix", rec.asn.network, "asn.network")
+    elif rec.needs_lookup:
+        add("origin AS", Text("unknown", style="dim"))
+    for key, value in sorted(rec.traits.items()):
+        add(terminal_safe(key, 40), terminal_safe(value), f"traits.{key}")
+    for message in rec.errors:
+        rows.add_row(Text("error", style="bold red"), Text(terminal_safe(message), style="red"), Text(""))
+
+    title = Text(terminal_safe(rec.query, 120), style="bold")
+    if rec.query != rec.address:
+        title.append(f"  {terminal_safe(rec.address)}", style="cyan")
+    return Panel(rows, title=title, title_align="left", box=box.ROUNDED, expand=False)
+
+
+def sources_footer(sources: list[SourceInfo], now: datetime | None = None) -> Text:
+    """Credits and dates of every source used; required wherever their data is shown."""
+    now = now or datetime.now(UTC)
+    t = Text("Sources\n", style="bold")
+    for s in sources:
+        t.append(f"  {terminal_safe(s.id, 60)}", style="bold")
+        t.append(f"  {terminal_safe(s.name)}; {_day(s.date)} ({_age(s.date, now)})")
+        if s.licence:
+            t.append(f"; licence {terminal_safe(s.licence)}")
+        if s.path:
+            t.append(f"\n      {terminal_safe(s.path)}", style="dim")
+        if s.credit:
+            t.append(f"\n      {terminal_safe(s.credit)}")
+        t.append("\n")
+    return t
+
+
+def render_lookup(result: LookupResult, console: Console) -> None:
+    parts: list[Any] = [_record_panel(r) for r in result.records]
+    if result.sources:
+        parts.append(sources_footer(result.sources, result.generated))
+    console.print(Group(*parts))
