@@ -62,6 +62,9 @@ def path_of(geom: dict, arcs: list) -> tuple[str, float]:
     for poly in polys:
         for r in poly:
             pts = [project(*p) for p in ring(arcs, r)]
+            if any(abs(a[0] - b[0]) > W / 2 for a, b in zip(pts, pts[1:], strict=False)):
+                # A ring crossing the antimeridian: keep it in one piece east of it (the viewBox clips it).
+                pts = [(x + W if x < W / 2 else x, y) for x, y in pts]
             out = []
             last = None
             for x, y in pts:

@@ -11,10 +11,12 @@ import ipaddress
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
+from pathlib import Path
 
+from ipowner._lookup import lookup
 from ipowner._version import __version__
 from ipowner.countries import country_name
-from ipowner.jurisdiction import ANYCAST, CloudRanges, cloud_table, judge
+from ipowner.jurisdiction import ANYCAST, CloudRanges, cloud_table, judge, load_cloud_ranges
 from ipowner.model import AddressRecord, SourceInfo, TrafficResult
 from ipowner.model.report import (
     DataSourceNote,
@@ -24,11 +26,20 @@ from ipowner.model.report import (
     RollupRow,
 )
 from ipowner.policy import Rule, evaluate, parse_rule
+from ipowner.providers.base import Provider
 
 # Data more than this far from the capture's date describes another time than the traffic's.
 STALE_DAYS = 90.0
+# Kinds of source whose answers change over time (registries, databases, DNS); fixed tables do not warn.
+DATED_KINDS = frozenset({"mmdb", "rdap", "cache", "ranges", "resolver"})
 
-MAP_CREDIT = "Map: Natural Earth (public domain), via world-atlas (ISC)"
+IANA_SPACE = SourceInfo(
+    id="iana-ipv4-space",
+    kind="iana",
+    name="IANA IPv4 Address Space Registry (/8 designations)",
+    path="data/ipv4-address-space.csv",
+    licence="IANA registry data, freely usable",
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -91,7 +102,8 @@ def _ip_key(address: str) -> tuple[int, int]:
 
 
 def _rank_key(d: DestinationReport) -> tuple:
-    return (-d.bytes_sent, -d.bytes_received, _ip_key(d.address), d.address)
+    # Internet destinations first (ranked by bytes sent, the device's uploads), then LAN and other peers.
+    return (d.scope != "internet", -d.bytes_sent, -d.bytes_received, _ip_key(d.address), d.address)
 
 
 def _rollup(dests: list[DestinationReport], keys_of) -> list[RollupRow]:  # type: ignore[no-untyped-def]
@@ -157,7 +169,7 @@ def _age_notes(sources: Iterable[SourceInfo], capture_mid: float | None) -> list
         if s.date is not None and capture_mid is not None:
             dt = s.date if s.date.tzinfo else s.date.replace(tzinfo=UTC)
             age = round((dt.timestamp() - capture_mid) / 86400.0, 1)
-            if abs(age) > STALE_DAYS:
+            if abs(age) > STALE_DAYS and s.kind in DATED_KINDS:
                 when = "after" if age > 0 else "before"
                 warning = (
                     f"{s.name} is dated {abs(age):.0f} days {when} the capture: "
@@ -217,6 +229,8 @@ def build_report(
     if any(d.jurisdiction.cloud for d in internet):
         ts = table.source()
         all_sources.setdefault(ts.id, ts)
+    if any(d.jurisdiction.registry_basis == "IANA /8 table" for d in internet):
+        all_sources.setdefault("iana-ipv4-space", IANA_SPACE)
     if cloud_ranges is not None:
         for s in cloud_ranges.sources:
             all_sources.setdefault(s.id, s)
@@ -291,3 +305,59 @@ def build_report(
         rules = [r if isinstance(r, Rule) else parse_rule(r) for r in fail_on]
         report.policy = evaluate(report, rules)
     return report
+
+
+# ---------------------------------------------------------------------------------------------
+# The public entry point
+
+
+def report(
+    inputs: Sequence[str | Path] | str | Path | TrafficResult,
+    *,
+    offline: bool = False,
+    mmdb: Sequence[str | Path] = (),
+    use_embedded: bool = True,
+    discover: bool = True,
+    cloud_ranges: Sequence[str | Path] = (),
+    device: Sequence[str] | str | None = None,
+    fail_on: Sequence[Rule | str] = (),
+    command_line: list[str] | None = None,
+    providers: Sequence[Provider] | None = None,
+    now: datetime | None = None,
+) -> Report:
+    """Read captures or logs, look up every internet destination, judge it, and return a ``Report``.
+
+    ``inputs``: paths of captures or logs (format detected from the content), or a ``TrafficResult``
+    already read. ``offline``: no socket is opened (no resolver, no registry). ``mmdb``,
+    ``use_embedded``, ``discover``, ``providers``: as for ``lookup()``. ``cloud_ranges``: providers'
+    published range files (AWS ip-ranges.json, Google cloud.json, Azure service tags) for the region.
+    ``device``: the device's address(es), overriding the readers' guess. ``fail_on``: policy rules
+    (``location:CN``, ...); the result is in ``Report.policy``.
+    Raises ``InputError`` for an unreadable range file and ``UsageError`` for a bad rule; an input
+    that can be read only in part makes the report ``partial`` instead.
+    """
+    rules = [r if isinstance(r, Rule) else parse_rule(r) for r in fail_on]
+    ranges = load_cloud_ranges(list(cloud_ranges)) if cloud_ranges else None
+    tr = inputs if isinstance(inputs, TrafficResult) else _read_traffic(inputs, device)
+    wanted = [d.address for d in tr.destinations if d.scope == "internet"]
+    records: dict[str, AddressRecord] = {}
+    sources: list[SourceInfo] = []
+    problems: list[str] = []
+    if wanted:
+        lr = lookup(wanted, offline=offline, mmdb=mmdb, use_embedded=use_embedded, discover=discover,
+                    providers=providers)
+        records = {r.address: r for r in lr.records}
+        sources = list(lr.sources)
+        problems = lr.problems
+    rep = build_report(tr, records, sources=sources, cloud_ranges=ranges, offline=offline,
+                       command_line=command_line, now=now, fail_on=rules, warnings=problems)
+    rep.partial = rep.partial or bool(problems)
+    return rep
+
+
+def _read_traffic(inputs: Sequence[str | Path] | str | Path, device: Sequence[str] | str | None) -> TrafficResult:
+    from ipowner._traffic import traffic
+
+    paths = [inputs] if isinstance(inputs, (str, Path)) else list(inputs)
+    devices = [device] if isinstance(device, str) else list(device or [])
+    return traffic([str(p) for p in paths], device=devices or None)

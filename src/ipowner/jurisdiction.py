@@ -72,6 +72,44 @@ def registry_of(text: str | None) -> tuple[str, str | None, bool] | None:
     return None
 
 
+_WHOIS_RIR = {
+    "whois.arin.net": "ARIN",
+    "whois.ripe.net": "RIPE NCC",
+    "whois.apnic.net": "APNIC",
+    "whois.lacnic.net": "LACNIC",
+    "whois.afrinic.net": "AFRINIC",
+}
+
+
+@lru_cache(maxsize=1)
+def _iana_slash8() -> dict[int, str]:
+    """IPv4 /8 -> the RIR whose database serves it, from IANA's address-space registry (shipped)."""
+    import csv
+
+    out: dict[int, str] = {}
+    with shipped("ipv4-address-space.csv").open(encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            rir = _WHOIS_RIR.get((row.get("WHOIS") or "").strip())
+            prefix = (row.get("Prefix") or "").split("/")[0]
+            if rir and prefix.isdigit():
+                out[int(prefix)] = rir
+    return out
+
+
+def iana_rir(address: str) -> str | None:
+    """The RIR serving an IPv4 address's /8 per IANA (legacy and transferred space may sit elsewhere)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return None
+    if ip.version != 4:
+        return None
+    try:
+        return _iana_slash8().get(int(ip) >> 24)
+    except OSError:
+        return None
+
+
 # ---------------------------------------------------------------------------------------------
 # Cloud and CDN providers
 
@@ -377,6 +415,11 @@ def judge(record: AddressRecord, *, table: CloudTable | None = None, ranges: Clo
     rir, nir = registries(record)
     if rir:
         j.registry, j.registry_country = rir
+        j.registry_basis = "registry data"
+    elif nir is None and (by_iana := iana_rir(record.attributed)):
+        j.registry = by_iana
+        j.registry_country = REGISTRIES["RIPE" if by_iana == "RIPE NCC" else by_iana][1]
+        j.registry_basis = "IANA /8 table"
     if nir:
         j.nir, j.nir_country = nir
 
@@ -436,6 +479,8 @@ def verdict(j: Jurisdiction, record: AddressRecord | None = None, *, offline: bo
         rest.append(f"{j.nir} ({_country(j.nir_country)}, a national registry under {j.registry}) registered the space")
     elif j.nir:
         rest.append(f"{j.nir} ({_country(j.nir_country)}, a national registry) registered the space")
+    elif j.registry and j.registry_basis == "IANA /8 table":
+        rest.append(f"in {j.registry}'s address space (IANA /8 table)")
     elif j.registry:
         rest.append(f"{j.registry} registered the space")
     if j.registered_country:

@@ -58,6 +58,10 @@ def dest(address: str, sent: int, recv: int, names=(), scope="internet", flows=1
 
 @pytest.fixture
 def sample():
+    return make_sample()
+
+
+def make_sample():
     """Five destinations covering the seed cases: AWS in Singapore, CNNIC space, anycast, unknown, LAN."""
     dests = [
         dest("52.74.1.10", 5000, 900, ["api.example-phone.com", "img.example-phone.com"], devices=["10.0.0.2"],

@@ -53,7 +53,10 @@ def test_anycast_has_no_single_location_and_unknowns_are_flagged():
     assert FLAG_LOCATION_UNKNOWN not in j.flags and FLAG_HOLDER_UNKNOWN in j.flags
     j2 = judge(rec("203.0.113.9"), offline=True)
     assert j2.flags == [FLAG_HOLDER_UNKNOWN, FLAG_LOCATION_UNKNOWN]
-    assert j2.verdict == "holder unknown (no registry data offline), location unknown"
+    assert j2.verdict == (
+        "holder unknown (no registry data offline), location unknown; in APNIC's address space (IANA /8 table)")
+    assert j2.registry == "APNIC" and j2.registry_basis == "IANA /8 table"
+    assert judge(rec("2001:db8::1")).registry is None
 
 
 def test_inferred_holder_and_reason_are_said():
@@ -134,7 +137,7 @@ def test_registered_domains_from_the_bundled_list(monkeypatch):
 def test_rollups_rank_by_bytes_sent_and_leave_lan_out(sample):
     tr, records = sample
     rep = build_report(tr, records, offline=True, now=NOW)
-    assert [d.address for d in rep.destinations] == ["10.0.0.1", "42.62.48.7", "52.74.1.10", "1.1.1.1", "203.0.113.9"]
+    assert [d.address for d in rep.destinations] == ["42.62.48.7", "52.74.1.10", "1.1.1.1", "203.0.113.9", "10.0.0.1"]
     loc = rep.rollups["location"]
     assert [(r.key, r.bytes_sent, r.destinations) for r in loc] == [
         ("CN", 12000, 1), ("SG", 5000, 1), ("anycast", 200, 1), ("", 50, 1)]

@@ -57,6 +57,7 @@ class Jurisdiction:
     holder_rule: str | None = None
     registry: str | None = None  # the RIR, e.g. "APNIC"
     registry_country: str | None = None
+    registry_basis: str | None = None  # "registry data" (RDAP chain/network) | "IANA /8 table"
     nir: str | None = None  # a national registry under the RIR, e.g. "CNNIC"
     nir_country: str | None = None
     registered_country: str | None = None  # the address block's registration country

@@ -94,7 +94,9 @@ def _map(report: Report) -> str:
     rows = {r.key: r for r in report.rollups.get("location", [])}
     totals = {k: r.bytes_sent + r.bytes_received for k, r in rows.items() if len(k) == 2}
     top = max(totals.values(), default=0)
-    parts = [f'<svg id="worldmap" viewBox="0 0 {wm["width"]:g} {wm["height"]:g}" role="img" '
+    # Latitudes 85N to 60S: Antarctica holds no servers and would take a fifth of the height.
+    top_y, bottom_y = wm["height"] * 5 / 180, wm["height"] * 150 / 180
+    parts = [f'<svg id="worldmap" viewBox="0 {top_y:.0f} {wm["width"]:g} {bottom_y - top_y:.0f}" role="img" '
              'aria-label="bytes per location country">']
     dots = []
     for cc, shape in wm["countries"].items():

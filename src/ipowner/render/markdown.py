@@ -66,7 +66,7 @@ def render_markdown(report: Report) -> str:
     )
     lines += ["", "## Verdicts", ""]
     for r in rows:
-        lines.append(f"{r['rank']}. `{markdown_safe(r['address'])}`: {markdown_safe(r['verdict'])}")
+        lines.append(f"{r['rank']}. {markdown_safe(r['address'])}: {markdown_safe(r['verdict'])}")
     for group, items in report.rollups.items():
         if not items:
             continue
