@@ -32,7 +32,8 @@ _SCRIPT = """
     table.querySelectorAll('th').forEach(function (th, col) {
       th.addEventListener('click', function () {
         var num = th.getAttribute('data-type') === 'num';
-        var asc = th.getAttribute('data-dir') !== 'asc';
+        var cur = th.getAttribute('data-dir');
+        var asc = cur ? cur !== 'asc' : !num;  // numbers start largest first
         table.querySelectorAll('th').forEach(function (o) { o.removeAttribute('data-dir'); });
         th.setAttribute('data-dir', asc ? 'asc' : 'desc');
         var body = table.tBodies[0];

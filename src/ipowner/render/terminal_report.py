@@ -118,7 +118,7 @@ def write_terminal_report(report: Report, stream: TextIO, width: int | None = No
         con.print(rt)
 
     if report.policy is not None and report.policy.fired:
-        con.print(Text(f"Policy gate fired ({', '.join(report.policy.rules)}):", style="bold red"))
+        con.print(Text(f"Policy gate fired ({terminal_safe(', '.join(report.policy.rules), 200)}):", style="bold red"))
         for o in report.policy.offending:
             names = ", ".join(o["hostnames"][:3])
             con.print(Text(f"  {terminal_safe(o['address'])} {terminal_safe(names, CELL)}: {terminal_safe(o['rule'])} "
