@@ -221,7 +221,11 @@ def build_report(
             for sid, s in rec.sources.items():
                 all_sources.setdefault(sid, s)
         else:
-            dr.jurisdiction.verdict = "not looked up" if d.scope == "internet" else f"{d.scope} peer, not looked up"
+            if d.scope == "internet":
+                dr.jurisdiction.verdict = "not looked up"
+            else:
+                dr.jurisdiction.location = f"{d.scope} peer"
+                dr.jurisdiction.verdict = f"{d.scope} peer, not on the public internet: not looked up"
         dests.append(dr)
     dests.sort(key=_rank_key)
 
@@ -298,7 +302,8 @@ def build_report(
         timeline=timeline,
         timeline_by_location=timeline_by_location,
         timeline_bucket=traffic.timeline_bucket,
-        warnings=[*traffic.warnings, *warnings, *[n.warning for n in notes if n.warning]],
+        warnings=list(dict.fromkeys([*traffic.warnings, *(w for i in traffic.inputs for w in i.warnings), *warnings,
+                                     *(n.warning for n in notes if n.warning)])),
         partial=traffic.partial or any(r.errors for r in records.values()),
     )
     if fail_on:

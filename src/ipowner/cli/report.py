@@ -82,7 +82,10 @@ def policy_summary(rep: Report) -> None:
 def command_line(name: str, params: dict) -> list[str]:
     """The command as run, rebuilt from its parsed options (deterministic, whatever the caller)."""
     out = ["ipowner", name]
-    for key, value in params.items():
+    positional = ("inputs", "before", "after")
+    ordered = [k for k in positional if k in params] + [k for k in params if k not in positional]
+    for key in ordered:
+        value = params[key]
         flag = "--" + key.replace("_", "-")
         if key in ("inputs", "before", "after"):
             out += list(value) if isinstance(value, tuple) else [value]

@@ -28,6 +28,15 @@ def _t(value: Any, limit: int = CELL, style: str = "") -> Text:
     return Text(terminal_safe(value, limit), style=style)
 
 
+def _names(names: list[str], shown: int = 3) -> Text:
+    if not names:
+        return Text("-", style="dim")
+    text = "\n".join(terminal_safe(n, 40) for n in names[:shown])
+    if len(names) > shown:
+        text += f"\n+{len(names) - shown} more"
+    return Text(text)
+
+
 def _console(stream: TextIO, width: int | None) -> Console:
     is_tty = hasattr(stream, "isatty") and stream.isatty()
     return Console(
@@ -61,7 +70,7 @@ def write_terminal_report(report: Report, stream: TextIO, width: int | None = No
     for col, kw in (
         ("#", {"justify": "right"}),
         ("address", {}),
-        ("hostnames", {"max_width": 36}),
+        ("hostnames", {"max_width": 40}),
         ("location", {}),
         ("holder (country)", {"max_width": 34}),
         ("registry", {}),
@@ -80,7 +89,7 @@ def write_terminal_report(report: Report, stream: TextIO, width: int | None = No
         tab.add_row(
             Text(str(r["rank"])),
             _t(r["address"]),
-            _t(r["hostnames"]),
+            _names(r["hostnames"]),
             _t(r["location"]),
             _t(holder_txt, style="" if holder else "yellow"),
             _t(reg),
