@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -24,7 +25,8 @@ from ipowner.resolve import SystemResolver
         ("[2001:DB8::1]", "2001:db8::1"),
         ("fe80::1%eth0", "fe80::1"),
         ("[fe80::1%25en0]", "fe80::1"),
-        ("::ffff:8.8.8.8", "::ffff:808:808"),
+        ("::ffff:8.8.8.8", "::ffff:8.8.8.8"),
+        ("::FFFF:808:808", "::ffff:8.8.8.8"),
     ],
 )
 def test_addresses_are_canonical(text, address):
@@ -120,6 +122,17 @@ def test_system_resolver_gives_up_at_the_deadline():
     assert "within 0.3 s" in str(out["a.example"])
 
 
+def test_system_resolver_keeps_going_while_answers_come():
+    def slow(name: str) -> list[str]:
+        time.sleep(0.05)
+        return ["192.0.2.7"]
+
+    resolver = SystemResolver(timeout=0.5, lookup=slow)
+    resolver.workers = 1  # 20 names one after another: 1 s in all, more than the timeout, never idle 0.5 s
+    out = resolver.resolve_many([f"h{i}.example" for i in range(20)])
+    assert all(v == ["192.0.2.7"] for v in out.values()) and len(out) == 20
+
+
 def test_system_resolver_collects_answers_and_errors():
     def lookup(name: str) -> list[str]:
         if name == "bad.example":
@@ -163,3 +176,12 @@ def test_json_document_shape():
     synthetic = next(s for s in doc["sources"] if s["id"] == "synthetic")
     assert synthetic["credit"] == SYNTHETIC_SOURCE.credit and synthetic["date"] == "2026-01-02T00:00:00Z"
     assert doc["errors"] == [{"query": "bogus!", "kind": "invalid-address", "message": "bogus!: neither an IP address nor a valid hostname"}]
+
+
+def test_one_mmdb_path_given_as_a_string(tmp_path, monkeypatch):
+    monkeypatch.setenv("IPOWNER_DATA_DIR", str(tmp_path / "data"))
+    city = Path(__file__).parent / "data" / "mmdb" / "GeoIP2-City-Test.mmdb"
+    res = ipowner.lookup("81.2.69.160", offline=True, mmdb=str(city), use_embedded=False, discover=False)
+    rec = res.records[0]
+    assert (rec.location.country, rec.location.city, rec.registered_country) == ("GB", "London", "US")
+    assert res.errors == [] and res.exit_code == ExitCode.OK

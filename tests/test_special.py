@@ -10,7 +10,12 @@ from pathlib import Path
 import pytest
 
 from ipowner.model import AddressRecord
-from ipowner.providers.special import SpecialProvider, parse_special_registry
+from ipowner.providers.special import (
+    SpecialProvider,
+    SpecialRegistry,
+    parse_ipv4_space,
+    parse_special_registry,
+)
 
 IANA = Path(__file__).parent / "data" / "iana"
 
@@ -195,3 +200,15 @@ def test_enrich_marks_records_and_needs_lookup():
     assert nat64.provenance["looked_through"] == "iana-special" and "iana-special" in nat64.sources
     assert not nat64_private.needs_lookup and nat64_private.looked_through.special.label == "private"
     assert nat64.sources["iana-special"].date is not None
+
+
+def test_ipv4_address_space_reserved_slash8s():
+    blocks = {str(b.network): b for b in parse_ipv4_space(IANA / "ipv4-address-space.csv")}
+    assert {blocks[f"{n}.0.0.0/8"].label for n in range(224, 240)} == {"multicast"}
+    assert {blocks[f"{n}.0.0.0/8"].label for n in range(240, 256)} == {"reserved"}
+    assert blocks["10.0.0.0/8"].label == "reserved" and blocks["10.0.0.0/8"].name == "IANA - Private Use"
+    assert "8.0.0.0/8" not in blocks and "1.0.0.0/8" not in blocks  # allocated and legacy space is not special
+    # On its own the /8 registry labels an address; next to the special-purpose registry it gives way.
+    alone = SpecialRegistry(blocks.values())
+    assert alone.classify(ipaddress.IPv4Address("10.1.2.3")).name == "IANA - Private Use"
+    assert SpecialProvider().classify("10.1.2.3")[0].name == "Private-Use"

@@ -16,11 +16,14 @@ from datetime import UTC, datetime
 from os import PathLike
 from typing import Any
 
+import idna
+
 from ipowner._version import __version__
 from ipowner.errors import InvalidAddressError, IpownerError, ResolutionError
 from ipowner.exitcodes import ExitCode, combine
 from ipowner.model import SCHEMA_LOOKUP, AddressRecord, Resolution, SourceInfo
 from ipowner.model._serialize import iso
+from ipowner.model.address import canonical_address
 from ipowner.providers.base import Provider
 from ipowner.providers.special import SpecialProvider
 from ipowner.resolve import DEFAULT_TIMEOUT, Resolver, SystemResolver, resolve_all, resolver_source
@@ -45,7 +48,7 @@ class LookupResult:
     records: list[AddressRecord] = field(default_factory=list)  # input order; a hostname gives one per answer
     errors: list[QueryError] = field(default_factory=list)  # inputs not answered, and data-source problems
     sources: list[SourceInfo] = field(default_factory=list)  # every source consulted, sorted by id
-    generated: datetime = field(default_factory=lambda: datetime.now(UTC))
+    generated: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
 
     @property
     def problems(self) -> list[str]:
@@ -93,7 +96,7 @@ def parse_query(text: str) -> ParsedQuery:
     except ValueError as exc:
         ip_error = str(exc)
     else:
-        return ParsedQuery(raw, address=str(ip))
+        return ParsedQuery(raw, address=canonical_address(ip))
     if ":" in s or "/" in s or s.replace(".", "").isdigit():
         reason = "is a network, not an address" if "/" in s else f"not a valid IP address ({ip_error})"
         raise InvalidAddressError(raw, reason)
@@ -103,8 +106,6 @@ def parse_query(text: str) -> ParsedQuery:
 def _hostname(raw: str) -> str:
     name = raw[:-1] if raw.endswith(".") else raw
     try:
-        import idna
-
         ascii_name = idna.encode(name, uts46=True).decode("ascii")
     except (idna.IDNAError, UnicodeError, ValueError):
         try:
@@ -126,7 +127,8 @@ def default_providers(
 ) -> list[Provider]:
     """The data providers that run after the special-purpose one, in order.
 
-    Location and ASN come from MaxMind-format databases; ownership providers (RDAP) go after them.
+    Location and ASN come from MaxMind-format databases. Ownership providers (RDAP) go after them,
+    and only when not offline: each provider skips records whose ``needs_lookup`` is False.
     """
     from ipowner.providers.mmdb import MmdbProvider
 
@@ -150,13 +152,15 @@ def lookup(
     ``offline``: no socket is opened; hostnames are reported as errors, addresses answered.
     ``mmdb``: extra MaxMind-format databases (most specific answer per field wins);
     ``use_embedded``/``discover``: the shipped database and those found in the usual places.
-    ``resolver``: a callable hostname -> list of addresses (default: the system resolver, bounded by
-    ``resolve_timeout`` seconds for the whole batch).
+    ``resolver``: a callable hostname -> list of addresses (default: the system resolver, abandoned
+    when no answer has come for ``resolve_timeout`` seconds).
     ``providers``: replaces the data providers (the special-purpose provider still runs first);
     providers passed in are not closed.
     """
     if isinstance(queries, str):
         queries = [queries]
+    if isinstance(mmdb, (str, PathLike)):
+        mmdb = [mmdb]  # one path, not a sequence of characters
     result = LookupResult()
 
     # 1. Parse, keeping input order.
@@ -204,7 +208,7 @@ def lookup(
     owned: list[Any] = []
     chain: list[Any] = [special]
     try:
-        if providers is None:
+        if providers is None and result.records:
             try:
                 data = default_providers(mmdb=mmdb, use_embedded=use_embedded, discover=discover)
             except IpownerError as exc:
@@ -212,7 +216,7 @@ def lookup(
                 data = []
             owned = list(data)
             chain += data
-        else:
+        elif providers is not None:
             chain += list(providers)
         if result.records:
             for provider in chain:

@@ -1,22 +1,23 @@
 """Hostname resolution with a hard time limit and an injectable resolver.
 
 The system resolver (``socket.getaddrinfo``) can block for minutes when there is no network, and it
-cannot be cancelled; each query therefore runs in a daemon thread that is abandoned when the
-deadline passes, so the process neither waits for it nor is kept alive by it.
+cannot be cancelled; queries therefore run in daemon threads that are abandoned when no answer has
+come for a few seconds, so the process neither waits for them nor is kept alive by them.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import queue
 import socket
 import threading
-import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
 
 from ipowner.errors import ResolutionError
 from ipowner.model import SourceInfo
+from ipowner.model.address import canonical_address
 
 # A few seconds: long enough for a slow but working resolver, short enough to fail over offline.
 DEFAULT_TIMEOUT = 4.0
@@ -45,7 +46,7 @@ def _getaddrinfo(hostname: str) -> list[str]:
         if family not in (socket.AF_INET, socket.AF_INET6):
             continue
         # Drop the zone id getaddrinfo appends to link-local answers; the address is what we look up.
-        addr = str(ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0]))
+        addr = canonical_address(ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0]))
         if addr not in answers:
             answers.append(addr)
     if not answers:
@@ -54,9 +55,14 @@ def _getaddrinfo(hostname: str) -> list[str]:
 
 
 class SystemResolver:
-    """``socket.getaddrinfo`` with a hard per-run deadline; names are resolved in parallel."""
+    """``socket.getaddrinfo`` in a few daemon threads, giving up when no answer comes for ``timeout`` s.
+
+    The clock restarts with every answer, so a long list resolves as fast as the resolver answers,
+    while a resolver that answers nothing (no network) is abandoned after ``timeout`` seconds.
+    """
 
     name = "system"
+    workers = 16
 
     def __init__(self, timeout: float = DEFAULT_TIMEOUT, lookup: Callable[[str], list[str]] = _getaddrinfo) -> None:
         self.timeout = timeout
@@ -68,35 +74,45 @@ class SystemResolver:
             raise result
         return result
 
+    def _one(self, name: str) -> list[str] | ResolutionError:
+        try:
+            return self._lookup(name)
+        except ResolutionError as exc:
+            return exc
+        except Exception as exc:  # a resolver bug must not lose the other names
+            return ResolutionError(name, f"cannot be resolved ({type(exc).__name__}: {exc})")
+
     def resolve_many(self, hostnames: Iterable[str]) -> dict[str, list[str] | ResolutionError]:
         names = list(dict.fromkeys(hostnames))
+        todo: queue.SimpleQueue[str] = queue.SimpleQueue()
+        for name in names:
+            todo.put(name)
+        done: queue.SimpleQueue[tuple[str, list[str] | ResolutionError]] = queue.SimpleQueue()
+        stop = threading.Event()
+
+        def work() -> None:
+            while not stop.is_set():
+                try:
+                    name = todo.get_nowait()
+                except queue.Empty:
+                    return
+                done.put((name, self._one(name)))
+
+        for i in range(min(self.workers, len(names))):
+            # Daemon threads: a getaddrinfo call that never returns neither blocks nor outlives the run.
+            threading.Thread(target=work, name=f"ipowner-resolve-{i}", daemon=True).start()
         results: dict[str, list[str] | ResolutionError] = {}
-        lock = threading.Lock()
-        done = threading.Semaphore(0)
-
-        def work(name: str) -> None:
+        while len(results) < len(names):
             try:
-                value: list[str] | ResolutionError = self._lookup(name)
-            except ResolutionError as exc:
-                value = exc
-            except Exception as exc:  # a resolver bug must not lose the other names
-                value = ResolutionError(name, f"cannot be resolved ({type(exc).__name__}: {exc})")
-            with lock:
-                results[name] = value
-            done.release()
-
-        for name in names:
-            threading.Thread(target=work, args=(name,), name=f"resolve {name[:40]}", daemon=True).start()
-        deadline = time.monotonic() + self.timeout
-        for _ in names:
-            if not done.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                name, value = done.get(timeout=self.timeout)
+            except queue.Empty:
                 break
-        with lock:
-            final = dict(results)
+            results[name] = value
+        stop.set()
         for name in names:
-            if name not in final:
-                final[name] = ResolutionError(name, f"no answer from the system resolver within {self.timeout:g} s")
-        return final
+            if name not in results:
+                results[name] = ResolutionError(name, f"no answer from the system resolver within {self.timeout:g} s")
+        return results
 
 
 def resolve_all(
@@ -109,7 +125,7 @@ def resolve_all(
     out: dict[str, list[str] | ResolutionError] = {}
     for name in dict.fromkeys(hostnames):
         try:
-            out[name] = [str(ipaddress.ip_address(a)) for a in resolver(name)]
+            out[name] = [canonical_address(ipaddress.ip_address(str(a).split("%", 1)[0])) for a in resolver(name)]
             if not out[name]:
                 out[name] = ResolutionError(name, "has no A or AAAA records")
         except ResolutionError as exc:

@@ -51,7 +51,7 @@ def _read_stdin() -> list[str]:
     default=DEFAULT_TIMEOUT,
     show_default=True,
     metavar="SECONDS",
-    help="Give up on hostname resolution after this long (for all hostnames together).",
+    help="Give up on hostname resolution when no answer has come for this long.",
 )
 def lookup_cmd(
     queries: tuple[str, ...],

@@ -19,10 +19,21 @@ def iso(value: datetime | date | None) -> str | None:
     return value.isoformat()
 
 
+# Public field names per dataclass type: looked up once, since plain() runs for every field of every record.
+_FIELDS: dict[type, tuple[str, ...]] = {}
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def plain(value: Any) -> Any:
     """Recursively convert dataclasses, dates, enums, sets and tuples to JSON types."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value) if not f.name.startswith("_")}
+    cls = type(value)
+    if cls in _SCALARS:
+        return value
+    names = _FIELDS.get(cls)
+    if names is None and dataclasses.is_dataclass(value) and not isinstance(value, type):
+        names = _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(value) if not f.name.startswith("_"))
+    if names is not None:
+        return {name: plain(getattr(value, name)) for name in names}
     if isinstance(value, (datetime, date)):
         return iso(value)
     if isinstance(value, Enum):

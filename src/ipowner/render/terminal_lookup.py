@@ -73,7 +73,7 @@ def _special_text(special: Any) -> Text:
 def _record_panel(rec: AddressRecord) -> Panel:
     rows = Table(box=None, show_header=False, padding=(0, 1), expand=False)
     rows.add_column("field", style="bold", no_wrap=True)
-    rows.add_column("value")
+    rows.add_column("value", overflow="fold")
     rows.add_column("source", no_wrap=True)
 
     def add(label: str, value: Text | str | None, *paths: str) -> None:
@@ -88,9 +88,11 @@ def _record_panel(rec: AddressRecord) -> Panel:
     add("special", _special_text(rec.special) if rec.special else Text(_NONE, style="dim"), "special")
     lt = rec.looked_through
     if lt is not None:
-        t = Text(f"{terminal_safe(lt.ipv4)} via {terminal_safe(lt.mechanism)} ({terminal_safe(lt.prefix)})")
         if lt.teredo_server:
-            t.append(f"; Teredo server {terminal_safe(lt.teredo_server)}, client {terminal_safe(lt.ipv4)} attributed")
+            t = Text(f"client {terminal_safe(lt.ipv4)} (attributed), server {terminal_safe(lt.teredo_server)}")
+        else:
+            t = Text(f"{terminal_safe(lt.ipv4)} (attributed)")
+        t.append(f" via {terminal_safe(lt.mechanism)} {terminal_safe(lt.prefix)}", style="dim")
         add("looks through", t, "looked_through")
         if lt.special is not None:
             add("  IPv4 is", _special_text(lt.special), "looked_through")
@@ -125,23 +127,28 @@ def _record_panel(rec: AddressRecord) -> Panel:
     title = Text(terminal_safe(rec.query, 120), style="bold")
     if rec.query != rec.address:
         title.append(f"  {terminal_safe(rec.address)}", style="cyan")
-    return Panel(rows, title=title, title_align="left", box=box.ROUNDED, expand=False)
+    return Panel(rows, title=title, title_align="left", box=box.ROUNDED, expand=True)
 
 
 def sources_footer(sources: list[SourceInfo], now: datetime | None = None) -> Text:
-    """Credits and dates of every source used; required wherever their data is shown."""
+    """Every source used with its date and licence, then the credits their data requires."""
     now = now or datetime.now(UTC)
     t = Text("Sources\n", style="bold")
+    credits: dict[str, None] = {}
     for s in sources:
         t.append(f"  {terminal_safe(s.id, 60)}", style="bold")
         t.append(f"  {terminal_safe(s.name)}; {_day(s.date)} ({_age(s.date, now)})")
         if s.licence:
-            t.append(f"; licence {terminal_safe(s.licence)}")
-        if s.path:
-            t.append(f"\n      {terminal_safe(s.path)}", style="dim")
-        if s.credit:
-            t.append(f"\n      {terminal_safe(s.credit)}")
+            t.append(f"; {terminal_safe(s.licence)}")
         t.append("\n")
+        # A combined database's credit joins its inputs' credits with "; ": show each once.
+        for part in (s.credit or "").split("; "):
+            if part.strip():
+                credits.setdefault(part.strip(), None)
+    if credits:
+        t.append("Credits\n", style="bold")
+        for c in credits:
+            t.append(f"  {terminal_safe(c)}\n")
     return t
 
 
