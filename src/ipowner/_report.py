@@ -328,12 +328,14 @@ def report(
     fail_on: Sequence[Rule | str] = (),
     command_line: list[str] | None = None,
     providers: Sequence[Provider] | None = None,
+    rdap: bool = True,
     now: datetime | None = None,
 ) -> Report:
     """Read captures or logs, look up every internet destination, judge it, and return a ``Report``.
 
     ``inputs``: paths of captures or logs (format detected from the content), or a ``TrafficResult``
-    already read. ``offline``: no socket is opened (no resolver, no registry). ``mmdb``,
+    already read. ``offline``: no socket is opened (no resolver; registry answers from the RDAP
+    cache only). ``rdap``: False leaves registry data out altogether. ``mmdb``,
     ``use_embedded``, ``discover``, ``providers``: as for ``lookup()``. ``cloud_ranges``: providers'
     published range files (AWS ip-ranges.json, Google cloud.json, Azure service tags) for the region.
     ``device``: the device's address(es), overriding the readers' guess. ``fail_on``: policy rules
@@ -349,8 +351,17 @@ def report(
     sources: list[SourceInfo] = []
     problems: list[str] = []
     if wanted:
-        lr = lookup(wanted, offline=offline, mmdb=mmdb, use_embedded=use_embedded, discover=discover,
-                    providers=providers)
+        owned: list[Provider] = []
+        if providers is None:
+            owned = _providers(offline=offline, mmdb=mmdb, use_embedded=use_embedded, discover=discover, rdap=rdap)
+        try:
+            lr = lookup(wanted, offline=offline, mmdb=mmdb, use_embedded=use_embedded, discover=discover,
+                        providers=providers if providers is not None else owned)
+        finally:
+            for p in owned:
+                close = getattr(p, "close", None)
+                if callable(close):
+                    close()
         records = {r.address: r for r in lr.records}
         sources = list(lr.sources)
         problems = lr.problems
@@ -358,6 +369,20 @@ def report(
                        command_line=command_line, now=now, fail_on=rules, warnings=problems)
     rep.partial = rep.partial or bool(problems)
     return rep
+
+
+def _providers(*, offline: bool, mmdb: Sequence[str | Path], use_embedded: bool, discover: bool,
+               rdap: bool) -> list[Provider]:
+    """lookup()'s data providers, with RDAP (cache only when offline) unless it is there already or unwanted."""
+    from ipowner._lookup import default_providers
+    from ipowner.providers.rdap import RdapConfig, RdapProvider
+
+    chain = list(default_providers(mmdb=mmdb, use_embedded=use_embedded, discover=discover))
+    if rdap and not any(isinstance(p, RdapProvider) for p in chain):
+        chain.append(RdapProvider(RdapConfig.from_env(offline=offline or None)))
+    if not rdap:
+        chain = [p for p in chain if not isinstance(p, RdapProvider)]
+    return chain
 
 
 def _read_traffic(inputs: Sequence[str | Path] | str | Path, device: Sequence[str] | str | None) -> TrafficResult:

@@ -23,10 +23,11 @@ from ipowner.exitcodes import ExitCode
 @click.option("--mmdb", multiple=True, metavar="PATH", help="A MaxMind-format database to use as well (repeatable).")
 @click.option("--no-system-mmdb", is_flag=True, help="Do not use databases found in the usual places.")
 @click.option("--no-embedded", is_flag=True, help="Do not use the embedded database shipped with ipowner.")
+@click.option("--no-rdap", is_flag=True, help="No registry data (holder, registry chain), not even from the cache.")
 @click.option("--cloud-ranges", multiple=True, metavar="FILE", help="A provider's published range file (repeatable).")
 @click.option("--device", multiple=True, metavar="ADDR", help="The device's address (repeatable).")
 def diff_cmd(before: str, after: str, fmt: str | None, output: str | None, offline: bool, mmdb: tuple[str, ...],
-             no_system_mmdb: bool, no_embedded: bool, cloud_ranges: tuple[str, ...], device: tuple[str, ...]) -> int:
+             no_system_mmdb: bool, no_embedded: bool, no_rdap: bool, cloud_ranges: tuple[str, ...], device: tuple[str, ...]) -> int:
     """Destinations, hostnames and jurisdictions added and removed, and byte changes per jurisdiction.
 
     BEFORE and AFTER are each a capture, a log or a saved JSON report (`ipowner report --format json`).
@@ -39,7 +40,7 @@ def diff_cmd(before: str, after: str, fmt: str | None, output: str | None, offli
     def make(path: str) -> dict:
         nonlocal partial
         rep = report([path], offline=offline, mmdb=mmdb, use_embedded=not no_embedded, discover=not no_system_mmdb,
-                     cloud_ranges=list(cloud_ranges), device=list(device) or None,
+                     cloud_ranges=list(cloud_ranges), device=list(device) or None, rdap=not no_rdap,
                      command_line=command_line("diff", params))
         for w in rep.warnings:
             error_line(w)

@@ -110,6 +110,7 @@ def command_line(name: str, params: dict) -> list[str]:
 @click.option("--mmdb", multiple=True, metavar="PATH", help="A MaxMind-format database to use as well (repeatable).")
 @click.option("--no-system-mmdb", is_flag=True, help="Do not use databases found in the usual places.")
 @click.option("--no-embedded", is_flag=True, help="Do not use the embedded database shipped with ipowner.")
+@click.option("--no-rdap", is_flag=True, help="No registry data (holder, registry chain), not even from the cache.")
 @click.option("--cloud-ranges", multiple=True, metavar="FILE",
               help="A provider's published range file (AWS ip-ranges.json, Google cloud.json, Azure service "
                    "tags) for the region (repeatable). Never fetched by ipowner.")
@@ -118,8 +119,8 @@ def command_line(name: str, params: dict) -> list[str]:
               help="Exit 3 when a destination matches: location:CN,RU  holder-country:CN  holder:NAME  "
                    "unknown:holder|location (repeatable).")
 def report_cmd(inputs: tuple[str, ...], fmt: str | None, output: str | None, offline: bool, mmdb: tuple[str, ...],
-               no_system_mmdb: bool, no_embedded: bool, cloud_ranges: tuple[str, ...], device: tuple[str, ...],
-               fail_on: tuple[str, ...]) -> int:
+               no_system_mmdb: bool, no_embedded: bool, no_rdap: bool, cloud_ranges: tuple[str, ...],
+               device: tuple[str, ...], fail_on: tuple[str, ...]) -> int:
     """Who holds and where are the servers in captures or logs: location, holder and registry, weighed by bytes.
 
     INPUT: pcap/pcapng captures, Zeek logs, PCAPdroid CSV, address lists (format detected from the content).
@@ -132,7 +133,7 @@ def report_cmd(inputs: tuple[str, ...], fmt: str | None, output: str | None, off
     params = click.get_current_context().params
     rep = report(list(inputs), offline=offline, mmdb=mmdb, use_embedded=not no_embedded,
                  discover=not no_system_mmdb, cloud_ranges=list(cloud_ranges), device=list(device) or None,
-                 fail_on=rules, command_line=command_line("report", params))
+                 fail_on=rules, rdap=not no_rdap, command_line=command_line("report", params))
     for w in rep.warnings:
         error_line(w)
     stream = open_output(output)
