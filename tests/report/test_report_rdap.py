@@ -14,11 +14,10 @@ from conftest import T0, dest
 from hostile import HOSTILE, RAW_UNSAFE, check_csv, check_markdown, check_terminal
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the RDAP test server lives in tests/
-from rdap_support import RecordedRdap, _range, guard_loopback, load  # noqa: E402
-
 import ipowner  # noqa: E402
 from ipowner.cli.report import write_report  # noqa: E402
 from ipowner.model import InputInfo, TrafficResult  # noqa: E402
+from rdap_support import RecordedRdap, _range, guard_loopback, load  # noqa: E402
 
 NOW = datetime(2026, 11, 29, tzinfo=UTC)
 
