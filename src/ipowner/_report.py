@@ -179,6 +179,15 @@ def _age_notes(sources: Iterable[SourceInfo], capture_mid: float | None) -> list
     return notes
 
 
+def _stale_summary(notes: list[DataSourceNote]) -> list[str]:
+    """One warning naming every source far from the capture's date (each note keeps its own)."""
+    stale = [n for n in notes if n.warning and n.age_days is not None]
+    if not stale:
+        return []
+    parts = [f"{n.source.name} ({abs(n.age_days):.0f} days {'after' if n.age_days > 0 else 'before'})" for n in stale]
+    return ["data far from the capture's date describes its own date, not the traffic's: " + "; ".join(parts)]
+
+
 def build_report(
     traffic: TrafficResult,
     records: dict[str, AddressRecord],
@@ -303,7 +312,7 @@ def build_report(
         timeline_by_location=timeline_by_location,
         timeline_bucket=traffic.timeline_bucket,
         warnings=list(dict.fromkeys([*traffic.warnings, *(w for i in traffic.inputs for w in i.warnings), *warnings,
-                                     *(n.warning for n in notes if n.warning)])),
+                                     *_stale_summary(notes)])),
         partial=traffic.partial or any(r.errors for r in records.values()),
     )
     if fail_on:

@@ -70,7 +70,7 @@ th[data-dir=desc]::after{content:" \\25BC"}td.n{text-align:right;white-space:now
 .verdict{color:#57606a;font-size:12px}.flag{background:#fff8c5;border-radius:3px;padding:0 3px;margin-right:3px}
 footer{margin-top:32px;font-size:12px;color:#57606a;border-top:1px solid #d0d7de}
 #timeline svg{width:100%;height:auto;border:1px solid #d0d7de}
-code{font-size:12px}
+code{font-size:12px;white-space:nowrap}#dest-table td:nth-child(4),#dest-table td:nth-child(5){min-width:80px}
 """
 
 
