@@ -184,7 +184,7 @@ def _stale_summary(notes: list[DataSourceNote]) -> list[str]:
     stale = [n for n in notes if n.warning and n.age_days is not None]
     if not stale:
         return []
-    parts = [f"{n.source.name} ({abs(n.age_days):.0f} days {'after' if n.age_days > 0 else 'before'})" for n in stale]
+    parts = [f"{n.source.id} ({abs(n.age_days):.0f} days {'after' if n.age_days > 0 else 'before'})" for n in stale]
     return ["data far from the capture's date describes its own date, not the traffic's: " + "; ".join(parts)]
 
 

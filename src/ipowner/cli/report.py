@@ -136,6 +136,8 @@ def report_cmd(inputs: tuple[str, ...], fmt: str | None, output: str | None, off
                  fail_on=rules, rdap=not no_rdap, command_line=command_line("report", params))
     for w in rep.warnings:
         error_line(w)
+    if not rep.destinations and all(i.partial and not i.records for i in rep.provenance.inputs):
+        return int(ExitCode.FAILURE)  # no input could be read at all: the lines above say why
     stream = open_output(output)
     try:
         write_report(rep, fmt, stream)
