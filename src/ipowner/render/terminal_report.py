@@ -6,6 +6,7 @@ control sequences nor rich markup in registry data or hostnames can act on the t
 
 from __future__ import annotations
 
+import os
 from typing import Any, TextIO
 
 from rich import box
@@ -37,13 +38,21 @@ def _names(names: list[str], shown: int = 3) -> Text:
     return Text(text)
 
 
+def _columns() -> int:
+    # Not a terminal (a file, a pipe): COLUMNS if set, else wide enough that tables rarely wrap.
+    try:
+        return max(60, int(os.environ.get("COLUMNS", "160")))
+    except ValueError:
+        return 160
+
+
 def _console(stream: TextIO, width: int | None) -> Console:
     is_tty = hasattr(stream, "isatty") and stream.isatty()
     return Console(
         file=stream,
         force_terminal=is_tty,
         no_color=not is_tty,
-        width=width or (None if is_tty else 160),
+        width=width or (None if is_tty else _columns()),
         markup=False,
         emoji=False,
         highlight=False,
@@ -69,10 +78,10 @@ def write_terminal_report(report: Report, stream: TextIO, width: int | None = No
     tab = Table(title="Destinations, ranked by bytes sent", box=box.SIMPLE_HEAD, show_lines=False)
     for col, kw in (
         ("#", {"justify": "right"}),
-        ("address", {}),
-        ("hostnames", {"max_width": 40}),
-        ("location", {}),
-        ("holder (country)", {"max_width": 34}),
+        ("address", {"no_wrap": True}),
+        ("hostnames", {"max_width": 40, "min_width": 18}),
+        ("location", {"min_width": 9}),
+        ("holder (country)", {"max_width": 34, "min_width": 10}),
         ("registry", {}),
         ("AS", {"max_width": 28}),
         ("cloud", {}),
