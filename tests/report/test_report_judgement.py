@@ -160,7 +160,7 @@ def test_provenance_warns_on_data_far_from_the_capture(sample):
     notes = {n.source.id: n for n in p.data_sources}
     assert notes["embedded"].warning is None  # 2014-06-01 is near the capture
     assert "days after the capture" in notes["rdap:apnic"].warning
-    assert any("APNIC RDAP" in w for w in rep.warnings)
+    assert any("rdap:apnic (4554 days after)" in w for w in rep.warnings)
     assert "psl" in notes and "table:cloud-providers" in notes
     doc = rep.to_dict()
     assert doc["schema"] == "ipowner.report/1"
