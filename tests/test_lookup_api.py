@@ -152,7 +152,7 @@ def test_record_level_errors_and_database_problems_make_partial():
     res = ipowner.lookup(["8.8.8.8", "8.8.4.4"], providers=[data])
     assert res.records[1].errors == ["synthetic database: corrupt record"]
     assert "8.8.4.4: synthetic database: corrupt record" in res.problems
-    assert any(e.kind == "database" and e.query is None for e in res.errors)
+    assert any(e.kind == "provider" and e.query is None and "x.mmdb" in e.message for e in res.errors)
     assert res.exit_code == ExitCode.PARTIAL
 
 

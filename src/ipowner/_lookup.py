@@ -25,6 +25,7 @@ from ipowner.model import SCHEMA_LOOKUP, AddressRecord, Resolution, SourceInfo
 from ipowner.model._serialize import iso
 from ipowner.model.address import canonical_address
 from ipowner.providers.base import Provider
+from ipowner.providers.mmdb import MmdbProvider
 from ipowner.providers.special import SpecialProvider
 from ipowner.resolve import DEFAULT_TIMEOUT, Resolver, SystemResolver, resolve_all, resolver_source
 
@@ -130,8 +131,6 @@ def default_providers(
     Location and ASN come from MaxMind-format databases. Ownership providers (RDAP) go after them,
     and only when not offline: each provider skips records whose ``needs_lookup`` is False.
     """
-    from ipowner.providers.mmdb import MmdbProvider
-
     return [MmdbProvider(tuple(str(p) for p in mmdb), use_embedded=use_embedded, discover=discover)]
 
 
@@ -225,8 +224,10 @@ def lookup(
                     for s in provider.sources():
                         consulted.setdefault(s.id, s)
         for provider in chain:
+            # Problems of a database provider are bad database files; others' are reported as such.
+            kind = "database" if isinstance(provider, MmdbProvider) else "provider"
             for message in getattr(provider, "problems", None) or []:
-                result.errors.append(QueryError(None, "database", str(message)))
+                result.errors.append(QueryError(None, kind, str(message)))
     finally:
         for provider in owned:
             close = getattr(provider, "close", None)
