@@ -4,6 +4,7 @@ synthetic databases for the vendors and precedence rules MaxMind's files do not 
 from __future__ import annotations
 
 import ipaddress
+import os
 import shutil
 from pathlib import Path
 
@@ -314,14 +315,17 @@ def test_missing_and_unreadable_paths_are_one_line_problems(tmp_path: Path) -> N
     folder = tmp_path / "a-folder.mmdb"
     folder.mkdir()
     missing = tmp_path / "missing.mmdb"
-    p = MmdbProvider([missing, garbage, folder, CITY], use_embedded=False, discover=False)
+    fifo = tmp_path / "fifo.mmdb"
+    os.mkfifo(fifo)
+    p = MmdbProvider([missing, garbage, folder, fifo, CITY], use_embedded=False, discover=False)
     assert p.problems == [
         f"{missing}: no such file",
         f"{garbage}: not a valid MaxMind DB file",
         f"{folder}: is a folder, not a database file",
+        f"{fifo}: not a regular file",
     ]
     assert all("\n" not in line for line in p.problems)
-    assert [e.path for e in p.errors] == [str(missing), str(garbage), str(folder)]
+    assert [e.path for e in p.errors] == [str(missing), str(garbage), str(folder), str(fifo)]
     recs = [AddressRecord(query="81.2.69.160", address="81.2.69.160")]
     p.enrich(recs)
     assert recs[0].location.country == "GB"  # the good database still answers
