@@ -27,7 +27,7 @@ from ipowner.providers.rdap._exceptions import (
     RdapTransportError,
 )
 from ipowner.providers.rdap._provider import RdapProvider
-from ipowner.providers.rdap._transports import BaseTransport, HTTPTransport, MockTransport, Request, Response
+from ipowner.providers.rdap._transports import BaseTransport, MockTransport, Request, Response
 
 __all__ = [
     "Answer",
@@ -55,3 +55,12 @@ __all__ = [
     "Rewriter",
     "RunStats",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # httpx is imported only when a run really goes online.
+    if name == "HTTPTransport":
+        from ipowner.providers.rdap._transports.default import HTTPTransport
+
+        return HTTPTransport
+    raise AttributeError(name)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import socket
 import threading
 import time
 from collections import Counter
@@ -28,7 +29,7 @@ from ipowner.providers.rdap import _bootstrap, _registries
 from ipowner.providers.rdap._cache import RdapCache, answer_range
 from ipowner.providers.rdap._config import RdapConfig
 from ipowner.providers.rdap._evidence import EvidenceWriter
-from ipowner.providers.rdap._exceptions import RdapMalformedError, RdapOfflineError
+from ipowner.providers.rdap._exceptions import RdapMalformedError, RdapOfflineError, RdapTransportError
 from ipowner.providers.rdap._fetch import Fetched, Fetcher, reason
 from ipowner.providers.rdap._holder import Decision, Resolved, decide, detect_nir, org_handles
 from ipowner.providers.rdap._parse import Network, decode, error_from, parse_entity, parse_network
@@ -173,6 +174,15 @@ class AsyncRdapClient:
             await self._transport.aclose()
             self._transport = None
             self._fetcher = None
+        if self._cache is not None and self._own_cache:
+            self._cache.close()
+            self._cache = None
+        if self.evidence is not None:
+            self.evidence.close()
+            self.evidence = None
+
+    def close_local(self) -> None:
+        """Close the cache and the evidence files (when no event loop could be started to close the rest)."""
         if self._cache is not None and self._own_cache:
             self._cache.close()
             self._cache = None
@@ -475,7 +485,16 @@ class RdapClient:
         if self.client.config.offline:
             return _drive(coro)
         if self._loop is None:
-            self._loop = asyncio.new_event_loop()
+            try:
+                # The loop needs a socket pair for its wake-ups; try one first, because a loop whose
+                # construction fails complains on stderr when it is collected.
+                a, b = socket.socketpair()
+                a.close()
+                b.close()
+                self._loop = asyncio.new_event_loop()
+            except OSError as exc:
+                coro.close()
+                raise RdapTransportError("", f"cannot start the network client ({exc})") from None
         try:
             asyncio.get_running_loop()
         except RuntimeError:
@@ -510,7 +529,10 @@ class RdapClient:
 
     def close(self) -> None:
         if self._async is not None:
-            self._run(self._async.aclose())
+            try:
+                self._run(self._async.aclose())
+            except RdapTransportError:
+                self._async.close_local()
         if self._loop is not None:
             self._loop.close()
 

@@ -9,6 +9,7 @@ from ipowner.errors import OfflineError, RdapError
 
 __all__ = [
     "RdapDeadlineError",
+    "RdapDnsError",
     "RdapErrorObject",
     "RdapHttpError",
     "RdapMalformedError",
@@ -47,6 +48,18 @@ class RdapTimeoutError(RdapError):
 
 class RdapTransportError(RdapError):
     """The connection could not be made or broke (DNS, refused, reset)."""
+
+
+class RdapDnsError(RdapTransportError):
+    """The registry's host name does not resolve: not retried within a run.
+
+    ``stalled`` means the resolver gave no answer at all, i.e. the network is down: every later query
+    of the run fails at once rather than wait again.
+    """
+
+    def __init__(self, url: str, reason: str, status: int | None = None, *, stalled: bool = False) -> None:
+        super().__init__(url, reason, status)
+        self.stalled = stalled
 
 
 class RdapRateLimitedError(RdapError):

@@ -20,6 +20,7 @@ from ipowner.providers.rdap import _registries
 from ipowner.providers.rdap._config import Limit, RdapConfig
 from ipowner.providers.rdap._exceptions import (
     RdapDeadlineError,
+    RdapDnsError,
     RdapHttpError,
     RdapMalformedError,
     RdapRateLimitedError,
@@ -96,6 +97,10 @@ class Fetcher:
         self.started = time.monotonic()
         self.deadline = self.started + config.deadline
         self._buckets: dict[str, TokenBucket] = {}
+        # When the network is plainly down (DNS dead, connections refused again and again), the
+        # remaining queries fail at once with the same reason instead of each waiting out its retries.
+        self.down: str | None = None
+        self._failures = 0
         self._sems: dict[str, asyncio.Semaphore] = {}
 
     # -- limits ------------------------------------------------------------------------------
@@ -159,6 +164,8 @@ class Fetcher:
         return Fetched(public, obj, fetched, resp.status, resp.body, hops)
 
     async def _get_with_retries(self, public: str, kind: str) -> tuple[Response, float]:
+        if self.down is not None:
+            raise RdapTransportError(public, f"not attempted: {self.down}")
         target = self.config.rewrite(public)
         key = self.registry_key(target)
         bucket = self._bucket(key)
@@ -175,13 +182,20 @@ class Fetcher:
                     fetched = time.time()
             except RdapDeadlineError as exc:
                 raise RdapDeadlineError(public, exc.reason) from None
+            except RdapDnsError as exc:
+                if exc.stalled:
+                    self.down = f"network unreachable ({exc.reason})"
+                raise RdapDnsError(public, exc.reason, stalled=exc.stalled) from None
             except (RdapTimeoutError, RdapTransportError) as exc:
-                exc.url = public
                 if attempt >= self.config.retries:
+                    self._failures += 1
+                    if self._failures >= 2:
+                        self.down = f"network unreachable ({exc.reason})"
                     raise type(exc)(public, f"{exc.reason} (after {attempt + 1} attempts)") from None
                 await self._backoff(attempt, public, None)
                 attempt += 1
                 continue
+            self._failures = 0
             if self.on_response is not None:
                 self.on_response(public, kind, fetched, resp.status, resp.body, False)
             if resp.status not in _RETRY_STATUS:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import UTC, datetime
 
+from ipowner.errors import IpownerError
 from ipowner.model import AddressRecord, Network, SourceInfo
 from ipowner.providers.rdap import _registries
 from ipowner.providers.rdap._client import Answer, Progress, RdapClient, RunStats
@@ -33,35 +35,37 @@ class RdapProvider:
         self._transport = transport
         self.progress = progress
         self.stats = RunStats(offline=self.config.offline)
+        self._used: dict[str, SourceInfo] = {}
 
     def sources(self) -> list[SourceInfo]:
-        return [
-            SourceInfo(
-                id="rdap",
-                kind="rdap",
-                name="RDAP (registration data of the RIRs and NIRs)",
-                path=self.config.bootstrap or "IANA RDAP bootstrap (shipped snapshot)",
-                credit="Registration data: ARIN, RIPE NCC, APNIC, LACNIC, AFRINIC and national registries",
-            )
-        ]
+        """The registry responses the last ``enrich`` used (one source per network object)."""
+        return [self._used[k] for k in sorted(self._used)]
 
     def enrich(self, records: list[AddressRecord]) -> None:
         todo = [r for r in records if r.needs_lookup]
         if not todo:
             return
         kwargs = {"transport": self._transport} if self._transport is not None else {}
-        with RdapClient(self.config, progress=self.progress, **kwargs) as client:
-            answers = client.lookup(sorted({r.attributed for r in todo}))
-            self.stats = client.stats
+        try:
+            with RdapClient(self.config, progress=self.progress, **kwargs) as client:
+                try:
+                    answers = client.lookup(sorted({_canon(r.attributed) for r in todo}))
+                finally:
+                    self.stats = client.stats
+        except IpownerError as exc:
+            # The run as a whole could not start (bootstrap unusable, cache unreadable, no event loop):
+            # every address asked for gets the reason; the other providers' answers stand.
+            for rec in todo:
+                rec.errors.append(f"RDAP: {getattr(exc, 'reason', None) or exc}")
+            return
         for rec in todo:
-            ans = answers.get(str(_canon(rec.attributed)))
+            ans = answers.get(_canon(rec.attributed))
             if ans is not None:
-                apply(rec, ans)
+                for src in apply(rec, ans):
+                    self._used.setdefault(src.id, src)
 
 
 def _canon(address: str) -> str:
-    import ipaddress
-
     return str(ipaddress.ip_address(address))
 
 
@@ -78,13 +82,13 @@ def _source(ans: Answer, url: str | None) -> SourceInfo:
     )
 
 
-def apply(rec: AddressRecord, ans: Answer) -> None:
-    """Copy one RDAP answer onto a record, noting provenance."""
+def apply(rec: AddressRecord, ans: Answer) -> list[SourceInfo]:
+    """Copy one RDAP answer onto a record, noting provenance; return the sources used."""
     if ans.error:
         rec.errors.append(ans.error)
-        return
+        return []
     if ans.decision is None or ans.network is None:
-        return
+        return []
     net, d = ans.network, ans.decision
     src = _source(ans, ans.url)
     rec.network = Network(
@@ -95,11 +99,13 @@ def apply(rec: AddressRecord, ans: Answer) -> None:
     rec.note("network", src)
     rec.holder = d.holder
     holder_url = d.claims.get("holder", ans.url)
-    rec.note("holder", src if holder_url == ans.url else SourceInfo(
+    hsrc = src if holder_url == ans.url else SourceInfo(
         id=f"rdap:{ans.registry or 'unknown'}:entity:{d.holder.handle}", kind="rdap",
-        name=f"{src.name} entity", date=src.date, path=holder_url))
+        name=f"{src.name} entity", date=src.date, path=holder_url)
+    rec.note("holder", hsrc)
     rec.registry_chain = list(d.chain)
     rec.note("registry_chain", src)
     if d.abuse is not None:
         rec.abuse = d.abuse
         rec.note("abuse", src)
+    return [src] if hsrc is src else [src, hsrc]
