@@ -5,6 +5,7 @@ The public API (``lookup``, ``traffic``, ``report``) does the same work as the c
 
 from ipowner._lookup import LookupResult, QueryError, lookup
 from ipowner._report import build_report, report
+from ipowner._traffic import traffic
 from ipowner._version import __version__
 from ipowner.errors import (
     CaptureError,
@@ -43,4 +44,5 @@ __all__ = [
     "SourceInfo",
     "TrafficResult",
     "UsageError",
+    "traffic",
 ]

@@ -344,7 +344,7 @@ def report(
 
     ``inputs``: paths of captures or logs (format detected from the content), or a ``TrafficResult``
     already read. ``offline``: no socket is opened (no resolver; registry answers from the RDAP
-    cache only). ``rdap``: False leaves registry data out altogether. ``mmdb``,
+    cache only). ``rdap``: False asks no registry either (RDAP cache only). ``mmdb``,
     ``use_embedded``, ``discover``, ``providers``: as for ``lookup()``. ``cloud_ranges``: providers'
     published range files (AWS ip-ranges.json, Google cloud.json, Azure service tags) for the region.
     ``device``: the device's address(es), overriding the readers' guess. ``fail_on``: policy rules
@@ -360,17 +360,8 @@ def report(
     sources: list[SourceInfo] = []
     problems: list[str] = []
     if wanted:
-        owned: list[Provider] = []
-        if providers is None:
-            owned = _providers(offline=offline, mmdb=mmdb, use_embedded=use_embedded, discover=discover, rdap=rdap)
-        try:
-            lr = lookup(wanted, offline=offline, mmdb=mmdb, use_embedded=use_embedded, discover=discover,
-                        providers=providers if providers is not None else owned)
-        finally:
-            for p in owned:
-                close = getattr(p, "close", None)
-                if callable(close):
-                    close()
+        lr = lookup(wanted, offline=offline, mmdb=mmdb, use_embedded=use_embedded, discover=discover,
+                    providers=providers, rdap=rdap)
         records = {r.address: r for r in lr.records}
         sources = list(lr.sources)
         problems = lr.problems
@@ -378,20 +369,6 @@ def report(
                        command_line=command_line, now=now, fail_on=rules, warnings=problems)
     rep.partial = rep.partial or bool(problems)
     return rep
-
-
-def _providers(*, offline: bool, mmdb: Sequence[str | Path], use_embedded: bool, discover: bool,
-               rdap: bool) -> list[Provider]:
-    """lookup()'s data providers, with RDAP (cache only when offline) unless it is there already or unwanted."""
-    from ipowner._lookup import default_providers
-    from ipowner.providers.rdap import RdapConfig, RdapProvider
-
-    chain = list(default_providers(mmdb=mmdb, use_embedded=use_embedded, discover=discover))
-    if rdap and not any(isinstance(p, RdapProvider) for p in chain):
-        chain.append(RdapProvider(RdapConfig.from_env(offline=offline or None)))
-    if not rdap:
-        chain = [p for p in chain if not isinstance(p, RdapProvider)]
-    return chain
 
 
 def _read_traffic(inputs: Sequence[str | Path] | str | Path, device: Sequence[str] | str | None) -> TrafficResult:

@@ -103,9 +103,9 @@ def _result(engine: Engine, infos: list[InputInfo]) -> TrafficResult:
     for i in infos:
         if i.format in CAPTURE_FORMATS:
             kinds.add("frame")
-        elif i.format.startswith("zeek") and "conn" in i.format or i.format in ("pcapdroid-csv", "csv"):
+        elif i.format.startswith("zeek") or i.format in ("pcapdroid-csv", "csv"):
             kinds.add("ip")
-    byte_kind = "ip" if "ip" in kinds else "frame"
+    byte_kind = "ip" if "ip" in kinds else "frame" if "frame" in kinds else "none"
     use_ip = byte_kind == "ip"
     res = TrafficResult(inputs=infos, byte_kind=byte_kind, timeline_bucket=engine.bucket)
     if "ip" in kinds and "frame" in kinds:

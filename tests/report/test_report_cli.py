@@ -12,8 +12,7 @@ from pathlib import Path
 import dpkt
 import pytest
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "report"
-WECHAT = DATA / "wechat.pcap"
+WECHAT = Path(__file__).resolve().parents[1] / "data" / "traffic" / "ndpi--wechat.pcap"  # nDPI's WeChat capture
 IPOWNER = str(Path(sys.executable).parent / "ipowner")
 CN = {"203.205.151.162", "203.205.158.34", "203.205.151.211"}  # geolocated in China by the embedded data
 

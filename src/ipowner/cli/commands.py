@@ -14,3 +14,7 @@ cli.add_command(diff_cmd)
 cli.add_command(cache)
 
 __all__ = ["cli"]
+
+from ipowner.cli.traffic import traffic_cmd  # noqa: E402
+
+cli.add_command(traffic_cmd)

@@ -110,7 +110,7 @@ def command_line(name: str, params: dict) -> list[str]:
 @click.option("--mmdb", multiple=True, metavar="PATH", help="A MaxMind-format database to use as well (repeatable).")
 @click.option("--no-system-mmdb", is_flag=True, help="Do not use databases found in the usual places.")
 @click.option("--no-embedded", is_flag=True, help="Do not use the embedded database shipped with ipowner.")
-@click.option("--no-rdap", is_flag=True, help="No registry data (holder, registry chain), not even from the cache.")
+@click.option("--no-rdap", is_flag=True, help="Ask no registry over RDAP: holder and registry chain from the RDAP cache only.")
 @click.option("--cloud-ranges", multiple=True, metavar="FILE",
               help="A provider's published range file (AWS ip-ranges.json, Google cloud.json, Azure service "
                    "tags) for the region (repeatable). Never fetched by ipowner.")

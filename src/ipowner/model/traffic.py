@@ -99,7 +99,7 @@ class InputInfo:
 class TrafficResult:
     inputs: list[InputInfo] = field(default_factory=list)
     destinations: list[Destination] = field(default_factory=list)
-    byte_kind: str = "frame"  # "frame" | "ip" | "mixed"
+    byte_kind: str = "frame"  # "frame" | "ip" (also when captures and logs are mixed) | "none" (address lists)
     devices: list[str] = field(default_factory=list)
     timeline: dict[str, list[tuple[float, int, int]]] = field(default_factory=dict)  # address -> (bucket start, sent, received)
     timeline_bucket: float = 60.0

@@ -190,7 +190,7 @@ class Engine:
         table[rkey] = rc
         self.live[f] = None
         # what to look at in the payloads
-        client, server = f.a, f.b
+        client, _server = f.a, f.b
         if proto == UDP:
             if sport == 53 or dport == 53:
                 f.kind = "dns"
@@ -469,6 +469,4 @@ def _sender_is_client(proto: int, sport: int, dport: int, flags: int) -> bool:
     d_srv = dport in _SERVER_PORTS
     if s_srv != d_srv:
         return d_srv
-    if sport < 1024 <= dport:
-        return False
-    return True
+    return not sport < 1024 <= dport

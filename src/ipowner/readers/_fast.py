@@ -201,16 +201,15 @@ def make_handler(engine: Engine) -> Callable[[bytes, int, int, int, float, int],
                     src, dst = addrs[:half], addrs[half:]
                     rkey = (dst + src + key[len(addrs):])
                     c = new_flow(t, key, rkey, src, dst, proto, 0, 0, 0, ts, l2_bcast, None)
+                if proto == 17:  # kept in case the first fragment (with the ports) comes later
+                    engine.fragment(fid, frag_off, more, buf[l4:ip_end], None)
             elif c[INS] and proto == 17:
                 whole = engine.fragment(fid, frag_off, more, buf[l4:ip_end], c)
                 if whole is not None and len(whole) > 8:
                     inspect(c, 17, whole[8:])
         elif proto == 6 or proto == 17:
             t = tcp if proto == 6 else udp
-            if l4 + 4 <= end:
-                key = addrs + buf[l4 : l4 + 4]
-            else:
-                key = addrs + b"\0\0\0\0"
+            key = addrs + buf[l4:l4 + 4] if l4 + 4 <= end else addrs + b"\x00\x00\x00\x00"
             c = t.get(key)
             if c is None:
                 half = len(addrs) >> 1
@@ -234,6 +233,8 @@ def make_handler(engine: Engine) -> Callable[[bytes, int, int, int, float, int],
                 elif l4 + 8 <= ip_end:
                     if more:
                         whole = engine.fragment(fid, 0, True, buf[l4:ip_end], c)
+                        if whole is not None and len(whole) > 8:
+                            inspect(c, 17, whole[8:])
                     else:
                         ulen = (buf[l4 + 4] << 8) | buf[l4 + 5]
                         u_end = l4 + ulen if ulen >= 8 and l4 + ulen < ip_end else ip_end

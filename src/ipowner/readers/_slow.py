@@ -20,6 +20,8 @@ def _link(frame: bytes, lt: int) -> tuple[bytes | None, bool, int]:
     """(IP packet bytes, sent to the Ethernet broadcast address, status)."""
     try:
         if lt == 1:
+            if frame[12:14] in (b"\x88\xa8", b"\x91\x00"):
+                frame = frame[:12] + b"\x81\x00" + frame[14:]  # dpkt knows stacked tags only as 802.1Q
             eth = dpkt.ethernet.Ethernet(frame)
             bcast = eth.dst == b"\xff" * 6
             inner = eth.data
@@ -27,7 +29,8 @@ def _link(frame: bytes, lt: int) -> tuple[bytes | None, bool, int]:
                 ppp = inner.data
                 is_ip = isinstance(ppp, dpkt.ppp.PPP) and ppp.p in (0x0021, 0x0057)
             else:
-                is_ip = eth.type in (0x0800, 0x86DD) or bool(getattr(eth, "mpls_labels", None))
+                is_ip = (isinstance(inner, (dpkt.ip.IP, dpkt.ip6.IP6)) or eth.type in (0x0800, 0x86DD)
+                         or bool(getattr(eth, "mpls_labels", None)))
             if not is_ip:
                 return None, bcast, NOT_IP
             raw = _raw_ip(frame, eth)
@@ -91,7 +94,7 @@ def make_slow_handler(engine: Engine) -> Callable[[bytes, int, int, int, float, 
                 proto = ip.p
                 l4 = raw[ip.hl * 4 : ip_len]
                 if ip.mf or ip.offset:
-                    frag_off, more = ip.offset, bool(ip.mf)
+                    frag_off, more = ip.offset << 3, bool(ip.mf)  # dpkt gives 8-byte units
                     fid = addrs + ip.id.to_bytes(2, "big") + PROTO_BYTE[proto]
             elif version == 6:
                 if len(raw) < 40:
@@ -140,6 +143,8 @@ def make_slow_handler(engine: Engine) -> Callable[[bytes, int, int, int, float, 
                 if c is None:
                     c = engine.new_flow(t, key, dst + src + key[len(addrs) :], src, dst, proto, 0, 0, 0, ts, bcast,
                                         None)
+                if proto == 17:
+                    engine.fragment(fid, frag_off, more, l4, None)
             elif c[INS] and proto == 17:
                 whole = engine.fragment(fid, frag_off, more, l4, c)
                 if whole is not None and len(whole) > 8:
@@ -177,7 +182,9 @@ def make_slow_handler(engine: Engine) -> Callable[[bytes, int, int, int, float, 
                             engine.inspect(c, 6, l4[hl:], int.from_bytes(l4[4:8], "big"))
                 elif len(l4) >= 8:
                     if more:
-                        engine.fragment(fid, 0, True, l4, c)
+                        whole = engine.fragment(fid, 0, True, l4, c)
+                        if whole is not None and len(whole) > 8:
+                            engine.inspect(c, 17, whole[8:])
                     else:
                         ulen = int.from_bytes(l4[4:6], "big")
                         data = l4[8:ulen] if 8 <= ulen < len(l4) else l4[8:]

@@ -24,7 +24,8 @@ def detect(head: bytes, *, csv_columns: bool = False) -> str:
     if "\0" in text[:HEAD] or sum(1 for ch in text[:512] if ch == "\ufffd") > 8:
         return "binary"
     stripped = text.lstrip("\ufeff")
-    if stripped.startswith("#separator"):
+    lines = stripped.splitlines()[:20]
+    if any(ln.startswith(("#separator", "#fields\t")) for ln in lines):
         return "zeek-tsv"
     first = next((ln for ln in stripped.splitlines() if ln.strip()), "")
     if first.lstrip().startswith("{"):
@@ -40,9 +41,8 @@ def detect(head: bytes, *, csv_columns: bool = False) -> str:
         return "csv"
     from ipowner.readers.csv import guess_columns
 
-    if "," in first or "\t" in first or ";" in first:
-        if guess_columns(first) is not None:
-            return "csv"
+    if ("," in first or "\t" in first or ";" in first) and guess_columns(first) is not None:
+        return "csv"
     return "text"
 
 

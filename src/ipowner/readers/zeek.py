@@ -97,6 +97,7 @@ class _ZeekState:
                              packets_received=pr, ip_bytes_sent=bs, ip_bytes_received=br, first=ts, last=last)
             return
         if kind == "dns":
+            eng.note_peer(device, remote, proto=proto or "udp", port=rport, ts=ts)
             query = rec.get("query")
             answers = rec.get("answers")
             if isinstance(answers, str):
