@@ -30,34 +30,47 @@ def _tshark(args: list[str]) -> str:
     return subprocess.run([TSHARK, "-n", *args], capture_output=True, text=True, timeout=120).stdout  # type: ignore[list-item]
 
 
-def _fields(path: Path, flt: str, fields: list[str]) -> list[list[str]]:
-    args = ["-r", str(path), "-Y", flt, "-T", "fields", "-E", "separator=\t", "-E", "occurrence=a",
-            "-E", "aggregator=,"]
-    for f in fields:
-        args += ["-e", f]
-    return [ln.split("\t") for ln in _tshark(args).splitlines()]
+_FIELDS = ["frame.len", "ip.dst", "ipv6.src", "ipv6.dst", "ipv6.fraghdr.nxt", "udp.port", "tcp.port", "icmpv6.type",
+           "dns.flags.response", "dns.qry.name", "dns.resp.name", "dns.a", "dns.aaaa", "tls.handshake.type",
+           "tls.handshake.extensions_server_name", "http.request", "http.host"]
 
 
 def _reference(path: Path) -> dict:
-    """tshark's endpoint totals and name fields for one capture."""
+    """tshark's endpoint totals and name fields for one capture, from one tshark run."""
+    args = ["-r", str(path), "-z", "endpoints,ip", "-z", "endpoints,ipv6", "-Y",
+            "dns || tls.handshake.type==1 || http.request || ipv6.fraghdr", "-T", "fields", "-E", "separator=\t",
+            "-E", "occurrence=a", "-E", "aggregator=,"]
+    for f in _FIELDS:
+        args += ["-e", f]
     ends: dict[str, list[int]] = {}
-    out = _tshark(["-q", "-r", str(path), "-z", "endpoints,ip", "-z", "endpoints,ipv6"])
-    for line in out.splitlines():
+    dns: list[list[str]] = []
+    sni: list[list[str]] = []
+    http: list[list[str]] = []
+    frags: list[list[str]] = []
+    for line in _tshark(args).splitlines():
+        cols = line.split("\t")
+        if len(cols) == len(_FIELDS):
+            r = dict(zip(_FIELDS, cols, strict=True))
+            ports = (r["udp.port"] + "," + r["tcp.port"]).split(",")
+            if "1" in r["dns.flags.response"].split(",") and "53" in ports:
+                dns.append([r["dns.qry.name"], r["dns.resp.name"], r["dns.a"], r["dns.aaaa"]])
+            if "1" in r["tls.handshake.type"].split(","):
+                sni.append([r["ip.dst"], r["ipv6.dst"], r["tls.handshake.extensions_server_name"]])
+            if r["http.request"] and r["tcp.port"]:
+                http.append([r["ip.dst"], r["ipv6.dst"], r["http.host"]])
+            if r["ipv6.fraghdr.nxt"] and not (r["udp.port"] or r["tcp.port"] or r["icmpv6.type"]):
+                frags.append([r["frame.len"], r["ipv6.src"], r["ipv6.dst"]])
+            continue
         parts = line.split()
         if len(parts) == 7 and parts[1].isdigit():
             ends[_canon(parts[0])] = [int(parts[1]), int(parts[2])]
     # tshark's IPv6 endpoint tap skips fragments it did not (or not yet) reassemble; ipowner counts every
-    # fragment (issue: bytes of every fragment belong to the flow), so add those frames back to the reference.
-    for length, src, dst in _fields(path, "ipv6.fraghdr && !udp && !tcp && !icmpv6", ["frame.len", "ipv6.src",
-                                                                                      "ipv6.dst"]):
+    # fragment (the bytes of every fragment belong to the flow), so those frames are added back here.
+    for length, src, dst in frags:
         for a in (src.split(",")[-1], dst.split(",")[-1]):
             e = ends.setdefault(_canon(a), [0, 0])
             e[0] += 1
             e[1] += int(length)
-    dns = _fields(path, "dns.flags.response==1 && (udp.port==53 || tcp.port==53)",
-                  ["dns.qry.name", "dns.resp.name", "dns.a", "dns.aaaa"])
-    sni = _fields(path, "tls.handshake.type==1", ["ip.dst", "ipv6.dst", "tls.handshake.extensions_server_name"])
-    http = _fields(path, "http.request && tcp", ["ip.dst", "ipv6.dst", "http.host"])
     return {"endpoints": ends, "dns": dns, "sni": sni, "http": http}
 
 
@@ -65,7 +78,7 @@ def _reference(path: Path) -> dict:
 def reference() -> dict[str, dict]:
     if TSHARK is None:
         pytest.skip("tshark is not installed")
-    with ThreadPoolExecutor(max_workers=4) as pool:
+    with ThreadPoolExecutor(max_workers=3) as pool:
         return dict(zip([p.name for p in CAPTURES], pool.map(_reference, CAPTURES), strict=True))
 
 
