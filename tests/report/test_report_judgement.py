@@ -194,3 +194,20 @@ def test_policy_rules(sample):
     for bad in ("location", "location:CHN", "unknown:asn", "planet:earth", "holder:"):
         with pytest.raises(UsageError):
             parse_rule(bad)
+
+
+def test_terminal_shows_the_top_rows_and_says_how_many_more():
+    import io
+
+    from conftest import dest
+
+    from ipowner.model import TrafficResult
+    from ipowner.render.terminal_report import ROWS, write_terminal_report
+
+    dests = [dest(f"198.51.100.{i}", 1000 - i, 1) for i in range(ROWS + 50)]
+    rep = build_report(TrafficResult(destinations=dests), {}, now=NOW)
+    buf = io.StringIO()
+    write_terminal_report(rep, buf)
+    out = buf.getvalue()
+    assert "198.51.100.0 " in out and f"198.51.100.{ROWS - 1} " in out and f"198.51.100.{ROWS} " not in out
+    assert "... and 50 more destinations" in out

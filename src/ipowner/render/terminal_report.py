@@ -19,6 +19,8 @@ from ipowner.render.escape import terminal_safe
 from ipowner.render.report_rows import ROLLUP_TITLES, destination_rows, human_bytes, provenance_items
 
 CELL = 60  # longest untrusted text shown in a table cell
+ROWS = 100  # destinations shown on a terminal; every other format lists them all
+ROLLUP_ROWS = 25
 
 
 def _t(value: Any, limit: int = CELL, style: str = "") -> Text:
@@ -74,7 +76,9 @@ def write_terminal_report(report: Report, stream: TextIO, width: int | None = No
     if report.partial:
         con.print(Text("partial: some inputs or addresses could not be read or answered", style="yellow"))
 
-    rows = destination_rows(report)
+    all_rows = destination_rows(report)
+    rows = all_rows[:ROWS]
+    more = len(all_rows) - len(rows)
     tab = Table(title="Destinations, ranked by bytes sent", box=box.SIMPLE_HEAD, show_lines=False)
     for col, kw in (
         ("#", {"justify": "right"}),
@@ -108,6 +112,8 @@ def write_terminal_report(report: Report, stream: TextIO, width: int | None = No
             Text(human_bytes(r["bytes_received"])),
         )
     con.print(tab)
+    if more:
+        con.print(Text(f"... and {more} more destinations (--format csv, json or html lists them all)", style="dim"))
 
     con.print(Text("Verdicts", style="bold"))
     for r in rows:
@@ -125,7 +131,7 @@ def write_terminal_report(report: Report, stream: TextIO, width: int | None = No
         rt = Table(title=ROLLUP_TITLES.get(group, group), box=box.SIMPLE_HEAD, title_justify="left")
         for col in ("name", "sent", "received", "flows", "destinations"):
             rt.add_column(col, justify="left" if col == "name" else "right", overflow="fold")
-        for row in items:
+        for row in items[:ROLLUP_ROWS]:
             rt.add_row(
                 _t(row.label),
                 Text(human_bytes(row.bytes_sent)),
@@ -134,6 +140,8 @@ def write_terminal_report(report: Report, stream: TextIO, width: int | None = No
                 Text(str(row.destinations)),
             )
         con.print(rt)
+        if len(items) > ROLLUP_ROWS:
+            con.print(Text(f"... and {len(items) - ROLLUP_ROWS} more", style="dim"))
 
     if report.policy is not None and report.policy.fired:
         con.print(Text(f"Policy gate fired ({terminal_safe(', '.join(report.policy.rules), 200)}):", style="bold red"))
