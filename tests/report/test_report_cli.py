@@ -134,3 +134,27 @@ def test_diff_of_two_captures(env, tmp_path):
     saved.write_text(run(env, "report", WECHAT, "--offline", "--format", "json").stdout)
     r = run(env, "diff", saved, after, "--offline")
     assert r.returncode == 0 and "203.205.151.162" in r.stdout and "saved report" in r.stdout
+
+
+def test_device_option(env):
+    base = json.loads(run(env, "report", WECHAT, "--offline", "--format", "json").stdout)
+    r = run(env, "report", WECHAT, "--offline", "--format", "json", "--device", "192.168.1.103")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["destinations"][0]["address"] == base["destinations"][0]["address"]
+    assert "192.168.1.103" in doc["rollups"]["device"][0]["key"]
+    assert doc["provenance"]["command_line"][-2:] == ["--device", "192.168.1.103"]
+    r = run(env, "report", WECHAT, "--offline", "--device", "not-an-address")
+    assert r.returncode == 2 and "not-an-address" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_cloud_ranges_option_names_the_region(env):
+    ranges = Path(__file__).resolve().parents[1] / "data" / "cloud" / "google-cloud-synthetic.json"
+    r = run(env, "report", WECHAT, "--offline", "--format", "json", "--cloud-ranges", ranges)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    cloud = {d["address"]: d["jurisdiction"]["cloud"] for d in doc["destinations"]}
+    assert cloud["172.217.23.67"]["region"] == "synthetic-region-1"
+    assert cloud["172.217.23.67"]["basis"] == "ranges:google"
+    assert cloud["216.58.198.46"]["region"] is None and cloud["216.58.198.46"]["basis"] == "asn:15169"
+    assert any(s["id"] == "ranges:google" for s in doc["provenance"]["data_sources"])
