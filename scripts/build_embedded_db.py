@@ -387,14 +387,18 @@ def fetch(spec: SourceSpec, cache: Path, version: str | None = None) -> Path:
     """`npm pack` the package into ``cache`` (reused when already there); returns the tarball."""
     cache.mkdir(parents=True, exist_ok=True)
     want = f"{spec.package}@{version}" if version else spec.package
-    out = subprocess.run(
-        ["npm", "pack", want, "--json", "--pack-destination", str(cache)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    try:
+        out = subprocess.run(
+            ["npm", "pack", want, "--json", "--pack-destination", str(cache)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except FileNotFoundError as exc:
+        raise SystemExit("npm not found: the build fetches its inputs with `npm pack`") from exc
     if out.returncode != 0:
-        raise SystemExit(f"npm pack {want} failed: {out.stderr.strip().splitlines()[-1:]}")
+        last = (out.stderr.strip().splitlines() or ["no message"])[-1]
+        raise SystemExit(f"npm pack {want} failed: {last}")
     info = json.loads(out.stdout)[0]
     return cache / info["filename"]
 

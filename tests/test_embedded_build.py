@@ -193,3 +193,77 @@ def test_range_to_cidrs_matches_ipaddress() -> None:
             want = [str(n) for n in ipaddress.summarize_address_range(cls(a), cls(b))]
             assert got == want
     assert list(build.range_to_cidrs(0, (1 << 32) - 1, 32)) == [(0, 0)]
+
+
+FAKE_NPM = r'''#!{python}
+"""Synthetic stand-in for `npm pack PKG@VER --json --pack-destination DIR` (tests only)."""
+import io, json, sys, tarfile
+from pathlib import Path
+
+args = sys.argv[1:]
+spec, dest = args[1], Path(args[args.index("--pack-destination") + 1])
+name, _, version = spec.rpartition("@") if spec.count("@") > 1 else (spec, "", "2.3.2026061719")
+files = json.loads(Path({fixture!r}).read_text())[name]
+out = dest / (name.strip("@").replace("/", "-") + f"-{{version}}.tgz")
+with tarfile.open(out, "w:gz") as tf:
+    for fname, text in [("package.json", json.dumps({{"name": name, "version": version}}))] + list(files.items()):
+        data = text.encode()
+        info = tarfile.TarInfo(f"package/{{fname}}")
+        info.size = len(data)
+        tf.addfile(info, io.BytesIO(data))
+print(json.dumps([{{"filename": out.name}}]))
+'''
+
+
+def test_build_script_end_to_end_with_a_synthetic_npm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """fetch (npm pack) -> read the tarballs -> build -> xz + JSON, then the provider reads the result."""
+    import hashlib
+    import json
+    import lzma
+    import os
+
+    fixture = tmp_path / "synthetic-npm-packages.json"
+    packages = {}
+    for spec in build.SOURCES:
+        packages[spec.package] = {
+            f"{spec.stem}-ipv{v}-num.csv": "".join(",".join(f'"{c}"' if "," in c else c for c in row) + "\n"
+                                                   for row in SYNTHETIC[spec.key][v])
+            for v in (4, 6)
+        }
+    fixture.write_text(json.dumps(packages))
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    npm = bindir / "npm"
+    npm.write_text(FAKE_NPM.format(python=sys.executable, fixture=str(fixture)))
+    npm.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
+    out = tmp_path / "out"
+    out.mkdir()
+    rc = build.main(["--cache", str(tmp_path / "cache"), "--out", str(out),
+                     "--version", "@ip-location-db/dbip-country=2.3.2026060120"])
+    assert rc == 0
+    meta = json.loads((out / "ipowner-embedded.json").read_text())
+    raw = lzma.decompress((out / "ipowner-embedded.mmdb.xz").read_bytes())
+    assert hashlib.sha256(raw).hexdigest() == meta["mmdb_sha256"] and len(raw) == meta["mmdb_size"]
+    assert meta["xz_size"] == (out / "ipowner-embedded.mmdb.xz").stat().st_size
+    versions = {s["package"]: (s["package_version"], s["data_date"]) for s in meta["sources"]}
+    assert versions["@ip-location-db/dbip-country"] == ("2.3.2026060120", "2026-06-01")
+    assert versions["@ip-location-db/asn"] == ("2.3.2026061719", "2026-06-17")
+    assert meta["dropped"]["asn"]["ipv4"]["start > end"]["count"] == 1
+    assert not list(out.glob("*.tmp"))
+
+    from ipowner.model import AddressRecord
+    from ipowner.providers import embedded
+    from ipowner.providers.mmdb import MmdbProvider
+
+    monkeypatch.setenv("IPOWNER_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("IPOWNER_NO_SYSTEM_MMDB", "1")
+    monkeypatch.setattr("ipowner.paths.shipped_data_dir", lambda: out)
+    assert embedded.embedded().source.date is not None
+    p = MmdbProvider([], discover=False)
+    rec = AddressRecord(query="1.0.0.1", address="1.0.0.1")
+    p.enrich([rec])
+    p.close()
+    assert (rec.location.country, rec.registered_country, rec.asn.number, rec.asn.name) == (
+        "AU", "AU", 13335, "Cloudflare, Inc.")
+    assert rec.sources["embedded:dbip-country"].date.isoformat().startswith("2026-06-01")

@@ -345,3 +345,16 @@ def test_hostile_values_are_kept_as_data_not_types(tmp_path: Path) -> None:
     assert r.location.latitude is None and r.location.longitude is None
     assert r.location.city == "Evil\x1b[2J"  # raw in the model; renderers escape it
     assert r.errors == []
+
+
+def test_network_formatting_matches_ipaddress() -> None:
+    import random
+
+    from ipowner.providers.mmdb import _network
+
+    rng = random.Random(5)
+    for _ in range(3000):
+        v6 = rng.random() < 0.5
+        a = ipaddress.IPv6Address(rng.getrandbits(128)) if v6 else ipaddress.IPv4Address(rng.getrandbits(32))
+        plen = rng.randrange(129 if v6 else 33)
+        assert _network(str(a), plen) == str(ipaddress.ip_network(f"{a}/{plen}", strict=False))

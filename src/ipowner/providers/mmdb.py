@@ -304,19 +304,20 @@ def _traits(t: dict[str, Any], f: dict[str, Any]) -> None:
             f[f"traits.{k}"] = v
 
 
-_AF4, _AF6 = socket.AF_INET, socket.AF_INET6
-_PTON, _NTOP = socket.inet_pton, socket.inet_ntop
+_AF6 = socket.AF_INET6
+_PTON, _NTOP, _ATON, _NTOA = socket.inet_pton, socket.inet_ntop, socket.inet_aton, socket.inet_ntoa
 _MASK4 = [((1 << 32) - 1) ^ ((1 << (32 - p)) - 1) for p in range(33)]
 _MASK6 = [((1 << 128) - 1) ^ ((1 << (128 - p)) - 1) for p in range(129)]
+_SUFFIX = [f"/{p}" for p in range(129)]
 
 
 def _network(address: str, prefixlen: int) -> str:
     """The matched prefix in canonical form (cheaper than the ipaddress module on the hot path)."""
     if ":" in address:
         n = int.from_bytes(_PTON(_AF6, address), "big") & _MASK6[prefixlen]
-        return f"{_NTOP(_AF6, n.to_bytes(16, 'big'))}/{prefixlen}"
-    n = int.from_bytes(_PTON(_AF4, address), "big") & _MASK4[prefixlen]
-    return f"{_NTOP(_AF4, n.to_bytes(4, 'big'))}/{prefixlen}"
+        return _NTOP(_AF6, n.to_bytes(16, "big")) + _SUFFIX[prefixlen]
+    n = int.from_bytes(_ATON(address), "big") & _MASK4[prefixlen]
+    return _NTOA(n.to_bytes(4, "big")) + _SUFFIX[prefixlen]
 
 
 def _facts_embedded(d: Any) -> dict[str, Any]:
