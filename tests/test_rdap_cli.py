@@ -200,3 +200,44 @@ def test_cache_command(cli) -> None:
     p = cli("cache", "clear")
     assert p.returncode == 0 and "removed 3 entries" in p.stderr
     assert json.loads(cli("cache", "stats", "--format", "json").stdout)["answers"] == 0
+
+
+def test_progress_bar_only_on_a_terminal_and_long_runs(monkeypatch) -> None:
+    from ipowner.cli import lookup as cli_lookup
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
+    with cli_lookup._ProgressBar() as progress:
+        assert progress is None  # piped stderr: no bar, no callback
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    bar = cli_lookup._ProgressBar()
+    with bar as progress:
+        progress(1, cli_lookup.PROGRESS_MIN - 1)
+        assert bar._progress is None  # short run: no bar
+        progress(1, 100)
+        progress(100, 100)
+        assert bar._progress is not None and bar._progress.tasks[0].completed == 100
+
+
+def test_rdap_summary_line() -> None:
+    from ipowner.cli.lookup import rdap_summary
+
+    assert rdap_summary(None) is None
+    assert rdap_summary({"addresses": 2, "offline": True, "from_cache": 0}) is None
+    line = rdap_summary({"addresses": 1, "requests": {"ip network": 1, "entity": 0}, "requests_total": 1,
+                         "from_cache": 0, "deduplicated": 0, "retries": 1, "rate_limited": 1, "failed": 0})
+    assert line == "RDAP: 1 address, 1 request (1 ip network); 0 from cache, 0 shared a network; 1 retries, 1 rate-limited"
+
+
+def test_damaged_cache_costs_no_answers_and_clear_removes_it(cli, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir(exist_ok=True)
+    (cache / "rdap.sqlite3").write_bytes(b"this is not a database" * 100)
+    p = cli("lookup", "62.239.237.1", "--no-embedded", "--format", "json")
+    assert p.returncode == 0, p.stderr
+    assert _records(p)["62.239.237.1"]["holder"]["name"] == "BT-CORPORATE"
+    assert "RDAP cache unusable" in p.stderr and "not kept after this run" in p.stderr
+    assert cli("cache", "stats").returncode == 1
+    c = cli("cache", "clear")
+    assert c.returncode == 0 and "removed the damaged cache file" in c.stderr
+    assert cli("lookup", "62.239.237.1", "--no-embedded", "--format", "json").returncode == 0
+    assert json.loads(cli("cache", "stats", "--format", "json").stdout)["answers"] == 1

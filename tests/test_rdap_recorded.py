@@ -408,3 +408,63 @@ def test_two_runs_at_once_share_the_cache(env) -> None:
     assert all(x.error is None for r in results.values() for x in r[0].values())
     _, stats = lookup(["62.239.237.1", "3.3.3.3", "1.1.1.1", "13.64.0.1", "200.57.141.161"])
     assert stats.from_cache == 5
+
+
+# AS number -> (registrant name, rule, chain roles), read from the recorded autnum answers.
+AUTNUMS = {
+    2914: ("NTT America, Inc.", "registrant", ["iana", "rir", "holder"]),  # ARIN, NTTAM-1 registrant
+    # APNIC: registrant ORG-HKBN1-AP "Hong Kong Broadband Network Ltd" (the description adds a full stop)
+    9269: ("Hong Kong Broadband Network Ltd", "registrant", ["iana", "rir", "holder"]),
+    # RIPE: registrant ORG-NC22-RIPE "Netwerkvereniging Coloclue"; COLOCLUE-MNT and RIPE-NCC-END-MNT, also
+    # registrants, are maintainers
+    8283: ("Netwerkvereniging Coloclue", "registrant", ["iana", "rir", "holder"]),
+}
+
+
+@pytest.mark.parametrize("asn", sorted(AUTNUMS))
+def test_autnum_registration_is_cached(env, server: RecordedRdap, asn: int) -> None:
+    name, rule, roles = AUTNUMS[asn]
+    with RdapClient(RdapConfig.from_env()) as client:
+        a = client.autnum(asn)
+        assert a.error is None and a.decision.holder.name == name and a.decision.holder.rule == rule
+        assert [c.role for c in a.decision.chain] == roles
+        assert client.stats.requests["autnum"] == 1
+    server.reset()
+    with RdapClient(RdapConfig.from_env()) as client:
+        assert client.autnum(asn).decision.holder.name == name
+        assert server.counts()["autnum"] == 0
+
+
+def test_autnum_unknown_is_a_reason(env) -> None:
+    with RdapClient(RdapConfig.from_env()) as client:
+        a = client.autnum(64496)  # documentation AS: in no registry's range of the bootstrap
+        assert a.error and "AS64496" in a.error
+
+
+def test_requests_meet_the_lower_bound_over_every_recorded_network(env, server: RecordedRdap, monkeypatch) -> None:
+    """Ten addresses in each recorded network (main world): network queries equal the lower bound under the
+    cache rule (each leaf network once; an allocation or untyped object once per /24 or /48 touched)."""
+    import random
+
+    monkeypatch.setenv("IPOWNER_RDAP_LIMITS", ",".join(f"{r}=10000/1:4" for r in
+                                                        ("arin", "ripe", "apnic", "lacnic", "afrinic", "nir", "default")))
+    rng = random.Random(7)
+    addresses = []
+    for nets in server.worlds["main"].values():
+        for v, lo, hi, _ in nets:
+            for _ in range(10):
+                n = rng.randint(lo, hi)
+                addresses.append(str(ipaddress.IPv4Address(n) if v == 4 else ipaddress.IPv6Address(n)))
+    answers, stats = lookup(addresses)
+    assert all(a.error is None for a in answers.values())
+    bound = set()
+    for addr, a in answers.items():
+        n = a.network
+        if n.is_leaf:
+            bound.add((n.start, n.end))
+        else:
+            ip = ipaddress.ip_address(addr)
+            bound.add((n.start, n.end, ipaddress.ip_network(f"{ip}/{24 if ip.version == 4 else 48}", strict=False)))
+    assert stats.requests["ip network"] == len(bound)
+    _, again = lookup(addresses)
+    assert sum(again.requests.values()) == 0

@@ -8,12 +8,12 @@ import time
 from pathlib import Path
 
 import pytest
-from rdap_support import RecordedRdap, guard_loopback
 
 from ipowner.model import AddressRecord
 from ipowner.providers.base import Provider
 from ipowner.providers.rdap import HTTPTransport, RdapClient, RdapConfig, RdapProvider, Request
 from ipowner.providers.rdap._exceptions import RdapDnsError
+from rdap_support import RecordedRdap, guard_loopback
 
 
 @pytest.fixture(scope="module")

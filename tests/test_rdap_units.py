@@ -321,3 +321,88 @@ def test_cache_survives_a_killed_writer(tmp_path: Path) -> None:
     assert n > 0 and cache.find("0.0.0.0").bundle["i"] == 0
     cache.store(4, 10**6, 10**6, url="after", registry=None, handle=None, fetched=time.time(), leaf=True, bundle={})
     assert cache.stats()["answers"] == n + 1
+
+
+def test_referral_in_the_body_is_followed_once(tmp_path: Path) -> None:
+    # Synthetic: ARIN answers for a block RIPE NCC maintains (port43 names RIPE); RIPE has the real object.
+    boot = tmp_path / "boot"
+    boot.mkdir()
+    for name, body in _bootstrap_docs("https://rdap.arin.net/registry/").items():
+        (boot / name).write_bytes(body)
+    arin = _net("198.51.0.0", "198.51.255.255", "NET-SYN-ERX", "RIPE-ERX", "TRANSFERRED", None,
+                port43="whois.ripe.net", links=[{"rel": "related", "href": "https://rdap.db.ripe.net/ip/198.51.0.0/16"}])
+    ripe = _net("198.51.100.0", "198.51.100.255", "198.51.100.0 - 198.51.100.255", "SYN-EU", "ASSIGNED PA",
+                "Synthetic Europe", port43="whois.ripe.net")
+    loop = _net("198.51.0.0", "198.51.255.255", "X", "LOOP", "ALLOCATED PA", None, port43="whois.arin.net")
+
+    def handler(req):
+        if req.url.startswith("https://rdap.arin.net/"):
+            return json_response(req.url, arin)
+        return json_response(req.url, ripe if "100" in req.url else loop)
+
+    with RdapClient(RdapConfig(bootstrap=str(boot), cache_dir=tmp_path), transport=MockTransport(handler)) as c:
+        a = c.lookup(["198.51.100.9"])["198.51.100.9"]
+        assert a.decision.holder.name == "Synthetic Europe"
+        assert [x.name for x in a.decision.chain] == ["IANA", "RIPE NCC", "Synthetic Europe"]
+        assert c.stats.requests["ip network"] == 1 and c.stats.requests["referral"] == 1
+        # RIPE pointing back at ARIN is not followed round in circles
+        b = c.lookup(["198.51.7.7"])["198.51.7.7"]
+        assert b.network.name == "LOOP" and c.stats.requests["referral"] == 2
+
+
+def test_rdap_down_search_without_children_widens_the_cached_range(tmp_path: Path) -> None:
+    # Synthetic RFC 9910 links (no recorded answer has them): an allocation whose rdap-down search is empty
+    # answers its whole range from the cache; one with a child answers only its /24.
+    boot = tmp_path / "boot"
+    boot.mkdir()
+    for name, body in _bootstrap_docs("https://rdap.db.ripe.net/").items():
+        (boot / name).write_bytes(body)
+    lonely = _net("198.51.0.0", "198.51.255.255", "198.51.0.0 - 198.51.255.255", "SYN-ALLOC", "ALLOCATED PA",
+                  "Synthetic LIR", port43="whois.ripe.net",
+                  links=[{"rel": "rdap-down", "href": "https://rdap.db.ripe.net/ips/rirSearch1/rdap-down/198.51.0.0/16"}])
+    parent = dict(lonely, links=[{"rel": "rdap-down", "href": "https://rdap.db.ripe.net/ips/rirSearch1/rdap-down/203.0.0.0/16"}],
+                  startAddress="203.0.0.0", endAddress="203.0.255.255", handle="203.0.0.0 - 203.0.255.255")
+
+    def handler(req):
+        if "rdap-down/198.51" in req.url:
+            return json_response(req.url, {"ipSearchResults": []})
+        if "rdap-down/203.0" in req.url:
+            return json_response(req.url, {"ipSearchResults": [{"handle": "203.0.7.0 - 203.0.7.255"}]})
+        return json_response(req.url, lonely if "/ip/198." in req.url else parent)
+
+    cfg = RdapConfig(bootstrap=str(boot), cache_dir=tmp_path)
+    with RdapClient(cfg, transport=MockTransport(handler)) as c:
+        c.lookup(["198.51.1.1", "203.0.1.1"])
+        assert c.stats.requests["search"] == 2
+        c.lookup(["198.51.200.1", "203.0.200.1"])
+        assert c.stats.requests["ip network"] == 3  # 198.51.200.1 came from the cache, 203.0.200.1 did not
+
+
+def test_nir_database_answer_names_the_member(tmp_path: Path) -> None:
+    # APNIC's recorded JPNIC allocation block, then a synthetic answer from JPNIC's own RDAP service.
+    boot = tmp_path / "boot"
+    boot.mkdir()
+    for name, body in _bootstrap_docs("https://rdap.apnic.net/").items():
+        (boot / name).write_bytes(body)
+    block = json.loads((DATA / "ipwhois/ip_2001_240_10c_1__ca20_9d1d.rdap.json").read_text())
+    member = _net("2001:240:10c::", "2001:240:10c:ffff:ffff:ffff:ffff:ffff", "SYNTH-JP-1", "SYNTH-MEMBER-NET",
+                  "ASSIGNED NON-PORTABLE", "Synthetic Member K.K.", port43="whois.nic.ad.jp", country="JP")
+
+    def handler(req):
+        if req.url.startswith("https://jpnic.rdap.apnic.net/ip/2001:240:10c:"):
+            return json_response(req.url, member)
+        if req.url.startswith("https://jpnic.rdap.apnic.net/"):
+            return json_response(req.url, {"errorCode": 404, "title": "Not Found"}, 404)
+        return json_response(req.url, block)
+
+    with RdapClient(RdapConfig(bootstrap=str(boot), cache_dir=tmp_path), transport=MockTransport(handler)) as c:
+        a = c.lookup(["2001:240:10c:1::ca20:9d1d", "2001:240:10c:2::1", "2001:240:99::1"])
+        d = a["2001:240:10c:1::ca20:9d1d"].decision
+        assert [(x.role, x.name) for x in d.chain] == [
+            ("iana", "IANA"), ("rir", "APNIC"), ("nir", "JPNIC"), ("holder", "Synthetic Member K.K.")]
+        assert d.holder.rule == "registrant" and not d.holder.inferred
+        assert a["2001:240:10c:2::1"].decision.holder.name == "Synthetic Member K.K."
+        # outside the member's range JPNIC has nothing: the NIR stays registry, the holder unknown
+        other = a["2001:240:99::1"].decision
+        assert other.holder.name is None and "netname suggests IIJ" in other.holder.reason
+        assert c.stats.requests["ip network"] == 2 and c.stats.requests["nir"] == 2

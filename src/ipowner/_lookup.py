@@ -137,8 +137,6 @@ def default_providers(
     after them, with ``rdap`` as its settings (offline: cached answers only). Each provider skips
     records whose ``needs_lookup`` is False.
     """
-    from ipowner.providers.mmdb import MmdbProvider
-
     out: list[Provider] = [MmdbProvider(tuple(str(p) for p in mmdb), use_embedded=use_embedded, discover=discover)]
     if rdap is not None:
         from ipowner.providers.rdap import RdapProvider

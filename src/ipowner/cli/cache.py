@@ -60,8 +60,20 @@ def stats_cmd(fmt: str) -> int:
 @cache.command("clear")
 @click.option("--expired", is_flag=True, help="Only entries older than the time to live.")
 def clear_cmd(expired: bool) -> int:
-    """Delete cached RDAP answers (all, or only expired ones)."""
-    c = _open()
+    """Delete cached RDAP answers (all, or only expired ones). A damaged cache file is removed whole."""
+    from ipowner import paths
+    from ipowner.providers.rdap._cache import FILE_NAME, CacheError
+
+    try:
+        c = _open()
+    except CacheError as exc:
+        if expired:
+            raise
+        removed = [p for p in paths.user_cache_dir().glob(FILE_NAME + "*") if p.is_file()]
+        for p in removed:
+            p.unlink()
+        click.echo(f"removed the damaged cache file ({terminal_safe(exc)})", err=True)
+        return 0
     try:
         n = c.clear(expired_only=expired)
     finally:

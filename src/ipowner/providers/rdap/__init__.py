@@ -12,7 +12,7 @@ Everything else is private; errors are the ``ipowner.errors.RdapError`` family.
 """
 
 from ipowner.providers.rdap._cache import RdapCache
-from ipowner.providers.rdap._client import Answer, AsyncRdapClient, RdapClient, RunStats
+from ipowner.providers.rdap._client import Answer, AsyncRdapClient, AutnumAnswer, RdapClient, RunStats
 from ipowner.providers.rdap._config import Limit, RdapConfig, Rewriter
 from ipowner.providers.rdap._exceptions import (
     RdapDeadlineError,
@@ -32,6 +32,7 @@ from ipowner.providers.rdap._transports import BaseTransport, MockTransport, Req
 __all__ = [
     "Answer",
     "AsyncRdapClient",
+    "AutnumAnswer",
     "BaseTransport",
     "HTTPTransport",
     "Limit",

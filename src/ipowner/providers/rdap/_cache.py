@@ -66,16 +66,21 @@ def answer_range(version: int, net_lo: int, net_hi: int, address: str, leaf: boo
 
 
 class RdapCache:
-    def __init__(self, directory: Path | None = None, ttl: float = 7 * 24 * 3600.0) -> None:
+    def __init__(self, directory: Path | None = None, ttl: float = 7 * 24 * 3600.0, *, memory: bool = False) -> None:
+        """The cache file in ``directory`` (default: the user cache dir); ``memory``: a throw-away one."""
         self.directory = Path(directory) if directory else paths.user_cache_dir()
         self.path = self.directory / FILE_NAME
         self.ttl = ttl
+        self.memory = memory
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
-            self._db.execute("PRAGMA busy_timeout = 30000")
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = NORMAL")
+            if memory:
+                self._db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+            else:
+                self.directory.mkdir(parents=True, exist_ok=True)
+                self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+                self._db.execute("PRAGMA busy_timeout = 30000")
+                self._db.execute("PRAGMA journal_mode = WAL")
+                self._db.execute("PRAGMA synchronous = NORMAL")
             self._db.executescript(
                 """
                 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
@@ -93,8 +98,8 @@ class RdapCache:
             self._db.execute(
                 "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
             )
-        except sqlite3.Error as exc:
-            raise CacheError(f"{self.path}: RDAP cache unusable ({exc}); `ipowner cache clear` starts afresh") from None
+        except (sqlite3.Error, OSError) as exc:
+            raise CacheError(f"{self.path}: RDAP cache unusable ({exc})") from None
 
     def close(self) -> None:
         self._db.close()
@@ -162,7 +167,7 @@ class RdapCache:
         leaf = q("SELECT COUNT(*) FROM answers WHERE leaf = 1").fetchone()[0]
         by_registry = dict(q("SELECT COALESCE(registry, '?'), COUNT(*) FROM answers GROUP BY 1 ORDER BY 1").fetchall())
         by_kind = dict(q("SELECT kind, COUNT(*) FROM objects GROUP BY kind ORDER BY kind").fetchall())
-        size = sum(p.stat().st_size for p in self.directory.glob(FILE_NAME + "*") if p.is_file())
+        size = 0 if self.memory else sum(p.stat().st_size for p in self.directory.glob(FILE_NAME + "*") if p.is_file())
         return {
             "path": str(self.path),
             "size_bytes": size,

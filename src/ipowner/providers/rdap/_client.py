@@ -32,7 +32,15 @@ from ipowner.providers.rdap._evidence import EvidenceWriter
 from ipowner.providers.rdap._exceptions import RdapMalformedError, RdapOfflineError, RdapTransportError
 from ipowner.providers.rdap._fetch import Fetched, Fetcher, reason
 from ipowner.providers.rdap._holder import Decision, Resolved, decide, detect_nir, org_handles
-from ipowner.providers.rdap._parse import Network, decode, error_from, parse_entity, parse_network
+from ipowner.providers.rdap._parse import (
+    Autnum,
+    Network,
+    decode,
+    error_from,
+    parse_autnum,
+    parse_entity,
+    parse_network,
+)
 from ipowner.providers.rdap._registries import Registry
 from ipowner.providers.rdap._transports.base import BaseTransport
 
@@ -52,6 +60,17 @@ class Answer:
     from_cache: bool = False
     error: str | None = None  # why nothing could be said
     urls: list[str] = field(default_factory=list)  # every response the answer rests on
+
+
+@dataclass(slots=True)
+class AutnumAnswer:
+    """What RDAP says about one AS number: who registered it (not necessarily who runs it)."""
+
+    asn: int
+    autnum: Autnum | None = None
+    decision: Decision | None = None
+    url: str | None = None
+    error: str | None = None
 
 
 @dataclass(slots=True)
@@ -78,7 +97,7 @@ class RunStats:
             "failed": self.failed,
             "not_cached": self.not_cached,
             "offline": self.offline,
-            "requests": {k: self.requests.get(k, 0) for k in ("ip network", "entity", "autnum", "nir", "referral", "parent", "bootstrap")},
+            "requests": {k: self.requests.get(k, 0) for k in ("ip network", "entity", "autnum", "nir", "referral", "parent", "search", "bootstrap")},
             "requests_total": sum(self.requests.values()),
             "retries": self.retries,
             "rate_limited": self.rate_limited,
@@ -138,14 +157,22 @@ class AsyncRdapClient:
         self.stats = RunStats(offline=self.config.offline)
         self._fetcher: Fetcher | None = None
         self._bootstrap: _bootstrap.Bootstrap | None = None
-        self._run: list[tuple[int, int, int, dict[str, Any]]] = []  # ranges answered in this run
+        # Ranges answered in this run, indexed by /16 (IPv4) or /32 (IPv6) so a big batch stays linear.
+        self._run_idx: dict[tuple[int, int], list[tuple[int, int, dict[str, Any]]]] = {}
+        self._run_big: list[tuple[int, int, int, dict[str, Any]]] = []
         self._locks: dict[str, asyncio.Lock] = {}
+        self._decided: dict[tuple[str, float, str], tuple[Network, Decision, str | None, list[str]]] = {}
 
     # -- lifecycle -------------------------------------------------------------------------------
     @property
     def cache(self) -> RdapCache:
         if self._cache is None:
-            self._cache = RdapCache(self.config.cache_dir, ttl=self.config.cache_ttl)
+            try:
+                self._cache = RdapCache(self.config.cache_dir, ttl=self.config.cache_ttl)
+            except IpownerError as exc:
+                # A cache that cannot be opened must not cost the answers: keep them in memory for this run.
+                self.stats.notes.append(f"{exc}; answers are not kept after this run")
+                self._cache = RdapCache(self.config.cache_dir, ttl=self.config.cache_ttl, memory=True)
         return self._cache
 
     def _fetch(self) -> Fetcher:
@@ -218,11 +245,7 @@ class AsyncRdapClient:
     # -- the batch -------------------------------------------------------------------------------
     async def lookup(self, addresses: Iterable[str]) -> dict[str, Answer]:
         started = time.monotonic()
-        unique: list[str] = []
-        for a in addresses:
-            canon = str(ipaddress.ip_address(a))
-            if canon not in unique:
-                unique.append(canon)
+        unique = list(dict.fromkeys(str(ipaddress.ip_address(a)) for a in addresses))
         self.stats.addresses += len(unique)
         answers: dict[str, Answer] = {}
         done = 0
@@ -279,6 +302,35 @@ class AsyncRdapClient:
             self._claims(addr, ans)
         return {a: answers[a] for a in unique}
 
+    async def autnum(self, asn: int) -> AutnumAnswer:
+        """The registration of an AS number (cached like entities). An AS name says who registered the
+        AS; a ``CNNIC-`` prefix names the registry it came through, not its operator."""
+        try:
+            boot = await self.bootstrap()
+        except IpownerError as exc:
+            return AutnumAnswer(asn, error=str(exc))
+        services = boot.for_asn(asn)
+        if not services:
+            return AutnumAnswer(asn, error=f"RDAP: no registry for AS{asn} in the bootstrap ({boot.source})")
+        url = f"{services[0]}autnum/{asn}"
+        obj, why = await self._object(url, "autnum")
+        if self._fetcher is not None:
+            self.stats.requests.update(self._fetcher.counts)
+            self._fetcher.counts.clear()
+        if obj is None:
+            return AutnumAnswer(asn, url=url, error=f"RDAP {url}: {why}")
+        try:
+            err = error_from(obj, url, None)
+            if err is not None:
+                raise err
+            aut = parse_autnum(obj, url)
+        except RdapError as exc:
+            return AutnumAnswer(asn, url=url, error=reason(exc))
+        answered = self._answered_by(url, None) or _registries.by_port43(aut.port43)
+        resolved = await self._resolve_entities(aut, url)  # type: ignore[arg-type]
+        decision = decide(aut, url=url, answered_by=answered, resolved=resolved)  # type: ignore[arg-type]
+        return AutnumAnswer(asn, aut, decision, url)
+
     def _claims(self, addr: str, ans: Answer) -> None:
         if self.evidence is None or ans.decision is None:
             return
@@ -294,11 +346,28 @@ class AsyncRdapClient:
         if d.abuse is not None:
             self.evidence.claim(addr, "abuse", {"email": d.abuse.email, "handle": d.abuse.handle}, ans.url)
 
+    @staticmethod
+    def _shift(version: int) -> int:
+        return 16 if version == 4 else 96
+
+    def _run_add(self, version: int, lo: int, hi: int, bundle: dict[str, Any]) -> None:
+        shift = self._shift(version)
+        first, last = lo >> shift, hi >> shift
+        if last - first > 4096:
+            self._run_big.append((version, lo, hi, bundle))
+            return
+        for b in range(first, last + 1):
+            self._run_idx.setdefault((version, b), []).append((lo, hi, bundle))
+
     def _run_hit(self, addr: str) -> dict[str, Any] | None:
         ip = ipaddress.ip_address(addr)
+        value = int(ip)
         best = None
-        for version, lo, hi, bundle in self._run:
-            if version == ip.version and lo <= int(ip) <= hi and (best is None or hi - lo < best[0]):
+        for lo, hi, bundle in self._run_idx.get((ip.version, value >> self._shift(ip.version)), []):
+            if lo <= value <= hi and (best is None or hi - lo < best[0]):
+                best = (hi - lo, bundle)
+        for version, lo, hi, bundle in self._run_big:
+            if version == ip.version and lo <= value <= hi and (best is None or hi - lo < best[0]):
                 best = (hi - lo, bundle)
         return best[1] if best else None
 
@@ -332,6 +401,17 @@ class AsyncRdapClient:
         fetcher = self._fetch()
         got = await fetcher.get(f"{base}ip/{addr}", "ip network")
         net = self._network(got, addr)
+        # A registry that answers for space another registry maintains (port43 names the other one)
+        # is a referral: ask the other, bounded, never the same service twice.
+        seen = {_service_base(self.config.rewrite.original(got.url))}
+        for _ in range(self.config.max_redirects):
+            target = self._referral(net, got.url, addr)
+            if target is None or _service_base(target) in seen:
+                break
+            seen.add(_service_base(target))
+            got = await fetcher.get(target, "referral")
+            got.hops.insert(0, target)
+            net = self._network(got, addr)
         answered = self._answered_by(got.url, net)
         bundle: dict[str, Any] = {"network": self._pack(got, answered), "nir": None, "nir_note": None}
         nir, _ = detect_nir(net, answered)
@@ -347,12 +427,37 @@ class AsyncRdapClient:
                 net = nnet
             except RdapError as exc:
                 bundle["nir_note"] = f"{nir.name}'s RDAP service gave no record ({exc.reason})"
-        lo, hi = answer_range(net.version, net.start, net.end, addr, net.is_leaf)
+        leaf = net.is_leaf or await self._childless(net)
+        lo, hi = answer_range(net.version, net.start, net.end, addr, leaf)
         top = bundle["nir"] or bundle["network"]
         self.cache.store(net.version, lo, hi, url=top["url"], registry=top["registry"], handle=net.handle,
-                         fetched=top["fetched"], leaf=net.is_leaf, bundle=bundle)
-        self._run.append((net.version, lo, hi, bundle))
+                         fetched=top["fetched"], leaf=leaf, bundle=bundle)
+        self._run_add(net.version, lo, hi, bundle)
         return bundle
+
+    async def _childless(self, net: Network) -> bool:
+        """True when the registry's ``rdap-down`` search (RFC 9910) lists no child of this allocation,
+        so the whole range may be answered from the cache. No link, no query."""
+        down = net.link("rdap-down")
+        if not down:
+            return False
+        obj, _why = await self._object(down, "search")
+        if obj is None or error_from(obj, down, None) is not None:
+            return False
+        children = obj.get("ipSearchResults")
+        return isinstance(children, list) and not any(
+            isinstance(c, dict) and c.get("handle") != net.handle for c in children)
+
+    def _referral(self, net: Network, url: str, addr: str) -> str | None:
+        asked = _registries.by_url(self.config.rewrite.original(url))
+        keeper = _registries.by_port43(net.port43)
+        if asked is None or keeper is None or keeper.key == asked.key or keeper.kind != "rir" or not keeper.rdap:
+            return None
+        for link in net.links:
+            reg = _registries.by_url(link.href)
+            if reg is not None and reg.key == keeper.key and "/ip/" in link.href:
+                return f"{_service_base(link.href)}ip/{addr}"
+        return f"{keeper.rdap[0]}ip/{addr}"
 
     def _network(self, got: Fetched, addr: str) -> Network:
         net = parse_network(got.obj, got.url)
@@ -373,6 +478,13 @@ class AsyncRdapClient:
     # -- from raw responses to a decision ---------------------------------------------------------
     async def _from_bundle(self, addr: str, bundle: dict[str, Any], *, from_cache: bool, record: bool = True) -> Answer:
         top = bundle.get("nir") or bundle["network"]
+        # Many addresses share one network: work its answer out once per run.
+        key = (top["url"], top["fetched"], bundle["network"]["url"])
+        memo = self._decided.get(key)
+        if memo is not None:
+            net, decision, registry, urls = memo
+            return Answer(addr, network=net, decision=decision, url=top["url"], registry=registry,
+                          fetched=top["fetched"], from_cache=from_cache, urls=list(urls))
         urls = [bundle["network"]["url"]] + ([bundle["nir"]["url"]] if bundle.get("nir") else [])
         try:
             net = parse_network(decode(top["body"].encode(), top["url"]), top["url"])
@@ -390,6 +502,7 @@ class AsyncRdapClient:
         urls += [r.url for r in resolved.values()] + [u for _, u in parents]
         decision = decide(net, url=top["url"], answered_by=answered, resolved=resolved, parents=parents,
                           nir_note=bundle.get("nir_note"))
+        self._decided[key] = (net, decision, answered.key if answered else None, urls)
         return Answer(addr, network=net, decision=decision, url=top["url"], registry=answered.key if answered else None,
                       fetched=top["fetched"], from_cache=from_cache, urls=urls)
 
@@ -526,6 +639,9 @@ class RdapClient:
 
     def lookup(self, addresses: Iterable[str]) -> dict[str, Answer]:
         return self._run(self.client.lookup(list(addresses)))
+
+    def autnum(self, asn: int) -> AutnumAnswer:
+        return self._run(self.client.autnum(int(asn)))
 
     def close(self) -> None:
         if self._async is not None:

@@ -31,7 +31,7 @@ from ipowner.providers.rdap._exceptions import (
 from ipowner.providers.rdap._parse import decode, error_from
 from ipowner.providers.rdap._transports.base import BaseTransport, Request, Response
 
-KINDS = ("ip network", "entity", "autnum", "nir", "referral", "parent", "bootstrap")
+KINDS = ("ip network", "entity", "autnum", "nir", "referral", "parent", "search", "bootstrap")
 _REDIRECTS = {301, 302, 303, 307, 308}
 _RETRY_STATUS = {429, 500, 502, 503, 504}
 

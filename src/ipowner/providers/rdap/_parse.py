@@ -336,3 +336,62 @@ def parse_network(obj: dict[str, Any], url: str) -> Network:
         object_class=cls,
     )
     return net
+
+
+@dataclass(slots=True)
+class Autnum:
+    """An ``autnum`` object: shaped like ``Network`` where the holder rules need it."""
+
+    start: int
+    end: int
+    handle: str | None
+    name: str | None
+    type: str | None
+    country: str | None
+    descriptions: list[str]
+    remarks: list[str]
+    links: list[Link]
+    entities: list[Entity]
+    port43: str | None
+    self_url: str | None
+    start_text: str = ""
+    is_leaf: bool = True  # nothing is registered under an AS number
+
+    def all_entities(self) -> list[Entity]:
+        out: list[Entity] = []
+        for e in self.entities:
+            out.extend(e.walk())
+        return out
+
+    def link(self, *rels: str) -> str | None:
+        return None
+
+
+def parse_autnum(obj: dict[str, Any], url: str) -> Autnum:
+    """An ``autnum`` object (LACNIC and NIC.br write the handle without ``AS``)."""
+    if not obj:
+        raise RdapMalformedError(url, "empty RDAP answer ({})")
+    cls = _text(obj.get("objectClassName"))
+    if cls is not None and cls.lower() != "autnum":
+        raise RdapMalformedError(url, f"expected an autnum, got {cls!r}")
+    try:
+        start = int(obj.get("startAutnum") if obj.get("startAutnum") is not None else str(obj.get("handle", "")).upper().removeprefix("AS"))
+        end = int(obj.get("endAutnum") if obj.get("endAutnum") is not None else start)
+    except (TypeError, ValueError):
+        raise RdapMalformedError(url, "autnum without a number") from None
+    descriptions: list[str] = []
+    remarks: list[str] = []
+    for rem in obj.get("remarks") or []:
+        if isinstance(rem, dict):
+            lines = [_text(d) for d in rem.get("description") or [] if _text(d)]
+            title = (_text(rem.get("title")) or "").lower()
+            (descriptions if title in ("description", "") else remarks).extend(lines)  # type: ignore[arg-type]
+    links = [Link(_text(lk.get("rel")), str(lk["href"]), _text(lk.get("type")))
+             for lk in obj.get("links") or [] if isinstance(lk, dict) and isinstance(lk.get("href"), str)]
+    return Autnum(
+        start=start, end=end, handle=_text(obj.get("handle")), name=_text(obj.get("name")), type=_text(obj.get("type")),
+        country=(_text(obj.get("country")) or "").upper() or None, descriptions=descriptions, remarks=remarks,
+        links=links, entities=[e for e in (parse_entity(x) for x in obj.get("entities") or []) if e is not None],
+        port43=_text(obj.get("port43")), self_url=next((lk.href for lk in links if lk.rel == "self"), None),
+        start_text=f"AS{start}",
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 from datetime import UTC, datetime
 
@@ -73,6 +74,8 @@ def _source(ans: Answer, url: str | None) -> SourceInfo:
     reg = _registries.registries().get(ans.registry or "")
     regname = reg.name if reg else "registry"
     handle = ans.network.handle if ans.network else None
+    if handle and " " in handle and ans.network and ans.network.cidrs:
+        handle = ans.network.cidrs[0]  # APNIC/RIPE/AFRINIC handles are ranges with spaces: a CIDR reads better
     return SourceInfo(
         id=f"rdap:{ans.registry or 'unknown'}:{handle or ans.address}" + (":cache" if ans.from_cache else ""),
         kind="rdap",
@@ -97,15 +100,16 @@ def apply(rec: AddressRecord, ans: Answer) -> list[SourceInfo]:
         parent_handle=net.parent_handle, registration=net.registration, last_changed=net.last_changed, url=ans.url,
     )
     rec.note("network", src)
-    rec.holder = d.holder
+    # Records that share a network get their own copies: a caller editing one must not edit the others.
+    rec.holder = copy.deepcopy(d.holder)
     holder_url = d.claims.get("holder", ans.url)
     hsrc = src if holder_url == ans.url else SourceInfo(
         id=f"rdap:{ans.registry or 'unknown'}:entity:{d.holder.handle}", kind="rdap",
         name=f"{src.name} entity", date=src.date, path=holder_url)
     rec.note("holder", hsrc)
-    rec.registry_chain = list(d.chain)
+    rec.registry_chain = [copy.copy(link) for link in d.chain]
     rec.note("registry_chain", src)
     if d.abuse is not None:
-        rec.abuse = d.abuse
+        rec.abuse = copy.copy(d.abuse)
         rec.note("abuse", src)
     return [src] if hsrc is src else [src, hsrc]
