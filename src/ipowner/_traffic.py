@@ -13,22 +13,36 @@ from typing import BinaryIO
 from ipowner.errors import UsageError
 from ipowner.model.traffic import AppSummary, Destination, DeviceSummary, InputInfo, TrafficResult
 from ipowner.readers import CAPTURE_FORMATS, Engine, ReadContext, read_input
-from ipowner.readers._engine import scope_of
+from ipowner.readers._engine import port_label, scope_of
 
 ProgressFactory = Callable[[str, int | None], Callable[[int], None] | None]
 
 
 class _Hashing:
-    """A read-only stream that hashes what passes through it."""
+    """A read-only stream that hashes what passes through it.
+
+    Hashing runs on a second thread (hashlib releases the GIL on large buffers), in read order.
+    """
 
     def __init__(self, raw: BinaryIO) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
         self.raw = raw
         self.h = hashlib.sha256()
+        self.pool = ThreadPoolExecutor(max_workers=1)
 
     def read(self, n: int = -1) -> bytes:
         data = self.raw.read(n)
-        self.h.update(data)
+        if data:
+            self.pool.submit(self.h.update, data)
         return data
+
+    def hexdigest(self) -> str:
+        self.pool.shutdown(wait=True)
+        return self.h.hexdigest()
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
 
 
 def traffic(
@@ -81,12 +95,15 @@ def traffic(
         ctx = ReadContext(name=name, stream=stream, engine=engine, info=info, progress=cb, fast=fast)  # type: ignore[arg-type]
         try:
             read_input(ctx, columns=columns)
+            if cb is not None and size:
+                cb(size)  # done: lets a progress bar close even when reading stopped early
             while stream.read(1 << 20):  # hash the rest of what was not read
                 pass
-            info.sha256 = stream.h.hexdigest()
+            info.sha256 = stream.hexdigest()
         except OSError as exc:
             ctx.stop(f"read error: {exc.strerror or exc}")
         finally:
+            stream.close()
             if close:
                 raw.close()
         engine.fold_all()
@@ -138,7 +155,8 @@ def _result(engine: Engine, infos: list[InputInfo]) -> TrafficResult:
         d.ip_bytes_received += ibr
         d.first_seen = _min(d.first_seen, p.first_seen)
         d.last_seen = _max(d.last_seen, p.last_seen)
-        for port in p.ports:
+        for key in p.ports:
+            port = port_label(key)
             if port not in d.ports:
                 d.ports.append(port)
         if dev is not None and dev not in d.devices:

@@ -88,7 +88,7 @@ def traffic_cmd(inputs: tuple[str, ...], devices: tuple[str, ...], fmt: str, buc
                          progress=_progress_factory())
     if not timeline:
         result.timeline = {}
-    out = click.get_text_stream("stdout") if hasattr(click, "get_text_stream") else sys.stdout
+    out = sys.stdout
     if fmt == "json":
         from ipowner.render.json import write_json
 

@@ -33,7 +33,8 @@ PROTO_NAMES = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmpv6", 2: "igmp", 47: "gre
 PROTO_BYTE = [bytes([i]) for i in range(256)]
 
 IDLE_TIMEOUT = 300.0  # seconds of capture time without a packet before a flow is folded
-FINISHED_GRACE = 60.0  # after FIN/RST, wait this long for stragglers before folding
+FINISHED_GRACE = 10.0  # after FIN/RST, wait this long for stragglers before folding
+FULL_SWEEP_EVERY = 16  # sweeps between scans of every live flow for idleness (others look at finished ones)
 SWEEP_MASK = (1 << 16) - 1  # the flow table is swept every 65536 frames
 
 # Server ports that make the sender of a first packet the client even when no SYN was captured.
@@ -43,7 +44,17 @@ _SERVER_PORTS = frozenset({53, 67, 80, 88, 110, 123, 137, 138, 143, 161, 389, 44
 TCP_CLIENT_INSPECT = 8  # client data segments looked at for a ClientHello or HTTP request head
 TCP_SERVER_INSPECT = 16  # server data segments looked at for a TLS <= 1.2 certificate
 UDP_CLIENT_INSPECT = 4  # client datagrams looked at for a QUIC Initial
+_HTTP_FIRST = frozenset(b"GPHDOCT")  # first letters of the HTTP methods
 STREAM_LIMIT = 32768  # bytes of a TCP stream kept while looking for a handshake
+
+
+def port_label(key: tuple) -> str:
+    """'tcp/443', 'udp/53', 'icmp' from a pair's port key."""
+    proto, port = key
+    if isinstance(proto, int):
+        name = PROTO_NAMES.get(proto, f"ip-proto-{proto}")
+        return f"{name}/{port}" if proto in (TCP, UDP, 132) else name
+    return f"{proto}/{port}" if port is not None else str(proto)
 
 
 def addr_text(raw: bytes) -> str:
@@ -110,11 +121,7 @@ class Flow:
     __slots__ = ("init", "resp", "proto", "init_port", "resp_port", "app", "first", "a", "b", "keys", "table",
                  "timeline", "fin", "kind", "streams", "quic", "l2_bcast")
 
-    def __init__(self) -> None:
-        self.timeline: dict[float, list[int]] = {}
-        self.fin = False
-        self.streams: dict[bool, Stream] = {}
-        self.quic: QuicInitialState | None = None
+    # every slot is set in Engine.new_flow; timeline and streams stay None until a flow needs them
 
 
 @dataclass(slots=True)
@@ -133,7 +140,7 @@ class Pair:
     ip_bytes_received: int = 0
     first_seen: float | None = None
     last_seen: float | None = None
-    ports: dict[str, None] = field(default_factory=dict)
+    ports: dict[tuple, None] = field(default_factory=dict)  # (protocol number or name, server port or None)
     timeline: dict[float, list[int]] = field(default_factory=dict)  # bucket -> [sent, received] frame bytes
     l2_broadcast: bool = False
     ip_only: bool = False  # counts came from a log: no frame bytes
@@ -150,6 +157,9 @@ class Engine:
         self.udp: dict[bytes, list] = {}
         self.other: dict[bytes, list] = {}
         self.live: dict[Flow, None] = {}
+        self.finished: list[Flow] = []  # flows that saw FIN or RST, folded after FINISHED_GRACE
+        self.sweeps = 0
+        self.addr_names: dict[bytes, str] = {}  # raw address -> text, so each is formatted once
         self.pairs: dict[tuple[str, str, str | None], Pair] = {}
         self.names: dict[str, dict[Hostname, None]] = {}
         self.concealment: dict[str, dict[str, None]] = {}
@@ -167,7 +177,15 @@ class Engine:
                  dport: int, flags: int, ts: float, l2_bcast: bool, app: str | None) -> list:
         """Create a flow for a packet src->dst whose key is missing; return the sender's counters."""
         sender_is_client = _sender_is_client(proto, sport, dport, flags)
-        s_txt, d_txt = addr_text(src), addr_text(dst)
+        names = self.addr_names
+        s_txt = names.get(src)
+        if s_txt is None:
+            s_txt = names[src] = addr_text(src)
+        d_txt = names.get(dst)
+        if d_txt is None:
+            d_txt = names[dst] = addr_text(dst)
+        if len(names) > 1 << 20:
+            names.clear()
         if self.devices_given:
             if d_txt in self.devices_given and s_txt not in self.devices_given:
                 sender_is_client = False
@@ -179,8 +197,13 @@ class Engine:
         f.first = ts
         f.table = table
         f.l2_bcast = l2_bcast
-        sc = [0, 0, 0, ts, ts // self.bucket, 0, 0, f, d_txt]
-        rc = [0, 0, 0, ts, ts // self.bucket, 0, 0, f, s_txt]
+        f.timeline = None
+        f.fin = False
+        f.streams = None
+        f.quic = None
+        bk = ts // self.bucket
+        sc = [0, 0, 0, ts, bk, 0, 0, f, d_txt]
+        rc = [0, 0, 0, ts, bk, 0, 0, f, s_txt]
         if sender_is_client:
             f.init, f.resp, f.init_port, f.resp_port, f.a, f.b = s_txt, d_txt, sport, dport, sc, rc
         else:
@@ -224,6 +247,7 @@ class Engine:
                 c[INS] -= 1
                 if f.quic is None:
                     if not is_client_initial(payload):
+                        c[INS] = 0  # a QUIC client starts with an Initial; this flow did not
                         return
                     f.quic = QuicInitialState()
                 hello = f.quic.feed(payload)
@@ -232,6 +256,8 @@ class Engine:
                 if hello is not None:
                     self._hello(hello, c[PEER], "quic", f.resp_port)
             elif kind == "dns-tcp":
+                if f.streams is None:
+                    f.streams = {}
                 st = f.streams.get(c is f.a)
                 if st is None:
                     st = f.streams[c is f.a] = Stream()
@@ -252,8 +278,13 @@ class Engine:
     def _tcp(self, c: list, f: Flow, payload: bytes, seq: int) -> None:
         is_client = c is f.a
         c[INS] -= 1
+        if f.streams is None:
+            f.streams = {}
         st = f.streams.get(is_client)
         if st is None:
+            if payload[0] != 0x16 and (not is_client or payload[0] not in _HTTP_FIRST):
+                c[INS] = 0  # neither a TLS handshake nor an HTTP request: nothing to learn here
+                return
             if is_client and looks_like_http_request(payload):
                 host, complete = http_host(payload)
                 if host:
@@ -354,21 +385,35 @@ class Engine:
 
     # ------------------------------------------------------------ folding
 
+    def mark_finished(self, f: Flow) -> None:
+        f.fin = True
+        self.finished.append(f)
+
     def sweep(self, now: float) -> None:
         self.now = now
-        for f in list(self.live):
-            last = max(f.a[LT], f.b[LT])
-            if now - last > IDLE_TIMEOUT or (f.fin and now - last > FINISHED_GRACE):
-                self.fold(f)
+        self.sweeps += 1
+        live = self.live
+        if self.sweeps % FULL_SWEEP_EVERY == 0:
+            for f in list(live):
+                last = f.a[LT] if f.a[LT] > f.b[LT] else f.b[LT]
+                if now - last > IDLE_TIMEOUT or (f.fin and now - last > FINISHED_GRACE):
+                    self.fold(f)
+            self.finished = [f for f in self.finished if f in live]
+        else:
+            keep = []
+            for f in self.finished:
+                if f in live:
+                    last = f.a[LT] if f.a[LT] > f.b[LT] else f.b[LT]
+                    if now - last > FINISHED_GRACE:
+                        self.fold(f)
+                    else:
+                        keep.append(f)
+            self.finished = keep
         if len(self.frag_owner) > 4096:
             self.frag_owner.clear()
 
     def fold(self, f: Flow) -> None:
         a, b = f.a, f.b
-        for c in (a, b):
-            if c[BB]:
-                f.timeline.setdefault(c[BK], [0, 0])[0 if c is a else 1] += c[BB]
-                c[BB] = 0
         key = (f.init, f.resp, f.app)
         p = self.pairs.get(key)
         if p is None:
@@ -381,29 +426,45 @@ class Engine:
         p.ip_bytes_sent += a[IB]
         p.ip_bytes_received += b[IB]
         first = f.first
-        last = max(a[LT], b[LT])
+        last = a[LT] if a[LT] > b[LT] else b[LT]
         if p.first_seen is None or first < p.first_seen:
             p.first_seen = first
         if p.last_seen is None or last > p.last_seen:
             p.last_seen = last
-        name = PROTO_NAMES.get(f.proto, f"ip-proto-{f.proto}")
-        p.ports[f"{name}/{f.resp_port}" if f.proto in (TCP, UDP, 132) else name] = None
-        p.l2_broadcast = p.l2_broadcast or f.l2_bcast
-        for bk, (s, r) in f.timeline.items():
-            slot = p.timeline.get(bk)
+        p.ports[(f.proto, f.resp_port)] = None
+        if f.l2_bcast:
+            p.l2_broadcast = True
+        ptl = p.timeline
+        if f.timeline:
+            for bk, (s, r) in f.timeline.items():
+                slot = ptl.get(bk)
+                if slot is None:
+                    ptl[bk] = [s, r]
+                else:
+                    slot[0] += s
+                    slot[1] += r
+        if a[BB]:
+            slot = ptl.get(a[BK])
             if slot is None:
-                p.timeline[bk] = [s, r]
+                ptl[a[BK]] = [a[BB], 0]
             else:
-                slot[0] += s
-                slot[1] += r
+                slot[0] += a[BB]
+        if b[BB]:
+            slot = ptl.get(b[BK])
+            if slot is None:
+                ptl[b[BK]] = [0, b[BB]]
+            else:
+                slot[1] += b[BB]
         t = f.table
-        for k in f.keys:
-            t.pop(k, None)
-        self.live.pop(f, None)
+        k1, k2 = f.keys
+        t.pop(k1, None)
+        t.pop(k2, None)
+        del self.live[f]
 
     def fold_all(self) -> None:
         for f in list(self.live):
             self.fold(f)
+        self.finished = []
         self.frag_owner.clear()
         self.frag_pieces.clear()
 
@@ -432,7 +493,7 @@ class Engine:
         if last is not None and (p.last_seen is None or last > p.last_seen):
             p.last_seen = last
         if proto:
-            p.ports[f"{proto}/{port}" if port is not None and proto in ("tcp", "udp", "sctp") else proto] = None
+            p.ports[(proto, port if proto in ("tcp", "udp", "sctp") else None)] = None
         if first is not None and (ip_bytes_sent or ip_bytes_received):
             bk = first // self.bucket
             slot = p.timeline.setdefault(bk, [0, 0])
@@ -448,7 +509,7 @@ def _note_peer(engine: Engine, device: str | None, remote: str, proto: str, port
         p = engine.pairs[key] = Pair(device, remote, app)  # type: ignore[index,arg-type]
         p.ip_only = True
     if proto:
-        p.ports[f"{proto}/{port}" if port else proto] = None
+        p.ports[(proto, port or None)] = None
     if ts is not None:
         if p.first_seen is None or ts < p.first_seen:
             p.first_seen = ts

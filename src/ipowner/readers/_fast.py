@@ -33,6 +33,7 @@ _RAW = frozenset({LT_RAW_12, LT_RAW_14, LT_RAW, LT_IPV4, LT_IPV6})
 _VLAN = frozenset({0x8100, 0x88A8, 0x9100})
 _V6_EXT = frozenset({0, 43, 60, 135, 139, 140})  # hop-by-hop, routing, dest opts, mobility, HIP, shim6
 PCAPDROID_MAGIC = b"\x01\x07\x20\x21"
+_FF6 = b"\xff" * 6
 
 # handle() results
 COUNTED, NOT_IP, TRUNCATED = 0, 1, 2
@@ -61,6 +62,8 @@ def make_handler(engine: Engine) -> Callable[[bytes, int, int, int, float, int],
         # the direction moved to a new time bucket: park the finished one on the flow
         if c[BB]:
             f = c[FL]
+            if f.timeline is None:
+                f.timeline = {}
             f.timeline.setdefault(c[BK], [0, 0])[0 if c is f.a else 1] += c[BB]
         c[BK] = b
         c[BB] = orig
@@ -71,7 +74,6 @@ def make_handler(engine: Engine) -> Callable[[bytes, int, int, int, float, int],
         if not state[0] & SWEEP_MASK:
             engine.sweep(ts)
         # ---- link layer
-        l2_bcast = False
         if lt == 1:
             if incl < 14:
                 return TRUNCATED
@@ -101,7 +103,6 @@ def make_handler(engine: Engine) -> Callable[[bytes, int, int, int, float, int],
                 ver = buf[p] >> 4
             else:
                 return NOT_IP
-            l2_bcast = buf[off : off + 6] == b"\xff\xff\xff\xff\xff\xff"
         elif lt in _RAW:
             p = off
             if incl < 1:
@@ -129,31 +130,35 @@ def make_handler(engine: Engine) -> Callable[[bytes, int, int, int, float, int],
             ver = 4 if fv == 2 else 6 if fv in (10, 24, 28, 30) else 0
         else:
             return NOT_IP
-        # ---- network layer
+        # ---- network layer: ab..ae are the source and destination addresses, l4 the transport header
         frag_off = 0
         more = False
         if ver == 4:
             if p + 20 > end:
                 return TRUNCATED
             vihl = buf[p]
-            ihl = (vihl & 15) << 2
-            if vihl >> 4 != 4 or ihl < 20:
-                return NOT_IP
+            if vihl == 0x45:
+                l4 = p + 20
+            else:
+                ihl = (vihl & 15) << 2
+                if vihl >> 4 != 4 or ihl < 20:
+                    return NOT_IP
+                l4 = p + ihl
             tot = (buf[p + 2] << 8) | buf[p + 3]
             if tot == 0:
                 tot = end - p  # segmentation offload: the length field was left zero
-            elif tot < ihl:
+            elif tot < l4 - p:
                 return NOT_IP
             iplen = tot
-            proto = buf[p + 9]
-            addrs = buf[p + 12 : p + 20]
-            fo = (buf[p + 6] << 8) | buf[p + 7]
-            l4 = p + ihl
             ip_end = p + tot
-            if fo & 0x3FFF:
+            proto = buf[p + 9]
+            ab = p + 12
+            ae = p + 20
+            if buf[p + 6] & 0x3F or buf[p + 7]:  # more-fragments flag or an offset
+                fo = (buf[p + 6] << 8) | buf[p + 7]
                 frag_off = (fo & 0x1FFF) << 3
                 more = bool(fo & 0x2000)
-                fid = addrs + buf[p + 4 : p + 6] + PROTO_BYTE[proto]
+                fid = buf[ab:ae] + buf[p + 4 : p + 6] + PROTO_BYTE[proto]
         elif ver == 6:
             if p + 40 > end:
                 return TRUNCATED
@@ -165,8 +170,9 @@ def make_handler(engine: Engine) -> Callable[[bytes, int, int, int, float, int],
             iplen = 40 + plen
             ip_end = p + iplen
             proto = buf[p + 6]
-            addrs = buf[p + 8 : p + 40]
-            l4 = p + 40
+            ab = p + 8
+            ae = p + 40
+            l4 = ae
             while proto in _V6_EXT or proto == 44 or proto == 51:
                 if l4 + 8 > end:
                     proto = 59
@@ -175,7 +181,7 @@ def make_handler(engine: Engine) -> Callable[[bytes, int, int, int, float, int],
                     fo = (buf[l4 + 2] << 8) | buf[l4 + 3]
                     frag_off = fo & 0xFFF8
                     more = bool(fo & 1)
-                    fid = addrs + buf[l4 + 4 : l4 + 8] + PROTO_BYTE[buf[l4]]
+                    fid = buf[ab:ae] + buf[l4 + 4 : l4 + 8] + PROTO_BYTE[buf[l4]]
                     proto = buf[l4]
                     l4 += 8
                     if frag_off:
@@ -193,14 +199,15 @@ def make_handler(engine: Engine) -> Callable[[bytes, int, int, int, float, int],
             c = frag_owner.get(fid)
             if c is None:
                 # a later fragment whose first one was not seen: counted on a port-less flow
+                addrs = buf[ab:ae]
                 t = tcp if proto == 6 else udp if proto == 17 else other
-                key = addrs + b"\0\0\0\0" if t is not other else addrs + PROTO_BYTE[proto]
+                key = addrs + (PROTO_BYTE[proto] if t is other else b"\0\0\0\0")
                 c = t.get(key)
                 if c is None:
-                    half = len(addrs) >> 1
+                    half = (ae - ab) >> 1
                     src, dst = addrs[:half], addrs[half:]
-                    rkey = (dst + src + key[len(addrs):])
-                    c = new_flow(t, key, rkey, src, dst, proto, 0, 0, 0, ts, l2_bcast, None)
+                    c = new_flow(t, key, dst + src + key[ae - ab :], src, dst, proto, 0, 0, 0, ts,
+                                 lt == 1 and buf[off : off + 6] == _FF6, None)
                 if proto == 17:  # kept in case the first fragment (with the ports) comes later
                     engine.fragment(fid, frag_off, more, buf[l4:ip_end], None)
             elif c[INS] and proto == 17:
@@ -209,17 +216,21 @@ def make_handler(engine: Engine) -> Callable[[bytes, int, int, int, float, int],
                     inspect(c, 17, whole[8:])
         elif proto == 6 or proto == 17:
             t = tcp if proto == 6 else udp
-            key = addrs + buf[l4:l4 + 4] if l4 + 4 <= end else addrs + b"\x00\x00\x00\x00"
+            if l4 + 4 <= end:
+                # addresses and ports side by side in the header make the key in one slice
+                key = buf[ab : l4 + 4] if l4 == ae else buf[ab:ae] + buf[l4 : l4 + 4]
+            else:
+                key = buf[ab:ae] + b"\0\0\0\0"
             c = t.get(key)
             if c is None:
-                half = len(addrs) >> 1
-                src, dst = addrs[:half], addrs[half:]
+                half = (ae - ab) >> 1
+                src, dst = key[:half], key[half : 2 * half]
                 ports = key[-4:]
                 sport = (ports[0] << 8) | ports[1]
                 dport = (ports[2] << 8) | ports[3]
                 flags = buf[l4 + 13] if proto == 6 and l4 + 14 <= end else 0
-                rkey = dst + src + ports[2:] + ports[:2]
-                c = new_flow(t, key, rkey, src, dst, proto, sport, dport, flags, ts, l2_bcast,
+                c = new_flow(t, key, dst + src + ports[2:] + ports[:2], src, dst, proto, sport, dport, flags, ts,
+                             lt == 1 and buf[off : off + 6] == _FF6,
                              pcapdroid_app(buf, end) if lt == 1 and incl >= 46 else None)
             if more:
                 frag_owner[fid] = c
@@ -228,8 +239,7 @@ def make_handler(engine: Engine) -> Callable[[bytes, int, int, int, float, int],
                     if l4 + 20 <= ip_end:
                         hl = (buf[l4 + 12] >> 4) << 2
                         if l4 + hl < ip_end and not more:
-                            inspect(c, 6, buf[l4 + hl : ip_end],
-                                    int.from_bytes(buf[l4 + 4 : l4 + 8], "big"))
+                            inspect(c, 6, buf[l4 + hl : ip_end], int.from_bytes(buf[l4 + 4 : l4 + 8], "big"))
                 elif l4 + 8 <= ip_end:
                     if more:
                         whole = engine.fragment(fid, 0, True, buf[l4:ip_end], c)
@@ -240,17 +250,18 @@ def make_handler(engine: Engine) -> Callable[[bytes, int, int, int, float, int],
                         u_end = l4 + ulen if ulen >= 8 and l4 + ulen < ip_end else ip_end
                         if u_end > l4 + 8:
                             inspect(c, 17, buf[l4 + 8 : u_end])
-            if proto == 6 and l4 + 14 <= end and buf[l4 + 13] & 5:
-                c[FL].fin = True
+            if proto == 6 and l4 + 14 <= end and buf[l4 + 13] & 5 and not c[FL].fin:
+                engine.mark_finished(c[FL])
         else:
+            addrs = buf[ab:ae]
             key = addrs + PROTO_BYTE[proto]
             c = other.get(key)
             if c is None:
-                half = len(addrs) >> 1
+                half = (ae - ab) >> 1
                 src, dst = addrs[:half], addrs[half:]
                 icmp_type = buf[l4] if (proto == 1 or proto == 58) and l4 < end else 0
                 c = new_flow(other, key, dst + src + PROTO_BYTE[proto], src, dst, proto, icmp_type, 0, 0, ts,
-                             l2_bcast, None)
+                             lt == 1 and buf[off : off + 6] == _FF6, None)
             if more:
                 frag_owner[fid] = c
         # ---- accounting
@@ -266,3 +277,4 @@ def make_handler(engine: Engine) -> Callable[[bytes, int, int, int, float, int],
         return COUNTED
 
     return handle
+

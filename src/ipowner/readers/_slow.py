@@ -190,8 +190,8 @@ def make_slow_handler(engine: Engine) -> Callable[[bytes, int, int, int, float, 
                         data = l4[8:ulen] if 8 <= ulen < len(l4) else l4[8:]
                         if data:
                             engine.inspect(c, 17, data)
-            if proto == 6 and len(l4) >= 14 and l4[13] & 5:
-                c[FL].fin = True
+            if proto == 6 and len(l4) >= 14 and l4[13] & 5 and not c[FL].fin:
+                engine.mark_finished(c[FL])
         else:
             key = addrs + PROTO_BYTE[proto]
             c = other.get(key)
@@ -211,6 +211,8 @@ def make_slow_handler(engine: Engine) -> Callable[[bytes, int, int, int, float, 
         else:
             if c[BB]:
                 f = c[FL]
+                if f.timeline is None:
+                    f.timeline = {}
                 f.timeline.setdefault(c[BK], [0, 0])[0 if c is f.a else 1] += c[BB]
             c[BK] = b
             c[BB] = orig
