@@ -78,3 +78,26 @@ def test_hostile_text_stays_text_in_the_dom(browser, tmp_path, kind):
         assert holder.startswith("evil\\x1b]8;;http://attacker.example/\\x07click")
     if kind == "bidi":
         assert holder == "moc.elgoog\\u202e\\u2066gnp.exe\\u200f"
+
+
+def test_wechat_capture_report_in_chromium(browser, tmp_path, monkeypatch):
+    """Done-when: the report of a real capture opens clean and maps its countries."""
+    from pathlib import Path
+
+    import ipowner
+
+    monkeypatch.setenv("IPOWNER_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("IPOWNER_CACHE_DIR", str(tmp_path / "cache"))
+    wechat = Path(__file__).resolve().parents[1] / "data" / "traffic" / "ndpi--wechat.pcap"
+    rep = ipowner.report([wechat], offline=True, discover=False, now=NOW)
+    open_html(browser, tmp_path, render_html(rep), "wechat.html")
+    js = browser.execute_script
+    assert console_errors(browser) == []
+    assert js("return performance.getEntriesByType('resource').length") == 0
+    lit = set(js("return Array.from(document.querySelectorAll('#worldmap [data-cc].has-traffic, #worldmap circle'))"
+                 ".map(e => e.dataset.cc)"))
+    assert lit == {d.jurisdiction.location_country for d in rep.internet if d.jurisdiction.location_country}
+    assert {"CN", "SG", "US"} <= lit
+    rows = js("return Array.from(document.querySelectorAll('#dest-table tbody tr')).map(r => r.dataset.address)")
+    assert rows == [d.address for d in rep.destinations]
+    assert rows[0] == "203.205.151.162"
