@@ -211,3 +211,17 @@ def test_terminal_shows_the_top_rows_and_says_how_many_more():
     out = buf.getvalue()
     assert "198.51.100.0 " in out and f"198.51.100.{ROWS - 1} " in out and f"198.51.100.{ROWS} " not in out
     assert "... and 50 more destinations" in out
+
+
+def test_empty_report_renders_in_every_format():
+    import io
+
+    from ipowner.cli.report import write_report
+    from ipowner.model import TrafficResult
+
+    rep = build_report(TrafficResult(), {}, now=NOW)
+    for fmt in ("table", "json", "jsonl", "csv", "markdown", "html"):
+        buf = io.StringIO()
+        write_report(rep, fmt, buf)
+        assert buf.getvalue()
+    assert rep.totals() == {"destinations": 0, "bytes_sent": 0, "bytes_received": 0, "flows": 0}
