@@ -461,6 +461,8 @@ def verdict(j: Jurisdiction, record: AddressRecord | None = None, *, offline: bo
             parts.append(f"holder unknown ({reason})")
         elif offline:
             parts.append("holder unknown (no registry data offline)")
+        elif record is not None and any("RDAP" in e or "rdap" in e for e in record.errors):
+            parts.append("holder unknown (the registry could not be asked; see the errors)")
         else:
             parts.append("holder unknown")
     if j.anycast:

@@ -56,6 +56,9 @@ def test_anycast_has_no_single_location_and_unknowns_are_flagged():
     assert j2.verdict == (
         "holder unknown (no registry data offline), location unknown; in APNIC's address space (IANA /8 table)")
     assert j2.registry == "APNIC" and j2.registry_basis == "IANA /8 table"
+    failed = rec("203.0.113.9")
+    failed.errors.append("RDAP https://rdap.apnic.net/ip/203.0.113.9: rdap.apnic.net does not resolve")
+    assert judge(failed).verdict.startswith("holder unknown (the registry could not be asked; see the errors)")
     assert judge(rec("2001:db8::1")).registry is None
 
 
