@@ -76,8 +76,7 @@ def _hostile_network(value: str) -> bytes:
     doc["handle"] = value[:200]
     doc["remarks"] = [{"title": value, "description": [value]}]
     for ent in doc.get("entities", []):
-        # Entity handles go into request URLs; the RDAP client rejects control characters there.
-        ent["handle"] = "HOSTILE-ORG"
+        ent["handle"] = value[:200]  # entity handles also end up in request URLs
         ent["vcardArray"] = ["vcard", [["version", {}, "text", "4.0"], ["fn", {}, "text", value],
                                        ["kind", {}, "text", "org"], ["adr", {"label": value}, "text", [""] * 7]]]
     return json.dumps(doc).encode()
