@@ -149,6 +149,14 @@ def _asn_key(d: DestinationReport) -> list[tuple[str, str]]:
     return [(f"AS{j.asn}", f"AS{j.asn}" + (f" {j.as_name}" if j.as_name else ""))]
 
 
+def _registry_key(d: DestinationReport) -> list[tuple[str, str]]:
+    j = d.jurisdiction
+    if not j.registry and not j.nir:
+        return [("", "unknown")]
+    key = " > ".join(x for x in (j.registry, j.nir) if x)
+    return [(key, key)]
+
+
 def _domain_key(d: DestinationReport) -> list[tuple[str, str]]:
     return [(x, x) for x in d.domains] or [("", "(no hostname seen)")]
 
@@ -256,6 +264,7 @@ def build_report(
         "holder_country": _rollup(internet, _holder_country_key),
         "holder": _rollup(internet, _holder_key),
         "asn": _rollup(internet, _asn_key),
+        "registry": _rollup(internet, _registry_key),
         "domain": _rollup(internet, _domain_key),
         "device": _rollup(internet, _device_key),
         "app": _rollup(internet, _app_key),

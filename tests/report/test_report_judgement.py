@@ -146,6 +146,8 @@ def test_rollups_rank_by_bytes_sent_and_leave_lan_out(sample):
         ("CN", 12000, 1), ("SG", 5000, 1), ("anycast", 200, 1), ("", 50, 1)]
     assert [r.key for r in rep.rollups["holder_country"]] == ["CN", "US", "AU", ""]
     assert [r.key for r in rep.rollups["asn"]] == ["AS4808", "AS16509", "AS13335", ""]
+    assert [(r.key, r.destinations) for r in rep.rollups["registry"]] == [("APNIC > CNNIC", 1), ("ARIN", 1), ("APNIC", 2)]
+    assert rep.rollups["registry"][2].label == "APNIC"  # 1.1.1.1 from RDAP; 203.0.113.9 from the /8 table
     dom = {r.key: r.bytes_sent for r in rep.rollups["domain"]}
     assert dom == {"xiaomi.com": 12000, "example-phone.com": 5000, "one.one": 200, "": 50}
     assert rep.rollups["device"][0].key == "10.0.0.2" and rep.rollups["device"][0].bytes_sent == 17250

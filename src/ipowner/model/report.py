@@ -158,7 +158,7 @@ class Provenance:
         }
 
 
-ROLLUP_KINDS = ("location", "holder_country", "holder", "asn", "domain", "device", "app")
+ROLLUP_KINDS = ("location", "holder_country", "holder", "asn", "registry", "domain", "device", "app")
 
 
 @dataclass(slots=True)

@@ -201,7 +201,7 @@ def _dest_table(report: Report) -> str:
 def _rollup_tables(report: Report) -> str:
     out = []
     for group, rows in report.rollups.items():
-        if not rows or group in ("location", "holder_country"):
+        if not rows or group in ("location", "holder_country", "registry"):
             continue
         out.append(f"<h3>{_h(ROLLUP_TITLES.get(group, group))}</h3>")
         out.append(f'<table class="sortable rollup" data-group="{group}"><thead><tr><th>name</th>'
@@ -264,7 +264,8 @@ def render_html(report: Report) -> str:
     body.append('<section id="map"><h2>Bytes per location country</h2>' + _map(report) + "</section>")
     body.append('<section id="jurisdictions"><h2>Per jurisdiction</h2>'
                 + _bars(report.rollups.get("location", []), "location")
-                + _bars(report.rollups.get("holder_country", []), "holder_country") + "</section>")
+                + _bars(report.rollups.get("holder_country", []), "holder_country")
+                + _bars(report.rollups.get("registry", []), "registry") + "</section>")
     body.append('<section id="timeline"><h2>Timeline</h2>' + _timeline(report) + "</section>")
     body.append('<section id="destinations"><h2>Destinations, ranked by bytes sent</h2>'
                 "<p>Click a column heading to sort.</p>" + _dest_table(report) + "</section>")

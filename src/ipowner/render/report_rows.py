@@ -47,6 +47,7 @@ ROLLUP_TITLES = {
     "holder_country": "By holder country",
     "holder": "By holder",
     "asn": "By origin AS",
+    "registry": "By registry (RIR > NIR)",
     "domain": "By registered domain",
     "device": "By device",
     "app": "By app",
