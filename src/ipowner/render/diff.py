@@ -102,18 +102,22 @@ def write_diff(doc: dict[str, Any], fmt: str, stream: TextIO) -> None:
         from rich.table import Table
         from rich.text import Text
 
+        from ipowner.render.report_rows import human_bytes
+        from ipowner.render.terminal_report import _columns
+
         tty = hasattr(stream, "isatty") and stream.isatty()
-        con = Console(file=stream, force_terminal=tty, no_color=not tty, width=None if tty else 160, markup=False,
-                      highlight=False, emoji=False)
+        con = Console(file=stream, force_terminal=tty, no_color=not tty, width=None if tty else _columns(),
+                      markup=False, highlight=False, emoji=False)
         con.print(Text(_summary(doc), style="bold"))
         for s in _sides(doc):
             con.print(Text(terminal_safe(s, 4000)))
         t = Table(box=box.SIMPLE_HEAD)
         for c in ("section", "change", "key", "label", "detail", "sent before", "sent after", "received before",
                   "received after"):
-            t.add_column(c, overflow="fold", max_width=48)
+            t.add_column(c, overflow="fold", max_width=48, justify="right" if c.startswith(("sent", "rec")) else "left")
         for r in rs:
-            vals = [r["section"], r["change"], r["key"], r["label"], r["detail"], r["bytes_sent_before"],
-                    r["bytes_sent_after"], r["bytes_received_before"], r["bytes_received_after"]]
-            t.add_row(*[Text("" if v is None else terminal_safe(v, 200)) for v in vals])
+            nums = [r["bytes_sent_before"], r["bytes_sent_after"], r["bytes_received_before"], r["bytes_received_after"]]
+            vals = [r["section"], r["change"], r["key"], r["label"], r["detail"]]
+            t.add_row(*[Text("" if v is None else terminal_safe(v, 200)) for v in vals],
+                      *[Text("" if v is None else human_bytes(v)) for v in nums])
         con.print(t)
