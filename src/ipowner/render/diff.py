@@ -114,7 +114,8 @@ def write_diff(doc: dict[str, Any], fmt: str, stream: TextIO) -> None:
         t = Table(box=box.SIMPLE_HEAD)
         for c in ("section", "change", "key", "label", "detail", "sent before", "sent after", "received before",
                   "received after"):
-            t.add_column(c, overflow="fold", max_width=48, justify="right" if c.startswith(("sent", "rec")) else "left")
+            t.add_column(c, overflow="fold", max_width=48, no_wrap=c == "key",
+                         justify="right" if c.startswith(("sent", "rec")) else "left")
         for r in rs:
             nums = [r["bytes_sent_before"], r["bytes_sent_after"], r["bytes_received_before"], r["bytes_received_after"]]
             vals = [r["section"], r["change"], r["key"], r["label"], r["detail"]]
