@@ -105,6 +105,7 @@ def test_done_when_in_json(cli, server: RecordedRdap) -> None:
     # request counts in the document and on stderr
     assert doc["rdap"]["requests"]["ip network"] == 3 and doc["rdap"]["requests"]["nir"] == 2
     assert any(s["kind"] == "rdap" for s in doc["sources"])
+    assert doc["rdap"]["bootstrap"]["published"]["ipv4.json"] == "2019-06-07T19:00:02Z"
     assert p.stderr.strip().splitlines() == [
         "ipowner: RDAP: 3 addresses, 5 requests (3 ip network, 2 nir); 0 from cache, 0 shared a network"]
 

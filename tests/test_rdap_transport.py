@@ -16,6 +16,12 @@ from ipowner.providers.rdap._exceptions import RdapDnsError
 from rdap_support import RecordedRdap, guard_loopback
 
 
+@pytest.fixture(autouse=True)
+def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any connection or name lookup beyond 127.0.0.1 fails the test."""
+    guard_loopback(monkeypatch)
+
+
 @pytest.fixture(scope="module")
 def server():
     srv = RecordedRdap()

@@ -30,8 +30,16 @@ from ipowner.providers.rdap._fetch import TokenBucket
 from ipowner.providers.rdap._holder import netname_hint
 from ipowner.providers.rdap._parse import error_from, parse_address, parse_entity, parse_network
 from ipowner.providers.rdap._transports import json_response
+from rdap_support import guard_loopback
 
 DATA = Path(__file__).parent / "data" / "rdap"
+
+
+@pytest.fixture(autouse=True)
+def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any connection or name lookup beyond 127.0.0.1 fails the test."""
+    guard_loopback(monkeypatch)
+
 
 
 def test_address_quirks() -> None:
@@ -406,3 +414,26 @@ def test_nir_database_answer_names_the_member(tmp_path: Path) -> None:
         other = a["2001:240:99::1"].decision
         assert other.holder.name is None and "netname suggests IIJ" in other.holder.reason
         assert c.stats.requests["ip network"] == 2 and c.stats.requests["nir"] == 2
+
+
+def test_failed_bootstrap_refresh_is_not_retried_for_a_day(tmp_path: Path) -> None:
+    seen: list[str] = []
+
+    def handler(req):
+        seen.append(req.url)
+        if "data.iana.org" in req.url:
+            return Response(req.url, 503, {}, b"")
+        return json_response(req.url, _net("198.51.100.0", "198.51.100.255", "N", "SYN", "ASSIGNMENT", "Synthetic Holder"))
+
+    cfg = dict(cache_dir=tmp_path, bootstrap_max_age=0)
+    with RdapClient(RdapConfig(**cfg), transport=MockTransport(handler)) as c:
+        c.lookup(["198.51.100.7"])
+    assert sum("data.iana.org" in u for u in seen) == 1  # one try, no retries
+    seen.clear()
+    with RdapClient(RdapConfig(**cfg), transport=MockTransport(handler)) as c:
+        c.lookup(["198.51.101.7"])
+        assert c.stats.requests["bootstrap"] == 0 and c.stats.bootstrap["source"] == "shipped snapshot"
+    # asked for explicitly, it is tried again
+    with RdapClient(RdapConfig(refresh=True, **cfg), transport=MockTransport(handler)) as c:
+        c.lookup(["198.51.102.7"])
+        assert c.stats.requests["bootstrap"] == 1

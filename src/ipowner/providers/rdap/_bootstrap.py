@@ -144,6 +144,25 @@ def _read_copy(folder: Path) -> tuple[dict[str, dict], float] | None:
         return None
 
 
+RETRY_AFTER_FAILURE = 24 * 3600.0
+
+
+def _failed_recently(folder: Path) -> bool:
+    """A refresh failed less than a day ago: do not try again on every run."""
+    try:
+        return time.time() - float(json.loads((folder / "failed.json").read_text())["at"]) < RETRY_AFTER_FAILURE
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
+def _note_failure(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "failed.json").write_text(json.dumps({"at": time.time()}))
+    except OSError:
+        pass  # nowhere to remember it: the next run tries again
+
+
 def _write_copy(folder: Path, raw: dict[str, bytes], source: str) -> float:
     folder.mkdir(parents=True, exist_ok=True)
     for name, body in raw.items():
@@ -181,7 +200,8 @@ async def load(
         current = Bootstrap.from_docs(_read_folder(paths.shipped("rdap-bootstrap")), "shipped snapshot")
 
     age = current.age() if current else None
-    wanted = current is None or refresh or (age is not None and age > max_age)
+    stale = age is not None and age > max_age and not _failed_recently(copy_dir)
+    wanted = current is None or refresh or stale
     if not (wanted and online and fetch is not None):
         if current is None:
             raise UsageError(f"{base}: RDAP bootstrap not cached yet and running offline")
@@ -191,6 +211,7 @@ async def load(
         docs = {name: json.loads(body) for name, body in raw.items()}
         fresh = Bootstrap.from_docs(docs, base, fetched=None)
     except (RdapError, ValueError) as exc:
+        _note_failure(copy_dir)
         if current is None:
             raise RdapError(base, f"RDAP bootstrap could not be fetched ({exc})") from None
         return current, f"bootstrap refresh from {base} failed ({exc}); using {current.source}"

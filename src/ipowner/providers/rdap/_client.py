@@ -22,9 +22,11 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from ipowner.errors import IpownerError, RdapError
+from ipowner.model._serialize import iso
 from ipowner.providers.rdap import _bootstrap, _registries
 from ipowner.providers.rdap._cache import RdapCache, answer_range
 from ipowner.providers.rdap._config import RdapConfig
@@ -87,6 +89,7 @@ class RunStats:
     rate_limited: int = 0
     elapsed: float = 0.0
     notes: list[str] = field(default_factory=list)
+    bootstrap: dict[str, Any] | None = None  # the bootstrap used: source, IANA publication dates, fetched
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -103,6 +106,7 @@ class RunStats:
             "rate_limited": self.rate_limited,
             "elapsed_seconds": round(self.elapsed, 3),
             "notes": list(self.notes),
+            "bootstrap": self.bootstrap,
         }
 
     def summary(self) -> str:
@@ -231,7 +235,8 @@ class AsyncRdapClient:
                 fetcher = self._fetch()
 
                 async def fetch(url: str) -> bytes:
-                    return (await fetcher.get(url, "bootstrap")).body
+                    # One try: a refresh that fails keeps the copy in use and is not retried for a day.
+                    return (await fetcher.get(url, "bootstrap", retries=0)).body
 
             cache_dir = self.cache.directory
             self._bootstrap, note = await _bootstrap.load(
@@ -240,6 +245,12 @@ class AsyncRdapClient:
             )
             if note:
                 self.stats.notes.append(note)
+            b = self._bootstrap
+            self.stats.bootstrap = {
+                "source": b.source,
+                "published": dict(sorted(b.publication.items())),
+                "fetched": iso(datetime.fromtimestamp(b.fetched, tz=UTC)) if b.fetched else None,
+            }
         return self._bootstrap
 
     # -- the batch -------------------------------------------------------------------------------

@@ -129,12 +129,12 @@ class Fetcher:
         return self.deadline - time.monotonic()
 
     # -- one query ---------------------------------------------------------------------------
-    async def get(self, url: str, kind: str) -> Fetched:
+    async def get(self, url: str, kind: str, *, retries: int | None = None) -> Fetched:
         """GET ``url`` (a public URL; rewritten here), following redirects; raise an ``RdapError`` subclass."""
         public = url
         hops: list[str] = []
         for hop in range(self.config.max_redirects + 1):
-            resp, fetched = await self._get_with_retries(public, kind if hop == 0 else "referral")
+            resp, fetched = await self._get_with_retries(public, kind if hop == 0 else "referral", retries)
             if resp.status in _REDIRECTS:
                 location = resp.header("location")
                 if not location:
@@ -163,7 +163,8 @@ class Fetcher:
             raise RdapHttpError(public, f"unexpected HTTP {resp.status}", resp.status)
         return Fetched(public, obj, fetched, resp.status, resp.body, hops)
 
-    async def _get_with_retries(self, public: str, kind: str) -> tuple[Response, float]:
+    async def _get_with_retries(self, public: str, kind: str, retries: int | None = None) -> tuple[Response, float]:
+        max_retries = self.config.retries if retries is None else retries
         if self.down is not None:
             raise RdapTransportError(public, f"not attempted: {self.down}")
         target = self.config.rewrite(public)
@@ -187,7 +188,7 @@ class Fetcher:
                     self.down = f"network unreachable ({exc.reason})"
                 raise RdapDnsError(public, exc.reason, stalled=exc.stalled) from None
             except (RdapTimeoutError, RdapTransportError) as exc:
-                if attempt >= self.config.retries:
+                if attempt >= max_retries:
                     self._failures += 1
                     if self._failures >= 2:
                         self.down = f"network unreachable ({exc.reason})"
@@ -202,7 +203,7 @@ class Fetcher:
                 return resp, fetched
             if resp.status == 429:
                 self.rate_limited += 1
-            if attempt >= self.config.retries:
+            if attempt >= max_retries:
                 if resp.status == 429:
                     raise RdapRateLimitedError(public, f"rate limited (HTTP 429) after {attempt + 1} attempts", 429)
                 return resp, fetched  # the error status becomes the reason

@@ -238,7 +238,7 @@ def _decide_holder(
     # Rules 3 and 4 name the holder from free text: inferred, and labelled so.
     fallback_handle = next((e.handle for e in _holder_candidates(net) if e.handle), None)
     for line in net.descriptions:
-        if not _looks_like_org(line) or registry_acting(line) is not None or registry_named(line) is not None and allocation_block:
+        if not _looks_like_org(line) or registry_acting(line) is not None:
             continue
         country, basis = _country(net, None)
         claims["holder"] = url
