@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 import shutil
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
@@ -32,13 +33,13 @@ def _tshark(args: list[str]) -> str:
 
 _FIELDS = ["frame.len", "ip.dst", "ipv6.src", "ipv6.dst", "ipv6.fraghdr.nxt", "udp.port", "tcp.port", "icmpv6.type",
            "dns.flags.response", "dns.qry.name", "dns.resp.name", "dns.a", "dns.aaaa", "tls.handshake.type",
-           "tls.handshake.extensions_server_name", "http.request", "http.host"]
+           "tls.handshake.extensions_server_name", "http.request", "http.host", "gquic.tag.sni"]
 
 
 def _reference(path: Path) -> dict:
     """tshark's endpoint totals and name fields for one capture, from one tshark run."""
     args = ["-r", str(path), "-z", "endpoints,ip", "-z", "endpoints,ipv6", "-Y",
-            "dns || tls.handshake.type==1 || http.request || ipv6.fraghdr", "-T", "fields", "-E", "separator=\t",
+            "dns || tls.handshake.type==1 || http.request || ipv6.fraghdr || gquic.tag.sni", "-T", "fields", "-E", "separator=\t",
             "-E", "occurrence=a", "-E", "aggregator=,"]
     for f in _FIELDS:
         args += ["-e", f]
@@ -56,6 +57,8 @@ def _reference(path: Path) -> dict:
                 dns.append([r["dns.qry.name"], r["dns.resp.name"], r["dns.a"], r["dns.aaaa"]])
             if "1" in r["tls.handshake.type"].split(","):
                 sni.append([r["ip.dst"], r["ipv6.dst"], r["tls.handshake.extensions_server_name"]])
+            if r["gquic.tag.sni"]:  # Google QUIC's unencrypted client hello
+                sni.append([r["ip.dst"], r["ipv6.dst"], r["gquic.tag.sni"]])
             if r["http.request"] and r["tcp.port"]:
                 http.append([r["ip.dst"], r["ipv6.dst"], r["http.host"]])
             if r["ipv6.fraghdr.nxt"] and not (r["udp.port"] or r["tcp.port"] or r["icmpv6.type"]):
@@ -168,14 +171,22 @@ def test_wechat_and_android_show_their_hostnames(results):
     assert {"android.googleapis.com", "connectivitycheck.gstatic.com", "captive.apple.com"} <= all_names
 
 
-def test_ndpi_recorded_results_agree(results):
-    # nDPI: "TCP 192.168.1.103:54101 <-> 203.205.151.162:443 ... [Hostname/SNI: web.wechat.com]"
-    out = (DATA / "ndpi-out" / "wechat.pcap.out").read_text()
-    assert "203.205.151.162:443" in out and "[Hostname/SNI: web.wechat.com]" in out
-    assert ("web.wechat.com", "sni") in {(h.name, h.source) for h in _dest(results["ndpi--wechat.pcap"],
-                                                                             "203.205.151.162").hostnames}
-    ech = (DATA / "ndpi-out" / "tls_ech.pcapng.out").read_text()
-    assert "performance.radar.cloudflare.com" in ech or "ECH" in ech
+_NDPI_FLOW = re.compile(r"\s(TCP|UDP) (\[[0-9a-f:.]+\]|[0-9.]+):(\d+) <-> (\[[0-9a-f:.]+\]|[0-9.]+):(\d+) "
+                        r"\[proto: [^]]*?(TLS|QUIC)[^]]*\].*?\[Hostname/SNI: ([^]]+)\]")
+
+
+@pytest.mark.parametrize("out", sorted(p.name for p in (DATA / "ndpi-out").iterdir()))
+def test_ndpi_recorded_sni_agree(out, results):
+    """nDPI's recorded per-flow results (a second, independent reader): every TLS/QUIC SNI it names is ours too."""
+    res = results["ndpi--" + out.removesuffix(".out")]
+    ours = {d.address: {h.name for h in d.hostnames if h.source in ("sni", "quic")} for d in res.destinations}
+    checked = 0
+    for m in _NDPI_FLOW.finditer((DATA / "ndpi-out" / out).read_text()):
+        a, b = (_canon(x.strip("[]")) for x in (m.group(2), m.group(4)))
+        server = b if b in ours else a
+        assert m.group(7).lower() in ours.get(server, set()), (server, m.group(7))
+        checked += 1
+    assert checked, "no TLS/QUIC flow with a name in the nDPI results"
 
 
 def test_concealment_labels(results):
@@ -328,3 +339,22 @@ def test_hostile_hostnames_are_escaped(tmp_path):
     p.write_text("dst_ip,hostname\n198.51.100.1,=cmd|evil\x1b[31m\n")
     r = CliRunner().invoke(cli, ["traffic", "--format", "csv", str(p)])
     assert "\x1b" not in r.stdout and "'=cmd" in r.stdout
+
+
+def test_corrupted_captures_never_raise_and_paths_still_agree(tmp_path):
+    """Bytes flipped at fixed pseudo-random places in real captures: no exception, fast == slow."""
+    import random
+
+    rng = random.Random(20261129)
+    sources = [p for p in CAPTURES if p.suffix == ".pcap" and p.stat().st_size > 200]
+    for i in range(40):
+        data = bytearray(rng.choice(sources).read_bytes()[:16000])
+        for _ in range(rng.randint(1, 12)):
+            data[rng.randrange(24, len(data))] = rng.randrange(256)
+        if i % 4 == 0:
+            data = data[: rng.randrange(24, len(data))]
+        p = tmp_path / f"corrupt-{i}.pcap"
+        p.write_bytes(bytes(data))
+        fast, slow = traffic([p]), traffic([p], fast=False)
+        assert fast.to_dict() == slow.to_dict()
+        assert not any("internal error" in w for w in fast.inputs[0].warnings)

@@ -102,6 +102,9 @@ def traffic(
             info.sha256 = stream.hexdigest()
         except OSError as exc:
             ctx.stop(f"read error: {exc.strerror or exc}")
+        except Exception as exc:  # noqa: BLE001 - a reader bug must not lose what was read
+            ctx.stop(f"reading stopped after frame {engine.counter[0] - base}: internal error "
+                     f"({type(exc).__name__}: {exc})")
         finally:
             stream.close()
             if close:

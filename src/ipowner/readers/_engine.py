@@ -18,6 +18,7 @@ from ipowner.readers._payload import (
     ClientHello,
     PayloadError,
     client_hello_from_stream,
+    gquic_chlo_sni,
     http_host,
     looks_like_http_request,
     parse_dns_response,
@@ -247,7 +248,11 @@ class Engine:
                 c[INS] -= 1
                 if f.quic is None:
                     if not is_client_initial(payload):
-                        c[INS] = 0  # a QUIC client starts with an Initial; this flow did not
+                        sni = gquic_chlo_sni(payload)
+                        if sni:
+                            self._hello(ClientHello(sni, False), c[PEER], "quic", f.resp_port)
+                        else:
+                            c[INS] = 0  # a QUIC client starts with an Initial; this flow did not
                         return
                     f.quic = QuicInitialState()
                 hello = f.quic.feed(payload)
@@ -267,7 +272,9 @@ class Engine:
                     c[INS] = 0
             else:
                 self._tcp(c, f, payload, seq)
-        except PayloadError as exc:
+        except Exception as exc:  # noqa: BLE001 - untrusted payloads: one bad payload never stops the reading
+            if not isinstance(exc, PayloadError):
+                exc = PayloadError(f"unparsable payload ({type(exc).__name__})")
             if kind in ("dns", "dns-tcp"):
                 self.dns_errors += 1
                 if self.first_dns_error is None:

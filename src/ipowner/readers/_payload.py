@@ -85,9 +85,9 @@ def parse_dns_response(payload: bytes) -> DnsAnswer | None:
     for rrset in msg.answer:
         owner = normalise_name(rrset.name.to_text())
         for rd in rrset:
-            if rd.rdtype == dns.rdatatype.CNAME:
+            if rd.rdtype == dns.rdatatype.CNAME and hasattr(rd, "target"):
                 cname_parent.setdefault(normalise_name(rd.target.to_text()), owner)
-            elif rd.rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA):
+            elif rd.rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA) and hasattr(rd, "address"):
                 records.append((owner, ipaddress.ip_address(rd.address).compressed))
     ans = DnsAnswer(query=query)
     for owner, addr in records:
@@ -287,6 +287,33 @@ def _cert_names(body: bytes) -> list[str] | None:
         return [n for n in dict.fromkeys(names) if n]
     except Exception:  # noqa: BLE001 - any malformed certificate only loses its names
         return None
+
+
+# ---------------------------------------------------------------- Google QUIC (before IETF QUIC)
+
+
+def gquic_chlo_sni(payload: bytes) -> str | None:
+    """SNI from a Google QUIC (Q0xx) client hello, which travels unencrypted as a tag/value map."""
+    if len(payload) < 30 or payload[0] & 0x80 and payload[1:2] != b"Q" or b"Q0" not in payload[:16]:
+        return None
+    i = payload.find(b"CHLO", 0, 120)
+    if i < 0 or i + 8 > len(payload):
+        return None
+    n = int.from_bytes(payload[i + 4 : i + 6], "little")
+    table = i + 8
+    values = table + 8 * n
+    prev = 0
+    for k in range(n):
+        e = table + 8 * k
+        if e + 8 > len(payload):
+            return None
+        tag = payload[e : e + 4]
+        stop = int.from_bytes(payload[e + 4 : e + 8], "little")
+        if tag == b"SNI\0":
+            raw = payload[values + prev : values + stop]
+            return normalise_name(raw.decode("utf-8", "replace")) if 0 < len(raw) == stop - prev else None
+        prev = stop
+    return None
 
 
 # ---------------------------------------------------------------- HTTP

@@ -63,9 +63,11 @@ class QuicInitialState:
 
     def feed(self, datagram: bytes) -> ClientHello | None:
         """Process one client datagram; the ClientHello once complete."""
+        from cryptography.exceptions import InvalidTag
+
         try:
             return self._feed(datagram)
-        except (IndexError, ValueError) as exc:
+        except (IndexError, ValueError, InvalidTag) as exc:
             raise PayloadError(f"undecodable QUIC Initial ({type(exc).__name__})") from None
 
     def _feed(self, d: bytes) -> ClientHello | None:
