@@ -478,7 +478,7 @@ def rdap(res: Results, a: argparse.Namespace) -> None:
 
 def find_capture() -> Path | None:
     data = ROOT / "tests" / "data"
-    for pat in ("**/wechat*.pcap*", "**/*android*.pcap*", "**/*.pcapng", "**/*.pcap"):
+    for pat in ("**/*wechat*.pcap*", "**/*android*.pcap*", "**/*.pcapng", "**/*.pcap"):
         hits = sorted(p for p in data.glob(pat) if p.is_file() and p.stat().st_size > 10_000 and "crash" not in p.name)
         if hits:
             return hits[0]
@@ -525,9 +525,20 @@ def end_to_end(res: Results, a: argparse.Namespace, work: Path) -> None:
         S,
         f"ipowner report with the loopback RDAP server, {cap.name}",
         f"{d['wall_seconds']:.2f} s (exit {d['exit']})",
-        f"requests: {', '.join(f'{k} {v}' for k, v in t.items()) or 'none'}",
+        f"offline {med(runs):.2f} s",
         f"{d['wall_seconds'] / med(runs):.1f}x offline",
     )
+    sys.path.insert(0, str(BENCH))
+    import rdap_server
+
+    tr = subprocess.run([*ipowner(), "traffic", "--format", "json", str(cap)], capture_output=True, text=True)
+    try:
+        dests = [x["address"] for x in json.loads(tr.stdout)["destinations"] if x.get("scope") == "internet"]
+        lb = rdap_server.lower_bound(dests)
+        res.row(S, f"network queries for {cap.name}'s {len(dests)} internet destinations", f"{t.get('ip', 0)}", f"lower bound {lb['ip']}", "", "equal", "yes" if t.get("ip", 0) == lb["ip"] else "no")
+    except (ValueError, KeyError) as exc:
+        res.note(S, f"no lower bound for the report's queries: `ipowner traffic` output unreadable ({exc})")
+    res.note(S, f"Report with the RDAP server, all requests: {', '.join(f'{k} {v}' for k, v in t.items()) or 'none'}.")
     res.note(S, f"With the RDAP server: ran in {iso}; peers the server saw: {', '.join(d['requests']['peers']) or 'none'}.")
 
 
