@@ -277,7 +277,7 @@ class Gen:
         self.kinds[kind] += 1
         return getattr(self, "flow_" + kind.replace("-", "_"))(dev)
 
-    # -- helpers
+    # -- building blocks
 
     def _addr_pair(self, dev: Device, svc_or_addr: Service | str) -> tuple[str, str, bool] | None:
         """(device address, remote address, is_v6) for a flow to a service or to an address."""
