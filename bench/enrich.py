@@ -8,7 +8,8 @@ the medians are compared.
 - raw: ``maxminddb.open_database(embedded).get(address)`` for every address (the C extension when
   installed), nothing else.
 - full: ``ipowner.lookup(addresses, offline=True)``: parsing, special-purpose ranges, the embedded
-  database through the provider, records with provenance. ``--user-db`` adds a MaxMind-format user
+  database through the provider, the RDAP cache (``IPOWNER_CACHE_DIR``; offline it answers from the
+  cache only), records with provenance. ``--user-db`` adds a MaxMind-format user
   database to both sides (raw then reads both databases per address).
 
 Prints one JSON object. Usage: enrich.py [--addresses 100000] [--repeats 3] [--seed 7]
@@ -84,8 +85,11 @@ def main(argv: list[str] | None = None) -> int:
                     found += 1
         return found
 
+    rdap_stats: dict = {}
+
     def full() -> int:
         res = ipowner.lookup(addrs, offline=True, mmdb=extra, discover=False)
+        rdap_stats.update(getattr(res, "rdap", None) or {})
         return sum(1 for rec in res.records if rec.asn or rec.location.country)
 
     full()  # warm: unpack check, imports, page cache
@@ -116,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         "ratio": m_raw / m_full,  # full throughput as a fraction of raw
         "raw_found": found_raw,
         "full_answered": found_full,
+        "rdap_cache": {k: rdap_stats.get(k) for k in ("addresses", "from_cache", "not_cached")} if rdap_stats else None,
     }
     if a.profile:
         doc["profile"] = profile_top(full)

@@ -402,6 +402,9 @@ def enrichment(res: Results, a: argparse.Namespace) -> None:
         f"raw found {d['raw_found']:,} addresses, ipowner answered {d['full_answered']:,} with an AS or a country. "
         f"Addresses: ~78 % public IPv4, ~20 % public IPv6, ~2 % special-purpose (synthetic, seeded).",
     )
+    if d.get("rdap_cache"):
+        c = d["rdap_cache"]
+        res.note(S, f"The RDAP cache was consulted for {c['addresses']:,} addresses: {c['from_cache']:,} answered from it, {c['not_cached']:,} not in it (a fresh cache: the figure is for cache misses).")
     res.note(
         S,
         f"Per address: ipowner {1e6 / d['full_per_s']:.1f} µs, raw get {1e6 / d['raw_per_s']:.2f} µs; 0.5x means at most "
