@@ -369,7 +369,7 @@ def check_traffic(res: Results, S: str, fmt: str, f: dict[str, Any]) -> None:
 # ---------------------------------------------------------------- 2. enrichment
 
 
-def enrichment(res: Results, a: argparse.Namespace) -> None:
+def enrichment(res: Results, a: argparse.Namespace, deadline: float) -> None:
     S = "2. offline enrichment"
     try:
         import ipowner
@@ -412,6 +412,47 @@ def enrichment(res: Results, a: argparse.Namespace) -> None:
     )
     if d.get("profile"):
         res.note(S, "Where the full lookup's time goes (cProfile, own time): " + ", ".join(f"{x['function']} {x['share'] * 100:.0f} %" for x in d["profile"]) + ".")
+    user_db(res, a, deadline)
+
+
+def user_db(res: Results, a: argparse.Namespace, deadline: float) -> None:
+    """The same comparison with a synthetic City-sized user database added to both sides."""
+    S = "2. offline enrichment"
+    what = f"ipowner.lookup(offline=True) with a City-sized user database ({a.city_networks / 1e6:g}M networks)"
+    if a.city_networks <= 0:
+        return
+    try:
+        import mmdb_writer  # noqa: F401
+    except ImportError:
+        res.missing(S, what, "mmdb-writer is not installed (pip install -e '.[test]')", "≥ 0.5x raw maxminddb")
+        return
+    cache = BENCH / "out"
+    db = cache / f"synthetic-city-{a.city_networks}.mmdb"
+    if not db.exists():
+        need = 40e-6 * a.city_networks * 1.3 + 60
+        if time.perf_counter() + need > deadline - 60:
+            res.missing(S, what, f"no time left in the budget to build it (~{need:.0f} s; it is kept in bench/out/ once built)", "≥ 0.5x raw maxminddb")
+            return
+        cache.mkdir(parents=True, exist_ok=True)
+        r = timed([PY, str(BENCH / "make_city_db.py"), str(db) + ".tmp", "--networks", str(a.city_networks)])
+        if r.rc:
+            res.missing(S, what, f"make_city_db.py failed: {r.err}", "≥ 0.5x raw maxminddb")
+            return
+        os.replace(str(db) + ".tmp", db)
+        res.note(S, f"The synthetic City-sized database was built in {r.wall:.0f} s by bench/make_city_db.py (kept in bench/out/ for later runs).")
+    p = subprocess.run([PY, str(BENCH / "enrich.py"), "--addresses", str(a.addresses), "--repeats", str(a.repeats), "--user-db", str(db)], capture_output=True, text=True, timeout=600)
+    if p.returncode:
+        res.missing(S, what, f"bench/enrich.py failed: {p.stderr.strip().splitlines()[-1:]}", "≥ 0.5x raw maxminddb")
+        return
+    d = json.loads(p.stdout)
+    res.raw["enrichment_user_db"] = d
+    ratio = d["full_per_s"] / d["raw_per_s"]
+    res.row(S, what, f"{fmt_rate(d['full_per_s'])} addresses/s", f"maxminddb get on both {fmt_rate(d['raw_per_s'])}/s", f"{ratio:.2f}x raw", "≥ 0.5x raw", "yes" if ratio >= 0.5 else "no")
+    res.note(
+        S,
+        f"With the user database ({db.stat().st_size / 1e6:.0f} MB, synthetic, City-shaped): raw reads both databases per address "
+        f"({d['raw_found']:,} answers); per address ipowner {1e6 / d['full_per_s']:.1f} µs, raw {1e6 / d['raw_per_s']:.2f} µs.",
+    )
 
 
 # ---------------------------------------------------------------- 3. RDAP economy
@@ -596,8 +637,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=3, help="timed runs per command (default 3)")
     ap.add_argument("--addresses", type=int, default=100_000, help="distinct addresses for the enrichment benchmark")
     ap.add_argument("--clusters", type=int, default=240, help="address clusters for the RDAP benchmark")
+    ap.add_argument("--city-networks", type=int, default=3_000_000, help="networks in the synthetic City-sized user database (0: skip)")
     ap.add_argument("--budget", type=float, default=570, help="seconds the whole run may take (default 570)")
-    ap.add_argument("--reserve", type=float, default=150, help="seconds kept for sections 2-4 when sizing the big capture")
+    ap.add_argument("--reserve", type=float, default=200, help="seconds kept for sections 2-4 when sizing the big capture")
     ap.add_argument("--report-args", default="--output {out}", help="arguments for `ipowner report` ({out}: an output file)")
     ap.add_argument("--rdap-arg", action="append", default=[], help="extra argument for `ipowner lookup` in the RDAP benchmark")
     ap.add_argument("--only", choices=["ingest", "enrich", "rdap", "e2e"], action="append", help="run only these sections")
@@ -606,7 +648,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workdir", help="scratch folder (default: a temporary folder, removed afterwards)")
     a = ap.parse_args(argv)
     if a.quick:
-        a.packets, a.big, a.repeats, a.addresses, a.clusters = 100_000, 300_000, 1, 10_000, 40
+        a.packets, a.big, a.repeats, a.addresses, a.clusters, a.city_networks = 100_000, 300_000, 1, 10_000, 40, 100_000
         if a.out == str(BENCH / "RESULTS.md"):
             a.out = str(Path(tempfile.gettempdir()) / "ipowner-bench-RESULTS.md")
     deadline = T0 + a.budget
@@ -627,7 +669,7 @@ def main(argv: list[str] | None = None) -> int:
             ingest(res, work, a, deadline)
         if "enrich" in only:
             log("offline enrichment")
-            enrichment(res, a)
+            enrichment(res, a, deadline)
         if "rdap" in only:
             log("RDAP economy")
             rdap(res, a)
