@@ -75,6 +75,15 @@ def timed(cmd: list[str], *, stdout: Any = subprocess.DEVNULL, stdin: Any = None
     return Run(wall, rss, p.returncode, err[-1] if err else "")
 
 
+def peak(runs: list[Run]) -> float | None:
+    vals = [r.rss_mb for r in runs if r.rss_mb is not None]
+    return max(vals) if vals else None
+
+
+def mb(x: float | None) -> str:
+    return f"{x:.0f} MB" if x is not None else "not measured: no /usr/bin/time"
+
+
 def med(runs: list[Run]) -> float:
     return statistics.median(r.wall for r in runs)
 
@@ -269,10 +278,10 @@ def ingest(res: Results, work: Path, a: argparse.Namespace, deadline: float) -> 
         if tshark:
             tr = runs[fmt]["tshark conv,ip"]
             res.row(S, f"tshark conv,ip, {fmt}", f"{fmt_rate(n / ref['tshark conv,ip'])} pkt/s", f"struct loop {fmt_rate(n / ref['struct loop'])} pkt/s", f"{ref['struct loop'] / ref['tshark conv,ip']:.2f}x its speed")
-            res.row(S, f"peak RSS at {n / 1e6:g}M, {fmt}: tshark", f"{max(r.rss_mb or 0 for r in tr):.0f} MB", "", f"{max(r.rss_mb or 0 for r in tr) * 1024 / n:.2f} KB/packet")
+            trss = peak(tr)
+            res.row(S, f"peak RSS at {n / 1e6:g}M, {fmt}: tshark", mb(trss), "", f"{trss * 1024 / n:.2f} KB/packet" if trss is not None else "")
         if traffic:
-            rss = max(r.rss_mb or 0 for r in runs[fmt]["ipowner traffic"])
-            res.row(S, f"peak RSS at {n / 1e6:g}M, {fmt}: ipowner traffic", f"{rss:.0f} MB", f"struct loop {max(r.rss_mb or 0 for r in runs[fmt]['struct loop']):.0f} MB")
+            res.row(S, f"peak RSS at {n / 1e6:g}M, {fmt}: ipowner traffic", mb(peak(runs[fmt]["ipowner traffic"])), f"struct loop {mb(peak(runs[fmt]['struct loop']))}")
     if not tshark:
         res.note(S, "tshark is not installed: the ratio to tshark is not measured (install Debian's tshark package).")
     if traffic:
@@ -305,11 +314,11 @@ def ingest(res: Results, work: Path, a: argparse.Namespace, deadline: float) -> 
     res.row(
         S,
         f"peak RSS at {big / 1e6:g}M, pcapng: ipowner traffic",
-        f"{r.rss_mb or 0:.0f} MB" + (f" (exit {r.rc})" if r.rc else ""),
+        mb(r.rss_mb) + (f" (exit {r.rc})" if r.rc else ""),
         f"streamed from the generator: ~{size / 1e9:.1f} GB in {r.wall:.0f} s",
         "",
         "< 300 MB",
-        "yes" if r.rss_mb is not None and r.rss_mb < 300 else "no",
+        ("yes" if r.rss_mb < 300 else "no") if r.rss_mb is not None else "n/a",
     )
     if r.rc:
         res.note(S, f"ipowner traffic exited {r.rc} on the {big / 1e6:g}M capture: {r.err}")
