@@ -437,3 +437,31 @@ def test_failed_bootstrap_refresh_is_not_retried_for_a_day(tmp_path: Path) -> No
     with RdapClient(RdapConfig(refresh=True, **cfg), transport=MockTransport(handler)) as c:
         c.lookup(["198.51.102.7"])
         assert c.stats.requests["bootstrap"] == 1
+
+
+def test_many_runs_opening_a_new_cache_at_once(tmp_path: Path) -> None:
+    import threading
+
+    errors: list[BaseException] = []
+    start = threading.Barrier(6)
+
+    def run(i: int) -> None:
+        try:
+            start.wait()
+            c = RdapCache(tmp_path)
+            assert not c.memory
+            for j in range(20):
+                c.store(4, i * 1000 + j, i * 1000 + j, url=f"u{i}-{j}", registry=None, handle=None,
+                        fetched=time.time(), leaf=True, bundle={"i": i})
+            assert c.failed_writes == 0
+            c.close()
+        except BaseException as exc:  # collected for the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert RdapCache(tmp_path).stats()["answers"] == 120

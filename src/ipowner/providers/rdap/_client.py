@@ -309,6 +309,9 @@ class AsyncRdapClient:
             self._fetcher.counts.clear()
             self._fetcher.retries = self._fetcher.rate_limited = 0
         self.stats.elapsed += time.monotonic() - started
+        if self._cache is not None and self._cache.failed_writes:
+            self.stats.notes.append(f"{self._cache.last_error}; {self._cache.failed_writes} answers not kept")
+            self._cache.failed_writes = 0
         for addr, ans in answers.items():
             self._claims(addr, ans)
         return {a: answers[a] for a in unique}
