@@ -308,8 +308,8 @@ def test_timeout_is_retried_then_reported(env, server: RecordedRdap) -> None:
     assert server.log.count(path) == 2 and stats.retries == 1
     # a stall on the first try only: the retry answers
     server.reset()
-    server.script[path] = [Action(sleep=1.0)]
-    answers, _ = lookup(["62.239.237.1"], timeout=0.3, retries=2, backoff=0.01)
+    server.script[path] = [Action(sleep=2.0)]
+    answers, _ = lookup(["62.239.237.1"], timeout=0.8, retries=2, backoff=0.01)
     assert answers["62.239.237.1"].decision.holder.name == "BT-CORPORATE"
 
 
