@@ -97,7 +97,7 @@ SOURCES = [
         package="@ip-location-db/asn",
         stem="asn",
         kind="asn",
-        name="ASN and AS organisation (RouteViews, NRO/RIR statistics, DB-IP IP to ASN Lite)",
+        name="ASN and AS organisation (RouteViews, NRO, DB-IP)",
         licence="CC BY 4.0",
         credit=(
             "IP to ASN data by RouteViews (https://www.routeviews.org), the NRO (https://www.nro.net) and "
@@ -110,7 +110,7 @@ SOURCES = [
         package="@ip-location-db/dbip-country",
         stem="dbip-country",
         kind="country",
-        name="DB-IP IP to Country Lite (geolocation country)",
+        name="DB-IP IP to Country Lite",
         licence="CC BY 4.0",
         credit="IP Geolocation by DB-IP (https://db-ip.com), packaged by ip-location-db (sapics)",
         url="https://db-ip.com/db/download/ip-to-country-lite",
@@ -120,7 +120,7 @@ SOURCES = [
         package="@ip-location-db/asn-country",
         stem="asn-country",
         kind="registered_country",
-        name="NRO/RIR delegation statistics (registration country)",
+        name="Registration country (NRO/RIR statistics)",
         licence="CC BY 4.0",
         credit="Registration data from the NRO and the five RIRs (https://www.nro.net), packaged by ip-location-db (sapics)",
         url="https://github.com/sapics/ip-location-db/tree/main/asn-country",
@@ -387,14 +387,18 @@ def fetch(spec: SourceSpec, cache: Path, version: str | None = None) -> Path:
     """`npm pack` the package into ``cache`` (reused when already there); returns the tarball."""
     cache.mkdir(parents=True, exist_ok=True)
     want = f"{spec.package}@{version}" if version else spec.package
-    out = subprocess.run(
-        ["npm", "pack", want, "--json", "--pack-destination", str(cache)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    try:
+        out = subprocess.run(
+            ["npm", "pack", want, "--json", "--pack-destination", str(cache)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except FileNotFoundError as exc:
+        raise SystemExit("npm not found: the build fetches its inputs with `npm pack`") from exc
     if out.returncode != 0:
-        raise SystemExit(f"npm pack {want} failed: {out.stderr.strip().splitlines()[-1:]}")
+        last = (out.stderr.strip().splitlines() or ["no message"])[-1]
+        raise SystemExit(f"npm pack {want} failed: {last}")
     info = json.loads(out.stdout)[0]
     return cache / info["filename"]
 

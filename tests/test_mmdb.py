@@ -4,6 +4,7 @@ synthetic databases for the vendors and precedence rules MaxMind's files do not 
 from __future__ import annotations
 
 import ipaddress
+import os
 import shutil
 from pathlib import Path
 
@@ -314,14 +315,17 @@ def test_missing_and_unreadable_paths_are_one_line_problems(tmp_path: Path) -> N
     folder = tmp_path / "a-folder.mmdb"
     folder.mkdir()
     missing = tmp_path / "missing.mmdb"
-    p = MmdbProvider([missing, garbage, folder, CITY], use_embedded=False, discover=False)
+    fifo = tmp_path / "fifo.mmdb"
+    os.mkfifo(fifo)
+    p = MmdbProvider([missing, garbage, folder, fifo, CITY], use_embedded=False, discover=False)
     assert p.problems == [
         f"{missing}: no such file",
         f"{garbage}: not a valid MaxMind DB file",
         f"{folder}: is a folder, not a database file",
+        f"{fifo}: not a regular file",
     ]
     assert all("\n" not in line for line in p.problems)
-    assert [e.path for e in p.errors] == [str(missing), str(garbage), str(folder)]
+    assert [e.path for e in p.errors] == [str(missing), str(garbage), str(folder), str(fifo)]
     recs = [AddressRecord(query="81.2.69.160", address="81.2.69.160")]
     p.enrich(recs)
     assert recs[0].location.country == "GB"  # the good database still answers
@@ -341,3 +345,16 @@ def test_hostile_values_are_kept_as_data_not_types(tmp_path: Path) -> None:
     assert r.location.latitude is None and r.location.longitude is None
     assert r.location.city == "Evil\x1b[2J"  # raw in the model; renderers escape it
     assert r.errors == []
+
+
+def test_network_formatting_matches_ipaddress() -> None:
+    import random
+
+    from ipowner.providers.mmdb import _network
+
+    rng = random.Random(5)
+    for _ in range(3000):
+        v6 = rng.random() < 0.5
+        a = ipaddress.IPv6Address(rng.getrandbits(128)) if v6 else ipaddress.IPv4Address(rng.getrandbits(32))
+        plen = rng.randrange(129 if v6 else 33)
+        assert _network(str(a), plen) == str(ipaddress.ip_network(f"{a}/{plen}", strict=False))

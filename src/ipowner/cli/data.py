@@ -59,7 +59,7 @@ def _print_table(dbs: Sequence[DatabaseInfo]) -> None:
     for d in dbs:
         if not d.sources:
             continue
-        src = Table(title=f"Inputs of {terminal_safe(d.path)}", title_justify="left")
+        src = Table(title=Text(f"Inputs of {terminal_safe(d.path)}"), title_justify="left")
         for col in ("source", "data date", "licence", "credit"):
             src.add_column(col, overflow="fold")
         for s in d.sources:

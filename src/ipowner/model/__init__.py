@@ -18,15 +18,17 @@ from ipowner.model.address import (
 )
 from ipowner.model.ranges import RangeFact
 from ipowner.model.sources import SourceInfo
-from ipowner.model.traffic import Destination, Hostname, InputInfo, TrafficResult
+from ipowner.model.traffic import AppSummary, Destination, DeviceSummary, Hostname, InputInfo, TrafficResult
 
 __all__ = [
     "SCHEMA_LOOKUP",
     "Abuse",
+    "AppSummary",
     "AddressRecord",
     "AsnInfo",
     "ChainLink",
     "Destination",
+    "DeviceSummary",
     "Holder",
     "Hostname",
     "InputInfo",

@@ -38,6 +38,46 @@ class Destination:
     ports: list[str] = field(default_factory=list)  # "tcp/443", "udp/53"
     devices: list[str] = field(default_factory=list)
     apps: list[str] = field(default_factory=list)
+    concealment: list[str] = field(default_factory=list)  # "dot" | "doh" | "ech-outer": names here may hide the real one
+
+    def to_dict(self) -> dict[str, Any]:
+        return plain(self)
+
+
+@dataclass(slots=True)
+class DeviceSummary:
+    """One device (the side that opened the flows), all destinations together."""
+
+    address: str
+    flows: int = 0
+    destinations: int = 0
+    packets_sent: int = 0
+    packets_received: int = 0
+    bytes_sent: int = 0
+    bytes_received: int = 0
+    ip_bytes_sent: int = 0
+    ip_bytes_received: int = 0
+    first_seen: float | None = None
+    last_seen: float | None = None
+    apps: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return plain(self)
+
+
+@dataclass(slots=True)
+class AppSummary:
+    """One app (as PCAPdroid names it), all its destinations together."""
+
+    app: str
+    flows: int = 0
+    packets_sent: int = 0
+    packets_received: int = 0
+    bytes_sent: int = 0
+    bytes_received: int = 0
+    ip_bytes_sent: int = 0
+    ip_bytes_received: int = 0
+    destinations: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return plain(self)
@@ -59,11 +99,13 @@ class InputInfo:
 class TrafficResult:
     inputs: list[InputInfo] = field(default_factory=list)
     destinations: list[Destination] = field(default_factory=list)
-    byte_kind: str = "frame"  # "frame" | "ip" | "mixed"
+    byte_kind: str = "frame"  # "frame" | "ip" (also when captures and logs are mixed) | "none" (address lists)
     devices: list[str] = field(default_factory=list)
     timeline: dict[str, list[tuple[float, int, int]]] = field(default_factory=dict)  # address -> (bucket start, sent, received)
     timeline_bucket: float = 60.0
     warnings: list[str] = field(default_factory=list)
+    device_summaries: list[DeviceSummary] = field(default_factory=list)
+    app_summaries: list[AppSummary] = field(default_factory=list)
 
     @property
     def partial(self) -> bool:

@@ -39,8 +39,8 @@ def search_locations(*, system: bool | None = None) -> list[Path]:
 def discover(*, system: bool | None = None) -> list[Path]:
     """Database files found, deduplicated by real path, in search order.
 
-    A file named in ``IPOWNER_MMDB_PATH`` is returned even if missing, so the caller reports it;
-    folders contribute their ``*.mmdb`` files.
+    A ``*.mmdb`` file named in ``IPOWNER_MMDB_PATH`` is returned even if missing, so the caller
+    reports it; folders contribute their ``*.mmdb`` files, and a missing folder is skipped (as in PATH).
     """
     found: list[Path] = []
     seen: set[str] = set()
@@ -48,7 +48,7 @@ def discover(*, system: bool | None = None) -> list[Path]:
     for loc in search_locations(system=system):
         if loc.is_dir():
             files = _mmdb_files(loc)
-        elif loc in env_files:
+        elif loc in env_files and (loc.exists() or loc.suffix.lower() == ".mmdb"):
             files = [loc]
         else:
             files = []

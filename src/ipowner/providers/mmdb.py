@@ -13,6 +13,7 @@ The ASN number, name and network travel together, as do latitude, longitude and 
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import re
 import socket
@@ -303,44 +304,76 @@ def _traits(t: dict[str, Any], f: dict[str, Any]) -> None:
             f[f"traits.{k}"] = v
 
 
+_AF6 = socket.AF_INET6
+_PTON, _NTOP, _ATON, _NTOA = socket.inet_pton, socket.inet_ntop, socket.inet_aton, socket.inet_ntoa
+_MASK4 = [((1 << 32) - 1) ^ ((1 << (32 - p)) - 1) for p in range(33)]
+_MASK6 = [((1 << 128) - 1) ^ ((1 << (128 - p)) - 1) for p in range(129)]
+_SUFFIX = [f"/{p}" for p in range(129)]
+
+
 def _network(address: str, prefixlen: int) -> str:
     """The matched prefix in canonical form (cheaper than the ipaddress module on the hot path)."""
     if ":" in address:
-        af, bits = socket.AF_INET6, 128
-    else:
-        af, bits = socket.AF_INET, 32
-    n = int.from_bytes(socket.inet_pton(af, address), "big")
-    n &= ((1 << bits) - 1) ^ ((1 << (bits - prefixlen)) - 1)
-    return f"{socket.inet_ntop(af, n.to_bytes(bits // 8, 'big'))}/{prefixlen}"
+        n = int.from_bytes(_PTON(_AF6, address), "big") & _MASK6[prefixlen]
+        return _NTOP(_AF6, n.to_bytes(16, "big")) + _SUFFIX[prefixlen]
+    n = int.from_bytes(_ATON(address), "big") & _MASK4[prefixlen]
+    return _NTOA(n.to_bytes(4, "big")) + _SUFFIX[prefixlen]
+
+
+def _facts_embedded(d: Any) -> dict[str, Any]:
+    """The embedded database's own layout, read without the general mapper's checks (it is ours)."""
+    f: dict[str, Any] = {}
+    try:
+        c = d.get("country")
+        if c is not None:
+            f["location.country"] = c["iso_code"]
+        c = d.get("registered_country")
+        if c is not None:
+            f["registered_country"] = c["iso_code"]
+        n = d.get("autonomous_system_number")
+        if n is not None:
+            f["asn.number"] = n
+            o = d.get("autonomous_system_organization")
+            if o is not None:
+                f["asn.name"] = o
+    except (AttributeError, KeyError, TypeError):
+        return _facts(d)
+    for v in f.values():
+        if type(v) is not str and (type(v) is not int or v <= 0):
+            return _facts(d)  # not the layout we wrote: let the general mapper sort it out
+    return f
+
+
+# Location fields: path -> attribute of AddressRecord.location.
+_LOC = {
+    "location.country": "country",
+    "location.represented_country": "represented_country",
+    "location.continent": "continent",
+    "location.subdivision": "subdivision",
+    "location.city": "city",
+    "location.latitude": "latitude",
+    "location.longitude": "longitude",
+    "location.accuracy_km": "accuracy_km",
+    "location.time_zone": "time_zone",
+    "location.is_anycast": "is_anycast",
+}
 
 
 class _Db:
     """One open database and what is known about it."""
 
-    __slots__ = ("reader", "get", "info", "source", "components", "tier", "ipv4_only", "path")
+    __slots__ = ("reader", "get", "info", "source", "by_path", "tier", "ipv4_only", "path", "map")
 
     def __init__(self, reader: Any, info: DatabaseInfo, source: SourceInfo, components: dict[str, SourceInfo]):
         self.reader = reader
         self.get: Callable[[str], tuple[Any, int]] = reader.get_with_prefix_len
         self.info = info
         self.source = source
-        self.components = components  # field path -> input source (embedded database only)
+        self.by_path = components  # field path -> input source (embedded database only)
         self.tier = 1 if info.origin == "embedded" else 0
         self.ipv4_only = info.ip_version == 4
         self.path = info.path
-
-
-def _set(record: AddressRecord, path: str, value: Any) -> None:
-    if path.startswith("location."):
-        setattr(record.location, path[9:], value)
-    elif path == "registered_country":
-        record.registered_country = value
-    elif path.startswith("asn."):
-        if record.asn is None:
-            record.asn = AsnInfo()
-        setattr(record.asn, path[4:], value)
-    elif path.startswith("traits."):
-        record.traits[path[7:]] = value
+        self.map: Callable[[Any], dict[str, Any]] = _facts_embedded if info.origin == "embedded" else _facts
 
 
 class MmdbProvider:
@@ -387,6 +420,10 @@ class MmdbProvider:
 
     def _open(self, path: Path) -> Any:
         try:
+            if path.exists() and not path.is_file() and not path.is_dir():
+                # A FIFO or device would block or never end; a database is a regular file.
+                self._problem(str(path), "not a regular file")
+                return None
             return maxminddb.open_database(str(path), maxminddb.MODE_AUTO)
         except Exception as exc:  # any failure to open is this database's problem, not the run's
             self._problem(str(path), _open_reason(exc, path))
@@ -420,7 +457,7 @@ class MmdbProvider:
             self._problem(str(path), f"unreadable metadata ({_one_line(exc)})")
             return
         kind, vendor, licence, credit = classify(dbtype)
-        sid = self._unique_id(f"mmdb:{dbtype or path.stem}")
+        sid = self._unique_id(f"mmdb:{(dbtype or path.stem)[:80]}")  # metadata is untrusted: keep ids short
         source = SourceInfo(
             id=sid, kind="mmdb", name=dbtype or path.name, date=built, path=str(path), licence=licence, credit=credit
         )
@@ -500,7 +537,7 @@ class MmdbProvider:
             return None
         if data is None:
             return None
-        facts = _facts(data)
+        facts = db.map(data)
         return (facts, plen) if facts else None
 
     @staticmethod
@@ -513,40 +550,142 @@ class MmdbProvider:
         winners: dict[str, tuple[int, int, int]] | None = None,
         index: int = 0,
     ) -> None:
-        comp = db.components
+        # Inlined record.note(): this runs once per field per address.
+        prov, srcs, by_path, default = record.provenance, record.sources, db.by_path, db.source
         for path, value in facts.items():
             if winners is not None and winners[_SLOT.get(path, path)][2] != index:
                 continue  # another database is more specific for this field
-            _set(record, path, value)
-            record.note(path, comp.get(path, db.source) if comp else db.source)
-            if path == "asn.number":
-                record.asn.network = _network(address, plen)  # type: ignore[union-attr]
-                record.note("asn.network", comp.get("asn.network", db.source) if comp else db.source)
+            attr = _LOC.get(path)
+            if attr is not None:
+                setattr(record.location, attr, value)
+            elif path == "registered_country":
+                record.registered_country = value
+            elif path == "asn.number":
+                asn = record.asn
+                if asn is None:
+                    asn = record.asn = AsnInfo()
+                asn.number = value
+                asn.network = _network(address, plen)
+                src = by_path.get("asn.network", default)
+                prov["asn.network"] = src.id
+                if src.id not in srcs:
+                    srcs[src.id] = src
+            elif path == "asn.name":
+                asn = record.asn
+                if asn is None:
+                    asn = record.asn = AsnInfo()
+                asn.name = value
+            else:
+                record.traits[path[7:]] = value
+            src = by_path.get(path, default)
+            prov[path] = src.id
+            if src.id not in srcs:
+                srcs[src.id] = src
 
     def enrich(self, records: list[AddressRecord]) -> None:
         dbs = self._dbs
         if not dbs:
             return
-        single = len(dbs) == 1
+        # Every object made here stays referenced by the records, so cyclic collections during the
+        # batch find nothing to free; pausing them halves the time of a large batch.
+        paused = gc.isenabled()
+        if paused:
+            gc.disable()
+        try:
+            if len(dbs) == 1 and dbs[0].map is _facts_embedded:
+                self._enrich_embedded(dbs[0], records)
+            else:
+                self._enrich(dbs, records)
+        finally:
+            if paused:
+                gc.enable()
+
+    def _enrich_embedded(self, db: _Db, records: list[AddressRecord]) -> None:
+        """The common case (only the embedded database) without the general mapping and merging."""
+        get, by_path, default = db.get, db.by_path, db.source
+        s_c = by_path.get("location.country", default)
+        s_r = by_path.get("registered_country", default)
+        s_a = by_path.get("asn.number", default)
+        id_c, id_r, id_a = s_c.id, s_r.id, s_a.id
+        network = _network
         for record in records:
-            if not record.needs_lookup:
+            lt = record.looked_through
+            if lt is None:
+                if record.special is not None:
+                    continue
+                address = record.address
+            else:
+                address = lt.ipv4
+            try:
+                d, plen = get(address)
+            except Exception as exc:
+                reason = _LOOKUP_PREFIX.sub("", _one_line(exc))
+                record.errors.append(f"{db.path}: lookup of {address} failed ({reason})")
                 continue
-            address = record.attributed
-            if single:
-                hit = self._lookup(dbs[0], address, record)
+            if d is None:
+                continue
+            try:
+                c = d.get("country")
+                cc = None if c is None else c["iso_code"]
+                c = d.get("registered_country")
+                rc = None if c is None else c["iso_code"]
+                n = d.get("autonomous_system_number")
+                name = None if n is None else d.get("autonomous_system_organization")
+            except (AttributeError, KeyError, TypeError):
+                cc = rc = 0  # not the layout we wrote: the general path below copes
+            if not (
+                (cc is None or type(cc) is str)
+                and (rc is None or type(rc) is str)
+                and (n is None or (type(n) is int and n > 0))
+                and (name is None or type(name) is str)
+            ):
+                facts = _facts(d)
+                if facts:
+                    self._apply(record, db, facts, plen, address)
+                continue
+            prov, srcs = record.provenance, record.sources
+            if cc is not None:
+                record.location.country = cc
+                prov["location.country"] = id_c
+                srcs[id_c] = s_c
+            if rc is not None:
+                record.registered_country = rc
+                prov["registered_country"] = id_r
+                srcs[id_r] = s_r
+            if n is not None:
+                record.asn = AsnInfo(n, name, network(address, plen))
+                prov["asn.number"] = prov["asn.network"] = id_a
+                if name is not None:
+                    prov["asn.name"] = id_a
+                srcs[id_a] = s_a
+
+    def _enrich(self, dbs: list[_Db], records: list[AddressRecord]) -> None:
+        lookup, apply = self._lookup, self._apply
+        single = dbs[0] if len(dbs) == 1 else None
+        for record in records:
+            # record.needs_lookup and record.attributed, inlined for the hot path.
+            lt = record.looked_through
+            if lt is None:
+                if record.special is not None:
+                    continue
+                address = record.address
+            else:
+                address = lt.ipv4
+            if single is not None:
+                hit = lookup(single, address, record)
                 if hit is not None:
-                    self._apply(record, dbs[0], hit[0], hit[1], address)
+                    apply(record, single, hit[0], hit[1], address)
                 continue
             hits: list[tuple[_Db, dict[str, Any], int]] = []
             for db in dbs:
-                hit = self._lookup(db, address, record)
+                hit = lookup(db, address, record)
                 if hit is not None:
                     hits.append((db, hit[0], hit[1]))
             if not hits:
                 continue
             if len(hits) == 1:
                 db, facts, plen = hits[0]
-                self._apply(record, db, facts, plen, address)
+                apply(record, db, facts, plen, address)
                 continue
             # Best source per slot: user database before embedded, then longest prefix, then order.
             best: dict[str, tuple[int, int, int]] = {}
@@ -558,7 +697,7 @@ class MmdbProvider:
                     if cur is None or rank < cur:
                         best[slot] = rank
             for i, (db, facts, plen) in enumerate(hits):
-                self._apply(record, db, facts, plen, address, best, i)
+                apply(record, db, facts, plen, address, best, i)
 
     def close(self) -> None:
         for db in self._dbs:

@@ -1,0 +1,120 @@
+"""``ipowner traffic INPUT...``: destinations seen in captures and logs, with no lookups."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+
+import click
+
+from ipowner._traffic import traffic as run_traffic
+from ipowner.cli._common import error_line
+from ipowner.exitcodes import ExitCode
+from ipowner.model.traffic import SCHEMA_TRAFFIC, TrafficResult
+
+PROGRESS_MIN_BYTES = 32 << 20  # files smaller than this read too fast to need a progress bar
+
+CSV_COLUMNS = ("address", "scope", "flows", "packets_sent", "packets_received", "bytes_sent", "bytes_received",
+               "byte_kind", "ip_bytes_sent", "ip_bytes_received", "first_seen", "last_seen", "ports", "hostnames",
+               "concealment", "devices", "apps")
+
+
+def _progress_factory() -> Callable[[str, int | None], Callable[[int], None] | None] | None:
+    if not sys.stderr.isatty():
+        return None
+
+    def factory(name: str, size: int | None) -> Callable[[int], None] | None:
+        if not size or size < PROGRESS_MIN_BYTES:
+            return None
+        from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
+        bar = Progress("{task.description}", BarColumn(), DownloadColumn(), TimeRemainingColumn(), transient=True,
+                       console=__import__("rich.console").console.Console(stderr=True))
+        task = bar.add_task(os.path.basename(name)[:40], total=size)
+        bar.start()
+
+        def update(done: int) -> None:
+            bar.update(task, completed=done)
+            if done >= size:
+                bar.stop()
+
+        return update
+
+    return factory
+
+
+def _rows(result: TrafficResult):
+    for d in result.destinations:
+        row = d.to_dict()
+        row["byte_kind"] = result.byte_kind
+        yield row
+
+
+@click.command("traffic")
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("--device", "devices", multiple=True, metavar="ADDR",
+              help="The device's address (repeatable); default: the side that opened each flow.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "jsonl", "csv"]), default="table",
+              show_default=True, help="Output format.")
+@click.option("--bucket", type=float, default=60.0, show_default=True, help="Timeline bucket in seconds (JSON).")
+@click.option("--column", "columns", multiple=True, metavar="ROLE=NAME",
+              help="For generic CSV input: which column holds address, device, port, proto, bytes_sent, "
+                   "bytes_received, packets_sent, packets_received, first_seen, last_seen, hostname, app.")
+@click.option("--timeline/--no-timeline", default=True, help="Include the per-destination timeline in JSON.")
+def traffic_cmd(inputs: tuple[str, ...], devices: tuple[str, ...], fmt: str, bucket: float,
+                columns: tuple[str, ...], timeline: bool) -> None:
+    """Destinations in packet captures and connection logs: flows, bytes up and down, hostnames.
+
+    \b
+    INPUT is a pcap/pcapng capture, a Zeek conn/dns/ssl/http log (TSV or JSON lines), a PCAPdroid
+    connections CSV, a generic CSV, or any text with addresses in it; the format is found from the
+    content. `-` reads standard input. Nothing is looked up.
+
+    \b
+    Bytes: for captures, frame lengths on the wire as originally captured (link header included,
+    like Wireshark's frame.len); for logs, IP-level counts. Every output says which.
+    """
+    from ipowner.errors import UsageError
+    from ipowner.readers.csv import ROLES
+
+    colmap: dict[str, str] = {}
+    for c in columns:
+        role, sep, name = c.partition("=")
+        if not sep or role not in ROLES or not name:
+            raise UsageError(f"--column {c!r}: expected ROLE=NAME with ROLE one of {', '.join(ROLES)}")
+        colmap[role] = name
+    result = run_traffic(inputs, device=list(devices), bucket=bucket, columns=colmap or None,
+                         progress=_progress_factory())
+    if not timeline:
+        result.timeline = {}
+    out = sys.stdout
+    if fmt == "json":
+        from ipowner.render.json import write_json
+
+        write_json(result.to_dict(), out)
+    elif fmt == "jsonl":
+        from ipowner.render.json import write_jsonl
+
+        write_jsonl(_rows(result), SCHEMA_TRAFFIC, out)
+    elif fmt == "csv":
+        from ipowner.render.csv import write_csv
+
+        def cells(row: dict) -> list:
+            row = dict(row)
+            row["hostnames"] = [f"{h['name']} ({h['source']}{'/' + h['concealment'] if h['concealment'] else ''})"
+                                for h in row["hostnames"]]
+            return [row.get(c) for c in CSV_COLUMNS]
+
+        write_csv(CSV_COLUMNS, (cells(r) for r in _rows(result)), out)
+    else:
+        from ipowner.render.terminal_traffic import render
+
+        render(result, out, color=out.isatty())
+    for w in result.warnings:
+        error_line(f"warning: {w}")
+    for i in result.inputs:
+        for w in i.warnings:
+            error_line(w)
+    # exit through the context so the code survives click's standalone mode too
+    click.get_current_context().exit(int(ExitCode.PARTIAL if result.partial else ExitCode.OK))

@@ -1,0 +1,58 @@
+"""Readers: one module per input format, all feeding the same flow engine.
+
+``read_input`` detects the format from the content (never the file name) and dispatches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ipowner.readers._base import Progress, ReadContext
+from ipowner.readers._engine import Engine
+from ipowner.readers.detect import HEAD, describe_binary, detect
+
+CAPTURE_FORMATS = ("pcap", "pcapng")
+
+__all__ = ["CAPTURE_FORMATS", "Engine", "Progress", "ReadContext", "read_input"]
+
+
+def read_input(ctx: ReadContext, *, columns: Mapping[str, str] | None = None) -> None:
+    """Read one input into ``ctx.engine``; problems end up in ``ctx.info`` (partial + warnings)."""
+    head = ctx.stream.read(HEAD)
+    ctx.head = head
+    fmt = detect(head, csv_columns=bool(columns))
+    ctx.info.format = fmt
+    if fmt == "empty":
+        ctx.stop("empty input: nothing to read")
+        return
+    if fmt == "binary":
+        ctx.stop(describe_binary(head))
+        return
+    if fmt == "pcap":
+        from ipowner.readers import pcap
+
+        pcap.read(ctx)
+    elif fmt == "pcapng":
+        from ipowner.readers import pcapng
+
+        pcapng.read(ctx)
+    elif fmt == "zeek-tsv":
+        from ipowner.readers import zeek
+
+        zeek.read_tsv(ctx)
+    elif fmt == "zeek-json":
+        from ipowner.readers import zeek
+
+        zeek.read_json(ctx)
+    elif fmt == "pcapdroid-csv":
+        from ipowner.readers import pcapdroid_csv
+
+        pcapdroid_csv.read(ctx)
+    elif fmt == "csv":
+        from ipowner.readers import csv
+
+        csv.read(ctx, columns)
+    else:
+        from ipowner.readers import text
+
+        text.read(ctx)

@@ -1,0 +1,45 @@
+"""What every reader shares: the input being read, its warnings, and how reading stops."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from ipowner.model.traffic import InputInfo
+from ipowner.readers._engine import Engine
+
+CHUNK = 1 << 22  # bytes read at a time from a capture
+MAX_RECORD = 262144  # the largest record tshark/libpcap accept; a header claiming more is corrupt
+
+Progress = Callable[[int], None]  # called with the number of bytes consumed so far
+
+
+@dataclass(slots=True)
+class ReadContext:
+    """One input being read into the engine."""
+
+    name: str
+    stream: BinaryIO
+    engine: Engine
+    info: InputInfo
+    head: bytes = b""  # bytes already read for format detection, to be consumed first
+    progress: Progress | None = None
+    fast: bool = True  # False: the dpkt-based slow path (for differential tests)
+    options: dict = field(default_factory=dict)
+
+    def read(self, n: int) -> bytes:
+        if self.head:
+            out, self.head = self.head[:n], self.head[n:]
+            if len(out) < n:
+                out += self.stream.read(n - len(out))
+            return out
+        return self.stream.read(n)
+
+    def stop(self, reason: str) -> None:
+        """Reading stopped early: what was read is kept, the input is partial."""
+        self.info.partial = True
+        self.info.warnings.append(f"{self.name}: {reason}")
+
+    def warn(self, reason: str) -> None:
+        self.info.warnings.append(f"{self.name}: {reason}")

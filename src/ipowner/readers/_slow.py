@@ -1,0 +1,221 @@
+"""The slow path: every frame decoded into dpkt objects, then accounted like the fast path.
+
+It exists to check the fast path: a differential test runs both over every capture in the test data
+and requires identical results. It is several times slower and not used otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import dpkt
+
+from ipowner.readers._engine import BB, BK, BY, FL, IB, INS, LT, PK, PROTO_BYTE, SWEEP_MASK, Engine
+from ipowner.readers._fast import COUNTED, NOT_IP, TRUNCATED, pcapdroid_app
+
+_V6_EXT = (0, 43, 60, 135, 139, 140, 44, 51)
+
+
+def _link(frame: bytes, lt: int) -> tuple[bytes | None, bool, int]:
+    """(IP packet bytes, sent to the Ethernet broadcast address, status)."""
+    try:
+        if lt == 1:
+            if frame[12:14] in (b"\x88\xa8", b"\x91\x00"):
+                frame = frame[:12] + b"\x81\x00" + frame[14:]  # dpkt knows stacked tags only as 802.1Q
+            eth = dpkt.ethernet.Ethernet(frame)
+            bcast = eth.dst == b"\xff" * 6
+            inner = eth.data
+            if isinstance(inner, dpkt.pppoe.PPPoE):
+                ppp = inner.data
+                is_ip = isinstance(ppp, dpkt.ppp.PPP) and ppp.p in (0x0021, 0x0057)
+            else:
+                is_ip = (isinstance(inner, (dpkt.ip.IP, dpkt.ip6.IP6)) or eth.type in (0x0800, 0x86DD)
+                         or bool(getattr(eth, "mpls_labels", None)))
+            if not is_ip:
+                return None, bcast, NOT_IP
+            raw = _raw_ip(frame, eth)
+            return raw, bcast, COUNTED if raw else TRUNCATED
+        if lt in (12, 14, 101, 228, 229):
+            return frame, False, COUNTED if frame else TRUNCATED
+        if lt == 113:
+            s = dpkt.sll.SLL(frame)
+            return (frame[16:], False, COUNTED) if s.ethtype in (0x0800, 0x86DD) else (None, False, NOT_IP)
+        if lt == 276:
+            s2 = dpkt.sll2.SLL2(frame)
+            return (frame[20:], False, COUNTED) if s2.ethtype in (0x0800, 0x86DD) else (None, False, NOT_IP)
+        if lt in (0, 108):
+            if len(frame) < 4:
+                return None, False, TRUNCATED
+            fam = max(frame[0], frame[3])
+            return (frame[4:], False, COUNTED) if fam in (2, 10, 24, 28, 30) else (None, False, NOT_IP)
+    except (dpkt.NeedData, dpkt.UnpackError):
+        return None, False, TRUNCATED
+    return None, False, NOT_IP
+
+
+def _raw_ip(frame: bytes, eth: dpkt.ethernet.Ethernet) -> bytes | None:
+    """The IP packet inside an Ethernet frame, after VLAN, PPPoE and MPLS headers as dpkt decoded them."""
+    hdr = 14 + 4 * len(getattr(eth, "vlan_tags", []) or [])
+    if getattr(eth, "mpls_labels", None):
+        hdr += 4 * len(eth.mpls_labels)
+    if isinstance(eth.data, dpkt.pppoe.PPPoE):
+        hdr += 8
+    return frame[hdr:] if len(frame) > hdr else None
+
+
+def make_slow_handler(engine: Engine) -> Callable[[bytes, int, int, int, float, int], int]:
+    tcp, udp, other = engine.tcp, engine.udp, engine.other
+    state = engine.counter
+
+    def handle(buf: bytes, off: int, incl: int, orig: int, ts: float, lt: int) -> int:
+        state[0] += 1
+        if not state[0] & SWEEP_MASK:
+            engine.sweep(ts)
+        frame = buf[off : off + incl]
+        raw, bcast, status = _link(frame, lt)
+        if raw is None:
+            return status
+        version = raw[0] >> 4 if raw else 0
+        frag_off, more, fid = 0, False, b""
+        try:
+            if version == 4:
+                if len(raw) < 20:
+                    return TRUNCATED
+                ip = dpkt.ip.IP(raw)
+                if ip.hl < 5:
+                    return NOT_IP
+                if ip.len == 0:
+                    ip_len = len(raw)
+                elif ip.len < ip.hl * 4:
+                    return NOT_IP
+                else:
+                    ip_len = ip.len
+                addrs = ip.src + ip.dst
+                proto = ip.p
+                l4 = raw[ip.hl * 4 : ip_len]
+                if ip.mf or ip.offset:
+                    frag_off, more = ip.offset << 3, bool(ip.mf)  # dpkt gives 8-byte units
+                    fid = addrs + ip.id.to_bytes(2, "big") + PROTO_BYTE[proto]
+            elif version == 6:
+                if len(raw) < 40:
+                    return TRUNCATED
+                ip6 = dpkt.ip6.IP6.__new__(dpkt.ip6.IP6)
+                dpkt.Packet.unpack(ip6, raw[:40])  # fixed header only: extension headers are walked below
+                plen = ip6.plen or len(raw) - 40
+                ip_len = 40 + plen
+                addrs = ip6.src + ip6.dst
+                proto = ip6.nxt
+                body = raw[40:ip_len]
+                pos = 0
+                while proto in _V6_EXT:
+                    if pos + 8 > len(raw) - 40:
+                        proto = 59
+                        break
+                    if proto == 44:
+                        fh = dpkt.ip6.IP6FragmentHeader(body[pos : pos + 8])
+                        frag_off = fh.frag_off << 3
+                        more = bool(fh.m_flag)
+                        fid = addrs + fh.id.to_bytes(4, "big") + PROTO_BYTE[fh.nxt]
+                        proto = fh.nxt
+                        pos += 8
+                        if frag_off:
+                            break
+                    elif proto == 51:
+                        proto, pos = body[pos], pos + ((body[pos + 1] + 2) << 2)
+                    else:
+                        ext = dpkt.ip6.IP6OptsHeader(body[pos:]) if proto != 43 else dpkt.ip6.IP6RoutingHeader(body[pos:])
+                        proto, pos = ext.nxt, pos + ext.length
+                l4 = body[pos:]
+            else:
+                return NOT_IP
+        except (dpkt.NeedData, dpkt.UnpackError, IndexError):
+            return TRUNCATED
+        half = len(addrs) >> 1
+        src, dst = addrs[:half], addrs[half:]
+        end = off + incl
+        app = pcapdroid_app(buf, end) if lt == 1 and incl >= 46 else None
+        if frag_off:
+            c = engine.frag_owner.get(fid)
+            if c is None:
+                t = tcp if proto == 6 else udp if proto == 17 else other
+                key = addrs + (b"\0\0\0\0" if t is not other else PROTO_BYTE[proto])
+                c = t.get(key)
+                if c is None:
+                    c = engine.new_flow(t, key, dst + src + key[len(addrs) :], src, dst, proto, 0, 0, 0, ts, bcast,
+                                        None)
+                if proto == 17:
+                    engine.fragment(fid, frag_off, more, l4, None)
+            elif c[INS] and proto == 17:
+                whole = engine.fragment(fid, frag_off, more, l4, c)
+                if whole is not None and len(whole) > 8:
+                    engine.inspect(c, 17, whole[8:])
+        elif proto in (6, 17):
+            t = tcp if proto == 6 else udp
+            seg = None
+            try:
+                seg = dpkt.tcp.TCP(l4) if proto == 6 else dpkt.udp.UDP(l4)
+            except (dpkt.NeedData, dpkt.UnpackError):
+                seg = None
+            if seg is not None:
+                ports = seg.sport.to_bytes(2, "big") + seg.dport.to_bytes(2, "big")
+            elif len(l4) >= 4:
+                ports = l4[:4]
+            else:
+                ports = b"\0\0\0\0"
+            key = addrs + ports
+            c = t.get(key)
+            if c is None:
+                flags = seg.flags if proto == 6 and seg is not None else (l4[13] if proto == 6 and len(l4) >= 14 else 0)
+                sport = int.from_bytes(ports[:2], "big")
+                dport = int.from_bytes(ports[2:], "big")
+                c = engine.new_flow(t, key, dst + src + ports[2:] + ports[:2], src, dst, proto, sport, dport, flags,
+                                    ts, bcast, app)
+            if more:
+                engine.frag_owner[fid] = c
+            if c[INS]:
+                if proto == 6:
+                    if seg is not None and seg.data and not more:
+                        engine.inspect(c, 6, bytes(seg.data), seg.seq)
+                    elif seg is None and len(l4) >= 20 and not more:
+                        hl = (l4[12] >> 4) << 2
+                        if hl < len(l4):
+                            engine.inspect(c, 6, l4[hl:], int.from_bytes(l4[4:8], "big"))
+                elif len(l4) >= 8:
+                    if more:
+                        whole = engine.fragment(fid, 0, True, l4, c)
+                        if whole is not None and len(whole) > 8:
+                            engine.inspect(c, 17, whole[8:])
+                    else:
+                        ulen = int.from_bytes(l4[4:6], "big")
+                        data = l4[8:ulen] if 8 <= ulen < len(l4) else l4[8:]
+                        if data:
+                            engine.inspect(c, 17, data)
+            if proto == 6 and len(l4) >= 14 and l4[13] & 5 and not c[FL].fin:
+                engine.mark_finished(c[FL])
+        else:
+            key = addrs + PROTO_BYTE[proto]
+            c = other.get(key)
+            if c is None:
+                icmp_type = l4[0] if proto in (1, 58) and l4 else 0
+                c = engine.new_flow(other, key, dst + src + PROTO_BYTE[proto], src, dst, proto, icmp_type, 0, 0, ts,
+                                    bcast, None)
+            if more:
+                engine.frag_owner[fid] = c
+        c[PK] += 1
+        c[BY] += orig
+        c[IB] += ip_len
+        c[LT] = ts
+        b = ts // engine.bucket
+        if b == c[BK]:
+            c[BB] += orig
+        else:
+            if c[BB]:
+                f = c[FL]
+                if f.timeline is None:
+                    f.timeline = {}
+                f.timeline.setdefault(c[BK], [0, 0])[0 if c is f.a else 1] += c[BB]
+            c[BK] = b
+            c[BB] = orig
+        return COUNTED
+
+    return handle

@@ -1,0 +1,80 @@
+"""Classic pcap (libpcap) files: micro- and nanosecond timestamps, either byte order, streamed."""
+
+from __future__ import annotations
+
+import struct
+
+from ipowner.readers._base import CHUNK, MAX_RECORD, ReadContext
+from ipowner.readers._fast import SUPPORTED_LINKTYPES, make_handler
+
+MAGICS = {
+    b"\xd4\xc3\xb2\xa1": ("<", 1e-6),
+    b"\xa1\xb2\xc3\xd4": (">", 1e-6),
+    b"\x4d\x3c\xb2\xa1": ("<", 1e-9),
+    b"\xa1\xb2\x3c\x4d": (">", 1e-9),
+}
+
+
+def is_pcap(head: bytes) -> bool:
+    return head[:4] in MAGICS
+
+
+def read(ctx: ReadContext) -> None:
+    """Feed every record of a pcap stream to the engine; stop with a warning at the first bad record."""
+    hdr = ctx.read(24)
+    if len(hdr) < 24:
+        ctx.stop(f"pcap global header cut short ({len(hdr)} of 24 bytes)")
+        return
+    endian, mul = MAGICS[hdr[:4]]
+    _, _, _, _, snaplen, network = struct.unpack(endian + "HHiIII", hdr[4:24])
+    lt = network & 0x03FFFFFF
+    if lt not in SUPPORTED_LINKTYPES:
+        ctx.stop(f"link type {lt} is not supported")
+        return
+    if ctx.fast:
+        handle = make_handler(ctx.engine)
+    else:
+        from ipowner.readers._slow import make_slow_handler
+
+        handle = make_slow_handler(ctx.engine)
+    unpack = struct.Struct(endian + "IIII").unpack_from
+    buf = b""
+    off = 0
+    consumed = 24
+    records = 0
+    eof = False
+    progress = ctx.progress
+    while True:
+        n = len(buf)
+        bad = False
+        while off + 16 <= n:
+            sec, frac, incl, orig = unpack(buf, off)
+            if incl > MAX_RECORD:
+                bad = True
+                break
+            nxt = off + 16 + incl
+            if nxt > n:
+                break
+            handle(buf, off + 16, incl, orig, sec + frac * mul, lt)
+            records += 1
+            off = nxt
+        if bad:
+            ctx.stop(f"record {records + 1} at byte {consumed + off} claims {incl} bytes "
+                     f"(more than {MAX_RECORD}); reading stopped there")
+            break
+        if eof:
+            left = n - off
+            if left:
+                want = 16 + unpack(buf, off)[2] if left >= 16 else 16
+                ctx.stop(f"last record (record {records + 1} at byte {consumed + off}) is truncated: "
+                         f"{left} of {want} bytes present")
+            break
+        consumed += off
+        chunk = ctx.read(CHUNK)
+        if not chunk:
+            eof = True
+        buf = buf[off:] + chunk
+        off = 0
+        if progress is not None:
+            progress(consumed)
+    ctx.info.records += records

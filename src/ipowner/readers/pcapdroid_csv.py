@@ -1,0 +1,30 @@
+"""PCAPdroid's "export connections as CSV": one row per connection, counts as seen by the phone.
+
+``IPProto,SrcIP,SrcPort,DstIp,DstPort,UID,App,PackageName,Proto,Status,Info,BytesSent,BytesRcvd,PktsSent,
+PktsRcvd,FirstSeen,LastSeen[,Malicious]``. SrcIP is the phone; byte counts are IP-level; times are
+milliseconds since the epoch; Info holds the name PCAPdroid saw (DNS query, SNI or HTTP host).
+"""
+
+from __future__ import annotations
+
+from ipowner.readers import csv as generic
+from ipowner.readers._base import ReadContext
+
+COLUMNS = {
+    "proto": "IPProto",
+    "device": "SrcIP",
+    "address": "DstIp",
+    "port": "DstPort",
+    "app": "App",
+    "hostname": "Info",
+    "bytes_sent": "BytesSent",
+    "bytes_received": "BytesRcvd",
+    "packets_sent": "PktsSent",
+    "packets_received": "PktsRcvd",
+    "first_seen": "FirstSeen",
+    "last_seen": "LastSeen",
+}
+
+
+def read(ctx: ReadContext) -> None:
+    generic.read(ctx, COLUMNS, source="pcapdroid", app_fallback=("PackageName", "UID"))

@@ -1,0 +1,36 @@
+"""Plain lists and free text: every IPv4 and IPv6 address in it becomes a destination (no counts)."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+from ipowner.readers._base import ReadContext
+
+_V4 = r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.]*\d)"
+_V6 = r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?(?:%[\w.]+)?(?![\w:])"
+_ADDR = re.compile(f"{_V6}|{_V4}")
+
+
+def addresses_in(text: str) -> list[str]:
+    """Every valid address in ``text``, in order of first appearance, in canonical form."""
+    seen: dict[str, None] = {}
+    for m in _ADDR.finditer(text):
+        cand = m.group(0).split("%", 1)[0]
+        try:
+            ip = ipaddress.ip_address(cand)
+        except ValueError:
+            continue
+        seen.setdefault(ip.compressed, None)
+    return list(seen)
+
+
+def read(ctx: ReadContext) -> None:
+    data = (ctx.head + ctx.stream.read()).decode("utf-8", "replace")
+    ctx.head = b""
+    found = addresses_in(data)
+    for a in found:
+        ctx.engine.note_peer(None, a, proto="", port=None, ts=None)
+    ctx.info.records += len(found)
+    if not found:
+        ctx.warn("no IPv4 or IPv6 address found in the text")
