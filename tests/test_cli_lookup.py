@@ -158,7 +158,7 @@ def test_no_network_fails_over_to_offline_answers(dirs):
 
 def test_hanging_resolver_is_abandoned_at_the_deadline(dirs):
     # The fake getaddrinfo sleeps 600 s; the subprocess timeout (60 s) fails the test if we wait for it.
-    p = run(dirs, "lookup", "slow.example", "8.8.8.8", "--resolve-timeout", "1", "--format", "jsonl",
+    p = run(dirs, "lookup", "slow.example", "8.8.8.8", "--resolve-timeout", "1", "--format", "jsonl", "--no-rdap",
             code=HANGING_RESOLVER, timeout=60)
     assert p.returncode == 4, p.stderr
     assert "slow.example: no answer from the system resolver within 1 s" in p.stderr
@@ -167,7 +167,7 @@ def test_hanging_resolver_is_abandoned_at_the_deadline(dirs):
 
 
 def test_hostname_gives_one_row_per_answer(dirs):
-    p = run(dirs, "lookup", "dual.example", "nxdomain.example", "--format", "json", code=FAKE_GETADDRINFO)
+    p = run(dirs, "lookup", "dual.example", "nxdomain.example", "--format", "json", "--no-rdap", code=FAKE_GETADDRINFO)
     assert p.returncode == 4, p.stderr
     assert p.stderr.strip() == "ipowner: nxdomain.example: does not resolve (Name or service not known)"
     doc = json.loads(p.stdout)

@@ -4,6 +4,7 @@ The public API (``lookup``, ``traffic``, ``report``) does the same work as the c
 """
 
 from ipowner._lookup import LookupResult, QueryError, lookup
+from ipowner._report import build_report, report
 from ipowner._traffic import traffic
 from ipowner._version import __version__
 from ipowner.errors import (
@@ -19,9 +20,13 @@ from ipowner.errors import (
 )
 from ipowner.exitcodes import ExitCode
 from ipowner.model import AddressRecord, Destination, SourceInfo, TrafficResult
+from ipowner.model.report import Report
 
 __all__ = [
     "__version__",
+    "Report",
+    "build_report",
+    "report",
     "lookup",
     "LookupResult",
     "QueryError",

@@ -26,6 +26,7 @@ from ipowner.model._serialize import iso
 from ipowner.model.address import canonical_address
 from ipowner.providers.base import Provider
 from ipowner.providers.mmdb import MmdbProvider
+from ipowner.providers.rdap._config import RdapConfig
 from ipowner.providers.special import SpecialProvider
 from ipowner.resolve import DEFAULT_TIMEOUT, Resolver, SystemResolver, resolve_all, resolver_source
 
@@ -50,6 +51,7 @@ class LookupResult:
     errors: list[QueryError] = field(default_factory=list)  # inputs not answered, and data-source problems
     sources: list[SourceInfo] = field(default_factory=list)  # every source consulted, sorted by id
     generated: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
+    rdap: dict[str, Any] | None = None  # the RDAP run: requests by kind, cache hits, offline (None: not used)
 
     @property
     def problems(self) -> list[str]:
@@ -75,6 +77,7 @@ class LookupResult:
             "records": [r.to_dict() for r in self.records],
             "errors": [e.to_dict() for e in self.errors],
             "sources": [s.to_dict() for s in self.sources],
+            "rdap": self.rdap,
         }
 
 
@@ -125,13 +128,21 @@ def default_providers(
     mmdb: Sequence[str | PathLike[str]] = (),
     use_embedded: bool = True,
     discover: bool = True,
+    rdap: RdapConfig | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[Provider]:
     """The data providers that run after the special-purpose one, in order.
 
-    Location and ASN come from MaxMind-format databases. Ownership providers (RDAP) go after them,
-    and only when not offline: each provider skips records whose ``needs_lookup`` is False.
+    Location and ASN come from MaxMind-format databases; ownership (holder, registry chain) from RDAP
+    after them, with ``rdap`` as its settings (offline: cached answers only). Each provider skips
+    records whose ``needs_lookup`` is False.
     """
-    return [MmdbProvider(tuple(str(p) for p in mmdb), use_embedded=use_embedded, discover=discover)]
+    out: list[Provider] = [MmdbProvider(tuple(str(p) for p in mmdb), use_embedded=use_embedded, discover=discover)]
+    if rdap is not None:
+        from ipowner.providers.rdap import RdapProvider
+
+        out.append(RdapProvider(rdap, progress=progress))
+    return out
 
 
 def lookup(
@@ -144,6 +155,9 @@ def lookup(
     resolver: Resolver | Callable[[str], list[str]] | None = None,
     resolve_timeout: float = DEFAULT_TIMEOUT,
     providers: Sequence[Provider] | None = None,
+    rdap: bool = True,
+    rdap_config: RdapConfig | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> LookupResult:
     """Look up addresses and hostnames; never raises for one bad input.
 
@@ -155,6 +169,9 @@ def lookup(
     when no answer has come for ``resolve_timeout`` seconds).
     ``providers``: replaces the data providers (the special-purpose provider still runs first);
     providers passed in are not closed.
+    ``rdap``: ask the registries over RDAP for holder and registry chain; False (or ``offline``) answers
+    from the RDAP cache only. ``rdap_config``: bootstrap, rewrites, limits, deadline, cache, evidence
+    (default: ``RdapConfig.from_env()``). ``progress``: called with (done, total) as RDAP answers come.
     """
     if isinstance(queries, str):
         queries = [queries]
@@ -209,7 +226,11 @@ def lookup(
     try:
         if providers is None and result.records:
             try:
-                data = default_providers(mmdb=mmdb, use_embedded=use_embedded, discover=discover)
+                cfg = rdap_config if rdap_config is not None else RdapConfig.from_env()
+                if offline or not rdap:
+                    cfg.offline = True
+                data = default_providers(mmdb=mmdb, use_embedded=use_embedded, discover=discover, rdap=cfg,
+                                         progress=progress)
             except IpownerError as exc:
                 result.errors.append(QueryError(None, "database", str(exc)))
                 data = []
@@ -228,6 +249,9 @@ def lookup(
             kind = "database" if isinstance(provider, MmdbProvider) else "provider"
             for message in getattr(provider, "problems", None) or []:
                 result.errors.append(QueryError(None, kind, str(message)))
+            stats = getattr(provider, "stats", None)
+            if stats is not None and hasattr(stats, "to_dict"):
+                result.rdap = stats.to_dict()
     finally:
         for provider in owned:
             close = getattr(provider, "close", None)

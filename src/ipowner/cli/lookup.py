@@ -53,6 +53,29 @@ def _read_stdin() -> list[str]:
     metavar="SECONDS",
     help="Give up on hostname resolution when no answer has come for this long.",
 )
+@click.option("--no-rdap", is_flag=True, help="Ask no registry: holder and chain come from the RDAP cache only.")
+@click.option(
+    "--rdap-bootstrap",
+    metavar="PATH_OR_URL",
+    help="RDAP bootstrap: a folder or base URL holding ipv4.json, ipv6.json, asn.json (env IPOWNER_RDAP_BOOTSTRAP).",
+)
+@click.option("--refresh", is_flag=True, help="Ignore cached RDAP answers (and refresh the bootstrap).")
+@click.option("--chain", is_flag=True, help="Walk up parent networks with extra RDAP queries (bounded) for the full chain.")
+@click.option(
+    "--evidence",
+    "evidence",
+    type=click.Path(file_okay=False, writable=True),
+    metavar="DIR",
+    help="Keep every raw RDAP response (URL, time, SHA-256) and an index from each claim to its response.",
+)
+@click.option(
+    "--deadline",
+    type=click.FloatRange(min=1, max=86400),
+    default=120.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Give up on RDAP queries still unanswered after this long (the whole run).",
+)
 def lookup_cmd(
     queries: tuple[str, ...],
     fmt: str,
@@ -61,12 +84,31 @@ def lookup_cmd(
     no_system_mmdb: bool,
     no_embedded: bool,
     resolve_timeout: float,
+    no_rdap: bool,
+    rdap_bootstrap: str | None,
+    refresh: bool,
+    chain: bool,
+    evidence: str | None,
+    deadline: float,
 ) -> int:
-    """Look up addresses and hostnames: special-purpose ranges, location, registration country, origin AS.
+    """Look up addresses and hostnames: holder, registry chain, location, registration country, origin AS.
 
     Give addresses or hostnames as arguments, or one per line on stdin (with "-" or no arguments).
     A hostname gives one row per A/AAAA answer. Every fact names its source and that source's date.
+    Holder and registry chain come from the registries over RDAP (one query per network, cached for a
+    week); with --offline or --no-rdap only cached answers are used.
     """
+    from pathlib import Path
+
+    from ipowner.providers.rdap import RdapConfig
+
+    rdap_config = RdapConfig.from_env(
+        bootstrap=rdap_bootstrap,
+        refresh=refresh,
+        chain=chain,
+        evidence_dir=Path(evidence) if evidence else None,
+        deadline=deadline,
+    )
     items = list(queries)
     if not items or items == ["-"]:
         if sys.stdin is None or sys.stdin.isatty():
@@ -77,16 +119,23 @@ def lookup_cmd(
     if not items:
         raise UsageError("no addresses or hostnames given")
 
-    result = lookup(
-        items,
-        offline=offline,
-        mmdb=mmdb,
-        use_embedded=not no_embedded,
-        discover=not no_system_mmdb,
-        resolve_timeout=resolve_timeout,
-    )
+    with _ProgressBar() as progress:
+        result = lookup(
+            items,
+            offline=offline,
+            mmdb=mmdb,
+            use_embedded=not no_embedded,
+            discover=not no_system_mmdb,
+            resolve_timeout=resolve_timeout,
+            rdap=not no_rdap,
+            rdap_config=rdap_config,
+            progress=progress,
+        )
     for message in result.problems:
         error_line(message)
+    summary = rdap_summary(result.rdap)
+    if summary:
+        error_line(summary)
 
     out = click.get_text_stream("stdout")
     if fmt == "json":
@@ -111,3 +160,63 @@ def lookup_cmd(
             render_lookup(result, Console(file=out, highlight=False, soft_wrap=False))
     out.flush()
     return int(result.exit_code)
+
+
+# Below this many addresses a run is short enough that a progress bar would only flicker.
+PROGRESS_MIN = 20
+
+
+class _ProgressBar:
+    """A progress bar on stderr for long RDAP runs, only when stderr is a terminal."""
+
+    def __init__(self) -> None:
+        self._progress = None
+        self._task = None
+
+    def __enter__(self):  # type: ignore[no-untyped-def]
+        if not sys.stderr.isatty():
+            return None
+        return self._update
+
+    def _update(self, done: int, total: int) -> None:
+        if total < PROGRESS_MIN:
+            return
+        if self._progress is None:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._progress = Progress(
+                TextColumn("RDAP"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                console=Console(stderr=True), transient=True,
+            )
+            self._progress.start()
+            self._task = self._progress.add_task("rdap", total=total)
+        self._progress.update(self._task, completed=done, total=total)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+
+def rdap_summary(stats: dict | None) -> str | None:
+    """One stderr line on what RDAP did: requests by kind, cache use, failures; None when it did nothing."""
+    if not stats or not stats.get("addresses"):
+        return None
+    req = stats.get("requests") or {}
+    total = stats.get("requests_total", 0)
+    if stats.get("offline"):
+        if not stats.get("from_cache"):
+            return None  # nothing cached and nothing asked: the output says "not looked up"
+        return (f"RDAP (offline, cache only): {stats['from_cache']} of {stats['addresses']} addresses answered "
+                f"from cache, {stats.get('not_cached', 0)} not cached; no request made")
+    n = stats["addresses"]
+    parts = [f"RDAP: {n} address{'es' if n != 1 else ''}, {total} request{'s' if total != 1 else ''}"]
+    if total:
+        parts[0] += " (" + ", ".join(f"{n} {kind}" for kind, n in req.items() if n) + ")"
+    parts.append(f"{stats.get('from_cache', 0)} from cache, {stats.get('deduplicated', 0)} shared a network")
+    if stats.get("retries"):
+        parts.append(f"{stats['retries']} retries, {stats.get('rate_limited', 0)} rate-limited")
+    if stats.get("failed"):
+        parts.append(f"{stats['failed']} failed")
+    parts += stats.get("notes") or []
+    return "; ".join(parts)

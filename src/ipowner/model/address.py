@@ -90,6 +90,7 @@ class ChainLink:
     name: str | None
     handle: str | None = None
     url: str | None = None
+    basis: str | None = None  # why this link is in the chain (the evidence)
 
 
 @dataclass(slots=True)

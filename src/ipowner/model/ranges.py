@@ -27,6 +27,9 @@ class RangeFact:
     registered_country: str | None = None
     registry: str | None = None  # RIR or NIR that registered the range
     handle: str | None = None
+    provider: str | None = None  # cloud/CDN provider key, for ranges from a provider's published file
+    region: str | None = None  # the provider's region name (e.g. "ap-southeast-1")
+    service: str | None = None  # the provider's service name (e.g. "EC2")
 
     @property
     def first(self) -> str:

@@ -29,6 +29,20 @@ COLUMNS = [
     "asn",
     "as_name",
     "as_network",
+    "holder",
+    "holder_handle",
+    "holder_country",
+    "holder_country_basis",
+    "holder_rule",
+    "holder_inferred",
+    "holder_reason",
+    "registry_chain",
+    "network_start",
+    "network_end",
+    "network_cidrs",
+    "network_name",
+    "network_handle",
+    "abuse_email",
     "resolved_from",
     "errors",
     "sources",
@@ -40,6 +54,8 @@ def lookup_row(rec: AddressRecord) -> list[Any]:
     lt = rec.looked_through
     asn = rec.asn
     loc = rec.location
+    h = rec.holder
+    n = rec.network
     sources = [s for _, s in sorted(rec.sources.items())]
     return [
         rec.query,
@@ -61,6 +77,21 @@ def lookup_row(rec: AddressRecord) -> list[Any]:
         asn.number if asn else None,
         asn.name if asn else None,
         asn.network if asn else None,
+        h.name if h else None,
+        h.handle if h else None,
+        h.country if h else None,
+        h.country_basis if h else None,
+        h.rule if h else None,
+        h.inferred if h else None,
+        h.reason if h else None,
+        " > ".join(f"{c.name or c.handle}" + (f" ({c.role})" if c.role in ("nir", "sub-assignment") else "")
+                   for c in rec.registry_chain) or None,
+        n.start if n else None,
+        n.end if n else None,
+        n.cidrs if n else None,
+        n.name if n else None,
+        n.handle if n else None,
+        rec.abuse.email if rec.abuse else None,
         rec.resolution.hostname if rec.resolution else None,
         rec.errors,
         [f"{s.id}@{iso(s.date) or 'unknown'}" for s in sources],

@@ -70,7 +70,50 @@ def _special_text(special: Any) -> Text:
     return t
 
 
-def _record_panel(rec: AddressRecord) -> Panel:
+def _ownership(rec: AddressRecord, add: Any, rdap: dict[str, Any] | None) -> None:
+    """Holder, its country, the registry chain, the network and the abuse contact (from RDAP)."""
+    h = rec.holder
+    if h is not None:
+        if h.name or h.handle:
+            t = Text(terminal_safe(h.name or h.handle), style="bold")
+            if h.name and h.handle:
+                t.append(f"  {terminal_safe(h.handle)}", style="dim")
+            label = f"inferred from {h.rule}" if h.inferred else (f"rule: {h.rule}" if h.rule else "")
+            if label:
+                t.append(f"  ({terminal_safe(label)})", style="yellow" if h.inferred else "dim")
+        else:
+            t = Text("unknown", style="dim")
+        if h.reason:
+            t.append(f"\n{terminal_safe(h.reason)}", style="dim")
+        add("holder", t, "holder")
+        if h.country:
+            add("holder country", Text(terminal_safe(h.country)).append(
+                f"  ({terminal_safe(h.country_basis or 'basis unknown')})", style="dim"), "holder")
+    elif rec.needs_lookup and rdap is not None and rdap.get("offline"):
+        add("holder", Text("not looked up: not in the RDAP cache (offline, no query made)", style="dim"))
+    if rec.registry_chain:
+        chain = Text()
+        for i, link in enumerate(rec.registry_chain):
+            if i:
+                chain.append(" > ", style="dim")
+            chain.append(terminal_safe(link.name or link.handle or "?"), style="bold" if link.role in ("holder", "sub-assignment") else "")
+            if link.role in ("nir", "sub-assignment"):
+                chain.append(f" ({terminal_safe(link.role)})", style="dim")
+        add("registry chain", chain, "registry_chain")
+    n = rec.network
+    if n is not None:
+        t = Text(f"{terminal_safe(n.start)} - {terminal_safe(n.end)}")
+        if n.cidrs:
+            t.append(f"  ({terminal_safe(', '.join(n.cidrs[:4]))}{', ...' if len(n.cidrs) > 4 else ''})", style="dim")
+        detail = " ".join(terminal_safe(x) for x in (n.handle, n.name, n.type) if x)
+        if detail:
+            t.append(f"\n{detail}", style="dim")
+        add("network", t, "network")
+    if rec.abuse is not None and (rec.abuse.email or rec.abuse.phone):
+        add("abuse", rec.abuse.email or rec.abuse.phone, "abuse")
+
+
+def _record_panel(rec: AddressRecord, rdap: dict[str, Any] | None = None) -> Panel:
     rows = Table(box=None, show_header=False, padding=(0, 1), expand=False)
     rows.add_column("field", style="bold", no_wrap=True)
     rows.add_column("value", overflow="fold")
@@ -119,6 +162,7 @@ def _record_panel(rec: AddressRecord) -> Panel:
         add("prefix", rec.asn.network, "asn.network")
     elif rec.needs_lookup:
         add("origin AS", Text("unknown", style="dim"))
+    _ownership(rec, add, rdap)
     for key, value in sorted(rec.traits.items()):
         add(terminal_safe(key, 40), terminal_safe(value), f"traits.{key}")
     for message in rec.errors:
@@ -153,7 +197,7 @@ def sources_footer(sources: list[SourceInfo], now: datetime | None = None) -> Te
 
 
 def render_lookup(result: LookupResult, console: Console) -> None:
-    parts: list[Any] = [_record_panel(r) for r in result.records]
+    parts: list[Any] = [_record_panel(r, getattr(result, "rdap", None)) for r in result.records]
     if result.sources:
         parts.append(sources_footer(result.sources, result.generated))
     console.print(Group(*parts))

@@ -1,0 +1,64 @@
+"""``ipowner diff BEFORE AFTER``: what changed between two captures, logs or saved JSON reports."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ipowner._report import report
+from ipowner.cli._common import error_line
+from ipowner.cli.report import FORMATS, command_line, open_output, pick_format
+from ipowner.diff import diff_reports, load_side
+from ipowner.exitcodes import ExitCode
+
+
+@click.command("diff")
+@click.argument("before", metavar="BEFORE")
+@click.argument("after", metavar="AFTER")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
+              help="table (default), json (ipowner.diff/1), jsonl, csv, markdown, html.")
+@click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout.")
+@click.option("--offline", is_flag=True, help="Open no socket when a side has to be looked up.")
+@click.option("--mmdb", multiple=True, metavar="PATH", help="A MaxMind-format database to use as well (repeatable).")
+@click.option("--no-system-mmdb", is_flag=True, help="Do not use databases found in the usual places.")
+@click.option("--no-embedded", is_flag=True, help="Do not use the embedded database shipped with ipowner.")
+@click.option("--no-rdap", is_flag=True, help="Ask no registry over RDAP: holder and registry chain from the RDAP cache only.")
+@click.option("--cloud-ranges", multiple=True, metavar="FILE", help="A provider's published range file (repeatable).")
+@click.option("--device", multiple=True, metavar="ADDR", help="The device's address (repeatable).")
+def diff_cmd(before: str, after: str, fmt: str | None, output: str | None, offline: bool, mmdb: tuple[str, ...],
+             no_system_mmdb: bool, no_embedded: bool, no_rdap: bool, cloud_ranges: tuple[str, ...], device: tuple[str, ...]) -> int:
+    """Destinations, hostnames and jurisdictions added and removed, and byte changes per jurisdiction.
+
+    BEFORE and AFTER are each a capture, a log or a saved JSON report (`ipowner report --format json`).
+    A saved report keeps the answers of its day; a capture or log is looked up now.
+    """
+    fmt = pick_format(fmt, output)
+    params = click.get_current_context().params
+    partial = False
+
+    def make(path: str) -> dict:
+        nonlocal partial
+        rep = report([path], offline=offline, mmdb=mmdb, use_embedded=not no_embedded, discover=not no_system_mmdb,
+                     cloud_ranges=list(cloud_ranges), device=list(device) or None, rdap=not no_rdap,
+                     command_line=command_line("diff", params))
+        for w in rep.warnings:
+            error_line(w)
+        partial = partial or rep.partial
+        return rep.to_dict()
+
+    b, bk = load_side(before, make)
+    a, ak = load_side(after, make)
+    doc = diff_reports(b, a, before_kind=bk, after_kind=ak)
+    doc["command_line"] = command_line("diff", params)
+    from ipowner.render.diff import write_diff
+
+    stream = open_output(output)
+    try:
+        write_diff(doc, fmt, stream)
+    finally:
+        if stream is not sys.stdout and output and output != "-":
+            stream.close()
+        else:
+            stream.flush()
+    return int(ExitCode.PARTIAL if partial else ExitCode.OK)

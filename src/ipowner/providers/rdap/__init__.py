@@ -1,0 +1,67 @@
+"""Ownership over RDAP: the holder of an address and the registry chain above it (RIR > NIR > holder).
+
+Public names::
+
+    RdapProvider     providers.base.Provider filling holder, registry_chain, network, abuse
+    RdapClient       plain synchronous client; AsyncRdapClient is the same, async
+    RdapConfig       bootstrap source, URL rewrites, limits, deadline, cache, evidence
+    RdapCache        the SQLite cache (``ipowner cache``)
+    MockTransport    answers from a table or a function, for unit tests
+
+Everything else is private; errors are the ``ipowner.errors.RdapError`` family.
+"""
+
+from ipowner.providers.rdap._cache import RdapCache
+from ipowner.providers.rdap._client import Answer, AsyncRdapClient, AutnumAnswer, RdapClient, RunStats
+from ipowner.providers.rdap._config import Limit, RdapConfig, Rewriter
+from ipowner.providers.rdap._exceptions import (
+    RdapDeadlineError,
+    RdapErrorObject,
+    RdapHttpError,
+    RdapMalformedError,
+    RdapNotFoundError,
+    RdapOfflineError,
+    RdapRateLimitedError,
+    RdapRedirectError,
+    RdapTimeoutError,
+    RdapTransportError,
+)
+from ipowner.providers.rdap._provider import RdapProvider
+from ipowner.providers.rdap._transports import BaseTransport, MockTransport, Request, Response
+
+__all__ = [
+    "Answer",
+    "AsyncRdapClient",
+    "AutnumAnswer",
+    "BaseTransport",
+    "HTTPTransport",
+    "Limit",
+    "MockTransport",
+    "RdapCache",
+    "RdapClient",
+    "RdapConfig",
+    "RdapDeadlineError",
+    "RdapErrorObject",
+    "RdapHttpError",
+    "RdapMalformedError",
+    "RdapNotFoundError",
+    "RdapOfflineError",
+    "RdapProvider",
+    "RdapRateLimitedError",
+    "RdapRedirectError",
+    "RdapTimeoutError",
+    "RdapTransportError",
+    "Request",
+    "Response",
+    "Rewriter",
+    "RunStats",
+]
+
+
+def __getattr__(name: str) -> object:
+    # httpx is imported only when a run really goes online.
+    if name == "HTTPTransport":
+        from ipowner.providers.rdap._transports.default import HTTPTransport
+
+        return HTTPTransport
+    raise AttributeError(name)

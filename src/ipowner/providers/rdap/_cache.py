@@ -1,0 +1,206 @@
+"""The RDAP cache: SQLite under the user cache dir, safe for two runs at once and for a killed process.
+
+``answers`` holds, per address range, the raw responses that answered it (the network, referrals on
+the way, the NIR's reply) so the holder can be worked out again without a request. The range is the
+returned network's for a leaf (assigned) object, and only the /24 (IPv4) or /48 (IPv6) around the
+fetched address for an allocation or an object of unknown type: something more specific may sit
+under an allocation elsewhere. ``objects`` holds entities, autnums and parent networks by URL,
+failures too (a 404 is an answer). Entries older than the TTL are ignored and replaced.
+
+WAL journaling lets one run read while another writes; every write is one statement in autocommit,
+so a killed process leaves either the old or the new row, never half of one.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ipowner import paths
+from ipowner.errors import IpownerError
+
+SCHEMA_VERSION = 1
+FILE_NAME = "rdap.sqlite3"
+
+
+def _hex(value: int) -> str:
+    return f"{value:032x}"  # fixed width: text order is numeric order, IPv6 fits
+
+
+@dataclass(slots=True)
+class CachedAnswer:
+    version: int
+    lo: int
+    hi: int
+    fetched: float
+    bundle: dict[str, Any]
+
+
+@dataclass(slots=True)
+class CachedObject:
+    url: str
+    kind: str
+    fetched: float
+    status: int
+    body: str
+
+
+class CacheError(IpownerError):
+    """The cache file could not be opened or written."""
+
+
+def answer_range(version: int, net_lo: int, net_hi: int, address: str, leaf: bool) -> tuple[int, int]:
+    """The range a fetched network may answer for from the cache (see module doc)."""
+    if leaf:
+        return net_lo, net_hi
+    ip = ipaddress.ip_address(address)
+    prefix = 24 if version == 4 else 48
+    block = ipaddress.ip_network(f"{ip}/{prefix}", strict=False)
+    return max(net_lo, int(block.network_address)), min(net_hi, int(block.broadcast_address))
+
+
+class RdapCache:
+    def __init__(self, directory: Path | None = None, ttl: float = 7 * 24 * 3600.0, *, memory: bool = False) -> None:
+        """The cache file in ``directory`` (default: the user cache dir); ``memory``: a throw-away one."""
+        self.directory = Path(directory) if directory else paths.user_cache_dir()
+        self.path = self.directory / FILE_NAME
+        self.ttl = ttl
+        self.memory = memory
+        try:
+            if memory:
+                self._db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+            else:
+                self.directory.mkdir(parents=True, exist_ok=True)
+                self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+                self._db.execute("PRAGMA busy_timeout = 30000")
+                self._db.execute("PRAGMA journal_mode = WAL")
+                self._db.execute("PRAGMA synchronous = NORMAL")
+            self._db.executescript(
+                """
+                CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
+                CREATE TABLE IF NOT EXISTS answers(
+                    version INTEGER NOT NULL, lo TEXT NOT NULL, hi TEXT NOT NULL, span INTEGER NOT NULL,
+                    url TEXT NOT NULL, registry TEXT, handle TEXT, fetched REAL NOT NULL, leaf INTEGER NOT NULL,
+                    bundle TEXT NOT NULL,
+                    PRIMARY KEY(version, lo, hi, url));
+                CREATE INDEX IF NOT EXISTS answers_lo ON answers(version, lo);
+                CREATE TABLE IF NOT EXISTS objects(
+                    url TEXT PRIMARY KEY, kind TEXT NOT NULL, fetched REAL NOT NULL,
+                    status INTEGER NOT NULL, body TEXT NOT NULL);
+                """
+            )
+            self._db.execute(
+                "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
+            )
+        except (sqlite3.Error, OSError) as exc:
+            raise CacheError(f"{self.path}: RDAP cache unusable ({exc})") from None
+
+    def close(self) -> None:
+        self._db.close()
+
+    def _fresh_after(self) -> float:
+        return time.time() - self.ttl
+
+    # -- answers by address range --------------------------------------------------------------
+    def find(self, address: str) -> CachedAnswer | None:
+        ip = ipaddress.ip_address(address)
+        key = _hex(int(ip))
+        try:
+            row = self._db.execute(
+                "SELECT version, lo, hi, fetched, bundle FROM answers"
+                " WHERE version = ? AND lo <= ? AND hi >= ? AND fetched >= ?"
+                " ORDER BY span ASC, fetched DESC LIMIT 1",
+                (ip.version, key, key, self._fresh_after()),
+            ).fetchone()
+        except sqlite3.Error as exc:
+            raise CacheError(f"{self.path}: RDAP cache read failed ({exc})") from None
+        if row is None:
+            return None
+        try:
+            bundle = json.loads(row[4])
+        except ValueError:
+            return None
+        return CachedAnswer(row[0], int(row[1], 16), int(row[2], 16), row[3], bundle)
+
+    def store(
+        self, version: int, lo: int, hi: int, *, url: str, registry: str | None, handle: str | None,
+        fetched: float, leaf: bool, bundle: dict[str, Any],
+    ) -> None:
+        try:
+            self._db.execute(
+                "INSERT OR REPLACE INTO answers(version, lo, hi, span, url, registry, handle, fetched, leaf, bundle)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (version, _hex(lo), _hex(hi), (hi - lo).bit_length(), url, registry, handle, fetched, int(leaf),
+                 json.dumps(bundle, separators=(",", ":"))),
+            )
+        except sqlite3.Error as exc:
+            raise CacheError(f"{self.path}: RDAP cache write failed ({exc})") from None
+
+    # -- objects by URL ------------------------------------------------------------------------
+    def get_object(self, url: str) -> CachedObject | None:
+        row = self._db.execute(
+            "SELECT url, kind, fetched, status, body FROM objects WHERE url = ? AND fetched >= ?",
+            (url, self._fresh_after()),
+        ).fetchone()
+        return CachedObject(*row) if row else None
+
+    def put_object(self, url: str, kind: str, fetched: float, status: int, body: str) -> None:
+        try:
+            self._db.execute(
+                "INSERT OR REPLACE INTO objects(url, kind, fetched, status, body) VALUES (?, ?, ?, ?, ?)",
+                (url, kind, fetched, status, body),
+            )
+        except sqlite3.Error as exc:
+            raise CacheError(f"{self.path}: RDAP cache write failed ({exc})") from None
+
+    # -- maintenance ---------------------------------------------------------------------------
+    def stats(self) -> dict[str, Any]:
+        fresh = self._fresh_after()
+        q = self._db.execute
+        answers = q("SELECT COUNT(*), SUM(fetched >= ?), MIN(fetched), MAX(fetched) FROM answers", (fresh,)).fetchone()
+        leaf = q("SELECT COUNT(*) FROM answers WHERE leaf = 1").fetchone()[0]
+        by_registry = dict(q("SELECT COALESCE(registry, '?'), COUNT(*) FROM answers GROUP BY 1 ORDER BY 1").fetchall())
+        by_kind = dict(q("SELECT kind, COUNT(*) FROM objects GROUP BY kind ORDER BY kind").fetchall())
+        size = 0 if self.memory else sum(p.stat().st_size for p in self.directory.glob(FILE_NAME + "*") if p.is_file())
+        return {
+            "path": str(self.path),
+            "size_bytes": size,
+            "ttl_seconds": self.ttl,
+            "answers": answers[0] or 0,
+            "answers_fresh": int(answers[1] or 0),
+            "answers_leaf": leaf,
+            "answers_by_registry": by_registry,
+            "objects": by_kind,
+            "oldest": answers[2],
+            "newest": answers[3],
+        }
+
+    def clear(self, expired_only: bool = False) -> int:
+        if expired_only:
+            fresh = self._fresh_after()
+            n = self._db.execute("DELETE FROM answers WHERE fetched < ?", (fresh,)).rowcount
+            n += self._db.execute("DELETE FROM objects WHERE fetched < ?", (fresh,)).rowcount
+        else:
+            n = self._db.execute("DELETE FROM answers").rowcount
+            n += self._db.execute("DELETE FROM objects").rowcount
+        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return n
+
+    def export(self) -> Iterator[dict[str, Any]]:
+        for version, lo, hi, url, registry, handle, fetched, leaf, bundle in self._db.execute(
+            "SELECT version, lo, hi, url, registry, handle, fetched, leaf, bundle FROM answers ORDER BY version, lo"
+        ):
+            first, last = (ipaddress.ip_address(int(lo, 16)), ipaddress.ip_address(int(hi, 16))) if version == 4 else (
+                ipaddress.IPv6Address(int(lo, 16)), ipaddress.IPv6Address(int(hi, 16)))
+            yield {"type": "answer", "first": str(first), "last": str(last), "url": url, "registry": registry,
+                   "handle": handle, "fetched": fetched, "leaf": bool(leaf), "bundle": json.loads(bundle)}
+        for url, kind, fetched, status, body in self._db.execute(
+            "SELECT url, kind, fetched, status, body FROM objects ORDER BY url"
+        ):
+            yield {"type": "object", "url": url, "kind": kind, "fetched": fetched, "status": status, "body": body}

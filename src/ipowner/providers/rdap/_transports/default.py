@@ -1,0 +1,122 @@
+"""The transport that speaks HTTP, on one shared ``httpx.AsyncClient``.
+
+Name resolution is done here, in a daemon thread bounded by the request timeout, and the connection
+is made to the address found (TLS still checks the certificate against the host name). httpx's own
+timeouts do not bound a stalled DNS lookup, and a blocked resolver thread must never keep the
+process alive at exit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import socket
+import threading
+import time
+
+import httpx
+
+from ipowner.providers.rdap._exceptions import RdapDnsError, RdapTimeoutError, RdapTransportError
+from ipowner.providers.rdap._transports.base import BaseTransport, Request, Response
+
+USER_AGENT = "ipowner (RDAP client)"
+DNS_TIMEOUT = 5.0
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+class HTTPTransport(BaseTransport):
+    def __init__(self, *, max_connections: int = 20, verify: bool = True) -> None:
+        # Redirects are followed by the client, which rewrites and bounds each hop.
+        self._client = httpx.AsyncClient(
+            follow_redirects=False,
+            verify=verify,
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            headers={"Accept": "application/rdap+json, application/json", "User-Agent": USER_AGENT},
+            trust_env=False,
+        )
+        self._dns: dict[str, str | BaseException] = {}
+
+    async def _resolve(self, url: str, host: str, port: int, timeout: float) -> str:
+        known = self._dns.get(host)
+        if isinstance(known, str):
+            return known
+        if isinstance(known, TimeoutError):
+            raise RdapDnsError(url, f"DNS gave no answer for {host} ({known})", stalled=True)
+        if isinstance(known, BaseException):
+            raise RdapDnsError(url, f"{host} does not resolve ({known})")
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[str] = loop.create_future()
+
+        def settle(value: str | None, error: BaseException | None) -> None:
+            if not fut.done():
+                if error is not None:
+                    fut.set_exception(error)
+                else:
+                    fut.set_result(value)  # type: ignore[arg-type]
+
+        def work() -> None:
+            try:
+                infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+                result: tuple[str | None, BaseException | None] = (str(infos[0][4][0]), None)
+            except (OSError, UnicodeError) as exc:
+                result = (None, exc)
+            # RuntimeError: the run ended (its loop closed) while this lookup hung.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(settle, *result)
+
+        threading.Thread(target=work, name=f"rdap-dns-{host}", daemon=True).start()
+        try:
+            async with asyncio.timeout(timeout):
+                address = await fut
+        except TimeoutError:
+            self._dns[host] = TimeoutError(f"no answer within {timeout:g} s")
+            raise RdapDnsError(url, f"DNS gave no answer for {host} within {timeout:g} s", stalled=True) from None
+        except (OSError, UnicodeError) as exc:
+            self._dns[host] = exc
+            raise RdapDnsError(url, f"{host} does not resolve ({exc})") from None
+        self._dns[host] = address
+        return address
+
+    async def handle(self, request: Request) -> Response:
+        try:
+            url = httpx.URL(request.url)
+        except httpx.InvalidURL as exc:
+            raise RdapTransportError(request.url, f"not a usable URL ({exc})") from None
+        host = url.host
+        headers = dict(request.headers)
+        extensions = {}
+        started = time.monotonic()
+        if host and not _is_ip(host):
+            port = url.port or (443 if url.scheme == "https" else 80)
+            # A resolver that answers at all answers fast; a silent one means no network.
+            address = await self._resolve(request.url, host, port, min(request.timeout, DNS_TIMEOUT))
+            headers["Host"] = host if url.port is None else f"{host}:{url.port}"
+            extensions["sni_hostname"] = host
+            url = url.copy_with(host=address)
+        left = max(0.05, request.timeout - (time.monotonic() - started))
+        try:
+            async with asyncio.timeout(left):
+                r = await self._client.get(url, headers=headers, timeout=httpx.Timeout(left), extensions=extensions)
+        except (TimeoutError, httpx.TimeoutException) as exc:
+            raise RdapTimeoutError(request.url, f"no answer within {request.timeout:g} s") from exc
+        except httpx.HTTPError as exc:
+            raise RdapTransportError(request.url, f"connection failed ({type(exc).__name__}: {exc})") from exc
+        except OSError as exc:
+            raise RdapTransportError(request.url, f"connection failed ({exc})") from exc
+        return Response(
+            url=request.url,
+            status=r.status_code,
+            headers={k.lower(): v for k, v in r.headers.items()},
+            body=r.content,
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()

@@ -1,0 +1,138 @@
+"""Flat views of a report shared by the tabular renderers (CSV, Markdown, terminal).
+
+Values here are raw (untrusted text unescaped); each renderer escapes for its own reader.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ipowner.model._serialize import iso
+from ipowner.model.report import Report, _epoch_iso
+
+DEST_COLUMNS = [
+    "rank",
+    "address",
+    "hostnames",
+    "domains",
+    "location_country",
+    "location",
+    "holder",
+    "holder_handle",
+    "holder_country",
+    "registry",
+    "registry_country",
+    "nir",
+    "registered_country",
+    "asn",
+    "as_name",
+    "cloud",
+    "cloud_region",
+    "bytes_sent",
+    "bytes_received",
+    "packets_sent",
+    "packets_received",
+    "flows",
+    "first_seen",
+    "last_seen",
+    "ports",
+    "devices",
+    "apps",
+    "flags",
+    "verdict",
+]
+
+ROLLUP_TITLES = {
+    "location": "By location country",
+    "holder_country": "By holder country",
+    "holder": "By holder",
+    "asn": "By origin AS",
+    "registry": "By registry (RIR > NIR)",
+    "domain": "By registered domain",
+    "device": "By device",
+    "app": "By app",
+}
+
+
+def destination_rows(report: Report) -> list[dict[str, Any]]:
+    rows = []
+    for rank, d in enumerate(report.destinations, 1):
+        j = d.jurisdiction
+        rows.append(
+            {
+                "rank": rank,
+                "address": d.address,
+                "scope": d.scope,
+                "hostnames": sorted({h.name for h in d.hostnames}),
+                "domains": list(d.domains),
+                "location_country": j.location_country,
+                "location": j.location,
+                "holder": j.holder,
+                "holder_handle": j.holder_handle,
+                "holder_country": j.holder_country,
+                "registry": j.registry,
+                "registry_country": j.registry_country,
+                "nir": j.nir,
+                "registered_country": j.registered_country,
+                "asn": j.asn,
+                "as_name": j.as_name,
+                "cloud": j.cloud.name if j.cloud else None,
+                "cloud_region": j.cloud.region if j.cloud else None,
+                "bytes_sent": d.bytes_sent,
+                "bytes_received": d.bytes_received,
+                "packets_sent": d.packets_sent,
+                "packets_received": d.packets_received,
+                "flows": d.flows,
+                "first_seen": _epoch_iso(d.first_seen),
+                "last_seen": _epoch_iso(d.last_seen),
+                "ports": list(d.ports),
+                "devices": list(d.devices),
+                "apps": list(d.apps),
+                "flags": list(j.flags),
+                "verdict": j.verdict,
+            }
+        )
+    return rows
+
+
+def provenance_items(report: Report) -> list[tuple[str, str, str, str]]:
+    """(group, key, value, detail) lines describing where the report came from."""
+    p = report.provenance
+    out: list[tuple[str, str, str, str]] = [
+        ("tool", p.tool, p.tool_version, ""),
+        ("generated", "", iso(p.generated) or "", ""),
+        ("command_line", "", " ".join(p.command_line) if p.command_line else "", ""),
+        ("offline", "", "true" if p.offline else "false", ""),
+        ("capture", "start", _epoch_iso(p.capture_start) or "", ""),
+        ("capture", "end", _epoch_iso(p.capture_end) or "", ""),
+        ("bytes", "kind", p.byte_kind, _byte_kind_text(p.byte_kind)),
+    ]
+    for i in p.inputs:
+        detail = f"{i.format}, {i.records} records" + (", partial" if i.partial else "")
+        out.append(("input", i.name, i.sha256 or "", detail))
+    for n in p.data_sources:
+        s = n.source
+        age = "" if n.age_days is None else f"{n.age_days:+.0f} days from the capture"
+        out.append(("source", s.id, f"{s.name}; dated {iso(s.date) or 'unknown'}", age))
+    for c in p.credits:
+        out.append(("credit", "", c, ""))
+    for w in report.warnings:
+        out.append(("warning", "", w, ""))
+    return out
+
+
+def _byte_kind_text(kind: str) -> str:
+    return {
+        "frame": "on-the-wire frame lengths as captured",
+        "ip": "IP-level byte counts from logs",
+        "mixed": "frame lengths for captures, IP-level counts for logs",
+    }.get(kind, kind)
+
+
+def human_bytes(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if value < 1000 or unit == "TB":
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{n} B"

@@ -1,0 +1,109 @@
+"""``ipowner.report()`` end to end on the embedded data, offline, and ``diff`` on saved reports."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from conftest import T0, dest, make_sample
+
+import ipowner
+from ipowner._report import build_report
+from ipowner.diff import diff_reports
+from ipowner.model import InputInfo, TrafficResult
+
+NOW = datetime(2026, 11, 29, tzinfo=UTC)
+IPOWNER = str(Path(sys.executable).parent / "ipowner")
+
+
+@pytest.fixture
+def no_sockets(monkeypatch):
+    def refuse(*a, **k):
+        raise AssertionError("a socket was opened while offline")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("IPOWNER_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("IPOWNER_CACHE_DIR", str(tmp_path / "cache"))
+
+
+def traffic_of(*dests) -> TrafficResult:
+    return TrafficResult(inputs=[InputInfo(name="hand-made", sha256=None, format="test", first_seen=T0,
+                                           last_seen=T0 + 60)], destinations=list(dests))
+
+
+def test_report_offline_on_embedded_data(no_sockets, data_dir):
+    tr = traffic_of(dest("52.74.1.10", 5000, 100), dest("8.8.8.8", 300, 300), dest("10.1.1.1", 9, 9, scope="lan"))
+    rep = ipowner.report(tr, offline=True, now=NOW, discover=False, fail_on=["location:SG"])
+    by = {d.address: d.jurisdiction for d in rep.destinations}
+    aws = by["52.74.1.10"]
+    assert (aws.location_country, aws.asn, aws.cloud.key, aws.registered_country) == ("SG", 16509, "aws", "US")
+    assert aws.verdict.startswith("holder unknown (no registry data offline), located in Singapore; "
+                                  "in ARIN's address space (IANA /8 table)")
+    assert "registered-country-differs-from-location" in aws.flags
+    assert (by["8.8.8.8"].location_country, by["8.8.8.8"].cloud.key) == ("US", "google")
+    assert rep.destinations[-1].record is None  # LAN peers are not looked up
+    assert [o["address"] for o in rep.policy.offending] == ["52.74.1.10"]
+    ids = {n.source.id for n in rep.provenance.data_sources}
+    assert {"embedded:asn", "embedded:dbip-country", "table:cloud-providers", "iana-ipv4-space"} <= ids
+    assert any("DB-IP" in c for c in rep.provenance.credits)
+    assert rep.provenance.offline is True
+
+
+def test_cloud_table_asns_agree_with_the_embedded_data(data_dir):
+    """Addresses of each big provider resolve, in the embedded data, to an AS the table gives that provider."""
+    sample = {"52.74.1.10": "aws", "8.8.8.8": "google", "13.107.42.14": "microsoft", "1.1.1.1": "cloudflare",
+              "151.101.1.140": "fastly", "47.88.1.1": "alibaba", "119.28.1.1": "tencent", "5.9.1.1": "hetzner",
+              "51.38.1.1": "ovh", "104.131.1.1": "digitalocean"}
+    rep = ipowner.report(traffic_of(*[dest(a, 1, 1) for a in sample]), offline=True, now=NOW, discover=False)
+    got = {d.address: (d.jurisdiction.cloud.key if d.jurisdiction.cloud else None, d.jurisdiction.asn)
+           for d in rep.destinations}
+    assert {a: k for a, (k, _) in got.items()} == sample, got
+
+
+def _saved(tmp_path, name, tr, records):
+    p = tmp_path / name
+    p.write_text(json.dumps(build_report(tr, records, now=NOW).to_dict()))
+    return p
+
+
+def test_diff_of_saved_reports_lists_what_changed(tmp_path):
+    tr, records = make_sample()
+    before = _saved(tmp_path, "before.json", tr, records)
+    # After an update: the CNNIC-space server is gone, a new one in the US appears, and AWS sends more.
+    from conftest import rec
+
+    tr.destinations = [d for d in tr.destinations if d.address != "42.62.48.7"]
+    tr.destinations[0].bytes_sent = 9000
+    tr.destinations.append(dest("54.183.1.1", 700, 10, ["upload.example-phone.com"]))
+    records["54.183.1.1"] = rec("54.183.1.1", country="US", asn=16509, holder="Amazon Technologies Inc.",
+                                holder_country="US")
+    after = _saved(tmp_path, "after.json", tr, records)
+
+    doc = diff_reports(json.loads(before.read_text()), json.loads(after.read_text()))
+    assert [d["address"] for d in doc["destinations"]["added"]] == ["54.183.1.1"]
+    assert [d["address"] for d in doc["destinations"]["removed"]] == ["42.62.48.7"]
+    assert doc["hostnames"] == {"added": ["upload.example-phone.com"], "removed": ["api.account.xiaomi.com"]}
+    assert doc["jurisdictions"]["location"] == {"added": ["US"], "removed": ["CN"]}
+    loc = {r["key"]: r for r in doc["bytes"]["location"]}
+    assert loc["CN"]["bytes_sent_change"] == -12000 and loc["SG"]["bytes_sent_change"] == 4000
+    assert loc["US"]["bytes_sent_after"] == 700
+
+    for fmt in ("table", "json", "jsonl", "csv", "markdown", "html"):
+        out = subprocess.run([IPOWNER, "diff", str(before), str(after), "--format", fmt],
+                             capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        assert "54.183.1.1" in out.stdout and "42.62.48.7" in out.stdout
+    csv_out = subprocess.run([IPOWNER, "diff", str(before), str(after), "--format", "csv"],
+                             capture_output=True, text=True, timeout=60).stdout
+    assert "destination,added,54.183.1.1" in csv_out and "location,removed,CN" in csv_out
