@@ -30,8 +30,14 @@ def a6(s: str) -> bytes:
     return ipaddress.IPv6Address(s).packed
 
 
-def dns_answer(qname: str, cname: str, addr: str) -> bytes:
+def query(qname: str) -> dns.message.Message:
     q = dns.message.make_query(qname, "A")
+    q.id = 0x1234  # fixed, so the fixtures are reproducible byte for byte
+    return q
+
+
+def dns_answer(qname: str, cname: str, addr: str) -> bytes:
+    q = query(qname)
     r = dns.message.make_response(q)
     r.answer.append(dns.rrset.from_text(qname, 300, "IN", "CNAME", cname))
     r.answer.append(dns.rrset.from_text(cname, 300, "IN", "A", addr))
@@ -80,7 +86,7 @@ def conversation() -> list[bytes]:
     """DNS lookup, TCP handshake, ClientHello, HTTP request, data and FIN: raw IPv4 packets."""
     http = b"GET / HTTP/1.1\r\nHost: plain.example.net:8080\r\nUser-Agent: synthetic\r\n\r\n"
     return [
-        bytes(udp4(DEV4, DNS4, 40000, 53, dns.message.make_query("www.example.com", "A").to_wire())),
+        bytes(udp4(DEV4, DNS4, 40000, 53, query("www.example.com").to_wire())),
         bytes(udp4(DNS4, DEV4, 53, 40000, dns_answer("www.example.com.", "edge.example.net.", SRV4))),
         bytes(tcp4(DEV4, SRV4, 50000, 443, dpkt.tcp.TH_SYN)),
         bytes(tcp4(SRV4, DEV4, 443, 50000, dpkt.tcp.TH_SYN | dpkt.tcp.TH_ACK, seq=9000)),
@@ -129,8 +135,29 @@ def pcapng_two_ifaces(path: Path) -> None:
     path.write_bytes(out)
 
 
+def pcapng_pcapdroid(path: Path) -> None:
+    """PCAPdroid's own pcapng layout: raw IP, a uid -> app custom block, "u-<uid>" packet comments."""
+
+    def block(btype: int, body: bytes) -> bytes:
+        body += b"\0" * (-len(body) % 4)
+        ln = len(body) + 12
+        return struct.pack("<II", btype, ln) + body + struct.pack("<I", ln)
+
+    out = block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
+    out += block(1, struct.pack("<HHI", 101, 0, 65535))
+    pkg, app = b"org.example.chat", b"Example Chat"
+    out += block(0x0BAD, struct.pack("<IHBxiBB", 62652, 1, 1, 10234, len(pkg), len(app)) + pkg + app)
+    for i, f in enumerate(conversation()):
+        ts = (1700000200 + i) * 10**6
+        comment = b"u-10234"
+        opt = struct.pack("<HH", 1, len(comment)) + comment + b"\0" * (-len(comment) % 4) + b"\0\0\0\0"
+        data = f + b"\0" * (-len(f) % 4)
+        out += block(6, struct.pack("<IIIII", 0, ts >> 32, ts & 0xFFFFFFFF, len(f), len(f)) + data + opt)
+    path.write_bytes(out)
+
+
 def fragmented_dns() -> list[bytes]:
-    big = dns.message.make_response(dns.message.make_query("frag.example.org", "A"))
+    big = dns.message.make_response(query("frag.example.org"))
     for i in range(60):
         big.answer.append(dns.rrset.from_text("frag.example.org.", 60, "IN", "A", f"198.51.100.{i + 1}"))
     ip = udp4(DNS4, DEV4, 53, 40001, big.to_wire(), ident=77)
@@ -141,9 +168,9 @@ def fragmented_dns() -> list[bytes]:
         flags = (0x2000 if off + 512 < len(payload) else 0) | (off >> 3)
         hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(piece), 77, flags, 64, 17, 0, a4(DNS4), a4(DEV4))
         frags.append(hdr + piece)
-    query = bytes(udp4(DEV4, DNS4, 40001, 53, dns.message.make_query("frag.example.org", "A").to_wire()))
+    ask = bytes(udp4(DEV4, DNS4, 40001, 53, query("frag.example.org").to_wire()))
     syn = bytes(tcp4(DEV4, "198.51.100.5", 50002, 443, dpkt.tcp.TH_SYN))
-    return [query, *reversed(frags), syn]  # the last fragment first, as Linux sends them
+    return [ask, *reversed(frags), syn]  # the last fragment first, as Linux sends them
 
 
 def main() -> None:
@@ -159,6 +186,7 @@ def main() -> None:
     pcap(OUT / "synthetic-truncated-last-record.pcap", 1, [eth(f) for f in conv], cut_last=7)
     pcap(OUT / "synthetic-snaplen-96.pcap", 1, [eth(f) for f in conv], snaplen=96)
     pcapng_two_ifaces(OUT / "synthetic-two-interfaces.pcapng")
+    pcapng_pcapdroid(OUT / "synthetic-pcapdroid-uid-comments.pcapng")
     pcap(OUT / "synthetic-ipv4-fragmented-dns.pcap", 1, [eth(f) for f in fragmented_dns()])
     v6 = [tcp6(DEV6, SRV6, 51000, 443, dpkt.tcp.TH_SYN), tcp6(SRV6, DEV6, 443, 51000, 0x12),
           tcp6(DEV6, SRV6, 51000, 443, dpkt.tcp.TH_ACK, client_hello("v6.example.org"))]

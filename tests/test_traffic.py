@@ -236,6 +236,9 @@ def test_cname_chain_fragments_trailer_and_interfaces():
     app = traffic([DATA / "synthetic-pcapdroid-trailer.pcap"])
     assert [a.app for a in app.app_summaries] == ["org.example.app"]
     assert _dest(app, "198.51.100.7").apps == ["org.example.app"]
+    ng = traffic([DATA / "synthetic-pcapdroid-uid-comments.pcapng"])
+    assert [a.app for a in ng.app_summaries] == ["Example Chat"]
+    assert set(ng.app_summaries[0].destinations) == {"198.51.100.7", "203.0.113.53"}
 
 
 def test_zeek_logs_map_ip_bytes_by_device_side():
@@ -358,3 +361,27 @@ def test_corrupted_captures_never_raise_and_paths_still_agree(tmp_path):
         fast, slow = traffic([p]), traffic([p], fast=False)
         assert fast.to_dict() == slow.to_dict()
         assert not any("internal error" in w for w in fast.inputs[0].warnings)
+
+
+def test_timeline_and_device_totals_add_up(results):
+    res = traffic([DATA / "ndpi--wechat.pcap"], bucket=300)
+    for d in res.destinations:
+        tl = res.timeline.get(d.address, [])
+        assert sum(s for _, s, _ in tl) == d.bytes_sent and sum(r for _, _, r in tl) == d.bytes_received
+        assert all(start % 300 == 0 for start, _, _ in tl)
+    for key in ("flows", "packets_sent", "packets_received", "bytes_sent", "bytes_received"):
+        assert sum(getattr(v, key) for v in res.device_summaries) == sum(getattr(d, key) for d in res.destinations)
+    dev = res.device_summaries[0]
+    assert dev.destinations == sum(1 for d in res.destinations if dev.address in d.devices)
+
+
+def test_cli_generic_csv_columns(tmp_path):
+    p = tmp_path / "export.csv"
+    p.write_text("peer,up,down\n198.51.100.20,10,20\n198.51.100.21,1,2\n")
+    r = CliRunner().invoke(cli, ["traffic", "--format", "jsonl", "--column", "address=peer", "--column",
+                                 "bytes_sent=up", "--column", "bytes_received=down", str(p)])
+    assert r.exit_code == 0, r.output
+    rows = {json.loads(x)["address"]: json.loads(x) for x in r.stdout.splitlines()}
+    assert (rows["198.51.100.20"]["bytes_sent"], rows["198.51.100.20"]["byte_kind"]) == (10, "ip")
+    bad = CliRunner().invoke(cli, ["traffic", "--column", "nonsense", str(p)])
+    assert bad.exit_code == 2

@@ -75,14 +75,14 @@ def traffic_cmd(inputs: tuple[str, ...], devices: tuple[str, ...], fmt: str, buc
     Bytes: for captures, frame lengths on the wire as originally captured (link header included,
     like Wireshark's frame.len); for logs, IP-level counts. Every output says which.
     """
-    from ipowner.errors import UsageError
     from ipowner.readers.csv import ROLES
 
     colmap: dict[str, str] = {}
     for c in columns:
         role, sep, name = c.partition("=")
         if not sep or role not in ROLES or not name:
-            raise UsageError(f"--column {c!r}: expected ROLE=NAME with ROLE one of {', '.join(ROLES)}")
+            raise click.BadParameter(f"{c!r}: expected ROLE=NAME with ROLE one of {', '.join(ROLES)}",
+                                     param_hint="--column")
         colmap[role] = name
     result = run_traffic(inputs, device=list(devices), bucket=bucket, columns=colmap or None,
                          progress=_progress_factory())

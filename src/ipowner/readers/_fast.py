@@ -192,8 +192,9 @@ def make_handler(engine: Engine) -> Callable[[bytes, int, int, int, float, int],
                     proto, l4 = buf[l4], l4 + ((buf[l4 + 1] + 1) << 3)
         else:
             return NOT_IP
-        if ip_end > end:
-            ip_end = end  # snaplen: the rest was not captured
+        cut = ip_end > end
+        if cut:
+            ip_end = end  # snaplen: the rest was not captured, so the payload is not parsed
         # ---- transport and flow lookup
         if frag_off:
             c = frag_owner.get(fid)
@@ -208,9 +209,9 @@ def make_handler(engine: Engine) -> Callable[[bytes, int, int, int, float, int],
                     src, dst = addrs[:half], addrs[half:]
                     c = new_flow(t, key, dst + src + key[ae - ab :], src, dst, proto, 0, 0, 0, ts,
                                  lt == 1 and buf[off : off + 6] == _FF6, None)
-                if proto == 17:  # kept in case the first fragment (with the ports) comes later
+                if proto == 17 and not cut:  # kept in case the first fragment (with the ports) comes later
                     engine.fragment(fid, frag_off, more, buf[l4:ip_end], None)
-            elif c[INS] and proto == 17:
+            elif c[INS] and proto == 17 and not cut:
                 whole = engine.fragment(fid, frag_off, more, buf[l4:ip_end], c)
                 if whole is not None and len(whole) > 8:
                     inspect(c, 17, whole[8:])
@@ -240,7 +241,7 @@ def make_handler(engine: Engine) -> Callable[[bytes, int, int, int, float, int],
                         hl = (buf[l4 + 12] >> 4) << 2
                         if l4 + hl < ip_end and not more:
                             inspect(c, 6, buf[l4 + hl : ip_end], int.from_bytes(buf[l4 + 4 : l4 + 8], "big"))
-                elif l4 + 8 <= ip_end:
+                elif l4 + 8 <= ip_end and not cut:  # a DNS answer cut short is not malformed, only unread
                     if more:
                         whole = engine.fragment(fid, 0, True, buf[l4:ip_end], c)
                         if whole is not None and len(whole) > 8:

@@ -130,6 +130,7 @@ def make_slow_handler(engine: Engine) -> Callable[[bytes, int, int, int, float, 
                 return NOT_IP
         except (dpkt.NeedData, dpkt.UnpackError, IndexError):
             return TRUNCATED
+        cut = ip_len > len(raw)  # snaplen cut the packet: its payload is not parsed
         half = len(addrs) >> 1
         src, dst = addrs[:half], addrs[half:]
         end = off + incl
@@ -143,9 +144,9 @@ def make_slow_handler(engine: Engine) -> Callable[[bytes, int, int, int, float, 
                 if c is None:
                     c = engine.new_flow(t, key, dst + src + key[len(addrs) :], src, dst, proto, 0, 0, 0, ts, bcast,
                                         None)
-                if proto == 17:
+                if proto == 17 and not cut:
                     engine.fragment(fid, frag_off, more, l4, None)
-            elif c[INS] and proto == 17:
+            elif c[INS] and proto == 17 and not cut:
                 whole = engine.fragment(fid, frag_off, more, l4, c)
                 if whole is not None and len(whole) > 8:
                     engine.inspect(c, 17, whole[8:])
@@ -180,7 +181,7 @@ def make_slow_handler(engine: Engine) -> Callable[[bytes, int, int, int, float, 
                         hl = (l4[12] >> 4) << 2
                         if hl < len(l4):
                             engine.inspect(c, 6, l4[hl:], int.from_bytes(l4[4:8], "big"))
-                elif len(l4) >= 8:
+                elif len(l4) >= 8 and not cut:  # a DNS answer cut short is not malformed, only unread
                     if more:
                         whole = engine.fragment(fid, 0, True, l4, c)
                         if whole is not None and len(whole) > 8:

@@ -11,6 +11,7 @@ from ipowner.readers._fast import SUPPORTED_LINKTYPES, make_handler
 SHB = 0x0A0D0D0A
 BOM = 0x1A2B3C4D
 MAX_BLOCK = 16 << 20  # a block larger than this is taken as corruption
+PCAPDROID_PEN = 62652  # PCAPdroid's enterprise number in its custom blocks (uid -> app mapping)
 
 
 def is_pcapng(head: bytes) -> bool:
@@ -64,6 +65,7 @@ def read(ctx: ReadContext) -> None:
     blocks = 0
     progress = ctx.progress
     last_ts = 0.0
+    apps: dict[str, str] = {}  # PCAPdroid uid -> app name, from its custom blocks
     while True:
         n = len(buf)
         stop = None
@@ -93,6 +95,8 @@ def read(ctx: ReadContext) -> None:
                 else:
                     i = ifaces[iid]
                     last_ts = ((hi << 32) | lo) * i.mul + i.offset
+                    if apps:
+                        ctx.engine.current_app = _epb_app(buf, off + 28 + ((incl + 3) & ~3), off + blen - 4, e, apps)
                     if i.supported:
                         handle(buf, off + 28, incl, orig, last_ts, i.lt)
                     records += 1
@@ -111,6 +115,14 @@ def read(ctx: ReadContext) -> None:
                     if i.supported:
                         handle(buf, off + 28, incl, orig, last_ts, i.lt)
                     records += 1
+            elif btype in (0x0BAD, 0x40000BAD) and blen >= 28:  # custom block: PCAPdroid's uid -> app map
+                pen, ver, ctype = struct.unpack_from(e + "IHB", buf, off + 8)
+                if pen == PCAPDROID_PEN and ctype == 1:
+                    uid, plen, alen = struct.unpack_from(e + "iBB", buf, off + 16)
+                    names = buf[off + 22 : off + 22 + plen + alen]
+                    pkg = names[:plen].decode("utf-8", "replace")
+                    app = names[plen:].decode("utf-8", "replace")
+                    apps[str(uid)] = app or pkg or f"uid:{uid}"
             elif btype == 1:  # interface description
                 try:
                     iface = _iface(buf[off + 8 : off + blen - 4], e)
@@ -140,4 +152,20 @@ def read(ctx: ReadContext) -> None:
         off = 0
         if progress is not None:
             progress(consumed)
+    ctx.engine.current_app = None
     ctx.info.records += records
+
+
+def _epb_app(buf: bytes, p: int, end: int, e: str, apps: dict[str, str]) -> str | None:
+    """The app named by a PCAPdroid packet comment ("u-<uid>") among the block's options."""
+    while p + 4 <= end:
+        code, ln = struct.unpack_from(e + "HH", buf, p)
+        if code == 0:
+            break
+        if code == 1:
+            text = buf[p + 4 : p + 4 + ln]
+            if text.startswith(b"u-"):
+                uid = text[2:].decode("ascii", "replace")
+                return apps.get(uid, f"uid:{uid}")
+        p += 4 + ((ln + 3) & ~3)
+    return None
