@@ -104,6 +104,11 @@ def lookup_cmd(
 
     from ipowner.providers.rdap import RdapConfig
 
+    if evidence:
+        try:
+            Path(evidence).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"{evidence}: cannot write evidence here ({exc.strerror})") from None
     rdap_config = RdapConfig.from_env(
         bootstrap=rdap_bootstrap,
         refresh=refresh,
