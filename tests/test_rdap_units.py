@@ -506,3 +506,29 @@ def test_registry_answers_cannot_send_ipowner_elsewhere(tmp_path: Path) -> None:
     # and offline, --chain needs no network to decide what it would follow
     with RdapClient(RdapConfig(bootstrap=str(boot), cache_dir=tmp_path, chain=True, offline=True)) as c:
         assert c.lookup(["198.51.101.2"])["198.51.101.2"].decision.holder.name == "Synthetic Holder"
+
+
+@pytest.mark.parametrize(("recorded", "status", "reason"), [
+    ("20c-rdap/entity/BRI2.json", 200, "empty entity ({})"),  # NIC.br's recorded empty answer
+    ("20c-rdap/entity/HH11825JP.json", 400, "registry error 400 Bad Request"),  # string errorCode
+    ("20c-rdap/entity/JNIC1-AP.json", 404, "registry error 404"),
+])
+def test_recorded_entity_failures_become_the_reason(tmp_path: Path, recorded: str, status: int, reason: str) -> None:
+    boot = tmp_path / "boot"
+    boot.mkdir()
+    for name, body in _bootstrap_docs("https://rdap.example/").items():
+        (boot / name).write_bytes(body)
+    # a synthetic network naming its organisation by handle only
+    net = _net("198.51.100.0", "198.51.100.255", "N", "SYN-NET", "ASSIGNMENT", None,
+               entities=[{"handle": "ORG-SYN1", "roles": ["registrant"]}])
+    body = (DATA / recorded).read_bytes()
+
+    def handler(req):
+        if "/entity/" in req.url:
+            return Response(req.url, status, {}, body)
+        return json_response(req.url, net)
+
+    with RdapClient(RdapConfig(bootstrap=str(boot), cache_dir=tmp_path), transport=MockTransport(handler)) as c:
+        h = c.lookup(["198.51.100.1"])["198.51.100.1"].decision.holder
+    assert h.name == "SYN-NET" and h.rule == "netname" and h.inferred and h.handle == "ORG-SYN1"
+    assert f"organisation ORG-SYN1 could not be named ({reason}" in h.reason
