@@ -7,7 +7,6 @@ import ipaddress
 import os
 import sys
 from collections.abc import Callable, Iterable, Mapping
-from pathlib import Path
 from typing import BinaryIO
 
 from ipowner.errors import UsageError
@@ -234,4 +233,4 @@ def _max(a: float | None, b: float | None) -> float | None:
     return b if a is None else a if b is None else max(a, b)
 
 
-__all__ = ["traffic", "Path"]
+__all__ = ["traffic"]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import BinaryIO
 
 from ipowner.model.traffic import InputInfo
@@ -26,7 +26,6 @@ class ReadContext:
     head: bytes = b""  # bytes already read for format detection, to be consumed first
     progress: Progress | None = None
     fast: bool = True  # False: the dpkt-based slow path (for differential tests)
-    options: dict = field(default_factory=dict)
 
     def read(self, n: int) -> bytes:
         if self.head:
@@ -43,3 +42,21 @@ class ReadContext:
 
     def warn(self, reason: str) -> None:
         self.info.warnings.append(f"{self.name}: {reason}")
+
+    def lines(self) -> Iterator[str]:
+        """The input as text lines (UTF-8, undecodable bytes replaced), streamed chunk by chunk."""
+        import codecs
+
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        rest = ""
+        while True:
+            chunk = self.read(1 << 20)
+            text = rest + decoder.decode(chunk, final=not chunk)
+            parts = text.splitlines(keepends=True)
+            rest = parts.pop() if parts and not parts[-1].endswith(("\n", "\r")) else ""
+            yield from parts
+            if not chunk:
+                if rest:
+                    yield rest
+                return
+

@@ -168,6 +168,7 @@ class Engine:
         self.frag_pieces: dict[bytes, dict] = {}
         self.counter = [0]  # frames handled, all inputs together
         self.dns_errors = 0
+        self.dns_seen: set[bytes] = set()
         self.first_dns_error: tuple[int, str] | None = None
         self.now = 0.0
         self.current_app: str | None = None  # set by readers whose container names the app per packet
@@ -343,7 +344,14 @@ class Engine:
             self._conceal(server, concealment)
 
     def _dns(self, payload: bytes) -> None:
+        # The same answer (all but the transaction id) recurs often; its names are already recorded.
+        body = payload[2:]
+        if body in self.dns_seen:
+            return
         ans = parse_dns_response(payload)
+        if len(self.dns_seen) > 8192:
+            self.dns_seen.clear()
+        self.dns_seen.add(body)
         if ans is None:
             return
         for addr, names in ans.addresses.items():

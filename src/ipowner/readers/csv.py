@@ -7,8 +7,8 @@ Byte counts from a CSV are taken as IP-level, like other logs.
 from __future__ import annotations
 
 import csv as _csv
-import io
 import ipaddress
+import itertools
 from collections.abc import Mapping
 from datetime import UTC
 
@@ -93,16 +93,15 @@ def _addr(v: str | None) -> str | None:
 
 def read(ctx: ReadContext, columns: Mapping[str, str] | None = None, *, source: str = "csv",
          app_fallback: tuple[str, ...] = ()) -> None:
-    text = (ctx.head + ctx.stream.read()).decode("utf-8", "replace").lstrip("\ufeff")
-    ctx.head = b""
-    lines = text.splitlines()
-    if not lines:
+    lines = ctx.lines()
+    first = next(lines, "").lstrip("\ufeff")
+    if not first.strip():
         ctx.stop("empty CSV")
         return
-    delim = _sniff_delimiter(lines[0])
-    reader = _csv.DictReader(io.StringIO(text), delimiter=delim)
+    delim = _sniff_delimiter(first)
+    reader = _csv.DictReader(itertools.chain([first], lines), delimiter=delim)
     header = reader.fieldnames or []
-    roles = dict(columns) if columns else (guess_columns(lines[0]) or {})
+    roles = dict(columns) if columns else (guess_columns(first) or {})
     missing = [c for c in roles.values() if c not in header]
     if missing:
         ctx.stop(f"column(s) {', '.join(missing)} not in the header")

@@ -26,11 +26,12 @@ def addresses_in(text: str) -> list[str]:
 
 
 def read(ctx: ReadContext) -> None:
-    data = (ctx.head + ctx.stream.read()).decode("utf-8", "replace")
-    ctx.head = b""
-    found = addresses_in(data)
-    for a in found:
-        ctx.engine.note_peer(None, a, proto="", port=None, ts=None)
-    ctx.info.records += len(found)
-    if not found:
+    seen: set[str] = set()
+    for line in ctx.lines():
+        for a in addresses_in(line):
+            if a not in seen:
+                seen.add(a)
+                ctx.engine.note_peer(None, a, proto="", port=None, ts=None)
+    ctx.info.records += len(seen)
+    if not seen:
         ctx.warn("no IPv4 or IPv6 address found in the text")

@@ -134,7 +134,7 @@ def read_tsv(ctx: ReadContext) -> None:
     fields: list[str] | None = None
     path: str | None = None
     lineno = 0
-    for raw in _lines(ctx):
+    for raw in ctx.lines():
         lineno += 1
         line = raw.rstrip("\r\n")
         if not line:
@@ -168,7 +168,7 @@ def read_tsv(ctx: ReadContext) -> None:
 def read_json(ctx: ReadContext) -> None:
     st = _ZeekState(ctx)
     lineno = 0
-    for raw in _lines(ctx):
+    for raw in ctx.lines():
         lineno += 1
         line = raw.strip()
         if not line:
@@ -186,14 +186,6 @@ def read_json(ctx: ReadContext) -> None:
                 rec[f"id.{k}"] = v
         st.record(_kind(rec.get("_path") if isinstance(rec.get("_path"), str) else None, rec), rec, lineno)
     _finish(ctx, st, "zeek-json")
-
-
-def _lines(ctx: ReadContext):
-    import io
-
-    data = ctx.head + ctx.stream.read()
-    ctx.head = b""
-    yield from io.StringIO(data.decode("utf-8", "replace"))
 
 
 def _finish(ctx: ReadContext, st: _ZeekState, fmt: str) -> None:
