@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""Offline enrichment throughput: ipowner's full offline lookup against raw ``maxminddb`` reads.
+
+Both sides get the same list of distinct addresses (synthetic: random public IPv4 and IPv6 with a
+share of special-purpose ones) and the same database, in the same process, alternating A/B rounds;
+the medians are compared.
+
+- raw: ``maxminddb.open_database(embedded).get(address)`` for every address (the C extension when
+  installed), nothing else.
+- full: ``ipowner.lookup(addresses, offline=True)``: parsing, special-purpose ranges, the embedded
+  database through the provider, records with provenance. ``--user-db`` adds a MaxMind-format user
+  database to both sides (raw then reads both databases per address).
+
+Prints one JSON object. Usage: enrich.py [--addresses 100000] [--repeats 3] [--seed 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import json
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+
+def addresses(n: int, seed: int) -> list[str]:
+    """``n`` distinct addresses: ~78 % public IPv4, ~20 % public IPv6, ~2 % special-purpose."""
+    rnd = random.Random(seed)
+    out: dict[str, None] = {}
+    specials = ["10.", "192.168.", "172.16.", "100.64.", "169.254.", "192.0.2.", "198.51.100.", "fe80::", "fd00::"]
+    while len(out) < n:
+        r = rnd.random()
+        if r < 0.02:
+            p = rnd.choice(specials)
+            a = p + ".".join(str(rnd.randrange(1, 255)) for _ in range(4 - p.count("."))) if "." in p else p + f"{rnd.getrandbits(16):x}"
+        elif r < 0.80:
+            ip4 = ipaddress.IPv4Address(rnd.getrandbits(32))
+            if not ip4.is_global:
+                continue
+            a = str(ip4)
+        else:
+            ip6 = ipaddress.IPv6Address((rnd.choice([0x2001, 0x2400, 0x2600, 0x2800, 0x2A00, 0x2A01, 0x2C0F]) << 112) | rnd.getrandbits(112))
+            if not ip6.is_global:
+                continue
+            a = str(ip6)
+        out[a] = None
+    return list(out)
+
+
+def embedded_path() -> Path:
+    from ipowner.providers.embedded import ensure_unpacked
+
+    return Path(ensure_unpacked())
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--addresses", type=int, default=100_000)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--user-db", help="a MaxMind-format database added to both sides")
+    ap.add_argument("--profile", action="store_true", help="also profile one full run and list where its time goes")
+    a = ap.parse_args(argv)
+
+    import maxminddb
+
+    import ipowner
+
+    db = embedded_path()
+    addrs = addresses(a.addresses, a.seed)
+    dbs = [db] + ([Path(a.user_db)] if a.user_db else [])
+    readers = [maxminddb.open_database(str(p)) for p in dbs]
+    extra = [a.user_db] if a.user_db else []
+
+    def raw() -> int:
+        found = 0
+        for r in readers:
+            get = r.get
+            for x in addrs:
+                if get(x) is not None:
+                    found += 1
+        return found
+
+    def full() -> int:
+        res = ipowner.lookup(addrs, offline=True, mmdb=extra, discover=False)
+        return sum(1 for rec in res.records if rec.asn or rec.location.country)
+
+    full()  # warm: unpack check, imports, page cache
+    raw()
+    t_raw: list[float] = []
+    t_full: list[float] = []
+    found_raw = found_full = 0
+    for i in range(a.repeats):
+        for name in (("raw", "full") if i % 2 == 0 else ("full", "raw")):
+            t = time.perf_counter()
+            if name == "raw":
+                found_raw = raw()
+                t_raw.append(time.perf_counter() - t)
+            else:
+                found_full = full()
+                t_full.append(time.perf_counter() - t)
+    m_raw, m_full = statistics.median(t_raw), statistics.median(t_full)
+    doc = {
+        "addresses": len(addrs),
+        "database": db.name,
+        "database_bytes": db.stat().st_size,
+        "user_db": a.user_db,
+        "maxminddb_mode": type(readers[0]).__module__,
+        "raw_seconds": t_raw,
+        "full_seconds": t_full,
+        "raw_per_s": len(addrs) / m_raw,
+        "full_per_s": len(addrs) / m_full,
+        "ratio": m_raw / m_full,  # full throughput as a fraction of raw
+        "raw_found": found_raw,
+        "full_answered": found_full,
+    }
+    if a.profile:
+        doc["profile"] = profile_top(full)
+    print(json.dumps(doc))
+    return 0
+
+
+def profile_top(fn, n: int = 8) -> list[dict]:
+    """The functions with the most own time in one call of ``fn`` (cProfile), as shares of the total."""
+    import cProfile
+    import pstats
+
+    prof = cProfile.Profile()
+    prof.runcall(fn)
+    st = pstats.Stats(prof)
+    total = sum(v[2] for v in st.stats.values()) or 1.0  # type: ignore[attr-defined]
+    rows = sorted(st.stats.items(), key=lambda kv: kv[1][2], reverse=True)[:n]  # type: ignore[attr-defined]
+    return [{"function": f"{Path(f).name}:{line}({name})", "share": round(v[2] / total, 3), "calls": v[1]} for (f, line, name), v in rows]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
