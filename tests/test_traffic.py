@@ -152,9 +152,34 @@ def test_hostnames_match_tshark_fields(name, reference, results):
 
 @pytest.mark.parametrize("name", [p.name for p in CAPTURES])
 def test_fast_and_slow_paths_agree(name, results):
-    fast = results[name].to_dict()
-    slow = traffic([DATA / name], fast=False).to_dict()
-    assert fast == slow
+    """The batch path (the default), the per-frame fast path and the dpkt slow path: identical results."""
+    batch = results[name].to_dict()
+    assert batch == traffic([DATA / name], batch=False).to_dict()
+    assert batch == traffic([DATA / name], fast=False).to_dict()
+
+
+@pytest.fixture
+def frequent_sweeps(monkeypatch):
+    """Sweep the flow table every 64 frames (a full sweep every 1024): folding happens mid-capture,
+    batches are cut at every sweep and flows come back after being folded."""
+    import ipowner.readers._engine as engine_mod
+
+    monkeypatch.setattr(engine_mod, "SWEEP_MASK", 63)
+
+
+@pytest.mark.parametrize("name", [p.name for p in CAPTURES if p.stat().st_size > 20000])
+def test_paths_agree_with_frequent_sweeps(name, frequent_sweeps):
+    batch = traffic([DATA / name]).to_dict()
+    assert batch == traffic([DATA / name], batch=False).to_dict()
+    assert batch == traffic([DATA / name], fast=False).to_dict()
+
+
+def test_paths_agree_on_several_inputs(frequent_sweeps):
+    """Inputs read one after another share the frame counter, the flow table and the names."""
+    inputs = [DATA / "ndpi--wechat.pcap", DATA / "ndpi--alexa-app.pcapng", DATA / "zeek--wikipedia.pcap"]
+    batch = traffic(inputs).to_dict()
+    assert batch == traffic(inputs, batch=False).to_dict()
+    assert batch == traffic(inputs, fast=False).to_dict()
 
 
 def _dest(res, address):
@@ -360,7 +385,45 @@ def test_corrupted_captures_never_raise_and_paths_still_agree(tmp_path):
         p.write_bytes(bytes(data))
         fast, slow = traffic([p]), traffic([p], fast=False)
         assert fast.to_dict() == slow.to_dict()
+        assert fast.to_dict() == traffic([p], batch=False).to_dict()
         assert not any("internal error" in w for w in fast.inputs[0].warnings)
+
+
+def test_corrupted_pcapng_batch_and_per_frame_agree(tmp_path):
+    """Bytes flipped in pcapng captures (block lengths, interface ids, lengths, headers): the batch path
+    keeps what the per-frame path keeps, with the same warnings."""
+    import random
+
+    rng = random.Random(20261130)
+    sources = [p for p in CAPTURES if p.suffix == ".pcapng"]
+    for i in range(40):
+        data = bytearray(rng.choice(sources).read_bytes()[:40000])
+        for _ in range(rng.randint(1, 12)):
+            data[rng.randrange(28, len(data))] = rng.randrange(256)
+        if i % 4 == 0:
+            data = data[: rng.randrange(28, len(data))]
+        p = tmp_path / f"corrupt-{i}.pcapng"
+        p.write_bytes(bytes(data))
+        batch = traffic([p])
+        assert batch.to_dict() == traffic([p], batch=False).to_dict()
+        assert not any("internal error" in w for w in batch.inputs[0].warnings)
+
+
+def test_paths_agree_on_the_benchmark_capture(tmp_path):
+    """The benchmark's generator (VLAN tags, SLL2, a snaplen-cut interface, IPv6 extension headers,
+    fragments, many short flows): batch and per-frame paths agree over several flow-table sweeps."""
+    import sys
+
+    gen = Path(__file__).parent.parent / "bench" / "gen_capture.py"
+    caps = []
+    for fmt, n in (("pcapng", 100000), ("pcap", 70000)):
+        out = tmp_path / f"synthetic-bench.{fmt}"
+        subprocess.run([sys.executable, str(gen), "--packets", str(n), "--format", fmt, str(out), "--quiet",
+                        "--destinations", "1500"], check=True, timeout=120)
+        caps.append(out)
+    batch = traffic(caps).to_dict()
+    assert batch == traffic(caps, batch=False).to_dict()
+    assert batch["destinations"] and not batch["partial"]
 
 
 def test_timeline_and_device_totals_add_up(results):

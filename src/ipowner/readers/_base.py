@@ -26,6 +26,7 @@ class ReadContext:
     head: bytes = b""  # bytes already read for format detection, to be consumed first
     progress: Progress | None = None
     fast: bool = True  # False: the dpkt-based slow path (for differential tests)
+    batch: bool = True  # with fast: frames classified in batches (numpy), only some go frame by frame
 
     def read(self, n: int) -> bytes:
         if self.head:
