@@ -103,12 +103,15 @@ class Batcher:
             return
         u8 = np.frombuffer(buf, np.uint8)
         top = len(u8) - 1
+        u16 = _words(buf, ">u2")
+        u32 = _words(buf, ">u4")
+        u64 = _words(buf, ">u8")
 
         def g8(idx: np.ndarray) -> np.ndarray:
             return u8[np.minimum(idx, top)].astype(np.int64)
 
         def g16(idx: np.ndarray) -> np.ndarray:
-            return (g8(idx) << 8) | g8(idx + 1)
+            return u16[np.minimum(idx, top - 1)].astype(np.int64)
 
         end = offs + incl
         # ---- link layer: p is where the IP header starts, et its ethertype (0 when unknown)
@@ -170,23 +173,22 @@ class Batcher:
             return
         pl = p[li]
         is6 = v6[li]
-        a_off = np.where(is6, pl + 8, pl + 12)
-        ab = u8[np.minimum(a_off[:, None] + np.arange(32), top)]  # (frames, 32) address bytes
-        w6 = np.ascontiguousarray(ab).view(">u8").astype(np.uint64)  # v6: src hi, src lo, dst hi, dst lo
-        w4 = np.ascontiguousarray(ab[:, :8]).view(">u4").astype(np.uint64)  # v4: src, dst
-        src_hi = np.where(is6, w6[:, 0], w4[:, 0])
-        src_lo = np.where(is6, w6[:, 1], np.uint64(0))
-        dst_hi = np.where(is6, w6[:, 2], w4[:, 1])
-        dst_lo = np.where(is6, w6[:, 3], np.uint64(0))
+        zero = np.uint64(0)
+        t64 = top - 7
+        t32 = top - 3
+        src_hi = np.where(is6, u64[np.minimum(pl + 8, t64)], u32[np.minimum(pl + 12, t32)].astype(np.uint64))
+        src_lo = np.where(is6, u64[np.minimum(pl + 16, t64)], zero)
+        dst_hi = np.where(is6, u64[np.minimum(pl + 24, t64)], u32[np.minimum(pl + 16, t32)].astype(np.uint64))
+        dst_lo = np.where(is6, u64[np.minimum(pl + 32, t64)], zero)
         # address pair, either order: frames handled one by one are matched to directions by it
         hpair = _mix(np.stack([src_hi, src_lo], 1)) + _mix(np.stack([dst_hi, dst_lo], 1))
         pos = np.full(n, -1, np.int64)
         pos[li] = np.arange(len(li))
         cpos = pos[ci]
         l4c = l4[ci]
-        pb = u8[np.minimum(l4c[:, None] + np.arange(4), top)].astype(np.uint64)
-        sport = (pb[:, 0] << np.uint64(8)) | pb[:, 1]
-        dport = (pb[:, 2] << np.uint64(8)) | pb[:, 3]
+        ports = u32[np.minimum(l4c, t32)].astype(np.uint64)
+        sport = ports >> np.uint64(16)
+        dport = ports & np.uint64(0xFFFF)
         pv = (proto[ci].astype(np.uint64) | (v6[ci].astype(np.uint64) << np.uint64(8))) << np.uint64(32)
         sh, sl, dh, dl = src_hi[cpos], src_lo[cpos], dst_hi[cpos], dst_lo[cpos]
         fwd = np.stack([sh, sl, dh, dl, pv | (sport << np.uint64(16)) | dport], 1)
@@ -246,6 +248,7 @@ class Batcher:
         fgid = np.full(n, -1, np.int64)
         fgid[ci] = gid
         handle = self.handle
+        cs: list = [None] * ng  # each direction's counters, once the table has them
         bulk_more: list[int] = []
         for i, k, g, py, fr, o, a, b, t, ll in zip(
             sel.tolist(), fk[sel].tolist(), fgid[sel].tolist(), pay[sel].tolist(), finrst[sel].tolist(),
@@ -253,7 +256,9 @@ class Batcher:
             strict=True,
         ):
             if k == 1:
-                c = gtabs[g].get(gkeys[g])
+                c = cs[g]
+                if c is None:
+                    c = cs[g] = gtabs[g].get(gkeys[g])
                 if c is not None and not (py and c[INS]) and not (fr and not c[FL].fin):
                     bulk_more.append(i)
                     continue
@@ -288,7 +293,7 @@ class Batcher:
             gs.tolist(), cnt[gs].tolist(), so[gs].tolist(), si[gs].tolist(), set_lt.tolist(), lt_vals.tolist(),
             multi.tolist(), bmin[gs].tolist(), strict=True,
         ):
-            c = gtabs[g][gkeys[g]]
+            c = cs[g] or gtabs[g][gkeys[g]]
             sb = int(sb)
             c[PK] += nk
             c[BY] += sb
@@ -301,6 +306,15 @@ class Batcher:
                     _add_bucket(c, t_b, o_b)
             else:
                 _add_bucket(c, bk, sb)
+
+
+def _words(buf: bytes, dtype: str) -> np.ndarray:
+    """The big-endian word starting at every byte of ``buf`` (overlapping, read-only)."""
+    size = np.dtype(dtype).itemsize
+    if len(buf) < size:
+        return np.zeros(1, dtype)
+    base = np.frombuffer(buf, dtype, count=1)
+    return np.lib.stride_tricks.as_strided(base, shape=(len(buf) - size + 1,), strides=(1,), writeable=False)
 
 
 def pos_in(sorted_arr: np.ndarray, values: np.ndarray) -> np.ndarray:
