@@ -448,3 +448,48 @@ def test_cli_generic_csv_columns(tmp_path):
     assert (rows["198.51.100.20"]["bytes_sent"], rows["198.51.100.20"]["byte_kind"]) == (10, "ip")
     bad = CliRunner().invoke(cli, ["traffic", "--column", "nonsense", str(p)])
     assert bad.exit_code == 2
+
+
+def test_quick_dns_reader_agrees_with_dnspython():
+    """DNS responses read directly (plain names, A/AAAA/CNAME only) give what dnspython gives; mangled
+    copies (bytes set to label lengths, pointers, types, cut short) too, errors included."""
+    import random
+
+    import dpkt
+
+    from ipowner.readers._payload import PayloadError, _quick_dns, parse_dns_response
+
+    def outcome(p: bytes, quick: bool):
+        try:
+            a = parse_dns_response(p, quick=quick)
+            return None if a is None else (a.query, a.addresses)
+        except PayloadError as exc:
+            return str(exc)
+
+    responses = []
+    for path in CAPTURES:
+        with open(path, "rb") as f:
+            try:
+                for _, buf in (dpkt.pcapng.Reader(f) if path.suffix == ".pcapng" else dpkt.pcap.Reader(f)):
+                    try:
+                        l4 = dpkt.ethernet.Ethernet(buf).data.data
+                    except Exception:  # noqa: BLE001 - not Ethernet/IP: not needed here
+                        continue
+                    if isinstance(l4, dpkt.udp.UDP) and l4.sport == 53 and len(l4.data) > 12 and l4.data[2] & 0x80:
+                        responses.append(bytes(l4.data))
+            except (ValueError, dpkt.dpkt.NeedData, dpkt.dpkt.UnpackError):
+                pass
+    assert sum(1 for p in responses if _quick_dns(p) is not None) > 40
+    rng = random.Random(7)
+    quick = 0
+    for p in responses:
+        for k in range(6):
+            q = bytearray(p)
+            if k:
+                for _ in range(rng.randint(1, 3)):
+                    q[rng.randrange(2, len(q))] = rng.choice([0, 1, 5, 28, 63, 64, 0xC0, 0xC1, rng.randrange(256)])
+                if k == 5:
+                    q = q[: rng.randrange(12, len(q) + 1)]
+            quick += _quick_dns(bytes(q)) is not None
+            assert outcome(bytes(q), True) == outcome(bytes(q), False), bytes(q).hex()
+    assert quick > 150
