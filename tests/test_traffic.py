@@ -87,7 +87,7 @@ def reference() -> dict[str, dict]:
 
 @pytest.fixture(scope="module")
 def results() -> dict[str, object]:
-    return {p.name: traffic([p]) for p in CAPTURES}
+    return {p.name: traffic([p], batch=True) for p in CAPTURES}  # the batch path; compared with the others below
 
 
 def _per_address(res) -> dict[str, list[int]]:
@@ -152,7 +152,7 @@ def test_hostnames_match_tshark_fields(name, reference, results):
 
 @pytest.mark.parametrize("name", [p.name for p in CAPTURES])
 def test_fast_and_slow_paths_agree(name, results):
-    """The batch path (the default), the per-frame fast path and the dpkt slow path: identical results."""
+    """The batch path, the per-frame fast path and the dpkt slow path: identical results."""
     batch = results[name].to_dict()
     assert batch == traffic([DATA / name], batch=False).to_dict()
     assert batch == traffic([DATA / name], fast=False).to_dict()
@@ -169,7 +169,7 @@ def frequent_sweeps(monkeypatch):
 
 @pytest.mark.parametrize("name", [p.name for p in CAPTURES if p.stat().st_size > 20000])
 def test_paths_agree_with_frequent_sweeps(name, frequent_sweeps):
-    batch = traffic([DATA / name]).to_dict()
+    batch = traffic([DATA / name], batch=True).to_dict()
     assert batch == traffic([DATA / name], batch=False).to_dict()
     assert batch == traffic([DATA / name], fast=False).to_dict()
 
@@ -177,7 +177,7 @@ def test_paths_agree_with_frequent_sweeps(name, frequent_sweeps):
 def test_paths_agree_on_several_inputs(frequent_sweeps):
     """Inputs read one after another share the frame counter, the flow table and the names."""
     inputs = [DATA / "ndpi--wechat.pcap", DATA / "ndpi--alexa-app.pcapng", DATA / "zeek--wikipedia.pcap"]
-    batch = traffic(inputs).to_dict()
+    batch = traffic(inputs, batch=True).to_dict()
     assert batch == traffic(inputs, batch=False).to_dict()
     assert batch == traffic(inputs, fast=False).to_dict()
 
@@ -383,7 +383,7 @@ def test_corrupted_captures_never_raise_and_paths_still_agree(tmp_path):
             data = data[: rng.randrange(24, len(data))]
         p = tmp_path / f"corrupt-{i}.pcap"
         p.write_bytes(bytes(data))
-        fast, slow = traffic([p]), traffic([p], fast=False)
+        fast, slow = traffic([p], batch=True), traffic([p], fast=False)
         assert fast.to_dict() == slow.to_dict()
         assert fast.to_dict() == traffic([p], batch=False).to_dict()
         assert not any("internal error" in w for w in fast.inputs[0].warnings)
@@ -404,7 +404,7 @@ def test_corrupted_pcapng_batch_and_per_frame_agree(tmp_path):
             data = data[: rng.randrange(28, len(data))]
         p = tmp_path / f"corrupt-{i}.pcapng"
         p.write_bytes(bytes(data))
-        batch = traffic([p])
+        batch = traffic([p], batch=True)
         assert batch.to_dict() == traffic([p], batch=False).to_dict()
         assert not any("internal error" in w for w in batch.inputs[0].warnings)
 
@@ -421,7 +421,7 @@ def test_paths_agree_on_the_benchmark_capture(tmp_path):
         subprocess.run([sys.executable, str(gen), "--packets", str(n), "--format", fmt, str(out), "--quiet",
                         "--destinations", "1500"], check=True, timeout=120)
         caps.append(out)
-    batch = traffic(caps).to_dict()
+    batch = traffic(caps, batch=True).to_dict()
     assert batch == traffic(caps, batch=False).to_dict()
     assert batch["destinations"] and not batch["partial"]
 
@@ -493,3 +493,15 @@ def test_quick_dns_reader_agrees_with_dnspython():
             quick += _quick_dns(bytes(q)) is not None
             assert outcome(bytes(q), True) == outcome(bytes(q), False), bytes(q).hex()
     assert quick > 150
+
+
+@pytest.mark.parametrize("name", ["ndpi--1kxun.pcap", "ndpi--alexa-app.pcapng", "zeek--empty.pcap",
+                                  "synthetic-truncated-last-record.pcap", "synthetic-two-interfaces.pcapng"])
+@pytest.mark.parametrize("threshold", [100, 1000, 1 << 30])
+def test_auto_reader_choice_reads_ahead_without_losing_bytes(name, threshold, monkeypatch):
+    """By default the batch path is used from a size on; deciding reads ahead, which the reader gets back."""
+    import ipowner.readers._base as base
+
+    per_frame = traffic([DATA / name], batch=False).to_dict()
+    monkeypatch.setattr(base, "BATCH_FROM", threshold)
+    assert traffic([DATA / name]).to_dict() == per_frame

@@ -51,7 +51,7 @@ def traffic(
     bucket: float = 60.0,
     columns: Mapping[str, str] | None = None,
     fast: bool = True,
-    batch: bool = True,
+    batch: bool | None = None,
     progress: ProgressFactory | None = None,
 ) -> TrafficResult:
     """Read captures and logs into per-destination flows, bytes and hostnames.
@@ -59,8 +59,9 @@ def traffic(
     ``inputs`` are file paths, or ``-`` for standard input; the format is found from the content.
     ``device`` names the device address(es) when the flow initiator is not the device.
     ``columns`` maps roles (``address``, ``bytes_sent``...) to column names for generic CSV input.
-    ``fast=False`` uses the dpkt-based slow path, ``batch=False`` the per-frame fast path (both for
-    differential testing; all paths give the same result).
+    ``fast=False`` uses the dpkt-based slow path; ``batch`` chooses between the batch path (True) and
+    the per-frame fast path (False), by default the batch path for captures of 4 MB or more. All paths
+    give the same result (the choice exists for differential tests and benchmarks).
     Unreadable or partly readable inputs never raise: they are marked partial with a warning.
     """
     if bucket <= 0:

@@ -31,7 +31,7 @@ def read(ctx: ReadContext) -> None:
     if lt not in SUPPORTED_LINKTYPES:
         ctx.stop(f"link type {lt} is not supported")
         return
-    if ctx.fast and ctx.batch:
+    if ctx.use_batch():
         _read_batched(ctx, endian, mul, lt)
         return
     if ctx.fast:

@@ -66,7 +66,7 @@ def read(ctx: ReadContext) -> None:
     progress = ctx.progress
     last_ts = 0.0
     apps: dict[str, str] = {}  # PCAPdroid uid -> app name, from its custom blocks
-    batched = _Batched(ctx) if ctx.fast and ctx.batch else None
+    batched = _Batched(ctx) if ctx.use_batch() else None
     pending: list[int] = []  # enhanced packet blocks waiting for the batch path (offsets in buf)
     epb_at = struct.Struct("<II").unpack_from
     while True:
