@@ -36,7 +36,7 @@ class ReadContext:
         if self.batch:
             return True
         ahead = self.read(BATCH_FROM)
-        self.head = ahead
+        self.head = ahead + self.head
         return len(ahead) >= BATCH_FROM
 
     def read(self, n: int) -> bytes:
