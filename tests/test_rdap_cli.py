@@ -242,3 +242,10 @@ def test_damaged_cache_costs_no_answers_and_clear_removes_it(cli, tmp_path: Path
     assert c.returncode == 0 and "removed the damaged cache file" in c.stderr
     assert cli("lookup", "62.239.237.1", "--no-embedded", "--format", "json").returncode == 0
     assert json.loads(cli("cache", "stats", "--format", "json").stdout)["answers"] == 1
+
+
+def test_unwritable_evidence_folder_is_a_usage_error(cli, tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    p = cli("lookup", "62.239.237.1", "--no-embedded", "--evidence", str(blocker / "ev"))
+    assert p.returncode == 2 and "cannot write evidence here" in p.stderr and len(p.stderr.splitlines()) == 1

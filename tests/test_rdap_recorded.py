@@ -308,8 +308,8 @@ def test_timeout_is_retried_then_reported(env, server: RecordedRdap) -> None:
     assert server.log.count(path) == 2 and stats.retries == 1
     # a stall on the first try only: the retry answers
     server.reset()
-    server.script[path] = [Action(sleep=1.0)]
-    answers, _ = lookup(["62.239.237.1"], timeout=0.3, retries=2, backoff=0.01)
+    server.script[path] = [Action(sleep=2.0)]
+    answers, _ = lookup(["62.239.237.1"], timeout=0.8, retries=2, backoff=0.01)
     assert answers["62.239.237.1"].decision.holder.name == "BT-CORPORATE"
 
 
@@ -468,3 +468,23 @@ def test_requests_meet_the_lower_bound_over_every_recorded_network(env, server: 
     assert stats.requests["ip network"] == len(bound)
     _, again = lookup(addresses)
     assert sum(again.requests.values()) == 0
+
+
+def test_library_lookup_with_rdap(env, server: RecordedRdap) -> None:
+    import ipowner
+
+    cfg = RdapConfig.from_env()
+    res = ipowner.lookup(["74.125.225.229", "10.0.0.1", "64:ff9b::4a7d:e1e5"], use_embedded=False, discover=False,
+                         rdap_config=cfg)
+    google, private, nat64 = res.records
+    assert google.holder.name == "Google Inc." and nat64.holder.name == "Google Inc."  # the embedded IPv4 is attributed
+    assert private.holder is None and private.registry_chain == []  # special-purpose: never asked
+    assert res.rdap["requests"]["ip network"] == 1 and res.rdap["deduplicated"] == 0 and res.rdap["addresses"] == 1
+    assert res.to_dict()["records"][0]["registry_chain"][1] == {
+        "role": "rir", "name": "ARIN", "handle": None, "url": None, "basis": "ARIN answered"}
+    # offline leaves the caller's settings alone and asks nobody
+    server.reset()
+    off = ipowner.lookup(["74.125.225.1", "3.3.3.3"], use_embedded=False, discover=False, rdap_config=cfg, offline=True)
+    assert cfg.offline is False and server.log == []
+    assert off.records[0].holder.name == "Google Inc." and off.records[1].holder is None
+    assert off.rdap["offline"] is True and off.rdap["not_cached"] == 1

@@ -437,3 +437,98 @@ def test_failed_bootstrap_refresh_is_not_retried_for_a_day(tmp_path: Path) -> No
     with RdapClient(RdapConfig(refresh=True, **cfg), transport=MockTransport(handler)) as c:
         c.lookup(["198.51.102.7"])
         assert c.stats.requests["bootstrap"] == 1
+
+
+def test_many_runs_opening_a_new_cache_at_once(tmp_path: Path) -> None:
+    import threading
+
+    errors: list[BaseException] = []
+    start = threading.Barrier(6)
+
+    def run(i: int) -> None:
+        try:
+            start.wait()
+            c = RdapCache(tmp_path)
+            assert not c.memory
+            for j in range(20):
+                c.store(4, i * 1000 + j, i * 1000 + j, url=f"u{i}-{j}", registry=None, handle=None,
+                        fetched=time.time(), leaf=True, bundle={"i": i})
+            assert c.failed_writes == 0
+            c.close()
+        except BaseException as exc:  # collected for the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert RdapCache(tmp_path).stats()["answers"] == 120
+
+
+@pytest.mark.parametrize("handle", ["../../ip/8.8.8.8", "ORG-X?q=1", "ORG\x1b[31m", "A" * 300, "ORG X", ""])
+def test_hostile_entity_handles_never_steer_a_request(tmp_path: Path, handle: str) -> None:
+    boot = tmp_path / "boot"
+    boot.mkdir()
+    for name, body in _bootstrap_docs("https://rdap.example/").items():
+        (boot / name).write_bytes(body)
+    net = _net("198.51.100.0", "198.51.100.255", "N", "SYN", "ASSIGNMENT", None,
+               entities=[{"handle": handle, "roles": ["registrant"],
+                          "vcardArray": ["vcard", [["fn", {}, "text", handle], ["kind", {}, "text", "org"]]]}])
+    t = MockTransport(lambda req: json_response(req.url, net))
+    with RdapClient(RdapConfig(bootstrap=str(boot), cache_dir=tmp_path), transport=t) as c:
+        a = c.lookup(["198.51.100.1"])["198.51.100.1"]
+    assert a.error is None and a.decision is not None
+    assert all(u == "https://rdap.example/ip/198.51.100.1" or u.startswith("https://rdap.example/entity/ORG-X%3F")
+               for u in t.requests)
+
+
+def test_registry_answers_cannot_send_ipowner_elsewhere(tmp_path: Path) -> None:
+    boot = tmp_path / "boot"
+    boot.mkdir()
+    for name, body in _bootstrap_docs("https://rdap.arin.net/registry/").items():
+        (boot / name).write_bytes(body)
+    leaf = _net("198.51.100.0", "198.51.101.255", "N", "SYN", "ASSIGNMENT", "Synthetic Holder",
+                links=[{"rel": "up", "href": "https://attacker.example/steal"}])
+
+    def handler(req):
+        if "198.51.100.1" in req.url:
+            return Response(req.url, 302, {"location": "http://169.254.169.254/latest/meta-data/"}, b"")
+        return json_response(req.url, leaf)
+
+    t = MockTransport(handler)
+    with RdapClient(RdapConfig(bootstrap=str(boot), cache_dir=tmp_path, chain=True), transport=t) as c:
+        a = c.lookup(["198.51.100.1", "198.51.101.1"])
+    assert "not an RDAP service" in a["198.51.100.1"].error
+    assert a["198.51.101.1"].decision.holder.name == "Synthetic Holder"
+    assert not any("169.254" in u or "attacker" in u for u in t.requests)
+    # and offline, --chain needs no network to decide what it would follow
+    with RdapClient(RdapConfig(bootstrap=str(boot), cache_dir=tmp_path, chain=True, offline=True)) as c:
+        assert c.lookup(["198.51.101.2"])["198.51.101.2"].decision.holder.name == "Synthetic Holder"
+
+
+@pytest.mark.parametrize(("recorded", "status", "reason"), [
+    ("20c-rdap/entity/BRI2.json", 200, "empty entity ({})"),  # NIC.br's recorded empty answer
+    ("20c-rdap/entity/HH11825JP.json", 400, "registry error 400 Bad Request"),  # string errorCode
+    ("20c-rdap/entity/JNIC1-AP.json", 404, "registry error 404"),
+])
+def test_recorded_entity_failures_become_the_reason(tmp_path: Path, recorded: str, status: int, reason: str) -> None:
+    boot = tmp_path / "boot"
+    boot.mkdir()
+    for name, body in _bootstrap_docs("https://rdap.example/").items():
+        (boot / name).write_bytes(body)
+    # a synthetic network naming its organisation by handle only
+    net = _net("198.51.100.0", "198.51.100.255", "N", "SYN-NET", "ASSIGNMENT", None,
+               entities=[{"handle": "ORG-SYN1", "roles": ["registrant"]}])
+    body = (DATA / recorded).read_bytes()
+
+    def handler(req):
+        if "/entity/" in req.url:
+            return Response(req.url, status, {}, body)
+        return json_response(req.url, net)
+
+    with RdapClient(RdapConfig(bootstrap=str(boot), cache_dir=tmp_path), transport=MockTransport(handler)) as c:
+        h = c.lookup(["198.51.100.1"])["198.51.100.1"].decision.holder
+    assert h.name == "SYN-NET" and h.rule == "netname" and h.inferred and h.handle == "ORG-SYN1"
+    assert f"organisation ORG-SYN1 could not be named ({reason}" in h.reason

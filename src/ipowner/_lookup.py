@@ -8,6 +8,7 @@ the IPv4 address carried inside translation addresses (``record.attributed``).
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -228,7 +229,7 @@ def lookup(
             try:
                 cfg = rdap_config if rdap_config is not None else RdapConfig.from_env()
                 if offline or not rdap:
-                    cfg.offline = True
+                    cfg = dataclasses.replace(cfg, offline=True)  # never edit the caller's settings
                 data = default_providers(mmdb=mmdb, use_embedded=use_embedded, discover=discover, rdap=cfg,
                                          progress=progress)
             except IpownerError as exc:

@@ -348,13 +348,15 @@ def recognise_cloud(
     asn = record.asn.number if record.asn else None
     if asn is not None and asn in table.by_asn:
         prov = table.by_asn[asn]
-        return CloudInfo(prov.key, prov.name, prov.company, prov.country, f"asn:{asn}", source="table:cloud-providers")
+        # Recognised by AS or holder only: name the company, not its cloud product; the address may
+        # serve the company's own services (AS15169 carries Google Search as well as Google Cloud).
+        return CloudInfo(prov.key, prov.company, prov.company, prov.country, f"asn:{asn}", source="table:cloud-providers")
     h = record.holder
     if h is not None and not h.inferred:
         prov = table.by_holder(h.name, h.handle)
         if prov is not None:
             return CloudInfo(
-                prov.key, prov.name, prov.company, prov.country, f"holder:{h.name or h.handle}", source="table:cloud-providers"
+                prov.key, prov.company, prov.company, prov.country, f"holder:{h.name or h.handle}", source="table:cloud-providers"
             )
     return None
 

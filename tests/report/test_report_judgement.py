@@ -230,3 +230,11 @@ def test_empty_report_renders_in_every_format():
         write_report(rep, fmt, buf)
         assert buf.getvalue()
     assert rep.totals() == {"destinations": 0, "bytes_sent": 0, "bytes_received": 0, "flows": 0}
+
+
+def test_provider_known_only_by_its_as_is_named_as_the_company_not_its_cloud():
+    # AS15169 carries Google's own services as well as Google Cloud: without a range file saying the
+    # address is in Google Cloud, the verdict names the company.
+    j = judge(rec("172.217.23.67", country="US", asn=15169))
+    assert j.cloud.name == "Google" and j.cloud.basis == "asn:15169"
+    assert "Google network" in j.verdict and "Google Cloud" not in j.verdict

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import click
 
 from ipowner.render.escape import terminal_safe
 from ipowner.render.json import write_json
 
+if TYPE_CHECKING:
+    from ipowner.providers.rdap import RdapCache
+
 SCHEMA_CACHE = "ipowner.cache/1"
 
 
-def _open(ttl_days: float | None = None):  # type: ignore[no-untyped-def]
+def _open(ttl_days: float | None = None) -> RdapCache:
     from ipowner.providers.rdap import RdapCache
 
     return RdapCache(ttl=(ttl_days or 7) * 86400.0)

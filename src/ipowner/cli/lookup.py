@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from typing import Any
 
 import click
 
@@ -31,7 +33,7 @@ def _read_stdin() -> list[str]:
     show_default=True,
     help="table: for people; json: one ipowner.lookup/1 document; jsonl: one record per line; csv: flat columns.",
 )
-@click.option("--offline", is_flag=True, help="Open no socket: hostnames are not resolved; addresses are answered.")
+@click.option("--offline", is_flag=True, help="Open no socket: hostnames are not resolved; addresses are answered from local data and the RDAP cache.")
 @click.option(
     "--mmdb",
     "mmdb",
@@ -102,6 +104,11 @@ def lookup_cmd(
 
     from ipowner.providers.rdap import RdapConfig
 
+    if evidence:
+        try:
+            Path(evidence).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"{evidence}: cannot write evidence here ({exc.strerror})") from None
     rdap_config = RdapConfig.from_env(
         bootstrap=rdap_bootstrap,
         refresh=refresh,
@@ -170,10 +177,10 @@ class _ProgressBar:
     """A progress bar on stderr for long RDAP runs, only when stderr is a terminal."""
 
     def __init__(self) -> None:
-        self._progress = None
-        self._task = None
+        self._progress: Any = None
+        self._task: Any = None
 
-    def __enter__(self):  # type: ignore[no-untyped-def]
+    def __enter__(self) -> Callable[[int, int], None] | None:
         if not sys.stderr.isatty():
             return None
         return self._update
@@ -198,7 +205,7 @@ class _ProgressBar:
             self._progress.stop()
 
 
-def rdap_summary(stats: dict | None) -> str | None:
+def rdap_summary(stats: dict[str, Any] | None) -> str | None:
     """One stderr line on what RDAP did: requests by kind, cache use, failures; None when it did nothing."""
     if not stats or not stats.get("addresses"):
         return None

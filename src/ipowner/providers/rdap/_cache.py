@@ -72,16 +72,35 @@ class RdapCache:
         self.path = self.directory / FILE_NAME
         self.ttl = ttl
         self.memory = memory
+        self.failed_writes = 0  # writes that failed (the answer is still given, just not kept)
+        self.last_error: str | None = None
+        last: Exception | None = None
+        # Two runs opening a new cache at once can find it locked while the other sets it up: retry briefly.
+        for attempt in range(50):
+            try:
+                self._db = self._connect()
+                return
+            except (sqlite3.Error, OSError) as exc:
+                last = exc
+                if not (isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc).lower()):
+                    break
+                time.sleep(0.05 + 0.01 * attempt)
+        raise CacheError(f"{self.path}: RDAP cache unusable ({last})") from None
+
+    def _connect(self) -> sqlite3.Connection:
+        if self.memory:
+            db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        else:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
         try:
-            if memory:
-                self._db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
-            else:
-                self.directory.mkdir(parents=True, exist_ok=True)
-                self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
-                self._db.execute("PRAGMA busy_timeout = 30000")
-                self._db.execute("PRAGMA journal_mode = WAL")
-                self._db.execute("PRAGMA synchronous = NORMAL")
-            self._db.executescript(
+            if not self.memory:
+                db.execute("PRAGMA busy_timeout = 30000")
+                # WAL is a property of the file: set it once; asking again while another run is open may fail.
+                if str(db.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                    db.execute("PRAGMA journal_mode = WAL")
+                db.execute("PRAGMA synchronous = NORMAL")
+            db.executescript(
                 """
                 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
                 CREATE TABLE IF NOT EXISTS answers(
@@ -95,11 +114,11 @@ class RdapCache:
                     status INTEGER NOT NULL, body TEXT NOT NULL);
                 """
             )
-            self._db.execute(
-                "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
-            )
-        except (sqlite3.Error, OSError) as exc:
-            raise CacheError(f"{self.path}: RDAP cache unusable ({exc})") from None
+            db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+        except BaseException:
+            db.close()
+            raise
+        return db
 
     def close(self) -> None:
         self._db.close()
@@ -140,7 +159,7 @@ class RdapCache:
                  json.dumps(bundle, separators=(",", ":"))),
             )
         except sqlite3.Error as exc:
-            raise CacheError(f"{self.path}: RDAP cache write failed ({exc})") from None
+            self._write_failed(exc)
 
     # -- objects by URL ------------------------------------------------------------------------
     def get_object(self, url: str) -> CachedObject | None:
@@ -157,7 +176,12 @@ class RdapCache:
                 (url, kind, fetched, status, body),
             )
         except sqlite3.Error as exc:
-            raise CacheError(f"{self.path}: RDAP cache write failed ({exc})") from None
+            self._write_failed(exc)
+
+    def _write_failed(self, exc: Exception) -> None:
+        # A full disk or a lock held past the busy timeout costs the cache entry, never the answer.
+        self.failed_writes += 1
+        self.last_error = f"{self.path}: RDAP cache write failed ({exc})"
 
     # -- maintenance ---------------------------------------------------------------------------
     def stats(self) -> dict[str, Any]:

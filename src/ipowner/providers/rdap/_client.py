@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import socket
 import threading
 import time
@@ -24,6 +25,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from ipowner.errors import IpownerError, RdapError
 from ipowner.model._serialize import iso
@@ -32,7 +34,7 @@ from ipowner.providers.rdap._cache import RdapCache, answer_range
 from ipowner.providers.rdap._config import RdapConfig
 from ipowner.providers.rdap._evidence import EvidenceWriter
 from ipowner.providers.rdap._exceptions import RdapMalformedError, RdapOfflineError, RdapTransportError
-from ipowner.providers.rdap._fetch import Fetched, Fetcher, reason
+from ipowner.providers.rdap._fetch import Fetched, Fetcher, may_follow, reason
 from ipowner.providers.rdap._holder import Decision, Resolved, decide, detect_nir, org_handles
 from ipowner.providers.rdap._parse import (
     Autnum,
@@ -124,6 +126,9 @@ class RunStats:
         if self.failed:
             parts.append(f"{self.failed} failed")
         return "; ".join(parts)
+
+
+_HANDLE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,99}")
 
 
 def _service_base(url: str) -> str:
@@ -309,6 +314,9 @@ class AsyncRdapClient:
             self._fetcher.counts.clear()
             self._fetcher.retries = self._fetcher.rate_limited = 0
         self.stats.elapsed += time.monotonic() - started
+        if self._cache is not None and self._cache.failed_writes:
+            self.stats.notes.append(f"{self._cache.last_error}; {self._cache.failed_writes} answers not kept")
+            self._cache.failed_writes = 0
         for addr, ans in answers.items():
             self._claims(addr, ans)
         return {a: answers[a] for a in unique}
@@ -450,7 +458,7 @@ class AsyncRdapClient:
         """True when the registry's ``rdap-down`` search (RFC 9910) lists no child of this allocation,
         so the whole range may be answered from the cache. No link, no query."""
         down = net.link("rdap-down")
-        if not down:
+        if not down or not may_follow(down, self.config.rewrite.original(net.self_url or ""), self.config.rewrite):
             return False
         obj, _why = await self._object(down, "search")
         if obj is None or error_from(obj, down, None) is not None:
@@ -466,7 +474,7 @@ class AsyncRdapClient:
             return None
         for link in net.links:
             reg = _registries.by_url(link.href)
-            if reg is not None and reg.key == keeper.key and "/ip/" in link.href:
+            if reg is not None and reg.key == keeper.key and "/ip/" in link.href and link.href.startswith(("http://", "https://")):
                 return f"{_service_base(link.href)}ip/{addr}"
         return f"{keeper.rdap[0]}ip/{addr}"
 
@@ -547,7 +555,12 @@ class AsyncRdapClient:
         out: dict[str, Resolved] = {}
         base = _service_base(url)
         for handle in org_handles(net)[:3]:
-            eurl = f"{base}entity/{handle}"
+            # Handles come from the registry's answer: only plausible ones are asked for, percent-encoded,
+            # so a hostile handle cannot steer the request elsewhere.
+            if not _HANDLE.fullmatch(handle):
+                out[handle] = Resolved(None, "", "handle not usable in a query")
+                continue
+            eurl = f"{base}entity/{quote(handle, safe='')}"
             obj, why = await self._object(eurl, "entity")
             if obj is None:
                 out[handle] = Resolved(None, eurl, why)
@@ -585,7 +598,7 @@ class AsyncRdapClient:
 
     def _up_url(self, net: Network, url: str) -> str | None:
         link = net.link("rdap-up", "up")
-        if link:
+        if link and may_follow(link, self.config.rewrite.original(url), self.config.rewrite):
             return link
         base = _service_base(url)
         cidr = ipaddress.ip_network(net.cidrs[0]) if net.cidrs else None

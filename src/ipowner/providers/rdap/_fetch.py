@@ -13,11 +13,11 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from ipowner.errors import RdapError
 from ipowner.providers.rdap import _registries
-from ipowner.providers.rdap._config import Limit, RdapConfig
+from ipowner.providers.rdap._config import Limit, RdapConfig, Rewriter
 from ipowner.providers.rdap._exceptions import (
     RdapDeadlineError,
     RdapDnsError,
@@ -103,6 +103,9 @@ class Fetcher:
         self._failures = 0
         self._sems: dict[str, asyncio.Semaphore] = {}
 
+    def may_follow(self, url: str, came_from: str) -> bool:
+        return may_follow(url, came_from, self.config.rewrite)
+
     # -- limits ------------------------------------------------------------------------------
     def registry_key(self, url: str) -> str:
         """Rate-limit key: the registry a (possibly rewritten) URL belongs to, else its service base."""
@@ -140,7 +143,10 @@ class Fetcher:
                 if not location:
                     raise RdapRedirectError(public, f"HTTP {resp.status} redirect without a Location")
                 # A relative Location is relative to the URL asked (public form), so it stays rewritable.
-                public = urljoin(public, location)
+                target = urljoin(public, location)
+                if not self.may_follow(target, public):
+                    raise RdapRedirectError(public, f"HTTP {resp.status} redirect to {target[:200]!r}, not an RDAP service")
+                public = target
                 hops.append(public)
                 continue
             return self._interpret(public, resp, fetched, hops)
@@ -224,6 +230,20 @@ class Fetcher:
         if wait >= self.remaining():
             raise RdapDeadlineError(public, f"run deadline of {self.config.deadline:g} s reached while backing off")
         await asyncio.sleep(wait)
+
+
+def may_follow(url: str, came_from: str, rewrite: Rewriter) -> bool:
+    """Whether a URL given by a registry (redirect, link) may be contacted: http(s), and either the
+    same host as the answer that named it, a registry ipowner knows, or an ``IPOWNER_RDAP_REWRITE``
+    prefix. A registry's answer cannot send ipowner anywhere else."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return False
+    if parts.hostname == urlsplit(came_from).hostname:
+        return True
+    if _registries.by_url(url) is not None:
+        return True
+    return any(url.startswith(src) or url.startswith(dst) for src, dst in rewrite.pairs)
 
 
 def _retry_after(value: str | None) -> float | None:
