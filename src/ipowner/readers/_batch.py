@@ -3,11 +3,12 @@ state go through the per-frame handler, in their original order.
 
 A frame is "bulk" when all it does is add to its flow direction's counters: TCP or UDP over IPv4
 (no options) or IPv6 (at most one hop-by-hop/routing/destination-options header), not a fragment,
-and either without payload or in a direction that no longer inspects payloads, without FIN/RST on a
-flow not yet finished, and not the first frame of a flow unknown so far. Everything else (new flows,
-payloads still looked at, FIN/RST, fragments, odd link layers) goes through ``make_handler``'s handler
-in frame order, so names, flow creation, finishing and fragments happen exactly as on the per-frame
-path; bulk frames are then added per flow direction. Batches end where the per-frame path would sweep
+not the first frame of a flow unknown so far, and either without payload or in a direction that no
+longer inspects payloads (checked in frame order, since payloads change that). Everything else (new
+flows, payloads still looked at, fragments, odd link layers) goes through ``make_handler``'s handler
+in frame order, and a FIN/RST marks its flow finished at its place in that order, so names, flow
+creation, finishing and fragments happen exactly as on the per-frame path; bulk frames are then
+added per flow direction. Batches end where the per-frame path would sweep
 the flow table, so no flow is folded inside a batch. Sums and time-bucket totals do not depend on the
 order frames are added in; a direction's last-seen time does, so it is set from its last frame, and a
 direction whose last frame could be followed by a handled frame of the same address pair keeps that
@@ -248,6 +249,7 @@ class Batcher:
         fgid = np.full(n, -1, np.int64)
         fgid[ci] = gid
         handle = self.handle
+        mark_finished = engine.mark_finished
         cs: list = [None] * ng  # each direction's counters, once the table has them
         bulk_more: list[int] = []
         for i, k, g, py, fr, o, a, b, t, ll in zip(
@@ -259,7 +261,9 @@ class Batcher:
                 c = cs[g]
                 if c is None:
                     c = cs[g] = gtabs[g].get(gkeys[g])
-                if c is not None and not (py and c[INS]) and not (fr and not c[FL].fin):
+                if c is not None and not (py and c[INS]):
+                    if fr and not c[FL].fin:
+                        mark_finished(c[FL])  # all the handler would do besides counting
                     bulk_more.append(i)
                     continue
             state[0] = c0 + i
