@@ -121,17 +121,27 @@ class Batcher:
         sll2 = lt == 276
         raw = np.isin(lt, _RAW)
         short = (eth & (incl < 14)) | (sll & (incl < 16)) | (sll2 & (incl < 20)) | (raw & (incl < 1))
-        p = np.where(eth, offs + 14, np.where(sll, offs + 16, np.where(sll2, offs + 20, offs)))
-        et = np.where(eth, g16(offs + 12), np.where(sll, g16(offs + 14), np.where(sll2, g16(offs), 0)))
+        p = offs.copy()
+        et = np.zeros(n, np.int64)
+        for mask, hdr, at in ((eth, 14, 12), (sll, 16, 14), (sll2, 20, 0)):
+            if mask.all():  # one link type: no masking
+                p += hdr
+                et = g16(offs + at)
+            elif mask.any():
+                p[mask] += hdr
+                et[mask] = g16(offs[mask] + at)
         vlan_cut = np.zeros(n, bool)
         for _ in range(2):
             v = eth & ~short & ((et == 0x8100) | (et == 0x88A8) | (et == 0x9100))
+            if not v.any():
+                break
             vlan_cut |= v & (p + 4 > end)
             v &= p + 4 <= end
-            et = np.where(v, g16(p + 2), et)
-            p = np.where(v, p + 4, p)
-        rv = g8(p) >> 4
-        et = np.where(raw, np.where(rv == 4, 0x0800, np.where(rv == 6, 0x86DD, 0)), et)
+            et[v] = g16(p[v] + 2)
+            p[v] += 4
+        if raw.any():
+            rv = g8(p) >> 4
+            et = np.where(raw, np.where(rv == 4, 0x0800, np.where(rv == 6, 0x86DD, 0)), et)
         v4 = (et == 0x0800) & ~short & ~vlan_cut
         v6 = (et == 0x86DD) & ~short & ~vlan_cut
         # frames the handler drops before any flow lookup: cut link headers, not IP, cut IP headers
@@ -197,16 +207,23 @@ class Batcher:
         hf = _mix(fwd)
         hr = _mix(rev)
         dirs = _groups(hf, fwd)
-        canon = _groups(np.minimum(hf, hr), np.where((hr < hf)[:, None], rev, fwd))
-        if dirs is None or canon is None:
+        if dirs is None:
             self._per_frame(buf, offs, incl, orig, ts, lt, c0)
             return
         order, starts, gid, first = dirs
         ng = len(starts)
         last = order[np.r_[starts[1:], len(order)] - 1]  # positions in ci
-        # canonical first frame of each flow: the one that creates it if the table does not know it
+        # the first frame of each flow (either direction) is the one that creates it if the table
+        # does not know it: a direction's first frame, unless its reverse direction started earlier
+        hu = hf[first]
+        r = np.minimum(np.searchsorted(hu, hr[first]), ng - 1)
+        paired = hu[r] == hr[first]
+        if not (fwd[first[r[paired]]] == rev[first[paired]]).all():
+            self._per_frame(buf, offs, incl, orig, ts, lt, c0)
+            return
+        opens = ~paired | (first <= first[r])
         cfirst = np.zeros(len(ci), bool)
-        cfirst[canon[3]] = True
+        cfirst[first[opens]] = True
         # a direction whose last frame may be followed by a handled frame of the same address pair
         ui = np.flatnonzero(unclass)
         force_last = np.zeros(ng, bool)
