@@ -30,6 +30,12 @@ class RangeFact:
     provider: str | None = None  # cloud/CDN provider key, for ranges from a provider's published file
     region: str | None = None  # the provider's region name (e.g. "ap-southeast-1")
     service: str | None = None  # the provider's service name (e.g. "EC2")
+    prefix: str | None = None  # the matched network in CIDR form (a database's prefix, a special block)
+    special: str | None = None  # special-purpose label, for IANA special-purpose blocks
+    name: str | None = None  # the block's or the network's name
+    # Every fact as (field path, value, SourceInfo.id), paths as in AddressRecord.provenance
+    # ("location.city", "traits.isp", ...): what the flat columns above leave out, with its source.
+    fields: tuple[tuple[str, Any, str], ...] = ()
 
     @property
     def first(self) -> str:

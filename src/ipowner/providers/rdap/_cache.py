@@ -71,7 +71,7 @@ class CacheIndex:
             owner: list[int | None] = [None] * len(cuts)
             nxt = list(range(len(cuts) + 1))  # next segment not yet painted (path-halving union-find)
 
-            def free(i: int) -> int:
+            def free(i: int, nxt: list[int] = nxt) -> int:
                 while nxt[i] != i:
                     nxt[i] = nxt[nxt[i]]
                     i = nxt[i]

@@ -27,10 +27,10 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
+from ipowner._addr import parse
 from ipowner.errors import IpownerError, RdapError
 from ipowner.model._serialize import iso
 from ipowner.providers.rdap import _bootstrap, _registries
-from ipowner._addr import parse
 from ipowner.providers.rdap._cache import CachedAnswer, CacheIndex, RdapCache, answer_range
 from ipowner.providers.rdap._config import RdapConfig
 from ipowner.providers.rdap._evidence import EvidenceWriter
