@@ -16,6 +16,8 @@ The RDAP cache is ``IPOWNER_CACHE_DIR`` (offline both answer from the cache only
 MaxMind-format user database to all sides (raw then reads both databases per address).
 
 Prints one JSON object. Usage: enrich.py [--addresses 100000] [--repeats 3] [--seed 7] [--user-db PATH]
+"""
+
 from __future__ import annotations
 
 import argparse
