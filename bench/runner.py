@@ -435,6 +435,13 @@ def enrichment(res: Results, a: argparse.Namespace, deadline: float) -> None:
         f"raw get {1e6 / d['raw_per_s']:.2f} µs; 0.5x means at most {2e6 / d['raw_per_s']:.1f} µs per address for everything ipowner does. "
         f"enrich() answered {d.get('bulk_answered') or 0:,} addresses from a database or the cache.",
     )
+    if d.get("bulk_warm_ratio"):
+        res.note(
+            S,
+            f"enrich() with its per-range facts already built (the same run object again: every address in a range met before, "
+            f"as in traffic that keeps to a few networks): {1e6 / d['bulk_warm_per_s']:.2f} µs per address, "
+            f"{d['bulk_warm_ratio']:.2f}x raw. The random addresses above meet a new range at {d.get('new_ranges_share', 0) * 100:.0f} % of addresses.",
+        )
     if d.get("bulk_profile"):
         res.note(S, "Where enrich()'s time goes (cProfile, own time): " + ", ".join(f"{x['function']} {x['share'] * 100:.0f} %" for x in d["bulk_profile"]) + ".")
     if d.get("profile"):

@@ -92,7 +92,7 @@ def _special(e: ipowner.Enriched) -> dict[str, Any] | None:
     if s is None:
         return None
     extra = {p: v for p, v, _s in s.fields}
-    return {"label": s.special, "name": s.name, "prefix": s.prefix, "rfc": extra["special.rfc"],
+    return {"label": s.special, "name": s.name, "prefix": extra["special.prefix"], "rfc": extra["special.rfc"],
             "globally_reachable": extra["special.globally_reachable"]}
 
 

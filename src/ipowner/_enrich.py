@@ -23,7 +23,6 @@ from itertools import chain, islice
 from os import PathLike
 from typing import Any, NamedTuple
 
-from ipowner._addr import text4, text6
 from ipowner.errors import InvalidAddressError, IpownerError
 from ipowner.model import LookedThrough, SourceInfo
 from ipowner.model.ranges import RangeFact
@@ -126,7 +125,6 @@ def _value(got: tuple[Any, str] | None) -> Any:
 BATCH = 1024  # inputs read ahead: the loop runs over a list, and iteration stays in C
 _new = tuple.__new__
 _PTON, _NTOP, _AF4, _AF6 = socket.inet_pton, socket.inet_ntop, socket.AF_INET, socket.AF_INET6
-_SUFFIX = [f"/{p}" for p in range(129)]
 # Frozen dataclasses set each field through object.__setattr__; a range met once per address of a
 # large batch cannot afford that, so facts are made by setting the slots directly (the same object
 # RangeFact(...) makes), in a function written out once for the current field list.
@@ -256,8 +254,7 @@ class Enrichment:
                 shift = (32 if version == 4 else 128) - plen
                 start = n >> shift << shift
                 return _fact(start, start + (1 << shift) - 1, version, db.source.id, None, None, asn, name, cc, rc,
-                             None, None, None, None, None,
-                             (text4(start) if version == 4 else text6(start)) + _SUFFIX[plen], None, None, fields)
+                             None, None, None, None, None, None, None, fields)
         facts = db.map(data)
         if not facts:
             return None
@@ -265,7 +262,6 @@ class Enrichment:
         default = db.source.id
         shift = (32 if version == 4 else 128) - plen
         start = n >> shift << shift
-        prefix = (text4(start) if version == 4 else text6(start)) + _SUFFIX[plen]
         # Many ranges share one set of facts (an AS, a country): their field tuples are shared too.
         key = (i, tuple(facts.items()))
         fields = self._fields.get(key)
@@ -276,7 +272,7 @@ class Enrichment:
             fields = self._fields[key] = tuple(got)
         return _fact(start, start + (1 << shift) - 1, version, default, None, None, facts.get("asn.number"),
                      facts.get("asn.name"), facts.get("location.country"), facts.get("registered_country"),
-                     None, None, None, None, None, prefix, None, None, fields)
+                     None, None, None, None, None, None, None, fields)
 
     def _special_fact(self, label: str, name: str, prefix: str, rfc: str | None, reachable: bool | None) -> RangeFact:
         key = (prefix, label)
@@ -288,8 +284,9 @@ class Enrichment:
             sid = self.special.source.id
             fact = self._specials[key] = RangeFact(
                 start=int(net.network_address), end=int(net.broadcast_address), version=net.version, source=sid,
-                prefix=prefix, special=label, name=name,
-                fields=(("special.rfc", rfc, sid), ("special.globally_reachable", reachable, sid)),
+                special=label, name=name,
+                fields=(("special.prefix", prefix, sid), ("special.rfc", rfc, sid),
+                        ("special.globally_reachable", reachable, sid)),
             )
         return fact
 
@@ -330,7 +327,7 @@ class Enrichment:
                 fact = RangeFact(
                     start=cached.lo, end=cached.hi, version=cached.version, source=src.id,
                     holder=d.holder.name, holder_country=d.holder.country,
-                    registry=registry, handle=net.handle, name=net.name, prefix=net.cidrs[0] if net.cidrs else None,
+                    registry=registry, handle=net.handle, name=net.name,
                     fields=(("holder", d.holder.name, hid), ("holder.country", d.holder.country, hid),
                             ("network.registry", registry, src.id), ("network.handle", net.handle, src.id)),
                 )
