@@ -171,7 +171,8 @@ class Enrichment:
         self._dbs = list(self._provider._dbs)
         for s in self._provider.sources():
             self.sources.setdefault(s.id, s)
-        self._memo: list[dict[int, Any]] = [{} for _ in self._dbs]  # per database: network key -> fact
+        # per database, per IP version: network key -> (fact,) or ()
+        self._memo: list[tuple[dict[int, Any], dict[int, Any]]] = [({}, {}) for _ in self._dbs]
         self._fields: dict[Any, tuple[tuple[str, Any, str], ...]] = {}
         # per database: field path -> source id (the embedded database's inputs differ per field)
         self._ids = [{p: src.id for p, src in db.by_path.items()} for db in self._dbs]
@@ -377,7 +378,10 @@ class Enrichment:
         db_fact, new, bis = self._db_fact, _new, bisect_right
         pton, ntop, frombytes, af4, af6 = _PTON, _NTOP, int.from_bytes, _AF4, _AF6
         no_ranges, no_errors = _NO_RANGES, _NO_ERRORS
-        single = dbs[0] if len(dbs) == 1 else None
+        single = len(dbs) == 1
+        if single:
+            k, get, v4only, _tier, memo = dbs[0]
+            memo4, memo6 = memo
         for q in addresses:
             # Parse (inline: this loop runs once per address).
             try:
@@ -397,47 +401,52 @@ class Enrichment:
                 addr, v, n, q = got  # type: ignore[misc]  # q: the input without surrounding whitespace
             lt = None
             if v == 4:
-                i = bis(s4, n) - 1
-                sp = f4[i]
-                slow = False
+                sp = f4[bis(s4, n) - 1]
+                if sp is not None:
+                    put(new(Enriched, (q, addr, sp, None, no_ranges, None, no_errors)))
+                    continue
+                target, tv, tn = addr, 4, n
             else:
                 i = bis(s6, n) - 1
                 sp = f6[i]
-                slow = t6[i]
-            if slow:
-                # A translation prefix: the IPv4 address it carries is what the databases are asked about.
-                special, lt = self.special.classify(addr)
-                if special is not None:
-                    sp = self._special_fact(special.label, special.name, special.prefix, special.rfc,
-                                            special.globally_reachable)
-                if lt is None or lt.special is not None:
-                    put(new(Enriched, (q, addr, sp, lt, no_ranges, None, no_errors)))
+                if t6[i]:
+                    # A translation prefix: the IPv4 address it carries is what the databases are asked about.
+                    special, lt = self.special.classify(addr)
+                    if special is not None:
+                        sp = self._special_fact(special.label, special.name, special.prefix, special.rfc,
+                                                special.globally_reachable)
+                    if lt is None or lt.special is not None:
+                        put(new(Enriched, (q, addr, sp, lt, no_ranges, None, no_errors)))
+                        continue
+                    target, tv, tn = lt.ipv4, 4, frombytes(pton(af4, lt.ipv4), "big")
+                elif sp is not None:
+                    put(new(Enriched, (q, addr, sp, None, no_ranges, None, no_errors)))
                     continue
-                target, tv, tn = lt.ipv4, 4, frombytes(pton(af4, lt.ipv4), "big")
-            elif sp is not None:
-                put(new(Enriched, (q, addr, sp, None, no_ranges, None, no_errors)))
-                continue
-            else:
-                target, tv, tn = addr, v, n
+                else:
+                    target, tv, tn = addr, 6, n
             errors: Any = no_errors
             # Databases: one read each; a range's fact is built the first time the range is seen.
-            if single is not None:
-                k, get, v4only, _tier, memo = single
+            if single:
                 ranges = no_ranges
-                if not (v4only and tv == 6):
+                if tv == 4 or not v4only:
                     try:
                         data, plen = get(target)
                     except Exception as exc:
                         errors = (self._read_error(k, target, exc),)
                     else:
                         if data is not None:
-                            key = tn >> ((32 if tv == 4 else 128) - plen) << 8 | plen
-                            if tv == 6:
-                                key = -key - 1  # IPv6 keys apart from IPv4 ones
-                            ranges = memo.get(key)
-                            if ranges is None:
-                                fact = db_fact(k, data, plen, tv, tn)
-                                ranges = memo[key] = (fact,) if fact is not None else no_ranges
+                            if tv == 4:
+                                key = tn >> (32 - plen) << 8 | plen
+                                ranges = memo4.get(key)
+                                if ranges is None:
+                                    fact = db_fact(k, data, plen, 4, tn)
+                                    ranges = memo4[key] = (fact,) if fact is not None else no_ranges
+                            else:
+                                key = tn >> (128 - plen) << 8 | plen
+                                ranges = memo6.get(key)
+                                if ranges is None:
+                                    fact = db_fact(k, data, plen, 6, tn)
+                                    ranges = memo6[key] = (fact,) if fact is not None else no_ranges
             else:
                 hits: list[tuple[tuple[int, int, int], RangeFact]] = []
                 for k, get, v4only, tier, memo in dbs:
@@ -451,12 +460,11 @@ class Enrichment:
                     if data is None:
                         continue
                     key = tn >> ((32 if tv == 4 else 128) - plen) << 8 | plen
-                    if tv == 6:
-                        key = -key - 1
-                    got_r = memo.get(key)
+                    table = memo[0] if tv == 4 else memo[1]
+                    got_r = table.get(key)
                     if got_r is None:
                         fact = db_fact(k, data, plen, tv, tn)
-                        got_r = memo[key] = (fact,) if fact is not None else no_ranges
+                        got_r = table[key] = (fact,) if fact is not None else no_ranges
                     if got_r:
                         # user databases before the embedded one, then the longest prefix, then order
                         hits.append(((tier, -plen, k), got_r[0]))
