@@ -266,3 +266,14 @@ def test_cache_index_picks_what_find_picks(tmp_path: Path) -> None:
         hits += want is not None
     cache.close()
     assert hits > 500
+
+
+def test_one_pass_then_closed(env) -> None:
+    run = ipowner.enrich(iter(["8.8.8.8", "1.1.1.1"]), discover=False)
+    assert [e.asn for e in run] == [15169, 13335]
+    with pytest.raises(ValueError, match="closed"):
+        list(run)
+    with ipowner.enrich([], discover=False) as again:  # run() for several batches on one memo
+        first = list(again.run(["8.8.8.8"]))[0]
+        second = list(again.run("8.8.8.9"))[0]
+        assert first.ranges[0] is second.ranges[0]

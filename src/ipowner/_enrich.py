@@ -21,13 +21,16 @@ from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain, islice
 from os import PathLike
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ipowner.errors import InvalidAddressError, IpownerError
 from ipowner.model import LookedThrough, SourceInfo
 from ipowner.model.ranges import RangeFact
 from ipowner.providers.mmdb import _LOOKUP_PREFIX, MmdbProvider, _facts_embedded, _one_line
 from ipowner.providers.special import SpecialProvider, flat_registry
+
+if TYPE_CHECKING:
+    from ipowner.providers.rdap._config import RdapConfig
 
 
 class Enriched(NamedTuple):
@@ -159,11 +162,12 @@ class Enrichment:
         use_embedded: bool = True,
         discover: bool = True,
         rdap_cache: bool = True,
-        rdap_config: Any = None,
+        rdap_config: RdapConfig | None = None,
     ) -> None:
         if isinstance(mmdb, (str, PathLike)):
             mmdb = [mmdb]
         self._addresses = addresses
+        self._closed = False
         self.special = SpecialProvider()
         self.sources: dict[str, SourceInfo] = {self.special.source.id: self.special.source}
         self._provider = MmdbProvider(tuple(str(p) for p in mmdb), use_embedded=use_embedded, discover=discover)
@@ -190,7 +194,7 @@ class Enrichment:
             self._open_rdap(rdap_config)
 
     # -- set-up ------------------------------------------------------------------------------------
-    def _open_rdap(self, config: Any) -> None:
+    def _open_rdap(self, config: RdapConfig | None) -> None:
         from ipowner.providers.rdap._cache import RdapCache
         from ipowner.providers.rdap._client import AsyncRdapClient
         from ipowner.providers.rdap._config import RdapConfig
@@ -209,6 +213,7 @@ class Enrichment:
         self._rdap = AsyncRdapClient(cfg, cache=self._cache)
 
     def close(self) -> None:
+        self._closed = True
         self._provider.close()
         if self._cache is not None:
             self._cache.close()
@@ -341,6 +346,8 @@ class Enrichment:
         return chain.from_iterable(self._batches(addresses))
 
     def _batches(self, addresses: Iterable[str], close: bool = False) -> Iterator[list[Enriched]]:
+        if self._closed:
+            raise ValueError("this enrichment run is closed (iterating it closes it): start a new one")
         if isinstance(addresses, str):
             addresses = [addresses]
         it = iter(addresses)
@@ -518,7 +525,7 @@ def enrich(
     use_embedded: bool = True,
     discover: bool = True,
     rdap_cache: bool = True,
-    rdap_config: Any = None,
+    rdap_config: RdapConfig | None = None,
 ) -> Enrichment:
     """The offline facts of many addresses: iterate for one ``Enriched`` per input, in input order.
 
