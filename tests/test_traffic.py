@@ -385,3 +385,38 @@ def test_cli_generic_csv_columns(tmp_path):
     assert (rows["198.51.100.20"]["bytes_sent"], rows["198.51.100.20"]["byte_kind"]) == (10, "ip")
     bad = CliRunner().invoke(cli, ["traffic", "--column", "nonsense", str(p)])
     assert bad.exit_code == 2
+
+
+def _ip4_fragment(src: bytes, dst: bytes, ident: int, offset8: int, more: bool, payload: bytes) -> bytes:
+    import struct as _s
+
+    flags = (0x2000 if more else 0) | offset8
+    hdr = _s.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), ident & 0xFFFF, flags, 64, 17, 0, src, dst)
+    return b"\x02" * 6 + b"\x04" * 6 + b"\x08\x00" + hdr + payload
+
+
+def test_fragments_in_flight_keep_their_flow_across_table_sweeps(tmp_path):
+    # Synthetic: 70,000 UDP datagrams from a server, each in two fragments, the next one's first
+    # fragment always sent before the previous one's second. The fragment table is trimmed during
+    # sweeps (every 65,536 frames); a fragment in flight must still be counted on its own flow.
+    import struct as _s
+
+    dev, srv = bytes([10, 0, 0, 5]), bytes([93, 184, 216, 34])
+    n = 70_000
+    first = _s.pack("!HHHH", 5000, 40000, 8 + 16, 0) + b"x" * 8  # UDP header + 8 bytes
+    frames = [b"\x04" * 6 + b"\x02" * 6 + b"\x08\x00" + _s.pack(
+        "!BBHHHBBH4s4s", 0x45, 0, 28, 1, 0, 64, 17, 0, dev, srv) + _s.pack("!HHHH", 40000, 5000, 8, 0)]
+    for i in range(n + 1):
+        if i < n:
+            frames.append(_ip4_fragment(srv, dev, i, 0, True, first))
+        if i:
+            frames.append(_ip4_fragment(srv, dev, i - 1, 2, False, b"y" * 8))
+    out = bytearray(_s.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+    for k, fr in enumerate(frames):
+        out += _s.pack("<IIII", 1_700_000_000 + k // 1000, k % 1000, len(fr), len(fr)) + fr
+    path = tmp_path / "synthetic-fragments-in-flight.pcap"
+    path.write_bytes(bytes(out))
+    res = traffic([path])
+    assert [d.address for d in res.destinations] == ["93.184.216.34"]
+    d = res.destinations[0]
+    assert (d.packets_sent, d.packets_received) == (1, 2 * n)

@@ -9,6 +9,7 @@ its pair and forgotten, so memory follows destinations, not packets or flows.
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import socket
 from dataclasses import dataclass, field
 
@@ -425,7 +426,11 @@ class Engine:
                         keep.append(f)
             self.finished = keep
         if len(self.frag_owner) > 4096:
-            self.frag_owner.clear()
+            # Drop the oldest half only: fragments still in flight keep their owner (clearing them all
+            # turned a datagram's later fragments into a port-less flow pointing the wrong way).
+            owners = self.frag_owner
+            for k in list(itertools.islice(owners, len(owners) - 2048)):
+                del owners[k]
 
     def fold(self, f: Flow) -> None:
         a, b = f.a, f.b
