@@ -222,6 +222,16 @@ def test_facts_are_shared_per_range(env) -> None:
     assert a.ranges[0].to_dict()["first"] == "8.8.8.0"
 
 
+def test_database_failing_on_lookup_equals_lookup(env) -> None:
+    """A database whose tree or data is broken for some addresses: the same one-line errors as lookup()."""
+    broken = [DATA / "MaxMind-DB-test-broken-pointers-24.mmdb", DATA / "MaxMind-DB-test-broken-search-tree-24.mmdb"]
+    inputs = ["1.1.1.32", "1.1.1.1", "255.255.255.255", "8.8.8.8", "2001:4860::1", "64:ff9b::101:120"]
+    seen = compare(inputs, mmdb=broken, discover=False)
+    with ipowner.enrich(["1.1.1.32"], mmdb=broken, discover=False) as run:
+        assert any("lookup of 1.1.1.32 failed" in m for m in next(iter(run)).errors)
+    assert seen["records"] == 6
+
+
 def test_bad_database_and_bad_inputs(env, tmp_path: Path) -> None:
     missing = tmp_path / "nope.mmdb"
     with ipowner.enrich(["8.8.8.8", "nonsense!", "1.2.3.4/8"], mmdb=[missing], discover=False) as run:
