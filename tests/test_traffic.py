@@ -87,7 +87,7 @@ def reference() -> dict[str, dict]:
 
 @pytest.fixture(scope="module")
 def results() -> dict[str, object]:
-    return {p.name: traffic([p]) for p in CAPTURES}
+    return {p.name: traffic([p], batch=True) for p in CAPTURES}  # the batch path; compared with the others below
 
 
 def _per_address(res) -> dict[str, list[int]]:
@@ -152,9 +152,34 @@ def test_hostnames_match_tshark_fields(name, reference, results):
 
 @pytest.mark.parametrize("name", [p.name for p in CAPTURES])
 def test_fast_and_slow_paths_agree(name, results):
-    fast = results[name].to_dict()
-    slow = traffic([DATA / name], fast=False).to_dict()
-    assert fast == slow
+    """The batch path, the per-frame fast path and the dpkt slow path: identical results."""
+    batch = results[name].to_dict()
+    assert batch == traffic([DATA / name], batch=False).to_dict()
+    assert batch == traffic([DATA / name], fast=False).to_dict()
+
+
+@pytest.fixture
+def frequent_sweeps(monkeypatch):
+    """Sweep the flow table every 64 frames (a full sweep every 1024): folding happens mid-capture,
+    batches are cut at every sweep and flows come back after being folded."""
+    import ipowner.readers._engine as engine_mod
+
+    monkeypatch.setattr(engine_mod, "SWEEP_MASK", 63)
+
+
+@pytest.mark.parametrize("name", [p.name for p in CAPTURES if p.stat().st_size > 20000])
+def test_paths_agree_with_frequent_sweeps(name, frequent_sweeps):
+    batch = traffic([DATA / name], batch=True).to_dict()
+    assert batch == traffic([DATA / name], batch=False).to_dict()
+    assert batch == traffic([DATA / name], fast=False).to_dict()
+
+
+def test_paths_agree_on_several_inputs(frequent_sweeps):
+    """Inputs read one after another share the frame counter, the flow table and the names."""
+    inputs = [DATA / "ndpi--wechat.pcap", DATA / "ndpi--alexa-app.pcapng", DATA / "zeek--wikipedia.pcap"]
+    batch = traffic(inputs, batch=True).to_dict()
+    assert batch == traffic(inputs, batch=False).to_dict()
+    assert batch == traffic(inputs, fast=False).to_dict()
 
 
 def _dest(res, address):
@@ -358,9 +383,47 @@ def test_corrupted_captures_never_raise_and_paths_still_agree(tmp_path):
             data = data[: rng.randrange(24, len(data))]
         p = tmp_path / f"corrupt-{i}.pcap"
         p.write_bytes(bytes(data))
-        fast, slow = traffic([p]), traffic([p], fast=False)
+        fast, slow = traffic([p], batch=True), traffic([p], fast=False)
         assert fast.to_dict() == slow.to_dict()
+        assert fast.to_dict() == traffic([p], batch=False).to_dict()
         assert not any("internal error" in w for w in fast.inputs[0].warnings)
+
+
+def test_corrupted_pcapng_batch_and_per_frame_agree(tmp_path):
+    """Bytes flipped in pcapng captures (block lengths, interface ids, lengths, headers): the batch path
+    keeps what the per-frame path keeps, with the same warnings."""
+    import random
+
+    rng = random.Random(20261130)
+    sources = [p for p in CAPTURES if p.suffix == ".pcapng"]
+    for i in range(40):
+        data = bytearray(rng.choice(sources).read_bytes()[:40000])
+        for _ in range(rng.randint(1, 12)):
+            data[rng.randrange(28, len(data))] = rng.randrange(256)
+        if i % 4 == 0:
+            data = data[: rng.randrange(28, len(data))]
+        p = tmp_path / f"corrupt-{i}.pcapng"
+        p.write_bytes(bytes(data))
+        batch = traffic([p], batch=True)
+        assert batch.to_dict() == traffic([p], batch=False).to_dict()
+        assert not any("internal error" in w for w in batch.inputs[0].warnings)
+
+
+def test_paths_agree_on_the_benchmark_capture(tmp_path):
+    """The benchmark's generator (VLAN tags, SLL2, a snaplen-cut interface, IPv6 extension headers,
+    fragments, many short flows): batch and per-frame paths agree over several flow-table sweeps."""
+    import sys
+
+    gen = Path(__file__).parent.parent / "bench" / "gen_capture.py"
+    caps = []
+    for fmt, n in (("pcapng", 100000), ("pcap", 70000)):
+        out = tmp_path / f"synthetic-bench.{fmt}"
+        subprocess.run([sys.executable, str(gen), "--packets", str(n), "--format", fmt, str(out), "--quiet",
+                        "--destinations", "1500"], check=True, timeout=120)
+        caps.append(out)
+    batch = traffic(caps, batch=True).to_dict()
+    assert batch == traffic(caps, batch=False).to_dict()
+    assert batch["destinations"] and not batch["partial"]
 
 
 def test_timeline_and_device_totals_add_up(results):
@@ -385,6 +448,63 @@ def test_cli_generic_csv_columns(tmp_path):
     assert (rows["198.51.100.20"]["bytes_sent"], rows["198.51.100.20"]["byte_kind"]) == (10, "ip")
     bad = CliRunner().invoke(cli, ["traffic", "--column", "nonsense", str(p)])
     assert bad.exit_code == 2
+
+
+def test_quick_dns_reader_agrees_with_dnspython():
+    """DNS responses read directly (plain names, A/AAAA/CNAME only) give what dnspython gives; mangled
+    copies (bytes set to label lengths, pointers, types, cut short) too, errors included."""
+    import random
+
+    import dpkt
+
+    from ipowner.readers._payload import PayloadError, _quick_dns, parse_dns_response
+
+    def outcome(p: bytes, quick: bool):
+        try:
+            a = parse_dns_response(p, quick=quick)
+            return None if a is None else (a.query, a.addresses)
+        except PayloadError as exc:
+            return str(exc)
+
+    responses = []
+    for path in CAPTURES:
+        with open(path, "rb") as f:
+            try:
+                for _, buf in (dpkt.pcapng.Reader(f) if path.suffix == ".pcapng" else dpkt.pcap.Reader(f)):
+                    try:
+                        l4 = dpkt.ethernet.Ethernet(buf).data.data
+                    except Exception:  # noqa: BLE001 - not Ethernet/IP: not needed here
+                        continue
+                    if isinstance(l4, dpkt.udp.UDP) and l4.sport == 53 and len(l4.data) > 12 and l4.data[2] & 0x80:
+                        responses.append(bytes(l4.data))
+            except (ValueError, dpkt.dpkt.NeedData, dpkt.dpkt.UnpackError):
+                pass
+    assert sum(1 for p in responses if _quick_dns(p) is not None) > 40
+    rng = random.Random(7)
+    quick = 0
+    for p in responses:
+        for k in range(6):
+            q = bytearray(p)
+            if k:
+                for _ in range(rng.randint(1, 3)):
+                    q[rng.randrange(2, len(q))] = rng.choice([0, 1, 5, 28, 63, 64, 0xC0, 0xC1, rng.randrange(256)])
+                if k == 5:
+                    q = q[: rng.randrange(12, len(q) + 1)]
+            quick += _quick_dns(bytes(q)) is not None
+            assert outcome(bytes(q), True) == outcome(bytes(q), False), bytes(q).hex()
+    assert quick > 150
+
+
+@pytest.mark.parametrize("name", ["ndpi--1kxun.pcap", "ndpi--alexa-app.pcapng", "zeek--empty.pcap",
+                                  "synthetic-truncated-last-record.pcap", "synthetic-two-interfaces.pcapng"])
+@pytest.mark.parametrize("threshold", [100, 1000, 1 << 30])
+def test_auto_reader_choice_reads_ahead_without_losing_bytes(name, threshold, monkeypatch):
+    """By default the batch path is used from a size on; deciding reads ahead, which the reader gets back."""
+    import ipowner.readers._base as base
+
+    per_frame = traffic([DATA / name], batch=False).to_dict()
+    monkeypatch.setattr(base, "BATCH_FROM", threshold)
+    assert traffic([DATA / name]).to_dict() == per_frame
 
 
 def _ip4_fragment(src: bytes, dst: bytes, ident: int, offset8: int, more: bool, payload: bytes) -> bytes:

@@ -1,8 +1,9 @@
 """ipowner: who holds the servers a device talks to.
 
-The public API (``lookup``, ``traffic``, ``report``) does the same work as the command line.
+The public API (``lookup``, ``enrich``, ``traffic``, ``report``) does the same work as the command line.
 """
 
+from ipowner._enrich import Enriched, Enrichment, enrich
 from ipowner._lookup import LookupResult, QueryError, lookup
 from ipowner._report import build_report, report
 from ipowner._traffic import traffic
@@ -28,6 +29,9 @@ __all__ = [
     "build_report",
     "report",
     "lookup",
+    "enrich",
+    "Enriched",
+    "Enrichment",
     "LookupResult",
     "QueryError",
     "AddressRecord",

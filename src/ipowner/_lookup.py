@@ -19,6 +19,7 @@ from typing import Any
 
 import idna
 
+from ipowner._addr import parse
 from ipowner._version import __version__
 from ipowner.errors import InvalidAddressError, IpownerError, ResolutionError
 from ipowner.exitcodes import ExitCode, combine
@@ -91,6 +92,9 @@ class ParsedQuery:
 
 def parse_query(text: str) -> ParsedQuery:
     """An address (IPv4, IPv6 with zone id or brackets) or a hostname; ``InvalidAddressError`` otherwise."""
+    got = parse(text)
+    if got is not None:  # the common case: a plain address, no whitespace, brackets or zone id
+        return ParsedQuery(text, address=got[0])
     raw = text.strip()
     if not raw:
         raise InvalidAddressError(repr(text), "empty input")

@@ -51,6 +51,7 @@ def traffic(
     bucket: float = 60.0,
     columns: Mapping[str, str] | None = None,
     fast: bool = True,
+    batch: bool | None = None,
     progress: ProgressFactory | None = None,
 ) -> TrafficResult:
     """Read captures and logs into per-destination flows, bytes and hostnames.
@@ -58,7 +59,9 @@ def traffic(
     ``inputs`` are file paths, or ``-`` for standard input; the format is found from the content.
     ``device`` names the device address(es) when the flow initiator is not the device.
     ``columns`` maps roles (``address``, ``bytes_sent``...) to column names for generic CSV input.
-    ``fast=False`` uses the dpkt-based slow path (for differential testing).
+    ``fast=False`` uses the dpkt-based slow path; ``batch`` chooses between the batch path (True) and
+    the per-frame fast path (False), by default the batch path for captures of 4 MB or more. All paths
+    give the same result (the choice exists for differential tests and benchmarks).
     Unreadable or partly readable inputs never raise: they are marked partial with a warning.
     """
     if bucket <= 0:
@@ -91,7 +94,8 @@ def traffic(
         stream = _Hashing(raw)
         cb = progress(name, size) if progress else None
         base = engine.counter[0]
-        ctx = ReadContext(name=name, stream=stream, engine=engine, info=info, progress=cb, fast=fast)  # type: ignore[arg-type]
+        ctx = ReadContext(name=name, stream=stream, engine=engine, info=info, progress=cb, fast=fast,
+                          batch=batch)  # type: ignore[arg-type]
         try:
             read_input(ctx, columns=columns)
             if cb is not None and size:

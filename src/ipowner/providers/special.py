@@ -11,12 +11,14 @@ from __future__ import annotations
 import csv
 import ipaddress
 import re
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 
+from ipowner._addr import parse
 from ipowner.model import AddressRecord, LookedThrough, SourceInfo, Special
 from ipowner.paths import shipped
 
@@ -54,6 +56,7 @@ _MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")
 _6TO4 = ipaddress.IPv6Network("2002::/16")
 _TEREDO = ipaddress.IPv6Network("2001::/32")
 _TRANSLATION_LABELS = {_NAT64: "nat64", _NAT64_LOCAL: "nat64-local"}
+_THROUGH = (_MAPPED, _NAT64, _NAT64_LOCAL, _6TO4, _TEREDO)  # every prefix look_through() knows
 
 # Multicast is its own IANA registry, not part of the special-purpose ones.
 _MULTICAST = [
@@ -228,6 +231,28 @@ class SpecialRegistry:
         b = self.block(ip)
         return b.special() if b else None
 
+    def flat(self, version: int) -> tuple[list[int], list[Block | None], list[bool]]:
+        """The same answers as ``block`` as sorted disjoint segments: (starts, block, translation) per segment.
+
+        ``blocks[bisect_right(starts, n) - 1]`` is ``block(n)``, for the hot paths that hold integers;
+        ``translation`` says the segment lies in a prefix whose embedded IPv4 is looked through.
+        """
+        bits = 32 if version == 4 else 128
+        nets = [(start, 1 << (bits - plen)) for _t, plen, table in self._tables.get(version, []) for start in table]
+        if version == 6:
+            nets += [(int(n.network_address), n.num_addresses) for n in _THROUGH]
+        cuts = {0}
+        for start, size in nets:
+            cuts.add(start)
+            if start + size < 1 << bits:
+                cuts.add(start + size)
+        starts = sorted(cuts)
+        make = ipaddress.IPv4Address if version == 4 else ipaddress.IPv6Address
+        # Each segment lies inside or outside every block, so its first address speaks for all of it.
+        blocks = [self.block(make(s)) for s in starts]
+        through = [version == 6 and any(make(s) in n for n in _THROUGH) for s in starts]
+        return starts, blocks, through
+
 
 def _extra_blocks() -> list[Block]:
     extra = [Block(net, "multicast", name, rfc, False, 1) for net, name, rfc in _MULTICAST]
@@ -259,6 +284,12 @@ def load_registry(data_dir: Path | None = None) -> tuple[SpecialRegistry, Source
         credit="Special-purpose ranges: IANA",
     )
     return SpecialRegistry(blocks), source
+
+
+@lru_cache(maxsize=4)
+def flat_registry(registry: SpecialRegistry) -> dict[int, tuple[list[int], list[Block | None], list[bool]]]:
+    """``SpecialRegistry.flat`` for both families, built once per registry."""
+    return {4: registry.flat(4), 6: registry.flat(6)}
 
 
 def _v4(value: int) -> ipaddress.IPv4Address:
@@ -295,6 +326,9 @@ class SpecialProvider:
         self.registry, self.source = load_registry(data_dir)
         self.problems: list[str] = []
 
+    def _flat(self) -> dict[int, tuple[list[int], list[Block | None], list[bool]]]:
+        return flat_registry(self.registry)
+
     def sources(self) -> list[SourceInfo]:
         return [self.source]
 
@@ -311,7 +345,14 @@ class SpecialProvider:
         return special, through
 
     def enrich(self, records: list[AddressRecord]) -> None:
+        fast = self._flat()
         for rec in records:
+            got = parse(rec.address)
+            if got is not None:
+                starts, blocks, through = fast[got[1]]
+                i = bisect_right(starts, got[2]) - 1
+                if blocks[i] is None and not through[i]:
+                    continue  # neither special nor carrying an IPv4 address
             special, through = self.classify(rec.address)
             if special is not None:
                 rec.special = special

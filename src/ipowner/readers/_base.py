@@ -10,6 +10,7 @@ from ipowner.model.traffic import InputInfo
 from ipowner.readers._engine import Engine
 
 CHUNK = 1 << 22  # bytes read at a time from a capture
+BATCH_FROM = CHUNK  # captures smaller than this are read frame by frame unless asked (numpy costs its import)
 MAX_RECORD = 262144  # the largest record tshark/libpcap accept; a header claiming more is corrupt
 
 Progress = Callable[[int], None]  # called with the number of bytes consumed so far
@@ -26,6 +27,17 @@ class ReadContext:
     head: bytes = b""  # bytes already read for format detection, to be consumed first
     progress: Progress | None = None
     fast: bool = True  # False: the dpkt-based slow path (for differential tests)
+    batch: bool | None = None  # with fast: frames classified in batches (numpy); None: for large inputs
+
+    def use_batch(self) -> bool:
+        """Whether to read this capture in batches; may read ahead (kept for the reader)."""
+        if not self.fast or self.batch is False:
+            return False
+        if self.batch:
+            return True
+        ahead = self.read(BATCH_FROM)
+        self.head = ahead + self.head
+        return len(ahead) >= BATCH_FROM
 
     def read(self, n: int) -> bytes:
         if self.head:

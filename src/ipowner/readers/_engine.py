@@ -168,6 +168,7 @@ class Engine:
         self.frag_owner: dict[bytes, list] = {}
         self.frag_pieces: dict[bytes, dict] = {}
         self.counter = [0]  # frames handled, all inputs together
+        self.sweep_mask = SWEEP_MASK  # read here so tests can sweep more often
         self.dns_errors = 0
         self.dns_seen: set[bytes] = set()
         self.first_dns_error: tuple[int, str] | None = None

@@ -20,7 +20,6 @@ from ipowner.readers._engine import (
     LT,
     PK,
     PROTO_BYTE,
-    SWEEP_MASK,
     Engine,
 )
 
@@ -49,14 +48,19 @@ def pcapdroid_app(buf: bytes, end: int) -> str | None:
     return name or f"uid:{uid}"
 
 
-def make_handler(engine: Engine) -> Callable[[bytes, int, int, int, float, int], int]:
-    """A frame handler bound to ``engine``: handle(buf, offset, captured_len, orig_len, ts, linktype)."""
+def make_handler(engine: Engine, sweep_mask: int | None = None) -> Callable[[bytes, int, int, int, float, int], int]:
+    """A frame handler bound to ``engine``: handle(buf, offset, captured_len, orig_len, ts, linktype).
+
+    ``sweep_mask=-1`` never sweeps: the batch path sweeps itself, at the same frames.
+    """
     tcp, udp, other = engine.tcp, engine.udp, engine.other
     new_flow = engine.new_flow
     inspect = engine.inspect
     bucket = engine.bucket
     frag_owner = engine.frag_owner
     state = engine.counter  # frames handled so far
+    if sweep_mask is None:
+        sweep_mask = engine.sweep_mask
 
     def roll(c: list, b: float, orig: int) -> None:
         # the direction moved to a new time bucket: park the finished one on the flow
@@ -71,7 +75,7 @@ def make_handler(engine: Engine) -> Callable[[bytes, int, int, int, float, int],
     def handle(buf: bytes, off: int, incl: int, orig: int, ts: float, lt: int) -> int:
         end = off + incl
         state[0] += 1
-        if not state[0] & SWEEP_MASK:
+        if not state[0] & sweep_mask:
             engine.sweep(ts)
         # ---- link layer
         if lt == 1:

@@ -7,6 +7,7 @@ Every function takes untrusted bytes and returns plain values or raises ``Payloa
 from __future__ import annotations
 
 import ipaddress
+import struct
 from dataclasses import dataclass, field
 
 import dns.exception
@@ -69,26 +70,21 @@ class DnsAnswer:
     addresses: dict[str, list[str]] = field(default_factory=dict)
 
 
-def parse_dns_response(payload: bytes) -> DnsAnswer | None:
-    """The A/AAAA answers of a DNS response with the CNAME chain that led to each; None for queries."""
+_Parsed = tuple[str | None, list[tuple[str, str]], dict[str, str]]  # query, (owner, address)s, CNAME target -> owner
+
+
+def parse_dns_response(payload: bytes, quick: bool = True) -> DnsAnswer | None:
+    """The A/AAAA answers of a DNS response with the CNAME chain that led to each; None for queries.
+
+    Plain responses (one question, only A/AAAA/CNAME answers of class IN, letters, digits, '-' and '_'
+    in names) are read directly; anything else, and everything with ``quick=False``, by dnspython.
+    """
     if len(payload) < 12:
         raise PayloadError("DNS message shorter than its header")
     if not payload[2] & 0x80:
         return None  # a query
-    try:
-        msg = dns.message.from_wire(payload, ignore_trailing=True, one_rr_per_rrset=True)
-    except (dns.exception.DNSException, ValueError, IndexError, UnicodeError) as exc:
-        raise PayloadError(f"malformed DNS response ({type(exc).__name__})") from None
-    query = normalise_name(msg.question[0].name.to_text()) if msg.question else None
-    cname_parent: dict[str, str] = {}  # target -> owner
-    records: list[tuple[str, str]] = []
-    for rrset in msg.answer:
-        owner = normalise_name(rrset.name.to_text())
-        for rd in rrset:
-            if rd.rdtype == dns.rdatatype.CNAME and hasattr(rd, "target"):
-                cname_parent.setdefault(normalise_name(rd.target.to_text()), owner)
-            elif rd.rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA) and hasattr(rd, "address"):
-                records.append((owner, ipaddress.ip_address(rd.address).compressed))
+    parsed = _quick_dns(payload) if quick else None
+    query, records, cname_parent = parsed if parsed is not None else _dnspython(payload)
     ans = DnsAnswer(query=query)
     for owner, addr in records:
         chain = [owner]
@@ -105,6 +101,107 @@ def parse_dns_response(payload: bytes) -> DnsAnswer | None:
             if n and n not in names:
                 names.append(n)
     return ans
+
+
+def _dnspython(payload: bytes) -> _Parsed:
+    try:
+        msg = dns.message.from_wire(payload, ignore_trailing=True, one_rr_per_rrset=True)
+    except (dns.exception.DNSException, ValueError, IndexError, UnicodeError) as exc:
+        raise PayloadError(f"malformed DNS response ({type(exc).__name__})") from None
+    query = normalise_name(msg.question[0].name.to_text()) if msg.question else None
+    cname_parent: dict[str, str] = {}  # target -> owner
+    records: list[tuple[str, str]] = []
+    for rrset in msg.answer:
+        owner = normalise_name(rrset.name.to_text())
+        for rd in rrset:
+            if rd.rdtype == dns.rdatatype.CNAME and hasattr(rd, "target"):
+                cname_parent.setdefault(normalise_name(rd.target.to_text()), owner)
+            elif rd.rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA) and hasattr(rd, "address"):
+                records.append((owner, ipaddress.ip_address(rd.address).compressed))
+    return query, records, cname_parent
+
+
+_PLAIN = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
+
+
+def _quick_name(p: bytes, pos: int) -> tuple[str, int] | None:
+    """(name as normalise_name shows it, position after it), following pointers as dnspython does
+    (each strictly before the last); None when dnspython should decide (escapes, bad labels or pointers)."""
+    labels = []
+    biggest = pos
+    after = -1
+    size = 1
+    n = len(p)
+    while True:
+        if pos >= n:
+            return None
+        count = p[pos]
+        if count == 0:
+            pos += 1
+            break
+        if count < 64:
+            label = p[pos + 1 : pos + 1 + count]
+            if len(label) != count or not _PLAIN.issuperset(label):
+                return None
+            labels.append(label)
+            size += count + 1
+            pos += 1 + count
+        elif count >= 192 and pos + 1 < n:
+            target = ((count & 0x3F) << 8) | p[pos + 1]
+            if target >= biggest:
+                return None
+            if after < 0:
+                after = pos + 2
+            biggest = pos = target
+        else:
+            return None
+    if size > 255:
+        return None
+    return b".".join(labels).decode("ascii").lower(), after if after >= 0 else pos
+
+
+def _quick_dns(p: bytes) -> _Parsed | None:
+    """A plain response read directly, with the same result as ``_dnspython``; None for anything else."""
+    if (p[2] >> 3) & 0xF:
+        return None  # not a standard query's response
+    qd, an, ns, ar = struct.unpack_from("!HHHH", p, 4)
+    if qd != 1 or ns or ar:
+        return None
+    r = _quick_name(p, 12)
+    if r is None:
+        return None
+    query, pos = r
+    pos += 4
+    n = len(p)
+    if pos > n or p[pos - 4 : pos - 2] in (b"\x00\xfb", b"\x00\xfc"):
+        return None  # cut, or a zone transfer (IXFR/AXFR), which dnspython reads its own way
+    records: list[tuple[str, str]] = []
+    cname_parent: dict[str, str] = {}
+    for _ in range(an):
+        r = _quick_name(p, pos)
+        if r is None:
+            return None
+        owner, pos = r
+        if pos + 10 > n:
+            return None
+        rtype, rclass, _ttl, rdlen = struct.unpack_from("!HHIH", p, pos)
+        pos += 10
+        end = pos + rdlen
+        if end > n or rclass != 1:
+            return None
+        if rtype == 1 and rdlen == 4:
+            records.append((owner, str(ipaddress.IPv4Address(p[pos:end]))))
+        elif rtype == 28 and rdlen == 16:
+            records.append((owner, ipaddress.IPv6Address(p[pos:end]).compressed))
+        elif rtype == 5:
+            r = _quick_name(p, pos)
+            if r is None or r[1] != end:
+                return None
+            cname_parent.setdefault(r[0], owner)
+        else:
+            return None
+        pos = end
+    return query, records, cname_parent
 
 
 # ---------------------------------------------------------------- TLS

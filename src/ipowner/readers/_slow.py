@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import dpkt
 
-from ipowner.readers._engine import BB, BK, BY, FL, IB, INS, LT, PK, PROTO_BYTE, SWEEP_MASK, Engine
+from ipowner.readers._engine import BB, BK, BY, FL, IB, INS, LT, PK, PROTO_BYTE, Engine
 from ipowner.readers._fast import COUNTED, NOT_IP, TRUNCATED, pcapdroid_app
 
 _V6_EXT = (0, 43, 60, 135, 139, 140, 44, 51)
@@ -66,10 +66,11 @@ def _raw_ip(frame: bytes, eth: dpkt.ethernet.Ethernet) -> bytes | None:
 def make_slow_handler(engine: Engine) -> Callable[[bytes, int, int, int, float, int], int]:
     tcp, udp, other = engine.tcp, engine.udp, engine.other
     state = engine.counter
+    sweep_mask = engine.sweep_mask
 
     def handle(buf: bytes, off: int, incl: int, orig: int, ts: float, lt: int) -> int:
         state[0] += 1
-        if not state[0] & SWEEP_MASK:
+        if not state[0] & sweep_mask:
             engine.sweep(ts)
         frame = buf[off : off + incl]
         raw, bcast, status = _link(frame, lt)

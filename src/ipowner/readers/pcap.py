@@ -31,6 +31,9 @@ def read(ctx: ReadContext) -> None:
     if lt not in SUPPORTED_LINKTYPES:
         ctx.stop(f"link type {lt} is not supported")
         return
+    if ctx.use_batch():
+        _read_batched(ctx, endian, mul, lt)
+        return
     if ctx.fast:
         handle = make_handler(ctx.engine)
     else:
@@ -66,6 +69,65 @@ def read(ctx: ReadContext) -> None:
             left = n - off
             if left:
                 want = 16 + unpack(buf, off)[2] if left >= 16 else 16
+                ctx.stop(f"last record (record {records + 1} at byte {consumed + off}) is truncated: "
+                         f"{left} of {want} bytes present")
+            break
+        consumed += off
+        chunk = ctx.read(CHUNK)
+        if not chunk:
+            eof = True
+        buf = buf[off:] + chunk
+        off = 0
+        if progress is not None:
+            progress(consumed)
+    ctx.info.records += records
+
+
+def _read_batched(ctx: ReadContext, endian: str, mul: float, lt: int) -> None:
+    """As ``read``, but the records of each chunk go to the batch path together (same results)."""
+    import numpy as np
+
+    from ipowner.readers._batch import Batcher
+
+    batcher = Batcher(ctx.engine)
+    incl_at = struct.Struct(endian + "I").unpack_from
+    hdr_type = np.dtype(endian + "u4")
+    span = np.arange(16)
+    buf = b""
+    off = 0
+    consumed = 24
+    records = 0
+    eof = False
+    progress = ctx.progress
+    while True:
+        n = len(buf)
+        bad = False
+        starts: list[int] = []
+        add = starts.append
+        while off + 16 <= n:
+            incl = incl_at(buf, off + 8)[0]
+            if incl > MAX_RECORD:
+                bad = True
+                break
+            nxt = off + 16 + incl
+            if nxt > n:
+                break
+            add(off)
+            off = nxt
+        if starts:
+            at = np.array(starts, np.int64)
+            hdr = np.frombuffer(buf, np.uint8)[at[:, None] + span].view(hdr_type).astype(np.int64)
+            ts = hdr[:, 0].astype(np.float64) + hdr[:, 1].astype(np.float64) * mul
+            batcher.frames(buf, at + 16, hdr[:, 2], hdr[:, 3], ts, np.full(len(at), lt, np.int64))
+            records += len(starts)
+        if bad:
+            ctx.stop(f"record {records + 1} at byte {consumed + off} claims {incl} bytes "
+                     f"(more than {MAX_RECORD}); reading stopped there")
+            break
+        if eof:
+            left = n - off
+            if left:
+                want = 16 + incl_at(buf, off + 8)[0] if left >= 16 else 16
                 ctx.stop(f"last record (record {records + 1} at byte {consumed + off}) is truncated: "
                          f"{left} of {want} bytes present")
             break

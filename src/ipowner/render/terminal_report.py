@@ -95,7 +95,11 @@ def write_terminal_report(report: Report, stream: TextIO, width: int | None = No
         tab.add_column(col, overflow="fold", **kw)
     for r in rows:
         holder = r["holder"]
-        holder_txt = f"{holder} ({r['holder_country'] or '?'})" if holder else "unknown"
+        if holder:
+            holder_txt = f"{holder} ({r['holder_country'] or '?'})" + (" inferred" if r["holder_inferred"] else "")
+        else:
+            # LAN, multicast and broadcast peers have no holder to find: say nothing rather than "unknown".
+            holder_txt = "unknown" if r["scope"] == "internet" else "-"
         reg = " > ".join(x for x in (r["registry"], r["nir"]) if x)
         asn = f"AS{r['asn']} {r['as_name'] or ''}".strip() if r["asn"] is not None else None
         cloud = " ".join(x for x in (r["cloud"], r["cloud_region"]) if x)
@@ -104,7 +108,7 @@ def write_terminal_report(report: Report, stream: TextIO, width: int | None = No
             _t(r["address"]),
             _names(r["hostnames"]),
             _t(r["location"]),
-            _t(holder_txt, style="" if holder else "yellow"),
+            _t(holder_txt, style="yellow" if r["scope"] == "internet" and not holder else ""),
             _t(reg),
             _t(asn),
             _t(cloud),

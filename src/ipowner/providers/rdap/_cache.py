@@ -17,6 +17,7 @@ import ipaddress
 import json
 import sqlite3
 import time
+from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +50,53 @@ class CachedObject:
     fetched: float
     status: int
     body: str
+
+
+class CacheIndex:
+    """The cache's answer ranges as sorted disjoint segments per IP version, each with the row that answers it.
+
+    Overlapping ranges are resolved once, when the index is built, by the order ``RdapCache.find`` uses.
+    """
+
+    def __init__(self, cache: RdapCache, rows: list[tuple[int, int, str, str, int, float, str]]) -> None:
+        self._cache = cache
+        self.rows = len(rows)
+        self.segments: dict[int, tuple[list[int], list[int | None]]] = {}
+        by_version: dict[int, list[tuple[int, int, int, int, float, str]]] = {}
+        for rowid, version, lo, hi, span, fetched, url in rows:
+            by_version.setdefault(version, []).append((rowid, int(lo, 16), int(hi, 16), span, fetched, url))
+        for version, items in by_version.items():
+            cuts = sorted({x for _r, lo, hi, *_ in items for x in (lo, hi + 1)} | {0})
+            pos = {c: i for i, c in enumerate(cuts)}
+            owner: list[int | None] = [None] * len(cuts)
+            nxt = list(range(len(cuts) + 1))  # next segment not yet painted (path-halving union-find)
+
+            def free(i: int, nxt: list[int] = nxt) -> int:
+                while nxt[i] != i:
+                    nxt[i] = nxt[nxt[i]]
+                    i = nxt[i]
+                return i
+
+            # Best first; each segment takes the first (best) range that covers it.
+            items.sort(key=lambda r: (r[3], -r[4], -r[1], r[2], r[5]))
+            for rowid, lo, hi, _span, _f, _u in items:
+                i, stop = free(pos[lo]), pos[hi + 1]
+                while i < stop:
+                    owner[i] = rowid
+                    nxt[i] = i + 1
+                    i = free(i + 1)
+            self.segments[version] = (cuts, owner)
+
+    def find(self, version: int, value: int) -> int | None:
+        """The row id of the answer ``RdapCache.find`` would give for this address, or None."""
+        seg = self.segments.get(version)
+        if seg is None:
+            return None
+        cuts, owner = seg
+        return owner[bisect_right(cuts, value) - 1]
+
+    def answer(self, rowid: int) -> CachedAnswer | None:
+        return self._cache.answer(rowid)
 
 
 class CacheError(IpownerError):
@@ -134,8 +182,36 @@ class RdapCache:
             row = self._db.execute(
                 "SELECT version, lo, hi, fetched, bundle FROM answers"
                 " WHERE version = ? AND lo <= ? AND hi >= ? AND fetched >= ?"
-                " ORDER BY span ASC, fetched DESC LIMIT 1",
+                " ORDER BY span ASC, fetched DESC, lo DESC, hi ASC, url ASC LIMIT 1",  # the order CacheIndex keeps
                 (ip.version, key, key, self._fresh_after()),
+            ).fetchone()
+        except sqlite3.Error as exc:
+            raise CacheError(f"{self.path}: RDAP cache read failed ({exc})") from None
+        if row is None:
+            return None
+        try:
+            bundle = json.loads(row[4])
+        except ValueError:
+            return None
+        return CachedAnswer(row[0], int(row[1], 16), int(row[2], 16), row[3], bundle)
+
+    def index(self) -> CacheIndex:
+        """Every fresh answer's range, read with one query, for batches: ``CacheIndex.find`` picks the
+        same answer as ``find`` (narrowest span, newest, then the same tie-breaks) without SQL per address."""
+        try:
+            rows = self._db.execute(
+                "SELECT rowid, version, lo, hi, span, fetched, url FROM answers WHERE fetched >= ?",
+                (self._fresh_after(),),
+            ).fetchall()
+        except sqlite3.Error as exc:
+            raise CacheError(f"{self.path}: RDAP cache read failed ({exc})") from None
+        return CacheIndex(self, rows)
+
+    def answer(self, rowid: int) -> CachedAnswer | None:
+        """One answer by its row id (from ``CacheIndex``)."""
+        try:
+            row = self._db.execute(
+                "SELECT version, lo, hi, fetched, bundle FROM answers WHERE rowid = ?", (rowid,)
             ).fetchone()
         except sqlite3.Error as exc:
             raise CacheError(f"{self.path}: RDAP cache read failed ({exc})") from None

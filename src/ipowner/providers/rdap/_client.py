@@ -27,10 +27,11 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
+from ipowner._addr import parse
 from ipowner.errors import IpownerError, RdapError
 from ipowner.model._serialize import iso
 from ipowner.providers.rdap import _bootstrap, _registries
-from ipowner.providers.rdap._cache import RdapCache, answer_range
+from ipowner.providers.rdap._cache import CachedAnswer, CacheIndex, RdapCache, answer_range
 from ipowner.providers.rdap._config import RdapConfig
 from ipowner.providers.rdap._evidence import EvidenceWriter
 from ipowner.providers.rdap._exceptions import RdapMalformedError, RdapOfflineError, RdapTransportError
@@ -141,6 +142,22 @@ def _service_base(url: str) -> str:
 def _bucket(address: str) -> str:
     ip = ipaddress.ip_address(address)
     return str(ipaddress.ip_network(f"{ip}/{16 if ip.version == 4 else 32}", strict=False))
+
+
+_INDEX_FROM = 64  # batch size from which the cache is read as a whole
+
+
+def _canon(address: str) -> str:
+    got = parse(address)
+    return got[0] if got is not None else str(ipaddress.ip_address(address))
+
+
+def _find(index: CacheIndex, address: str) -> int | None:
+    got = parse(address)
+    if got is None:
+        ip = ipaddress.ip_address(address)
+        return index.find(ip.version, int(ip))
+    return index.find(got[1], got[2])
 
 
 def _text(body: bytes) -> str:
@@ -261,7 +278,7 @@ class AsyncRdapClient:
     # -- the batch -------------------------------------------------------------------------------
     async def lookup(self, addresses: Iterable[str]) -> dict[str, Answer]:
         started = time.monotonic()
-        unique = list(dict.fromkeys(str(ipaddress.ip_address(a)) for a in addresses))
+        unique = list(dict.fromkeys(_canon(a) for a in addresses))
         self.stats.addresses += len(unique)
         answers: dict[str, Answer] = {}
         done = 0
@@ -273,8 +290,17 @@ class AsyncRdapClient:
                 self.progress(done, len(unique))
 
         misses: list[str] = []
+        # A large batch reads the cache's ranges once instead of one query per address.
+        index = self.cache.index() if len(unique) >= _INDEX_FROM and not self.config.refresh else None
+        rows: dict[int, CachedAnswer | None] = {}
         for addr in unique:
-            hit = None if self.config.refresh else self.cache.find(addr)
+            if index is not None:
+                hit = None
+                rowid = _find(index, addr)
+                if rowid is not None:
+                    hit = rows[rowid] if rowid in rows else rows.setdefault(rowid, index.answer(rowid))
+            else:
+                hit = None if self.config.refresh else self.cache.find(addr)
             if hit is not None:
                 answers[addr] = await self._from_bundle(addr, hit.bundle, from_cache=True)
                 self.stats.from_cache += 1
@@ -495,6 +521,10 @@ class AsyncRdapClient:
                 "registry": registry.key if registry else None, "hops": got.hops}
 
     # -- from raw responses to a decision ---------------------------------------------------------
+    async def from_cache(self, addr: str, answer: CachedAnswer) -> Answer:
+        """The answer an address gets from a cached entry (worked out once per network and run)."""
+        return await self._from_bundle(addr, answer.bundle, from_cache=True)
+
     async def _from_bundle(self, addr: str, bundle: dict[str, Any], *, from_cache: bool, record: bool = True) -> Answer:
         top = bundle.get("nir") or bundle["network"]
         # Many addresses share one network: work its answer out once per run.

@@ -6,6 +6,7 @@ import copy
 import ipaddress
 from datetime import UTC, datetime
 
+from ipowner._addr import parse
 from ipowner.errors import IpownerError
 from ipowner.model import AddressRecord, Network, SourceInfo
 from ipowner.providers.rdap import _registries
@@ -67,7 +68,8 @@ class RdapProvider:
 
 
 def _canon(address: str) -> str:
-    return str(ipaddress.ip_address(address))
+    got = parse(address)
+    return got[0] if got is not None else str(ipaddress.ip_address(address))
 
 
 def _source(ans: Answer, url: str | None) -> SourceInfo:
