@@ -203,35 +203,31 @@ def _float(value: Any) -> float | None:
     return None
 
 
+# Keys whose value is a country or continent code. GeoIP2 nests it ({"iso_code": ..}); IPinfo's
+# country_asn layout gives "US"; IPinfo lite gives a name under "country" and the code under
+# "country_code" (_code() keeps only two-letter codes, so the name is ignored).
+_CODE_KEYS = {
+    "country": "location.country",
+    "country_code": "location.country",
+    "registered_country": "registered_country",
+    "represented_country": "location.represented_country",
+    "continent_code": "location.continent",
+}
+
+
 def _facts(d: Any) -> dict[str, Any]:
     """Field path -> value from one database record, whatever the vendor's layout."""
     f: dict[str, Any] = {}
     if not isinstance(d, dict):
         return f
     for k, v in d.items():
-        if k == "country":
-            # GeoIP2: {"iso_code": ..}; IPinfo country_asn: "US"; IPinfo lite: a name (its code is in country_code).
+        code_path = _CODE_KEYS.get(k)
+        if code_path is not None:
             c = _code(v)
             if c:
-                f["location.country"] = c
-        elif k == "country_code":
-            c = _code(v)
-            if c:
-                f["location.country"] = c
-        elif k == "registered_country":
-            c = _code(v)
-            if c:
-                f["registered_country"] = c
-        elif k == "represented_country":
-            c = _code(v)
-            if c:
-                f["location.represented_country"] = c
+                f[code_path] = c
         elif k == "continent":
             c = _code(v.get("code")) if isinstance(v, dict) else None
-            if c:
-                f["location.continent"] = c
-        elif k == "continent_code":
-            c = _code(v)
             if c:
                 f["location.continent"] = c
         elif k == "city":
