@@ -152,13 +152,8 @@ def _result(engine: Engine, infos: list[InputInfo]) -> TrafficResult:
         d = dests.get(remote)
         if d is None:
             d = dests[remote] = Destination(address=remote)
-        d.flows += p.flows
-        d.packets_sent += ps
-        d.packets_received += pr
-        d.bytes_sent += bs
-        d.bytes_received += br
-        d.ip_bytes_sent += ibs
-        d.ip_bytes_received += ibr
+        counts = (p.flows, ps, pr, bs, br, ibs, ibr)
+        _add_counts(d, counts)
         d.first_seen = _min(d.first_seen, p.first_seen)
         d.last_seen = _max(d.last_seen, p.last_seen)
         for key in p.ports:
@@ -179,13 +174,7 @@ def _result(engine: Engine, infos: list[InputInfo]) -> TrafficResult:
             v = devs.get(dev)
             if v is None:
                 v = devs[dev] = DeviceSummary(address=dev)
-            v.flows += p.flows
-            v.packets_sent += ps
-            v.packets_received += pr
-            v.bytes_sent += bs
-            v.bytes_received += br
-            v.ip_bytes_sent += ibs
-            v.ip_bytes_received += ibr
+            _add_counts(v, counts)
             v.first_seen = _min(v.first_seen, p.first_seen)
             v.last_seen = _max(v.last_seen, p.last_seen)
             dev_remotes.setdefault(dev, set()).add(remote)
@@ -195,13 +184,7 @@ def _result(engine: Engine, infos: list[InputInfo]) -> TrafficResult:
             a = apps.get(app)
             if a is None:
                 a = apps[app] = AppSummary(app=app)
-            a.flows += p.flows
-            a.packets_sent += ps
-            a.packets_received += pr
-            a.bytes_sent += bs
-            a.bytes_received += br
-            a.ip_bytes_sent += ibs
-            a.ip_bytes_received += ibr
+            _add_counts(a, counts)
             if remote not in a.destinations:
                 a.destinations.append(remote)
     for addr, d in dests.items():
@@ -227,6 +210,18 @@ def _result(engine: Engine, infos: list[InputInfo]) -> TrafficResult:
 def _port_key(p: str) -> tuple[str, int]:
     proto, _, num = p.partition("/")
     return (proto, int(num) if num.isdigit() else -1)
+
+
+def _add_counts(t: Destination | DeviceSummary | AppSummary, counts: tuple[int, ...]) -> None:
+    """Add (flows, packets sent/received, bytes sent/received, IP bytes sent/received) to a summary."""
+    flows, ps, pr, bs, br, ibs, ibr = counts
+    t.flows += flows
+    t.packets_sent += ps
+    t.packets_received += pr
+    t.bytes_sent += bs
+    t.bytes_received += br
+    t.ip_bytes_sent += ibs
+    t.ip_bytes_received += ibr
 
 
 def _min(a: float | None, b: float | None) -> float | None:
