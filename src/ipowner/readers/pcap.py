@@ -46,7 +46,6 @@ def read(ctx: ReadContext) -> None:
     consumed = 24
     records = 0
     eof = False
-    progress = ctx.progress
     while True:
         n = len(buf)
         bad = False
@@ -61,25 +60,12 @@ def read(ctx: ReadContext) -> None:
             handle(buf, off + 16, incl, orig, sec + frac * mul, lt)
             records += 1
             off = nxt
-        if bad:
-            ctx.stop(f"record {records + 1} at byte {consumed + off} claims {incl} bytes "
-                     f"(more than {MAX_RECORD}); reading stopped there")
-            break
-        if eof:
-            left = n - off
-            if left:
-                want = 16 + unpack(buf, off)[2] if left >= 16 else 16
-                ctx.stop(f"last record (record {records + 1} at byte {consumed + off}) is truncated: "
-                         f"{left} of {want} bytes present")
+        if bad or eof:
+            _stop(ctx, endian, buf, off, records, consumed, bad)
             break
         consumed += off
-        chunk = ctx.read(CHUNK)
-        if not chunk:
-            eof = True
-        buf = buf[off:] + chunk
+        buf, eof = _refill(ctx, buf, off, consumed)
         off = 0
-        if progress is not None:
-            progress(consumed)
     ctx.info.records += records
 
 
@@ -98,7 +84,6 @@ def _read_batched(ctx: ReadContext, endian: str, mul: float, lt: int) -> None:
     consumed = 24
     records = 0
     eof = False
-    progress = ctx.progress
     while True:
         n = len(buf)
         bad = False
@@ -120,23 +105,31 @@ def _read_batched(ctx: ReadContext, endian: str, mul: float, lt: int) -> None:
             ts = hdr[:, 0].astype(np.float64) + hdr[:, 1].astype(np.float64) * mul
             batcher.frames(buf, at + 16, hdr[:, 2], hdr[:, 3], ts, np.full(len(at), lt, np.int64))
             records += len(starts)
-        if bad:
-            ctx.stop(f"record {records + 1} at byte {consumed + off} claims {incl} bytes "
-                     f"(more than {MAX_RECORD}); reading stopped there")
-            break
-        if eof:
-            left = n - off
-            if left:
-                want = 16 + incl_at(buf, off + 8)[0] if left >= 16 else 16
-                ctx.stop(f"last record (record {records + 1} at byte {consumed + off}) is truncated: "
-                         f"{left} of {want} bytes present")
+        if bad or eof:
+            _stop(ctx, endian, buf, off, records, consumed, bad)
             break
         consumed += off
-        chunk = ctx.read(CHUNK)
-        if not chunk:
-            eof = True
-        buf = buf[off:] + chunk
+        buf, eof = _refill(ctx, buf, off, consumed)
         off = 0
-        if progress is not None:
-            progress(consumed)
     ctx.info.records += records
+
+
+def _stop(ctx: ReadContext, endian: str, buf: bytes, off: int, records: int, consumed: int, oversized: bool) -> None:
+    """The one-line warning where reading stopped: an oversized record header, or a cut last record."""
+    left = len(buf) - off
+    incl = int.from_bytes(buf[off + 8 : off + 12], "little" if endian == "<" else "big") if left >= 12 else 0
+    if oversized:
+        ctx.stop(f"record {records + 1} at byte {consumed + off} claims {incl} bytes "
+                 f"(more than {MAX_RECORD}); reading stopped there")
+    elif left:
+        want = 16 + incl if left >= 16 else 16
+        ctx.stop(f"last record (record {records + 1} at byte {consumed + off}) is truncated: "
+                 f"{left} of {want} bytes present")
+
+
+def _refill(ctx: ReadContext, buf: bytes, off: int, consumed: int) -> tuple[bytes, bool]:
+    """The unread rest of ``buf`` followed by the next chunk, and whether the input has ended."""
+    chunk = ctx.read(CHUNK)
+    if ctx.progress is not None:
+        ctx.progress(consumed)
+    return buf[off:] + chunk, not chunk
