@@ -164,6 +164,7 @@ class Engine:
         self.addr_names: dict[bytes, str] = {}  # raw address -> text, so each is formatted once
         self.pairs: dict[tuple[str, str, str | None], Pair] = {}
         self.names: dict[str, dict[Hostname, None]] = {}
+        self.named: set[tuple[str, str, str, str | None]] = set()  # what add_name has put in names
         self.concealment: dict[str, dict[str, None]] = {}
         self.frag_owner: dict[bytes, list] = {}
         self.frag_pieces: dict[bytes, dict] = {}
@@ -288,20 +289,45 @@ class Engine:
     def _tcp(self, c: list, f: Flow, payload: bytes, seq: int) -> None:
         is_client = c is f.a
         c[INS] -= 1
-        if f.streams is None:
-            f.streams = {}
-        st = f.streams.get(is_client)
+        streams = f.streams
+        if streams is None:
+            streams = f.streams = {}
+        st = streams.get(is_client)
         if st is None:
-            if payload[0] != 0x16 and (not is_client or payload[0] not in _HTTP_FIRST):
+            first = payload[0]
+            if first == 0x16:
+                # A first segment is read where it lies; a Stream (a copy) only when it is incomplete.
+                if is_client:
+                    hello = client_hello_from_stream(payload)
+                    if hello is not None:
+                        c[INS] = 0
+                        self._hello(hello, c[PEER], "sni", f.resp_port)
+                        f.b[INS] = TCP_SERVER_INSPECT  # a TLS <= 1.2 server shows its certificate next
+                        return
+                else:
+                    names, done = server_certificate_names(payload)
+                    if names:
+                        sender = f.a[PEER]  # the server: where the client's packets go
+                        for n in names:
+                            self.add_name(sender, n, "cert")
+                    if done or len(payload) > STREAM_LIMIT:
+                        c[INS] = 0
+                        return
+                st = streams[is_client] = Stream()
+                st.add(seq, payload)
+                if st.done:
+                    c[INS] = 0
+                return
+            if not is_client or first not in _HTTP_FIRST:
                 c[INS] = 0  # neither a TLS handshake nor an HTTP request: nothing to learn here
                 return
-            if is_client and looks_like_http_request(payload):
+            if looks_like_http_request(payload):
                 host, complete = http_host(payload)
                 if host:
                     self.add_name(c[PEER], host, "http")
                 if complete or host:
                     return  # keep looking at later requests on the same connection
-            st = f.streams[is_client] = Stream()
+            st = streams[is_client] = Stream()
         if not st.add(seq, payload):
             return
         data = bytes(st.data)
@@ -311,39 +337,41 @@ class Engine:
                 if host:
                     self.add_name(c[PEER], host, "http")
                 if host or complete or st.done:
-                    del f.streams[is_client]
+                    del streams[is_client]
                 return
             hello = client_hello_from_stream(data)
             if hello is not None:
                 c[INS] = 0
-                del f.streams[is_client]
+                del streams[is_client]
                 self._hello(hello, c[PEER], "sni", f.resp_port)
-                f.b[INS] = TCP_SERVER_INSPECT  # a TLS <= 1.2 server shows its certificate next
+                f.b[INS] = TCP_SERVER_INSPECT
             elif st.done:
                 c[INS] = 0
         else:
             names, done = server_certificate_names(data)
             if names:
-                sender = f.a[PEER]  # the server: where the client's packets go
+                sender = f.a[PEER]
                 for n in names:
                     self.add_name(sender, n, "cert")
             if done or st.done:
                 c[INS] = 0
-                f.streams.pop(is_client, None)
+                streams.pop(is_client, None)
 
     def _hello(self, hello: ClientHello, server: str, source: str, port: int) -> None:
-        if hello.sni is None:
+        sni = hello.sni
+        if sni is None:
             return
-        concealment = None
         if hello.ech:
             concealment = "ech-outer"
-        elif hello.sni in DOH_NAMES:
+        elif sni in DOH_NAMES:
             concealment = "doh"
         elif port == 853:
             concealment = "dot"
-        self.add_name(server, hello.sni, source, concealment)
-        if concealment:
-            self._conceal(server, concealment)
+        else:
+            self.add_name(server, sni, source)
+            return
+        self.add_name(server, sni, source, concealment)
+        self._conceal(server, concealment)
 
     def _dns(self, payload: bytes) -> None:
         # The same answer (all but the transaction id) recurs often; its names are already recorded.
@@ -373,7 +401,15 @@ class Engine:
     def add_name(self, address: str, name: str, source: str, concealment: str | None = None) -> None:
         if not name:
             return
-        self.names.setdefault(address, {})[Hostname(name, source, concealment)] = None
+        # Most names recur (every connection to a server repeats its SNI): a repeat ends at one set lookup.
+        key = (address, name, source, concealment)
+        if key in self.named:
+            return
+        self.named.add(key)
+        found = self.names.get(address)
+        if found is None:
+            found = self.names[address] = {}
+        found[Hostname(name, source, concealment)] = None
 
     def _conceal(self, address: str, label: str) -> None:
         self.concealment.setdefault(address, {})[label] = None

@@ -220,51 +220,62 @@ _EXT_ECH = 0xFE0D
 _EXT_ESNI = 0xFFCE
 
 
+_HH = struct.Struct("!HH")
+_BH = struct.Struct("!BH")
+
+
 def parse_client_hello_body(body: bytes) -> ClientHello:
     """Parse a ClientHello handshake body (after the 4-byte handshake header)."""
-    try:
-        p = 2 + 32  # version, random
-        sid = body[p]
-        p += 1 + sid
-        cs = int.from_bytes(body[p : p + 2], "big")
-        p += 2 + cs
-        cm = body[p]
-        p += 1 + cm
-        if p + 2 > len(body):
-            return ClientHello(None, False)  # no extensions at all
-        ext_total = int.from_bytes(body[p : p + 2], "big")
-        p += 2
-        end = min(len(body), p + ext_total)
-        sni = None
-        ech = False
-        alpn: list[str] = []
-        while p + 4 <= end:
-            etype = int.from_bytes(body[p : p + 2], "big")
-            elen = int.from_bytes(body[p + 2 : p + 4], "big")
-            data = body[p + 4 : p + 4 + elen]
-            p += 4 + elen
-            if etype == _EXT_SNI and len(data) >= 5:
+    # Read at offsets: only the extensions that matter are sliced out.
+    n = len(body)
+    if n < 35:
+        raise PayloadError("truncated ClientHello")
+    p = 35 + body[34]  # version, random, session id
+    if p + 2 > n:
+        raise PayloadError("truncated ClientHello")  # a short cipher-suite length leaves p past the end
+    p += 2 + ((body[p] << 8) | body[p + 1])
+    if p >= n:
+        raise PayloadError("truncated ClientHello")
+    p += 1 + body[p]  # compression methods
+    if p + 2 > n:
+        return ClientHello(None, False)  # no extensions at all
+    end = p + 2 + ((body[p] << 8) | body[p + 1])
+    if end > n:
+        end = n
+    p += 2
+    sni = None
+    ech = False
+    alpn: list[str] = []
+    unpack = _HH.unpack_from
+    while p + 4 <= end:
+        etype, elen = unpack(body, p)
+        q0 = p + 4
+        p = q0 + elen
+        if etype == _EXT_SNI:
+            data = body[q0:p]  # may reach past the extensions block, as far as the body goes
+            dlen = len(data)
+            if dlen >= 5:
                 q = 2
-                while q + 3 <= len(data):
-                    ntype = data[q]
-                    nlen = int.from_bytes(data[q + 1 : q + 3], "big")
+                while q + 3 <= dlen:
+                    ntype, nlen = _BH.unpack_from(data, q)
                     name = data[q + 3 : q + 3 + nlen]
                     q += 3 + nlen
                     if ntype == 0 and name:
                         sni = normalise_name(name.decode("utf-8", "replace"))
                         break
-            elif etype in (_EXT_ECH, _EXT_ESNI):
-                # type 0 = outer ClientHello (the inner one, type 1, never appears on the wire)
-                ech = etype == _EXT_ESNI or (len(data) > 0 and data[0] == 0)
-            elif etype == _EXT_ALPN and len(data) >= 2:
+        elif etype in (_EXT_ECH, _EXT_ESNI):
+            # type 0 = outer ClientHello (the inner one, type 1, never appears on the wire)
+            ech = etype == _EXT_ESNI or (elen > 0 and q0 < n and body[q0] == 0)
+        elif etype == _EXT_ALPN:
+            data = body[q0:p]
+            dlen = len(data)
+            if dlen >= 2:
                 q = 2
-                while q < len(data):
+                while q < dlen:
                     ln = data[q]
                     alpn.append(data[q + 1 : q + 1 + ln].decode("ascii", "replace"))
                     q += 1 + ln
-        return ClientHello(sni or None, ech, alpn)
-    except IndexError:
-        raise PayloadError("truncated ClientHello") from None
+    return ClientHello(sni or None, ech, alpn)
 
 
 def tls_record_handshakes(stream: bytes) -> tuple[bytes, bool, bool]:
@@ -272,32 +283,34 @@ def tls_record_handshakes(stream: bytes) -> tuple[bytes, bool, bool]:
 
     Returns (handshake bytes, saw a non-handshake record, stream was not TLS).
     """
-    out = bytearray()
+    out = []
     p = 0
-    while p + 5 <= len(stream):
+    n = len(stream)
+    while p + 5 <= n:
         ctype = stream[p]
         if ctype not in (20, 21, 22, 23) or stream[p + 1] != 3:
-            return bytes(out), True, p == 0
-        ln = int.from_bytes(stream[p + 3 : p + 5], "big")
-        if p + 5 + ln > len(stream):
+            return b"".join(out), True, p == 0
+        q = p + 5 + ((stream[p + 3] << 8) | stream[p + 4])
+        if q > n:
             break
         if ctype != 22:
-            return bytes(out), True, False
-        out += stream[p + 5 : p + 5 + ln]
-        p += 5 + ln
-    return bytes(out), False, False
+            return b"".join(out), True, False
+        out.append(stream[p + 5 : q])
+        p = q
+    return b"".join(out), False, False
 
 
 def handshake_messages(hs: bytes) -> list[tuple[int, bytes]]:
     """Complete handshake messages (type, body) at the start of ``hs``."""
     msgs = []
     p = 0
-    while p + 4 <= len(hs):
-        ln = int.from_bytes(hs[p + 1 : p + 4], "big")
-        if p + 4 + ln > len(hs):
+    n = len(hs)
+    while p + 4 <= n:
+        q = p + 4 + ((hs[p + 1] << 16) | (hs[p + 2] << 8) | hs[p + 3])
+        if q > n:
             break
-        msgs.append((hs[p], hs[p + 4 : p + 4 + ln]))
-        p += 4 + ln
+        msgs.append((hs[p], hs[p + 4 : q]))
+        p = q
     return msgs
 
 
@@ -306,13 +319,25 @@ def client_hello_from_stream(stream: bytes) -> ClientHello | None:
 
     Raises PayloadError when the stream is not a TLS handshake.
     """
+    # Usual case: the first record holds the whole ClientHello; read it in place.
+    n = len(stream)
+    if n >= 9 and stream[0] == 22 and stream[1] == 3 and stream[5] == 1:
+        rec = (stream[3] << 8) | stream[4]
+        need = (stream[6] << 16) | (stream[7] << 8) | stream[8]
+        if need + 4 <= rec and rec + 5 <= n:
+            return parse_client_hello_body(stream[9 : 9 + need])
+    return _client_hello_from_records(stream)
+
+
+def _client_hello_from_records(stream: bytes) -> ClientHello | None:
+    """client_hello_from_stream for any layout: handshake bytes gathered over all complete records."""
     hs, stopped, not_tls = tls_record_handshakes(stream)
     if not_tls:
         raise PayloadError("not a TLS record")
     if len(hs) >= 4:
         if hs[0] != 1:
             raise PayloadError("first handshake message is not a ClientHello")
-        need = int.from_bytes(hs[1:4], "big")
+        need = (hs[1] << 16) | (hs[2] << 8) | hs[3]
         if len(hs) >= 4 + need:
             return parse_client_hello_body(hs[4 : 4 + need])
     if stopped:
@@ -427,10 +452,13 @@ def http_host(head: bytes) -> tuple[str | None, bool]:
     end = head.find(b"\r\n\r\n")
     complete = end >= 0
     block = head if end < 0 else head[:end]
-    for line in block.split(b"\r\n")[1:]:
-        if line[:5].lower() == b"host:":
-            value = line[5:].strip().decode("latin-1")
-            return _strip_port(value) or None, True
+    # The first line starting "host:" in any case after the request line; bytes.lower() changes only
+    # ASCII letters, so positions in the lowered copy are positions in the block.
+    at = block.lower().find(b"\r\nhost:")
+    if at >= 0:
+        stop = block.find(b"\r\n", at + 7)
+        value = block[at + 7 : stop if stop >= 0 else len(block)].strip().decode("latin-1")
+        return _strip_port(value) or None, True
     return None, complete
 
 
