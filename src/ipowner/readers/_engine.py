@@ -246,7 +246,9 @@ class Engine:
         f = c[FL]
         kind = f.kind
         try:
-            if kind == "dns":
+            if kind == "tcp":
+                self._tcp(c, f, payload, seq)
+            elif kind == "dns":
                 self._dns(payload)
             elif kind == "udp":
                 c[INS] -= 1
@@ -290,9 +292,7 @@ class Engine:
         is_client = c is f.a
         c[INS] -= 1
         streams = f.streams
-        if streams is None:
-            streams = f.streams = {}
-        st = streams.get(is_client)
+        st = streams.get(is_client) if streams is not None else None
         if st is None:
             first = payload[0]
             if first == 0x16:
@@ -313,6 +313,8 @@ class Engine:
                     if done or len(payload) > STREAM_LIMIT:
                         c[INS] = 0
                         return
+                if streams is None:
+                    streams = f.streams = {}
                 st = streams[is_client] = Stream()
                 st.add(seq, payload)
                 if st.done:
@@ -327,6 +329,8 @@ class Engine:
                     self.add_name(c[PEER], host, "http")
                 if complete or host:
                     return  # keep looking at later requests on the same connection
+            if streams is None:
+                streams = f.streams = {}
             st = streams[is_client] = Stream()
         if not st.add(seq, payload):
             return

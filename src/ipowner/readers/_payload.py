@@ -345,22 +345,50 @@ def _client_hello_from_records(stream: bytes) -> ClientHello | None:
     return None
 
 
+_TLS_TYPES = frozenset({20, 21, 22, 23})
+
+
 def server_certificate_names(stream: bytes) -> tuple[list[str] | None, bool]:
     """(names of the server's first certificate, done) from a TLS <= 1.2 server stream.
 
     ``done`` is True once nothing more can be learnt (certificate parsed, TLS 1.3, or encrypted data).
     """
-    hs, stopped, not_tls = tls_record_handshakes(stream)
-    if not_tls:
-        return None, True
-    for mtype, body in handshake_messages(hs):
-        if mtype == 2 and _server_hello_is_tls13(body):
+    # Handshake messages are read record by record and the walk stops at the first one that decides,
+    # so a TLS 1.3 ServerHello ends it without the rest of the flight being copied.
+    n = len(stream)
+    if n >= 5 and (stream[0] not in _TLS_TYPES or stream[1] != 3):
+        return None, True  # not TLS
+    hs = b""  # handshake bytes not yet read as messages
+    p = 0
+    while p + 5 <= n:
+        ctype = stream[p]
+        if ctype not in _TLS_TYPES or stream[p + 1] != 3:
             return None, True
-        if mtype == 11:
-            return _cert_names(body), True
-        if mtype in (12, 13, 14):  # key exchange, request, hello-done: no certificate in this flight
-            return None, True
-    return None, stopped
+        q = p + 5 + ((stream[p + 3] << 8) | stream[p + 4])
+        if q > n:
+            break
+        if ctype != 22:
+            return None, True  # encrypted or alert: no certificate follows in clear
+        hs = stream[p + 5 : q] if not hs else hs + stream[p + 5 : q]
+        p = q
+        m = len(hs)
+        h = 0
+        while h + 4 <= m:
+            e = h + 4 + ((hs[h + 1] << 16) | (hs[h + 2] << 8) | hs[h + 3])
+            if e > m:
+                break
+            mtype = hs[h]
+            if mtype == 2:
+                if _server_hello_is_tls13(hs[h + 4 : e]):
+                    return None, True
+            elif mtype == 11:
+                return _cert_names(hs[h + 4 : e]), True
+            elif mtype in (12, 13, 14):  # key exchange, request, hello-done: no certificate in this flight
+                return None, True
+            h = e
+        if h:
+            hs = hs[h:]
+    return None, False
 
 
 def _server_hello_is_tls13(body: bytes) -> bool:
