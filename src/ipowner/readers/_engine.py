@@ -298,7 +298,7 @@ class Engine:
             if first == 0x16:
                 # A first segment is read where it lies; a Stream (a copy) only when it is incomplete.
                 if is_client:
-                    hello = client_hello_from_stream(payload)
+                    hello = client_hello_from_stream(payload, alpn=False)
                     if hello is not None:
                         c[INS] = 0
                         self._hello(hello, c[PEER], "sni", f.resp_port)
@@ -343,7 +343,7 @@ class Engine:
                 if host or complete or st.done:
                     del streams[is_client]
                 return
-            hello = client_hello_from_stream(data)
+            hello = client_hello_from_stream(data, alpn=False)
             if hello is not None:
                 c[INS] = 0
                 del streams[is_client]

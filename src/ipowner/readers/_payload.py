@@ -222,10 +222,14 @@ _EXT_ESNI = 0xFFCE
 
 _HH = struct.Struct("!HH")
 _BH = struct.Struct("!BH")
+_EXT_READ = frozenset({_EXT_SNI, _EXT_ALPN, _EXT_ECH, _EXT_ESNI})
 
 
-def parse_client_hello_body(body: bytes) -> ClientHello:
-    """Parse a ClientHello handshake body (after the 4-byte handshake header)."""
+def parse_client_hello_body(body: bytes, *, alpn: bool = True) -> ClientHello:
+    """Parse a ClientHello handshake body (after the 4-byte handshake header).
+
+    ``alpn=False`` leaves ``ClientHello.alpn`` empty, for callers that only want the names.
+    """
     # Read at offsets: only the extensions that matter are sliced out.
     n = len(body)
     if n < 35:
@@ -245,12 +249,15 @@ def parse_client_hello_body(body: bytes) -> ClientHello:
     p += 2
     sni = None
     ech = False
-    alpn: list[str] = []
+    protocols: list[str] = []
     unpack = _HH.unpack_from
+    read = _EXT_READ
     while p + 4 <= end:
         etype, elen = unpack(body, p)
-        q0 = p + 4
-        p = q0 + elen
+        p += 4 + elen
+        if etype not in read:
+            continue
+        q0 = p - elen
         if etype == _EXT_SNI:
             data = body[q0:p]  # may reach past the extensions block, as far as the body goes
             dlen = len(data)
@@ -263,19 +270,20 @@ def parse_client_hello_body(body: bytes) -> ClientHello:
                     if ntype == 0 and name:
                         sni = normalise_name(name.decode("utf-8", "replace"))
                         break
-        elif etype in (_EXT_ECH, _EXT_ESNI):
-            # type 0 = outer ClientHello (the inner one, type 1, never appears on the wire)
-            ech = etype == _EXT_ESNI or (elen > 0 and q0 < n and body[q0] == 0)
         elif etype == _EXT_ALPN:
-            data = body[q0:p]
-            dlen = len(data)
-            if dlen >= 2:
-                q = 2
-                while q < dlen:
-                    ln = data[q]
-                    alpn.append(data[q + 1 : q + 1 + ln].decode("ascii", "replace"))
-                    q += 1 + ln
-    return ClientHello(sni or None, ech, alpn)
+            if alpn:
+                data = body[q0:p]
+                dlen = len(data)
+                if dlen >= 2:
+                    q = 2
+                    while q < dlen:
+                        ln = data[q]
+                        protocols.append(data[q + 1 : q + 1 + ln].decode("ascii", "replace"))
+                        q += 1 + ln
+        else:
+            # ECH type 0 = outer ClientHello (the inner one, type 1, never appears on the wire)
+            ech = etype == _EXT_ESNI or (elen > 0 and q0 < n and body[q0] == 0)
+    return ClientHello(sni or None, ech, protocols)
 
 
 def tls_record_handshakes(stream: bytes) -> tuple[bytes, bool, bool]:
@@ -314,10 +322,10 @@ def handshake_messages(hs: bytes) -> list[tuple[int, bytes]]:
     return msgs
 
 
-def client_hello_from_stream(stream: bytes) -> ClientHello | None:
+def client_hello_from_stream(stream: bytes, *, alpn: bool = True) -> ClientHello | None:
     """The ClientHello at the start of a TCP client stream; None while incomplete.
 
-    Raises PayloadError when the stream is not a TLS handshake.
+    Raises PayloadError when the stream is not a TLS handshake. ``alpn`` as for parse_client_hello_body.
     """
     # Usual case: the first record holds the whole ClientHello; read it in place.
     n = len(stream)
@@ -325,11 +333,11 @@ def client_hello_from_stream(stream: bytes) -> ClientHello | None:
         rec = (stream[3] << 8) | stream[4]
         need = (stream[6] << 16) | (stream[7] << 8) | stream[8]
         if need + 4 <= rec and rec + 5 <= n:
-            return parse_client_hello_body(stream[9 : 9 + need])
-    return _client_hello_from_records(stream)
+            return parse_client_hello_body(stream[9 : 9 + need], alpn=alpn)
+    return _client_hello_from_records(stream, alpn)
 
 
-def _client_hello_from_records(stream: bytes) -> ClientHello | None:
+def _client_hello_from_records(stream: bytes, alpn: bool = True) -> ClientHello | None:
     """client_hello_from_stream for any layout: handshake bytes gathered over all complete records."""
     hs, stopped, not_tls = tls_record_handshakes(stream)
     if not_tls:
@@ -339,7 +347,7 @@ def _client_hello_from_records(stream: bytes) -> ClientHello | None:
             raise PayloadError("first handshake message is not a ClientHello")
         need = (hs[1] << 16) | (hs[2] << 8) | hs[3]
         if len(hs) >= 4 + need:
-            return parse_client_hello_body(hs[4 : 4 + need])
+            return parse_client_hello_body(hs[4 : 4 + need], alpn=alpn)
     if stopped:
         raise PayloadError("ClientHello interrupted by another record type")
     return None
