@@ -5,7 +5,6 @@ until the ClientHello is complete.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 
 from ipowner.readers._payload import ClientHello, PayloadError, parse_client_hello_body
@@ -24,7 +23,7 @@ def _expand_label(secret: bytes, label: bytes, length: int) -> bytes:
     info = length.to_bytes(2, "big") + bytes([len(full)]) + full + b"\x00"
     out, block, i = b"", b"", 1
     while len(out) < length:
-        block = hmac.new(secret, block + info + bytes([i]), hashlib.sha256).digest()
+        block = hmac.digest(secret, block + info + bytes([i]), "sha256")
         out += block
         i += 1
     return out[:length]
@@ -89,7 +88,7 @@ class QuicInitialState:
         length, p = _varint(d, p)
         pn_off = p
         if self.key is None:
-            initial = hmac.new(salt, dcid, hashlib.sha256).digest()
+            initial = hmac.digest(salt, dcid, "sha256")
             secret = _expand_label(initial, b"client in", 32)
             self.key = _expand_label(secret, prefix + b"key", 16)
             self.iv = _expand_label(secret, prefix + b"iv", 12)
@@ -104,7 +103,7 @@ class QuicInitialState:
         pn_bytes = bytes(d[pn_off + i] ^ mask[1 + i] for i in range(pn_len))
         header = bytes([first]) + d[1:pn_off] + pn_bytes
         pn = int.from_bytes(pn_bytes, "big")
-        nonce = bytes(a ^ b for a, b in zip(self.iv, pn.to_bytes(12, "big"), strict=True))
+        nonce = (int.from_bytes(self.iv, "big") ^ pn).to_bytes(12, "big")
         ciphertext = d[pn_off + pn_len : pn_off + length]
         plain = AESGCM(self.key).decrypt(nonce, ciphertext, header)
         self._frames(plain)
@@ -112,7 +111,12 @@ class QuicInitialState:
 
     def _frames(self, f: bytes) -> None:
         p = 0
-        while p < len(f):
+        n = len(f)
+        while p < n:
+            if not f[p]:
+                # a run of one-byte PADDING frames (an Initial is padded to 1200 bytes): skipped in one step
+                p = n - len(f[p:].lstrip(b"\x00"))
+                continue
             ftype, p = _varint(f, p)
             if ftype in (0x00, 0x01):  # PADDING, PING
                 continue
