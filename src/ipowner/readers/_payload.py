@@ -364,14 +364,12 @@ def server_certificate_names(stream: bytes) -> tuple[list[str] | None, bool]:
     # Handshake messages are read record by record and the walk stops at the first one that decides,
     # so a TLS 1.3 ServerHello ends it without the rest of the flight being copied.
     n = len(stream)
-    if n >= 5 and (stream[0] not in _TLS_TYPES or stream[1] != 3):
-        return None, True  # not TLS
     hs = b""  # handshake bytes not yet read as messages
     p = 0
     while p + 5 <= n:
         ctype = stream[p]
         if ctype not in _TLS_TYPES or stream[p + 1] != 3:
-            return None, True
+            return None, True  # not TLS, or a flight that goes wrong after its first records
         q = p + 5 + ((stream[p + 3] << 8) | stream[p + 4])
         if q > n:
             break
