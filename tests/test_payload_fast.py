@@ -401,6 +401,73 @@ def test_http_host_agrees_with_line_split(real_payloads):
             assert http_host(m) == ref_http_host(m), m
 
 
+# ---------------------------------------------------------------- certificates and DNS
+
+
+def test_certificate_names_remembered_per_certificate(certificate_message):
+    from ipowner.readers._payload import _cert_names
+
+    body = certificate_message[4:]
+    first = _cert_names(body)
+    assert first == ["www.synthetic.example", "api.synthetic.example"]
+    first.append("changed by a caller")
+    assert _cert_names(body) == ["www.synthetic.example", "api.synthetic.example"]
+    broken = bytearray(body)
+    broken[40] ^= 0xFF  # inside the DER: another certificate (undecodable), not the remembered answer
+    assert _cert_names(bytes(broken)) != first
+
+
+def dns_responses() -> list[bytes]:
+    out = []
+    for path in CAPTURES:
+        with open(path, "rb") as f:
+            try:
+                for _, buf in (dpkt.pcapng.Reader(f) if path.suffix == ".pcapng" else dpkt.pcap.Reader(f)):
+                    try:
+                        l4 = dpkt.ethernet.Ethernet(buf).data.data
+                    except Exception:  # noqa: BLE001 - not Ethernet/IP: not needed here
+                        continue
+                    if isinstance(l4, dpkt.udp.UDP) and l4.sport == 53 and len(l4.data) > 12 and l4.data[2] & 0x80:
+                        out.append(bytes(l4.data))
+            except (ValueError, dpkt.dpkt.NeedData, dpkt.dpkt.UnpackError):
+                pass
+    return out
+
+
+def test_quick_dns_with_an_edns_record_agrees_with_dnspython():
+    """Responses given an OPT pseudo-record (with and without options, misplaced, doubled, damaged): the
+    direct reader answers only when dnspython would answer the same, errors included."""
+    from ipowner.readers._payload import _quick_dns, parse_dns_response
+
+    def result(p: bytes, quick: bool):
+        return outcome(lambda: (lambda a: None if a is None else (a.query, a.addresses))(
+            parse_dns_response(p, quick=quick)))
+
+    plain = [p for p in dns_responses() if p[8:12] == b"\x00\x00\x00\x00" and _quick_dns(p) is not None]
+    assert len(plain) > 30
+    opt = b"\x00\x00\x29\x04\xd0\x00\x00\x80\x00"
+    rng = random.Random(3)
+    quick = 0
+    for p in plain:
+        ar1 = p[:10] + b"\x00\x01" + p[12:]
+        variants = [
+            ar1 + opt + b"\x00\x00",  # EDNS, no options
+            ar1 + opt + b"\x00\x00" + b"trailing",
+            ar1 + opt + b"\x00\x04\x00\x0c\x00\x00",  # padding option
+            ar1 + opt + b"\x00\x08\x00\x0a\x00\x04abcd",  # a cookie too short
+            ar1 + opt + b"\x00\x05",  # data cut short
+            ar1 + opt[:3],
+            ar1 + b"\x01a" + opt[1:] + b"\x00\x00",  # not owned by the root
+            ar1 + b"\x00\x00\x01\x00\x01\x00\x00\x00\x00\x00\x04\x01\x02\x03\x04",  # an A record there
+            p[:10] + b"\x00\x02" + p[12:] + (opt + b"\x00\x00") * 2,  # two OPT records
+            p[:8] + b"\x00\x01" + p[10:] + opt + b"\x00\x00",  # OPT in the authority section
+        ]
+        for v in variants + [bytes(b ^ (rng.randrange(256) if rng.random() < 0.02 else 0) for b in variants[0])]:
+            quick += _quick_dns(v) is not None
+            assert result(v, True) == result(v, False), v.hex()
+    assert quick >= 2 * len(plain)
+
+
 # ---------------------------------------------------------------- the engine
 
 

@@ -77,7 +77,8 @@ def parse_dns_response(payload: bytes, quick: bool = True) -> DnsAnswer | None:
     """The A/AAAA answers of a DNS response with the CNAME chain that led to each; None for queries.
 
     Plain responses (one question, only A/AAAA/CNAME answers of class IN, letters, digits, '-' and '_'
-    in names) are read directly; anything else, and everything with ``quick=False``, by dnspython.
+    in names, nothing else but an EDNS OPT record without options) are read directly; anything else,
+    and everything with ``quick=False``, by dnspython.
     """
     if len(payload) < 12:
         raise PayloadError("DNS message shorter than its header")
@@ -165,7 +166,7 @@ def _quick_dns(p: bytes) -> _Parsed | None:
     if (p[2] >> 3) & 0xF:
         return None  # not a standard query's response
     qd, an, ns, ar = struct.unpack_from("!HHHH", p, 4)
-    if qd != 1 or ns or ar:
+    if qd != 1 or ns or ar > 1:
         return None
     r = _quick_name(p, 12)
     if r is None:
@@ -201,6 +202,10 @@ def _quick_dns(p: bytes) -> _Parsed | None:
         else:
             return None
         pos = end
+    # The one additional record may be the EDNS OPT pseudo-record most resolvers add; without options
+    # (a root owner, type 41, no data) there is nothing in it for dnspython to reject.
+    if ar and (pos + 11 > n or p[pos : pos + 3] != b"\x00\x00\x29" or p[pos + 9 : pos + 11] != b"\x00\x00"):
+        return None
     return query, records, cname_parent
 
 
@@ -425,6 +430,22 @@ def _cert_names(body: bytes) -> list[str] | None:
     der = body[6 : 6 + ln]
     if len(der) < ln:
         return None
+    # A server sends the same certificate to every connection; decoding it costs some 40 us.
+    known = _CERT_NAMES.get(der, _UNSEEN)
+    if known is _UNSEEN:
+        known = _decode_cert_names(der)
+        if len(_CERT_NAMES) >= _CERT_NAMES_MAX:
+            _CERT_NAMES.clear()
+        _CERT_NAMES[der] = known
+    return None if known is None else list(known)
+
+
+_CERT_NAMES: dict[bytes, tuple[str, ...] | None] = {}  # DER -> names, None when undecodable
+_CERT_NAMES_MAX = 512
+_UNSEEN = object()
+
+
+def _decode_cert_names(der: bytes) -> tuple[str, ...] | None:
     try:
         from cryptography import x509
         from cryptography.x509.oid import ExtensionOID, NameOID
@@ -440,7 +461,7 @@ def _cert_names(body: bytes) -> list[str] | None:
             for attr in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME):
                 value = attr.value if isinstance(attr.value, str) else attr.value.decode("utf-8", "replace")
                 names.append(normalise_name(value))
-        return [n for n in dict.fromkeys(names) if n]
+        return tuple(n for n in dict.fromkeys(names) if n)
     except Exception:  # noqa: BLE001 - any malformed certificate only loses its names
         return None
 
