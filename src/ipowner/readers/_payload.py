@@ -426,8 +426,10 @@ def http_host(head: bytes) -> tuple[str | None, bool]:
     """(Host header without port, head complete) from the start of an HTTP request."""
     end = head.find(b"\r\n\r\n")
     complete = end >= 0
-    block = head if end < 0 else head[:end]
-    for line in block.split(b"\r\n")[1:]:
+    lines = (head if end < 0 else head[:end]).split(b"\r\n")[1:]
+    if not complete:
+        lines = lines[:-1]  # the last line may be cut short (snaplen, a segment boundary): not read yet
+    for line in lines:
         if line[:5].lower() == b"host:":
             value = line[5:].strip().decode("latin-1")
             return _strip_port(value) or None, True
