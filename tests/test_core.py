@@ -202,6 +202,8 @@ def test_fragments_arriving_after_their_flow_was_folded(tmp_path, monkeypatch):
 
 def test_http_host_lines_cut_short_are_not_names():
     assert http_host(b"GET / HTTP/1.1\r\nHost: api.exa") == (None, False)
+    assert http_host(b"GET / HTTP/1.1\r\nHost: api.example.org:80") == ("api.example.org", True)  # cut in the port
+    assert http_host(b"GET / HTTP/1.1\r\nHost: [2001:db8::1]:8") == ("2001:db8::1", True)
     assert http_host(b"GET / HTTP/1.1\r\nHost: api.example.org\r\nAcc") == ("api.example.org", True)
     assert http_host(b"GET / HTTP/1.1\r\nHost: api.example.org:8080\r\n\r\n") == ("api.example.org", True)
 

@@ -427,12 +427,12 @@ def http_host(head: bytes) -> tuple[str | None, bool]:
     end = head.find(b"\r\n\r\n")
     complete = end >= 0
     lines = (head if end < 0 else head[:end]).split(b"\r\n")[1:]
-    if not complete:
-        lines = lines[:-1]  # the last line may be cut short (snaplen, a segment boundary): not read yet
-    for line in lines:
+    for i, line in enumerate(lines):
         if line[:5].lower() == b"host:":
-            value = line[5:].strip().decode("latin-1")
-            return _strip_port(value) or None, True
+            raw = line[5:].strip()
+            if not complete and i == len(lines) - 1 and b":" not in raw and b"]" not in raw:
+                break  # the line may be cut short (snaplen, a segment boundary) inside the name: not read yet
+            return _strip_port(raw.decode("latin-1")) or None, True
     return None, complete
 
 
