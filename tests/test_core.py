@@ -241,3 +241,11 @@ def test_cli_reader_choice_compiled_matches_frame(tmp_path):
     a = CliRunner().invoke(cli, ["traffic", str(cap), "--format", "json", "--reader", "compiled"])
     b = CliRunner().invoke(cli, ["traffic", str(cap), "--format", "json", "--reader", "frame"])
     assert a.exit_code == b.exit_code == 0 and a.output == b.output
+
+
+def test_version_names_the_capture_reader(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    out = capsys.readouterr().out
+    assert exit_.value.code == 0 and out.startswith("ipowner ")
+    assert ("compiled core" if core_available() else "pure Python") in out
