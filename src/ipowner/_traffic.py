@@ -6,7 +6,9 @@ import hashlib
 import ipaddress
 import os
 import sys
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future
 from typing import BinaryIO
 
 from ipowner.errors import UsageError
@@ -30,11 +32,14 @@ class _Hashing:
         self.raw = raw
         self.h = hashlib.sha256()
         self.pool = ThreadPoolExecutor(max_workers=1)
+        self.pending: deque[Future] = deque()
 
     def read(self, n: int = -1) -> bytes:
         data = self.raw.read(n)
         if data:
-            self.pool.submit(self.h.update, data)
+            self.pending.append(self.pool.submit(self.h.update, data))
+            while len(self.pending) > 4:  # a reader faster than the hash must not queue the whole file
+                self.pending.popleft().result()
         return data
 
     def hexdigest(self) -> str:
