@@ -249,3 +249,36 @@ def test_version_names_the_capture_reader(capsys):
     out = capsys.readouterr().out
     assert exit_.value.code == 0 and out.startswith("ipowner ")
     assert ("compiled core" if core_available() else "pure Python") in out
+
+
+def _pcapng(path: Path, frames: list[tuple[float, bytes]], endian: str) -> Path:
+    """Two interfaces (microseconds; nanoseconds with a 1000 s offset), blocks in the given byte order."""
+
+    def block(btype: int, body: bytes) -> bytes:
+        body += b"\0" * (-len(body) % 4)
+        return struct.pack(endian + "II", btype, len(body) + 12) + body + struct.pack(endian + "I", len(body) + 12)
+
+    out = block(0x0A0D0D0A, struct.pack(endian + "IHHq", 0x1A2B3C4D, 1, 0, -1))
+    out += block(1, struct.pack(endian + "HHI", 1, 0, 0) + struct.pack(endian + "HHI", 0, 0, 0))
+    opts = struct.pack(endian + "HH", 9, 1) + b"\x09\0\0\0" + struct.pack(endian + "HHq", 14, 8, -1000)
+    out += block(1, struct.pack(endian + "HHI", 1, 0, 0) + opts + struct.pack(endian + "HH", 0, 0))
+    for i, (ts, fr) in enumerate(frames):
+        iface = i % 2
+        t = int(ts * 1e6) if iface == 0 else int((ts + 1000) * 1e9)
+        out += block(6, struct.pack(endian + "IIIII", iface, t >> 32, t & 0xFFFFFFFF, len(fr), len(fr)) + fr)
+        if i % 7 == 3:
+            out += block(3, struct.pack(endian + "I", len(fr)) + fr)  # a simple packet block
+    path.write_bytes(out)
+    return path
+
+
+@pytest.mark.parametrize("endian", ["<", ">"])
+def test_pcapng_either_byte_order_matches_the_reference(tmp_path, endian):
+    frames = []
+    for i in range(30):
+        frames += _session(42000 + i, 100 * i, [_hello(_sni(f"n{i}.example".encode()))], [_server_hello(i % 2 == 0)],
+                           6000.0 + i * 3)
+    frames += [(6200.0 + i, _frame(DEV, SRV, 17, _udp(53000 + i, 53, b"\x00" * 20))) for i in range(10)]
+    doc = _all_paths(_pcapng(tmp_path / f"synthetic-{'le' if endian == '<' else 'be'}.pcapng", frames, endian))
+    assert doc["inputs"][0]["records"] > len(frames)
+    assert ("n7.example", "sni", None) in _names(doc)["203.0.113.7"]
