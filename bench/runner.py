@@ -213,8 +213,17 @@ def ingest(res: Results, work: Path, a: argparse.Namespace, deadline: float) -> 
         res.note(S, f"struct loop on the {fmt}: per-address frames and bytes {'equal' if ok else 'DIFFER from'} the generator's truth ({len(eps)} addresses).")
 
     tools: dict[str, list[str]] = {}
+    compiled = False
     if traffic:
         tools["ipowner traffic"] = [*ipowner(), "traffic", "--format", "json"]
+        probe = subprocess.run([*ipowner(), "traffic", "--reader", "compiled", os.devnull], capture_output=True, text=True)
+        compiled = "not built" not in probe.stderr
+        res.note(S, "ipowner traffic read the captures with "
+                 + ("its compiled core (readers/_core.c); the row 'pure-Python readers' is the same command "
+                    "with `--reader batch`, as installed without a C compiler." if compiled else
+                    "its pure-Python readers: the compiled core is not built in this installation."))
+        if compiled:
+            tools["ipowner traffic, pure Python"] = [*ipowner(), "traffic", "--format", "json", "--reader", "batch"]
     if tshark:
         tools["tshark conv,ip"] = ["tshark", "-n", "-q", "-z", "conv,ip", "-r"]
     tools["struct loop"] = [PY, str(BENCH / "struct_loop.py")]
@@ -265,6 +274,11 @@ def ingest(res: Results, work: Path, a: argparse.Namespace, deadline: float) -> 
                 "",
                 "",
             )
+            if compiled and tshark:
+                py = ref["ipowner traffic, pure Python"]
+                res.row(S, f"ipowner traffic, pure-Python readers, {fmt}", f"{fmt_rate(n / py)} pkt/s",
+                        f"tshark {fmt_rate(n / ref['tshark conv,ip'])} pkt/s", f"{ref['tshark conv,ip'] / py:.2f}x tshark",
+                        "", "")
             if bad:
                 res.note(S, f"ipowner traffic exited {bad[0].rc} on the {fmt} ({bad[0].err}).")
             if tshark:

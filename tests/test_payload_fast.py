@@ -144,11 +144,15 @@ def ref_http_host(head: bytes) -> tuple[str | None, bool]:
     from ipowner.readers._payload import _strip_port
 
     end = head.find(b"\r\n\r\n")
-    block = head if end < 0 else head[:end]
-    for line in block.split(b"\r\n")[1:]:
+    complete = end >= 0
+    lines = (head if end < 0 else head[:end]).split(b"\r\n")[1:]
+    for i, line in enumerate(lines):
         if line[:5].lower() == b"host:":
-            return _strip_port(line[5:].strip().decode("latin-1")) or None, True
-    return None, end >= 0
+            raw = line[5:].strip()
+            if not complete and i == len(lines) - 1 and b":" not in raw and b"]" not in raw:
+                break
+            return _strip_port(raw.decode("latin-1")) or None, True
+    return None, complete
 
 
 def outcome(fn, *args, **kw):
@@ -389,7 +393,10 @@ def test_http_host_agrees_with_line_split(real_payloads):
         b"GET / HTTP/1.1\r\nhOsT:   [2001:db8::1]:443  \r\nAccept: */*\r\n\r\nHost: body.example\r\n",
         b"GET /host: HTTP/1.1\r\nX-Host: no.example\r\n\r\n",
         b"GET http://host:80/ HTTP/1.1\r\nUser-Agent: a\r\nHost:\r\n\r\n",
-        b"POST / HTTP/1.1\r\nContent-Length: 0\r\nHOST: last.example",
+        b"POST / HTTP/1.1\r\nContent-Length: 0\r\nHOST: last.example",  # may be cut short: not read
+        b"GET / HTTP/1.1\r\nHost: cut.example:80",
+        b"GET / HTTP/1.1\r\nHost: [2001:db8::1",
+        b"GET / HTTP/1.1\r\nHost: first.example\r\nAccept: */*",
         b"GET / HTTP/1.1\r\n\r\nHost: after.example\r\n\r\n",
         b"GET / HTTP/1.1\r\r\nHost: cr.example\n\r\n",
         b"GET / HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\n\r\n",

@@ -152,8 +152,9 @@ def test_hostnames_match_tshark_fields(name, reference, results):
 
 @pytest.mark.parametrize("name", [p.name for p in CAPTURES])
 def test_fast_and_slow_paths_agree(name, results):
-    """The batch path, the per-frame fast path and the dpkt slow path: identical results."""
+    """The compiled core, the batch path, the per-frame fast path and the dpkt slow path: identical results."""
     batch = results[name].to_dict()
+    assert batch == traffic([DATA / name], compiled=True).to_dict()
     assert batch == traffic([DATA / name], batch=False).to_dict()
     assert batch == traffic([DATA / name], fast=False).to_dict()
 
@@ -170,6 +171,7 @@ def frequent_sweeps(monkeypatch):
 @pytest.mark.parametrize("name", [p.name for p in CAPTURES if p.stat().st_size > 20000])
 def test_paths_agree_with_frequent_sweeps(name, frequent_sweeps):
     batch = traffic([DATA / name], batch=True).to_dict()
+    assert batch == traffic([DATA / name], compiled=True).to_dict()
     assert batch == traffic([DATA / name], batch=False).to_dict()
     assert batch == traffic([DATA / name], fast=False).to_dict()
 
@@ -178,6 +180,7 @@ def test_paths_agree_on_several_inputs(frequent_sweeps):
     """Inputs read one after another share the frame counter, the flow table and the names."""
     inputs = [DATA / "ndpi--wechat.pcap", DATA / "ndpi--alexa-app.pcapng", DATA / "zeek--wikipedia.pcap"]
     batch = traffic(inputs, batch=True).to_dict()
+    assert batch == traffic(inputs, compiled=True).to_dict()
     assert batch == traffic(inputs, batch=False).to_dict()
     assert batch == traffic(inputs, fast=False).to_dict()
 
@@ -386,6 +389,7 @@ def test_corrupted_captures_never_raise_and_paths_still_agree(tmp_path):
         fast, slow = traffic([p], batch=True), traffic([p], fast=False)
         assert fast.to_dict() == slow.to_dict()
         assert fast.to_dict() == traffic([p], batch=False).to_dict()
+        assert fast.to_dict() == traffic([p], compiled=True).to_dict()
         assert not any("internal error" in w for w in fast.inputs[0].warnings)
 
 
@@ -406,7 +410,9 @@ def test_corrupted_pcapng_batch_and_per_frame_agree(tmp_path):
         p.write_bytes(bytes(data))
         batch = traffic([p], batch=True)
         assert batch.to_dict() == traffic([p], batch=False).to_dict()
-        assert not any("internal error" in w for w in batch.inputs[0].warnings)
+        compiled = traffic([p], compiled=True)
+        assert batch.to_dict() == compiled.to_dict()
+        assert not any("internal error" in w for w in batch.inputs[0].warnings + compiled.inputs[0].warnings)
 
 
 def test_paths_agree_on_the_benchmark_capture(tmp_path):
@@ -423,6 +429,7 @@ def test_paths_agree_on_the_benchmark_capture(tmp_path):
         caps.append(out)
     batch = traffic(caps, batch=True).to_dict()
     assert batch == traffic(caps, batch=False).to_dict()
+    assert batch == traffic(caps, compiled=True).to_dict()
     assert batch["destinations"] and not batch["partial"]
 
 
@@ -504,6 +511,7 @@ def test_auto_reader_choice_reads_ahead_without_losing_bytes(name, threshold, mo
 
     per_frame = traffic([DATA / name], batch=False).to_dict()
     monkeypatch.setattr(base, "BATCH_FROM", threshold)
+    assert traffic([DATA / name], compiled=False).to_dict() == per_frame
     assert traffic([DATA / name]).to_dict() == per_frame
 
 

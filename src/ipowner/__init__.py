@@ -1,12 +1,14 @@
 """ipowner: who holds the servers a device talks to.
 
 The public API (``lookup``, ``enrich``, ``traffic``, ``report``) does the same work as the command line.
+Names are imported on first use, so a command pays only for the parts it runs.
 """
 
-from ipowner._enrich import Enriched, Enrichment, enrich
-from ipowner._lookup import LookupResult, QueryError, lookup
-from ipowner._report import build_report, report
-from ipowner._traffic import traffic
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ipowner._version import __version__
 from ipowner.errors import (
     CaptureError,
@@ -20,8 +22,38 @@ from ipowner.errors import (
     UsageError,
 )
 from ipowner.exitcodes import ExitCode
-from ipowner.model import AddressRecord, Destination, SourceInfo, TrafficResult
-from ipowner.model.report import Report
+
+if TYPE_CHECKING:
+    from ipowner._enrich import Enriched, Enrichment, enrich
+    from ipowner._lookup import LookupResult, QueryError, lookup
+    from ipowner._report import build_report, report
+    from ipowner._traffic import traffic
+    from ipowner.model import AddressRecord, Destination, SourceInfo, TrafficResult
+    from ipowner.model.report import Report
+
+_LAZY = {
+    "Enriched": "ipowner._enrich", "Enrichment": "ipowner._enrich", "enrich": "ipowner._enrich",
+    "LookupResult": "ipowner._lookup", "QueryError": "ipowner._lookup", "lookup": "ipowner._lookup",
+    "build_report": "ipowner._report", "report": "ipowner._report",
+    "traffic": "ipowner._traffic",
+    "AddressRecord": "ipowner.model", "Destination": "ipowner.model", "SourceInfo": "ipowner.model",
+    "TrafficResult": "ipowner.model",
+    "Report": "ipowner.model.report",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ipowner' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 __all__ = [
     "__version__",

@@ -6,12 +6,15 @@ import hashlib
 import ipaddress
 import os
 import sys
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future
 from typing import BinaryIO
 
 from ipowner.errors import UsageError
 from ipowner.model.traffic import AppSummary, Destination, DeviceSummary, InputInfo, TrafficResult
 from ipowner.readers import CAPTURE_FORMATS, Engine, ReadContext, read_input
+from ipowner.readers._base import core_available
 from ipowner.readers._engine import port_label, scope_of
 
 ProgressFactory = Callable[[str, int | None], Callable[[int], None] | None]
@@ -29,11 +32,14 @@ class _Hashing:
         self.raw = raw
         self.h = hashlib.sha256()
         self.pool = ThreadPoolExecutor(max_workers=1)
+        self.pending: deque[Future] = deque()
 
     def read(self, n: int = -1) -> bytes:
         data = self.raw.read(n)
         if data:
-            self.pool.submit(self.h.update, data)
+            self.pending.append(self.pool.submit(self.h.update, data))
+            while len(self.pending) > 4:  # a reader faster than the hash must not queue the whole file
+                self.pending.popleft().result()
         return data
 
     def hexdigest(self) -> str:
@@ -52,6 +58,7 @@ def traffic(
     columns: Mapping[str, str] | None = None,
     fast: bool = True,
     batch: bool | None = None,
+    compiled: bool | None = None,
     progress: ProgressFactory | None = None,
 ) -> TrafficResult:
     """Read captures and logs into per-destination flows, bytes and hostnames.
@@ -59,9 +66,11 @@ def traffic(
     ``inputs`` are file paths, or ``-`` for standard input; the format is found from the content.
     ``device`` names the device address(es) when the flow initiator is not the device.
     ``columns`` maps roles (``address``, ``bytes_sent``...) to column names for generic CSV input.
-    ``fast=False`` uses the dpkt-based slow path; ``batch`` chooses between the batch path (True) and
-    the per-frame fast path (False), by default the batch path for captures of 4 MB or more. All paths
-    give the same result (the choice exists for differential tests and benchmarks).
+    ``fast=False`` uses the dpkt-based slow path. By default captures go through the compiled core
+    (readers/_core.c) when it was built (``compiled=True`` requires it, ``False`` refuses it); ``batch``
+    chooses a pure-Python path instead: the batch path (True) or the per-frame fast path (False); without
+    the core, the batch path is used for captures of 4 MB or more. All paths give the same result (the
+    choice exists for differential tests and benchmarks).
     Unreadable or partly readable inputs never raise: they are marked partial with a warning.
     """
     if bucket <= 0:
@@ -72,6 +81,8 @@ def traffic(
             devices.add(ipaddress.ip_address(d).compressed)
         except ValueError:
             raise UsageError(f"--device {d!r} is not an IP address") from None
+    if compiled and not core_available():
+        raise UsageError("the compiled capture reader is not built in this installation")
     engine = Engine(bucket=bucket, devices=devices)
     infos: list[InputInfo] = []
     for item in inputs:
@@ -95,7 +106,7 @@ def traffic(
         cb = progress(name, size) if progress else None
         base = engine.counter[0]
         ctx = ReadContext(name=name, stream=stream, engine=engine, info=info, progress=cb, fast=fast,
-                          batch=batch)  # type: ignore[arg-type]
+                          batch=batch, compiled=compiled)  # type: ignore[arg-type]
         try:
             read_input(ctx, columns=columns)
             if cb is not None and size:

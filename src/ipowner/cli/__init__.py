@@ -13,8 +13,19 @@ from ipowner._version import __version__
 from ipowner.cli._common import run_guarded
 
 
+def _version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from ipowner.readers._base import core_available
+
+    reader = "compiled core" if core_available() else "pure Python (the C core was not built at install)"
+    click.echo(f"ipowner {__version__} (capture reader: {reader})")
+    ctx.exit()
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(__version__, prog_name="ipowner")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_version,
+              help="Show the version and which capture reader is built, and exit.")
 def cli() -> None:
     """Who holds the servers a device talks to: holder, registry chain, origin AS, location, jurisdiction.
 

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import click
 
 from ipowner.cli._common import error_line
 from ipowner.exitcodes import combine
-from ipowner.providers.mmdb import DatabaseInfo, MmdbProvider
 from ipowner.render.escape import terminal_safe
 from ipowner.render.json import write_json
+
+if TYPE_CHECKING:
+    from ipowner.providers.mmdb import DatabaseInfo
 
 SCHEMA_DATA = "ipowner.data/1"
 
@@ -93,6 +96,8 @@ def data(mmdb_paths: tuple[str, ...], fmt: str) -> int:
     Databases are looked for in $IPOWNER_MMDB_PATH, the user data folder's mmdb/ and the system
     GeoIP folders. A database that cannot be opened is named on stderr and the exit code is 4.
     """
+    from ipowner.providers.mmdb import MmdbProvider  # imported here: other commands start faster
+
     provider = MmdbProvider(mmdb_paths)
     try:
         dbs = provider.databases()

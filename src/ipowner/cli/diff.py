@@ -6,10 +6,8 @@ import sys
 
 import click
 
-from ipowner._report import report
 from ipowner.cli._common import error_line
 from ipowner.cli.report import FORMATS, command_line, open_output, pick_format
-from ipowner.diff import diff_reports, load_side
 from ipowner.exitcodes import ExitCode
 
 
@@ -33,6 +31,9 @@ def diff_cmd(before: str, after: str, fmt: str | None, output: str | None, offli
     BEFORE and AFTER are each a capture, a log or a saved JSON report (`ipowner report --format json`).
     A saved report keeps the answers of its day; a capture or log is looked up now.
     """
+    from ipowner._report import report  # imported here: other commands start faster
+    from ipowner.diff import diff_reports, load_side
+
     fmt = pick_format(fmt, output)
     params = click.get_current_context().params
     partial = False

@@ -8,7 +8,6 @@ from typing import Any
 
 import click
 
-from ipowner._lookup import lookup
 from ipowner.cli._common import error_line
 from ipowner.errors import UsageError
 from ipowner.resolve import DEFAULT_TIMEOUT
@@ -102,6 +101,7 @@ def lookup_cmd(
     """
     from pathlib import Path
 
+    from ipowner._lookup import lookup  # imported here: other commands start faster
     from ipowner.providers.rdap import RdapConfig
 
     if evidence:

@@ -8,7 +8,6 @@ from typing import TextIO
 
 import click
 
-from ipowner._report import report
 from ipowner.cli._common import error_line
 from ipowner.errors import UsageError
 from ipowner.exitcodes import ExitCode
@@ -126,6 +125,8 @@ def report_cmd(inputs: tuple[str, ...], fmt: str | None, output: str | None, off
     INPUT: pcap/pcapng captures, Zeek logs, PCAPdroid CSV, address lists (format detected from the content).
     Exit 3 when a --fail-on rule matches (it wins over 4, partial input).
     """
+    from ipowner._report import report  # imported here: other commands start faster
+
     if not inputs:
         raise UsageError("give at least one capture or log")
     rules = [parse_rule(r) for r in fail_on]

@@ -62,9 +62,11 @@ def _rows(result: TrafficResult):
               help="For generic CSV input: which column holds address, device, port, proto, bytes_sent, "
                    "bytes_received, packets_sent, packets_received, first_seen, last_seen, hostname, app.")
 @click.option("--timeline/--no-timeline", default=True, help="Include the per-destination timeline in JSON.")
-@click.option("--reader", type=click.Choice(["auto", "batch", "frame", "dpkt"]), default="auto", hidden=True,
-              help="Capture reader: batch, frame by frame, dpkt (the slow reference), or auto (batch for "
-                   "captures of 4 MB or more); all give the same result (for benchmarks and checks).")
+@click.option("--reader", type=click.Choice(["auto", "compiled", "batch", "frame", "dpkt"]), default="auto",
+              hidden=True,
+              help="Capture reader: the compiled core, batch (numpy), frame by frame, dpkt (the slow reference), "
+                   "or auto (compiled when built, else batch for captures of 4 MB or more); all give the same "
+                   "result (for benchmarks and checks).")
 def traffic_cmd(inputs: tuple[str, ...], devices: tuple[str, ...], fmt: str, bucket: float,
                 columns: tuple[str, ...], timeline: bool, reader: str) -> None:
     """Destinations in packet captures and connection logs: flows, bytes up and down, hostnames.
@@ -89,7 +91,8 @@ def traffic_cmd(inputs: tuple[str, ...], devices: tuple[str, ...], fmt: str, buc
         colmap[role] = name
     result = run_traffic(inputs, device=list(devices), bucket=bucket, columns=colmap or None,
                          progress=_progress_factory(), fast=reader != "dpkt",
-                         batch=None if reader == "auto" else reader == "batch")
+                         batch=None if reader in ("auto", "compiled") else reader == "batch",
+                         compiled=True if reader == "compiled" else None)
     if not timeline:
         result.timeline = {}
     out = sys.stdout

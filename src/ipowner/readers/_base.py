@@ -16,6 +16,15 @@ MAX_RECORD = 262144  # the largest record tshark/libpcap accept; a header claimi
 Progress = Callable[[int], None]  # called with the number of bytes consumed so far
 
 
+def core_available() -> bool:
+    """Whether the compiled core of the capture readers was built for this installation."""
+    try:
+        from ipowner.readers import _core  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 @dataclass(slots=True)
 class ReadContext:
     """One input being read into the engine."""
@@ -28,6 +37,13 @@ class ReadContext:
     progress: Progress | None = None
     fast: bool = True  # False: the dpkt-based slow path (for differential tests)
     batch: bool | None = None  # with fast: frames classified in batches (numpy); None: for large inputs
+    compiled: bool | None = None  # the C core (readers/_core.c); None: when it is built and batch is not chosen
+
+    def use_core(self) -> bool:
+        """Whether to read this capture with the compiled core."""
+        if not self.fast or self.compiled is False or self.batch is not None:
+            return False
+        return self.compiled is True or core_available()
 
     def use_batch(self) -> bool:
         """Whether to read this capture in batches; may read ahead (kept for the reader)."""

@@ -22,6 +22,7 @@ from ipowner.readers._payload import (
     gquic_chlo_sni,
     http_host,
     looks_like_http_request,
+    normalise_name,
     parse_dns_response,
     server_certificate_names,
 )
@@ -175,6 +176,7 @@ class Engine:
         self.first_dns_error: tuple[int, str] | None = None
         self.now = 0.0
         self.current_app: str | None = None  # set by readers whose container names the app per packet
+        self.cores: list = []  # compiled flow tables feeding this engine (one per capture being read)
 
     # ------------------------------------------------------------ flow creation
 
@@ -245,11 +247,12 @@ class Engine:
         """Look at one payload of a flow direction still being inspected."""
         f = c[FL]
         kind = f.kind
+        if kind == "dns":
+            self.dns_payload(payload)
+            return
         try:
             if kind == "tcp":
                 self._tcp(c, f, payload, seq)
-            elif kind == "dns":
-                self._dns(payload)
             elif kind == "udp":
                 c[INS] -= 1
                 if f.quic is None:
@@ -281,12 +284,23 @@ class Engine:
         except Exception as exc:  # noqa: BLE001 - untrusted payloads: one bad payload never stops the reading
             if not isinstance(exc, PayloadError):
                 exc = PayloadError(f"unparsable payload ({type(exc).__name__})")
-            if kind in ("dns", "dns-tcp"):
-                self.dns_errors += 1
-                if self.first_dns_error is None:
-                    self.first_dns_error = (self.counter[0], str(exc))
-            if kind != "dns":
-                c[INS] = 0  # not the protocol it looked like, or mangled: stop looking
+            if kind == "dns-tcp":
+                self._dns_error(exc)
+            c[INS] = 0  # not the protocol it looked like, or mangled: stop looking
+
+    def dns_payload(self, payload: bytes) -> None:
+        """One DNS message over UDP (any datagram of the flow may carry answers); errors are counted."""
+        try:
+            self._dns(payload)
+        except Exception as exc:  # noqa: BLE001 - untrusted payloads: one bad message never stops the reading
+            if not isinstance(exc, PayloadError):
+                exc = PayloadError(f"unparsable payload ({type(exc).__name__})")
+            self._dns_error(exc)
+
+    def _dns_error(self, exc: Exception) -> None:
+        self.dns_errors += 1
+        if self.first_dns_error is None:
+            self.first_dns_error = (self.counter[0], str(exc))
 
     def _tcp(self, c: list, f: Flow, payload: bytes, seq: int) -> None:
         is_client = c is f.a
@@ -466,6 +480,9 @@ class Engine:
                     else:
                         keep.append(f)
             self.finished = keep
+        self.prune_fragments()
+
+    def prune_fragments(self) -> None:
         if len(self.frag_owner) > 4096:
             # Drop the oldest half only: fragments still in flight keep their owner (clearing them all
             # turned a datagram's later fragments into a port-less flow pointing the wrong way).
@@ -522,7 +539,82 @@ class Engine:
         t.pop(k2, None)
         del self.live[f]
 
+    def frag_owner_of(self, fid: bytes) -> list | None:
+        """The counters of the flow a datagram's first fragment went to, while that flow is live."""
+        c = self.frag_owner.get(fid)
+        if c is None or c[FL] not in self.live:
+            return None  # never seen, or folded since: later fragments count as a port-less flow
+        return c
+
+    # ------------------------------------------------------------ the compiled flow table
+
+    def attach_core(self):  # noqa: ANN201 - returns readers._core.Core, which may not be built
+        """A compiled flow table for one capture, folded into this engine by ``fold_all``."""
+        from ipowner.readers._core import Core
+
+        devices = []
+        for d in self.devices_given:
+            raw = socket.inet_pton(socket.AF_INET6 if ":" in d else socket.AF_INET, d)
+            if addr_text(raw) == d:  # the reference compares text: a form it cannot produce never matches
+                devices.append(raw)
+        core = Core(self, tuple(devices), _SERVER_PORTS)
+        self.cores.append(core)
+        return core
+
+    def core_view(self, kind: str, init: str, resp: str, resp_port: int) -> tuple[list, list]:
+        """The counter lists ``inspect`` works on, for a flow held by the compiled table."""
+        f = Flow()
+        f.kind = kind
+        f.init, f.resp, f.resp_port = init, resp, resp_port
+        f.streams = None
+        f.quic = None
+        a = [0, 0, 0, 0.0, 0.0, 0, 0, f, resp]
+        b = [0, 0, 0, 0.0, 0.0, 0, 0, f, init]
+        f.a, f.b = a, b
+        return a, b
+
+    def core_hello(self, server: str, sni: bytes | None, ech: bool, port: int) -> None:
+        """A ClientHello read by the compiled table (raw server_name bytes), recorded as ``_tcp`` does."""
+        name = normalise_name(sni.decode("utf-8", "replace")) if sni else None
+        self._hello(ClientHello(name or None, ech), server, "sni", port)
+
+    def merge_pair(self, init: str, resp: str, app: str | None, flows: int, packets_sent: int,
+                   packets_received: int, bytes_sent: int, bytes_received: int, ip_bytes_sent: int,
+                   ip_bytes_received: int, first: float, last: float, ports: dict, l2_broadcast: bool,
+                   timeline: dict) -> None:
+        """Flows folded by the compiled table, added as ``fold`` adds them one by one."""
+        key = (init, resp, app)
+        p = self.pairs.get(key)
+        if p is None:
+            p = self.pairs[key] = Pair(init, resp, app)
+        p.flows += flows
+        p.packets_sent += packets_sent
+        p.packets_received += packets_received
+        p.bytes_sent += bytes_sent
+        p.bytes_received += bytes_received
+        p.ip_bytes_sent += ip_bytes_sent
+        p.ip_bytes_received += ip_bytes_received
+        if p.first_seen is None or first < p.first_seen:
+            p.first_seen = first
+        if p.last_seen is None or last > p.last_seen:
+            p.last_seen = last
+        for k in ports:
+            p.ports[k] = None
+        if l2_broadcast:
+            p.l2_broadcast = True
+        ptl = p.timeline
+        for bk, (s, r) in timeline.items():
+            slot = ptl.get(bk)
+            if slot is None:
+                ptl[bk] = [s, r]
+            else:
+                slot[0] += s
+                slot[1] += r
+
     def fold_all(self) -> None:
+        for core in self.cores:
+            core.finish()
+        self.cores.clear()
         for f in list(self.live):
             self.fold(f)
         self.finished = []

@@ -58,6 +58,7 @@ def make_handler(engine: Engine, sweep_mask: int | None = None) -> Callable[[byt
     inspect = engine.inspect
     bucket = engine.bucket
     frag_owner = engine.frag_owner
+    frag_owner_of = engine.frag_owner_of
     state = engine.counter  # frames handled so far
     if sweep_mask is None:
         sweep_mask = engine.sweep_mask
@@ -201,7 +202,7 @@ def make_handler(engine: Engine, sweep_mask: int | None = None) -> Callable[[byt
             ip_end = end  # snaplen: the rest was not captured, so the payload is not parsed
         # ---- transport and flow lookup
         if frag_off:
-            c = frag_owner.get(fid)
+            c = frag_owner_of(fid)
             if c is None:
                 # a later fragment whose first one was not seen: counted on a port-less flow
                 addrs = buf[ab:ae]

@@ -512,8 +512,10 @@ def http_host(head: bytes) -> tuple[str | None, bool]:
     at = block.lower().find(b"\r\nhost:")
     if at >= 0:
         stop = block.find(b"\r\n", at + 7)
-        value = block[at + 7 : stop if stop >= 0 else len(block)].strip().decode("latin-1")
-        return _strip_port(value) or None, True
+        raw = block[at + 7 : stop if stop >= 0 else len(block)].strip()
+        if not complete and stop < 0 and b":" not in raw and b"]" not in raw:
+            return None, False  # the line may be cut short (snaplen, a segment boundary) inside the name: not read yet
+        return _strip_port(raw.decode("latin-1")) or None, True
     return None, complete
 
 

@@ -137,7 +137,7 @@ def make_slow_handler(engine: Engine) -> Callable[[bytes, int, int, int, float, 
         end = off + incl
         app = pcapdroid_app(buf, end) if lt == 1 and incl >= 46 else None
         if frag_off:
-            c = engine.frag_owner.get(fid)
+            c = engine.frag_owner_of(fid)
             if c is None:
                 t = tcp if proto == 6 else udp if proto == 17 else other
                 key = addrs + (b"\0\0\0\0" if t is not other else PROTO_BYTE[proto])

@@ -31,6 +31,9 @@ def read(ctx: ReadContext) -> None:
     if lt not in SUPPORTED_LINKTYPES:
         ctx.stop(f"link type {lt} is not supported")
         return
+    if ctx.use_core():
+        _read_core(ctx, endian, mul, lt)
+        return
     if ctx.use_batch():
         _read_batched(ctx, endian, mul, lt)
         return
@@ -60,6 +63,27 @@ def read(ctx: ReadContext) -> None:
             handle(buf, off + 16, incl, orig, sec + frac * mul, lt)
             records += 1
             off = nxt
+        if bad or eof:
+            _stop(ctx, endian, buf, off, records, consumed, bad)
+            break
+        consumed += off
+        buf, eof = _refill(ctx, buf, off, consumed)
+        off = 0
+    ctx.info.records += records
+
+
+def _read_core(ctx: ReadContext, endian: str, mul: float, lt: int) -> None:
+    """As ``read``, with the records of each chunk walked by the compiled core (same results)."""
+    core = ctx.engine.attach_core()
+    big = endian == ">"
+    buf = b""
+    off = 0
+    consumed = 24
+    records = 0
+    eof = False
+    while True:
+        off, n, bad = core.pcap(buf, off, big, mul, lt)
+        records += n
         if bad or eof:
             _stop(ctx, endian, buf, off, records, consumed, bad)
             break

@@ -48,7 +48,10 @@ def _iface(body: bytes, e: str) -> _Iface:
 
 
 def read(ctx: ReadContext) -> None:
-    if ctx.fast:
+    core = ctx.engine.attach_core() if ctx.use_core() else None
+    if core is not None:
+        handle = core.frame
+    elif ctx.fast:
         handle = make_handler(ctx.engine)
     else:
         from ipowner.readers._slow import make_slow_handler
@@ -66,13 +69,24 @@ def read(ctx: ReadContext) -> None:
     progress = ctx.progress
     last_ts = 0.0
     apps: dict[str, str] = {}  # PCAPdroid uid -> app name, from its custom blocks
-    batched = _Batched(ctx) if ctx.use_batch() else None
+    batched = _Batched(ctx) if core is None and ctx.use_batch() else None
     pending: list[int] = []  # enhanced packet blocks waiting for the batch path (offsets in buf)
     epb_at = struct.Struct("<II").unpack_from
     while True:
         n = len(buf)
         stop = None
         while off + 12 <= n:
+            if core is not None and not apps:
+                # enhanced packet blocks in a row, walked by the compiled core up to anything else
+                o, nb, ts = core.pcapng(buf, off, e == ">",
+                                        tuple((i.lt, i.mul, i.offset, i.supported) for i in ifaces))
+                if o != off:
+                    blocks += nb
+                    records += nb
+                    if ts is not None:
+                        last_ts = ts
+                    off = o
+                    continue
             if batched is not None and e == "<" and not apps:
                 # little-endian enhanced packet blocks in a row: collected here, checked and read in batches
                 o = off

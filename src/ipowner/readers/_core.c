@@ -1,0 +1,1540 @@
+/* The compiled common path of the capture readers: record walking, header parsing, the flow table
+ * and folding, with the same rules as readers/_fast.py and readers/_engine.py (the reference: the
+ * differential tests require identical results). Python is called only where a real parser is needed:
+ * payloads of flows still being inspected, fragment reassembly, names and concealment labels.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <arpa/inet.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#define MAX_RECORD 262144
+#define MAX_BLOCK (16 << 20)
+#define IDLE_TIMEOUT 300.0
+#define FINISHED_GRACE 10.0
+#define FULL_SWEEP_EVERY 16
+#define TCP_CLIENT_INSPECT 8
+#define TCP_SERVER_INSPECT 16
+#define UDP_CLIENT_INSPECT 4
+
+enum { K_OTHER = 0, K_DNS, K_UDP, K_DNSTCP, K_TCP };
+static const char *KIND_NAMES[] = {"other", "dns", "udp", "dns-tcp", "tcp"};
+enum { T_TCP = 0, T_UDP = 1, T_OTHER = 2 };
+enum { COUNTED = 0, NOT_IP = 1, TRUNCATED = 2 };
+
+typedef struct {
+    int64_t pk, by, ib, bb;
+    double lt, bk;
+    int64_t ins;
+} Dir;
+
+typedef struct {
+    uint64_t serial; /* 0: free slot */
+    Dir d[2];        /* 0: the client side (the engine's f.a), 1: the server side (f.b) */
+    uint8_t addr[2][16]; /* 0: initiator, 1: responder */
+    uint16_t w[2][2];    /* key words per direction: ports, or (protocol, 0) in the other table */
+    uint8_t alen, table, proto, kind, fin, l2b;
+    uint8_t srv_py; /* a server payload went to Python: a stream may exist there */
+    int32_t init_port, resp_port;
+    double first;
+    PyObject *app;      /* interned str or NULL */
+    PyObject *timeline; /* dict bucket -> [sent, received] of rolled-over buckets, or NULL */
+    PyObject *va, *vb;  /* the engine's counter lists for payload inspection, or NULL */
+    int64_t prev, next; /* the live list, in creation order */
+} Flow;
+
+typedef struct {
+    uint64_t h;
+    int64_t ref; /* slot * 2 + direction; -1 empty */
+} Entry;
+
+typedef struct {
+    uint8_t init[16], resp[16];
+    uint8_t alen, l2b, has_first;
+    PyObject *app;
+    int64_t flows, pks, pkr, bys, byr, ibs, ibr;
+    double first, last;
+    PyObject *ports;    /* dict (proto, port) -> None, insertion-ordered */
+    int32_t last_proto, last_port;
+    PyObject *timeline; /* dict bucket -> [sent, received] */
+} Pair;
+
+typedef struct {
+    uint64_t h;
+    int64_t idx; /* index in pairs, -1 empty */
+} PEntry;
+
+typedef struct {
+    int64_t slot;
+    uint64_t serial;
+} FinRef;
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *engine;
+    PyObject *inspect, *dns_payload, *fragment, *conceal, *core_view, *core_hello, *merge_pair, *prune, *counter;
+    PyObject *frag_owner, *apps, *devices;
+    double bucket;
+    int64_t mask, count, sweeps;
+    Flow *flows;
+    int64_t nflows, capflows, freehead, live_head, live_tail, nlive;
+    uint64_t next_serial;
+    Entry *tab;
+    int64_t tabcap, tabused;
+    FinRef *fin;
+    int64_t nfin, capfin;
+    Pair *pairs;
+    int64_t npairs, cappairs;
+    PEntry *ptab;
+    int64_t ptabcap;
+    uint8_t server_port[65536 / 8];
+    int failed;
+} Core;
+
+/* ------------------------------------------------------------------ helpers */
+
+static inline uint16_t be16(const uint8_t *p) { return (uint16_t)((p[0] << 8) | p[1]); }
+static inline uint32_t be32(const uint8_t *p) {
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+static inline uint32_t rd32(const uint8_t *p, int big) {
+    return big ? be32(p) : ((uint32_t)p[3] << 24) | ((uint32_t)p[2] << 16) | ((uint32_t)p[1] << 8) | p[0];
+}
+
+static inline uint64_t mix64(uint64_t h) {
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return h;
+}
+
+static uint64_t hash_bytes(uint64_t h, const uint8_t *p, int n) {
+    while (n >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        h = (h ^ w) * 0x9E3779B97F4A7C15ULL;
+        h ^= h >> 29;
+        p += 8;
+        n -= 8;
+    }
+    if (n) {
+        uint64_t w = 0;
+        memcpy(&w, p, n);
+        h = (h ^ w) * 0x9E3779B97F4A7C15ULL;
+        h ^= h >> 29;
+    }
+    return h;
+}
+
+/* Python's float floor division (floatobject.c), so time buckets match the reference exactly. */
+static double py_floordiv(double vx, double wx) {
+    double mod = fmod(vx, wx);
+    double div = (vx - mod) / wx;
+    if (mod) {
+        if ((wx < 0) != (mod < 0)) div -= 1.0;
+    }
+    double floordiv;
+    if (div) {
+        floordiv = floor(div);
+        if (div - floordiv > 0.5) floordiv += 1.0;
+    } else {
+        floordiv = copysign(0.0, vx / wx);
+    }
+    return floordiv;
+}
+
+static PyObject *addr_text(const uint8_t *a, int alen) {
+    char out[INET6_ADDRSTRLEN];
+    if (!inet_ntop(alen == 4 ? AF_INET : AF_INET6, a, out, sizeof out)) {
+        PyErr_SetString(PyExc_ValueError, "bad address");
+        return NULL;
+    }
+    return PyUnicode_FromString(out);
+}
+
+static int sync_counter(Core *c) {
+    PyObject *v = PyLong_FromLongLong(c->count);
+    if (!v) return -1;
+    return PyList_SetItem(c->counter, 0, v); /* steals v */
+}
+
+/* ------------------------------------------------------------------ flow key table */
+
+static inline uint64_t key_hash(int table, int alen, const uint8_t *s, const uint8_t *d, uint16_t w0, uint16_t w1) {
+    uint64_t h = ((uint64_t)table << 40) ^ ((uint64_t)alen << 32) ^ ((uint64_t)w0 << 16) ^ w1;
+    h = hash_bytes(h * 0x9E3779B97F4A7C15ULL, s, alen);
+    h = hash_bytes(h, d, alen);
+    return mix64(h);
+}
+
+static inline int key_match(Core *c, int64_t ref, int table, int alen, const uint8_t *s, const uint8_t *d, uint16_t w0,
+                            uint16_t w1) {
+    Flow *f = &c->flows[ref >> 1];
+    int dir = (int)(ref & 1);
+    return f->table == table && f->alen == alen && f->w[dir][0] == w0 && f->w[dir][1] == w1 &&
+           memcmp(f->addr[dir], s, alen) == 0 && memcmp(f->addr[1 - dir], d, alen) == 0;
+}
+
+static int64_t tab_get(Core *c, uint64_t h, int table, int alen, const uint8_t *s, const uint8_t *d, uint16_t w0,
+                       uint16_t w1) {
+    int64_t m = c->tabcap - 1;
+    for (int64_t i = (int64_t)(h & m);; i = (i + 1) & m) {
+        Entry *e = &c->tab[i];
+        if (e->ref < 0) return -1;
+        if (e->h == h && key_match(c, e->ref, table, alen, s, d, w0, w1)) return e->ref;
+    }
+}
+
+static int tab_grow(Core *c) {
+    int64_t old = c->tabcap;
+    Entry *ot = c->tab;
+    int64_t cap = old ? old * 2 : 1 << 16;
+    Entry *t = PyMem_Malloc(sizeof(Entry) * cap);
+    if (!t) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (int64_t i = 0; i < cap; i++) t[i].ref = -1;
+    for (int64_t i = 0; i < old; i++) {
+        if (ot[i].ref < 0) continue;
+        int64_t j = (int64_t)(ot[i].h & (cap - 1));
+        while (t[j].ref >= 0) j = (j + 1) & (cap - 1);
+        t[j] = ot[i];
+    }
+    PyMem_Free(ot);
+    c->tab = t;
+    c->tabcap = cap;
+    return 0;
+}
+
+/* Set a key to ref (replacing an equal key, as a dict assignment does). */
+static int tab_set(Core *c, uint64_t h, int table, int alen, const uint8_t *s, const uint8_t *d, uint16_t w0,
+                   uint16_t w1, int64_t ref) {
+    if ((c->tabused + 1) * 2 > c->tabcap && tab_grow(c) < 0) return -1;
+    int64_t m = c->tabcap - 1;
+    for (int64_t i = (int64_t)(h & m);; i = (i + 1) & m) {
+        Entry *e = &c->tab[i];
+        if (e->ref < 0) {
+            e->h = h;
+            e->ref = ref;
+            c->tabused++;
+            return 0;
+        }
+        if (e->h == h && key_match(c, e->ref, table, alen, s, d, w0, w1)) {
+            e->ref = ref;
+            return 0;
+        }
+    }
+}
+
+/* Remove the entry of one direction of a flow if it still points at it (backward-shift deletion). */
+static void tab_del(Core *c, int64_t slot, int dir) {
+    Flow *f = &c->flows[slot];
+    uint64_t h = key_hash(f->table, f->alen, f->addr[dir], f->addr[1 - dir], f->w[dir][0], f->w[dir][1]);
+    int64_t m = c->tabcap - 1;
+    int64_t i = (int64_t)(h & m);
+    for (;; i = (i + 1) & m) {
+        Entry *e = &c->tab[i];
+        if (e->ref < 0) return;
+        if (e->h == h && (e->ref >> 1) == slot &&
+            key_match(c, e->ref, f->table, f->alen, f->addr[dir], f->addr[1 - dir], f->w[dir][0], f->w[dir][1]))
+            break;
+    }
+    /* i holds the entry to delete */
+    int64_t j = i;
+    for (;;) {
+        c->tab[i].ref = -1;
+        for (;;) {
+            j = (j + 1) & m;
+            if (c->tab[j].ref < 0) {
+                c->tabused--;
+                return;
+            }
+            int64_t k = (int64_t)(c->tab[j].h & m);
+            /* can entry j move to i? only if its home k is not cyclically in (i, j] */
+            if (i <= j ? (i < k && k <= j) : (i < k || k <= j)) continue;
+            break;
+        }
+        c->tab[i] = c->tab[j];
+        i = j;
+    }
+}
+
+/* ------------------------------------------------------------------ pairs */
+
+static int64_t pair_get(Core *c, Flow *f, int create) {
+    uint64_t h = hash_bytes((uint64_t)f->alen * 0x100000001B3ULL ^ (uint64_t)(uintptr_t)f->app, f->addr[0], f->alen);
+    h = mix64(hash_bytes(h, f->addr[1], f->alen));
+    if (c->ptabcap == 0 || (c->npairs + 1) * 2 > c->ptabcap) {
+        int64_t cap = c->ptabcap ? c->ptabcap * 2 : 1024;
+        PEntry *t = PyMem_Malloc(sizeof(PEntry) * cap);
+        if (!t) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        for (int64_t i = 0; i < cap; i++) t[i].idx = -1;
+        for (int64_t i = 0; i < c->ptabcap; i++) {
+            if (c->ptab[i].idx < 0) continue;
+            int64_t j = (int64_t)(c->ptab[i].h & (cap - 1));
+            while (t[j].idx >= 0) j = (j + 1) & (cap - 1);
+            t[j] = c->ptab[i];
+        }
+        PyMem_Free(c->ptab);
+        c->ptab = t;
+        c->ptabcap = cap;
+    }
+    int64_t m = c->ptabcap - 1;
+    int64_t i = (int64_t)(h & m);
+    for (;; i = (i + 1) & m) {
+        PEntry *e = &c->ptab[i];
+        if (e->idx < 0) break;
+        Pair *p = &c->pairs[e->idx];
+        if (e->h == h && p->alen == f->alen && p->app == f->app && memcmp(p->init, f->addr[0], f->alen) == 0 &&
+            memcmp(p->resp, f->addr[1], f->alen) == 0)
+            return e->idx;
+    }
+    if (!create) return -1;
+    if (c->npairs == c->cappairs) {
+        int64_t cap = c->cappairs ? c->cappairs * 2 : 256;
+        Pair *np = PyMem_Realloc(c->pairs, sizeof(Pair) * cap);
+        if (!np) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        c->pairs = np;
+        c->cappairs = cap;
+    }
+    Pair *p = &c->pairs[c->npairs];
+    memset(p, 0, sizeof *p);
+    memcpy(p->init, f->addr[0], f->alen);
+    memcpy(p->resp, f->addr[1], f->alen);
+    p->alen = f->alen;
+    p->app = f->app;
+    Py_XINCREF(p->app);
+    p->last_proto = -1;
+    p->ports = PyDict_New();
+    p->timeline = PyDict_New();
+    if (!p->ports || !p->timeline) return -1;
+    c->ptab[i].h = h;
+    c->ptab[i].idx = c->npairs;
+    return c->npairs++;
+}
+
+static int timeline_add(PyObject *tl, double bk, int64_t s, int64_t r) {
+    PyObject *key = PyFloat_FromDouble(bk);
+    if (!key) return -1;
+    PyObject *slot = PyDict_GetItemWithError(tl, key);
+    int rc = 0;
+    if (slot == NULL) {
+        if (PyErr_Occurred()) {
+            Py_DECREF(key);
+            return -1;
+        }
+        PyObject *lst = Py_BuildValue("[LL]", (long long)s, (long long)r);
+        rc = lst ? PyDict_SetItem(tl, key, lst) : -1;
+        Py_XDECREF(lst);
+    } else {
+        for (int k = 0; k < 2 && rc == 0; k++) {
+            int64_t add = k ? r : s;
+            if (!add) continue;
+            PyObject *old = PyList_GET_ITEM(slot, k);
+            PyObject *inc = PyLong_FromLongLong(add);
+            PyObject *nv = inc ? PyNumber_Add(old, inc) : NULL;
+            Py_XDECREF(inc);
+            if (!nv) rc = -1;
+            else PyList_SetItem(slot, k, nv);
+        }
+    }
+    Py_DECREF(key);
+    return rc;
+}
+
+/* Fold one flow into its (initiator, responder, app) pair and forget it; the engine's Engine.fold. */
+static int fold(Core *c, int64_t slot) {
+    Flow *f = &c->flows[slot];
+    int64_t pi = pair_get(c, f, 1);
+    if (pi < 0) return -1;
+    Pair *p = &c->pairs[pi];
+    Dir *a = &f->d[0], *b = &f->d[1];
+    p->flows += 1;
+    p->pks += a->pk;
+    p->pkr += b->pk;
+    p->bys += a->by;
+    p->byr += b->by;
+    p->ibs += a->ib;
+    p->ibr += b->ib;
+    double last = a->lt > b->lt ? a->lt : b->lt;
+    if (!p->has_first || f->first < p->first) p->first = f->first;
+    if (!p->has_first || last > p->last) p->last = last;
+    p->has_first = 1;
+    if (p->last_proto != f->proto || p->last_port != f->resp_port) {
+        PyObject *k = Py_BuildValue("(ii)", (int)f->proto, (int)f->resp_port);
+        if (!k || PyDict_SetItem(p->ports, k, Py_None) < 0) {
+            Py_XDECREF(k);
+            return -1;
+        }
+        Py_DECREF(k);
+        p->last_proto = f->proto;
+        p->last_port = f->resp_port;
+    }
+    if (f->l2b) p->l2b = 1;
+    if (f->timeline) {
+        PyObject *k, *v;
+        Py_ssize_t pos = 0;
+        while (PyDict_Next(f->timeline, &pos, &k, &v)) {
+            long long s = PyLong_AsLongLong(PyList_GET_ITEM(v, 0));
+            long long r = PyLong_AsLongLong(PyList_GET_ITEM(v, 1));
+            if (PyErr_Occurred() || timeline_add(p->timeline, PyFloat_AS_DOUBLE(k), s, r) < 0) return -1;
+        }
+    }
+    if (a->bb && timeline_add(p->timeline, a->bk, a->bb, 0) < 0) return -1;
+    if (b->bb && timeline_add(p->timeline, b->bk, 0, b->bb) < 0) return -1;
+    tab_del(c, slot, 0);
+    tab_del(c, slot, 1);
+    /* unlink from the live list */
+    if (f->prev >= 0) c->flows[f->prev].next = f->next;
+    else c->live_head = f->next;
+    if (f->next >= 0) c->flows[f->next].prev = f->prev;
+    else c->live_tail = f->prev;
+    c->nlive--;
+    if (f->va) {
+        /* the lists point back at the engine's Flow object; break the cycle so they go at once */
+        PyList_SetItem(f->va, 7, Py_NewRef(Py_None));
+        PyList_SetItem(f->vb, 7, Py_NewRef(Py_None));
+    }
+    Py_CLEAR(f->va);
+    Py_CLEAR(f->vb);
+    Py_CLEAR(f->timeline);
+    Py_CLEAR(f->app);
+    f->serial = 0;
+    f->next = c->freehead;
+    c->freehead = slot;
+    return 0;
+}
+
+static inline int alive(Core *c, int64_t slot, uint64_t serial) {
+    return slot >= 0 && slot < c->nflows && c->flows[slot].serial == serial;
+}
+
+static int sweep(Core *c, double now) {
+    c->sweeps++;
+    PyObject *n = PyFloat_FromDouble(now);
+    if (!n || PyObject_SetAttrString(c->engine, "now", n) < 0) {
+        Py_XDECREF(n);
+        return -1;
+    }
+    Py_DECREF(n);
+    if (c->sweeps % FULL_SWEEP_EVERY == 0) {
+        int64_t s = c->live_head;
+        while (s >= 0) {
+            Flow *f = &c->flows[s];
+            int64_t nx = f->next;
+            double last = f->d[0].lt > f->d[1].lt ? f->d[0].lt : f->d[1].lt;
+            if (now - last > IDLE_TIMEOUT || (f->fin && now - last > FINISHED_GRACE)) {
+                if (fold(c, s) < 0) return -1;
+            }
+            s = nx;
+        }
+        int64_t k = 0;
+        for (int64_t i = 0; i < c->nfin; i++)
+            if (alive(c, c->fin[i].slot, c->fin[i].serial)) c->fin[k++] = c->fin[i];
+        c->nfin = k;
+    } else {
+        int64_t k = 0;
+        for (int64_t i = 0; i < c->nfin; i++) {
+            FinRef r = c->fin[i];
+            if (!alive(c, r.slot, r.serial)) continue;
+            Flow *f = &c->flows[r.slot];
+            double last = f->d[0].lt > f->d[1].lt ? f->d[0].lt : f->d[1].lt;
+            if (now - last > FINISHED_GRACE) {
+                if (fold(c, r.slot) < 0) return -1;
+            } else {
+                c->fin[k++] = r;
+            }
+        }
+        c->nfin = k;
+    }
+    PyObject *r = PyObject_CallNoArgs(c->prune);
+    if (!r) return -1;
+    Py_DECREF(r);
+    return 0;
+}
+
+static int mark_finished(Core *c, int64_t slot) {
+    Flow *f = &c->flows[slot];
+    f->fin = 1;
+    if (c->nfin == c->capfin) {
+        int64_t cap = c->capfin ? c->capfin * 2 : 1024;
+        FinRef *nf = PyMem_Realloc(c->fin, sizeof(FinRef) * cap);
+        if (!nf) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        c->fin = nf;
+        c->capfin = cap;
+    }
+    c->fin[c->nfin].slot = slot;
+    c->fin[c->nfin].serial = f->serial;
+    c->nfin++;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ flow creation */
+
+static int is_device(Core *c, const uint8_t *a, int alen) {
+    Py_ssize_t n = PyTuple_GET_SIZE(c->devices);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *d = PyTuple_GET_ITEM(c->devices, i);
+        if (PyBytes_GET_SIZE(d) == alen && memcmp(PyBytes_AS_STRING(d), a, alen) == 0) return 1;
+    }
+    return 0;
+}
+
+static int sender_is_client(Core *c, int proto, int sport, int dport, int flags) {
+    if (proto == 6) {
+        if (flags & 0x02) return !(flags & 0x10);
+    } else if (proto == 1 || proto == 58) {
+        return !(sport == 0 || sport == 129);
+    } else if (proto != 17) {
+        return 1;
+    }
+    int s_srv = (c->server_port[sport >> 3] >> (sport & 7)) & 1;
+    int d_srv = (c->server_port[dport >> 3] >> (dport & 7)) & 1;
+    if (s_srv != d_srv) return d_srv;
+    return !(sport < 1024 && 1024 <= dport);
+}
+
+static PyObject *intern_app(Core *c, PyObject *app) {
+    /* returns a new reference to the canonical object for this app name */
+    PyObject *have = PyDict_GetItemWithError(c->apps, app);
+    if (have) return Py_NewRef(have);
+    if (PyErr_Occurred() || PyDict_SetItem(c->apps, app, app) < 0) return NULL;
+    return Py_NewRef(app);
+}
+
+/* A new flow for a packet src -> dst whose key is missing: (slot, sender's direction) as slot*2+dir. */
+static int64_t new_flow(Core *c, int table, int alen, const uint8_t *src, const uint8_t *dst, uint16_t w0,
+                        uint16_t w1, int proto, int sport, int dport, int flags, double ts, int l2b,
+                        PyObject *app /* new ref or NULL */, uint64_t h) {
+    int sc = sender_is_client(c, proto, sport, dport, flags);
+    if (PyTuple_GET_SIZE(c->devices)) {
+        int sd = is_device(c, src, alen), dd = is_device(c, dst, alen);
+        if (dd && !sd) sc = 0;
+        else if (sd && !dd) sc = 1;
+    }
+    if (app == NULL) {
+        PyObject *cur = PyObject_GetAttrString(c->engine, "current_app");
+        if (!cur) return -1;
+        if (cur == Py_None) {
+            Py_DECREF(cur);
+        } else {
+            app = intern_app(c, cur);
+            Py_DECREF(cur);
+            if (!app) return -1;
+        }
+    }
+    int64_t slot;
+    if (c->freehead >= 0) {
+        slot = c->freehead;
+        c->freehead = c->flows[slot].next;
+    } else {
+        if (c->nflows == c->capflows) {
+            int64_t cap = c->capflows ? c->capflows * 2 : 4096;
+            Flow *nf = PyMem_Realloc(c->flows, sizeof(Flow) * cap);
+            if (!nf) {
+                Py_XDECREF(app);
+                PyErr_NoMemory();
+                return -1;
+            }
+            c->flows = nf;
+            c->capflows = cap;
+        }
+        slot = c->nflows++;
+    }
+    Flow *f = &c->flows[slot];
+    memset(f, 0, sizeof *f);
+    f->serial = c->next_serial++;
+    f->alen = (uint8_t)alen;
+    f->table = (uint8_t)table;
+    f->proto = (uint8_t)proto;
+    f->first = ts;
+    f->l2b = (uint8_t)l2b;
+    f->app = app;
+    double bk = py_floordiv(ts, c->bucket);
+    for (int k = 0; k < 2; k++) {
+        f->d[k].lt = ts;
+        f->d[k].bk = bk;
+    }
+    int sdir = sc ? 0 : 1; /* the sender's direction */
+    memcpy(f->addr[sdir], src, alen);
+    memcpy(f->addr[1 - sdir], dst, alen);
+    f->w[sdir][0] = w0;
+    f->w[sdir][1] = w1;
+    if (table == T_OTHER) {
+        f->w[1 - sdir][0] = w0;
+        f->w[1 - sdir][1] = w1;
+    } else {
+        f->w[1 - sdir][0] = w1;
+        f->w[1 - sdir][1] = w0;
+    }
+    f->init_port = sc ? sport : dport;
+    f->resp_port = sc ? dport : sport;
+    /* live list */
+    f->prev = c->live_tail;
+    f->next = -1;
+    if (c->live_tail >= 0) c->flows[c->live_tail].next = slot;
+    else c->live_head = slot;
+    c->live_tail = slot;
+    c->nlive++;
+    /* the sender's key, then the receiver's (an equal key is replaced, as the reference's dict does) */
+    if (tab_set(c, h, table, alen, src, dst, w0, w1, slot * 2 + sdir) < 0) return -1;
+    uint16_t r0 = table == T_OTHER ? w0 : w1, r1 = table == T_OTHER ? w1 : w0;
+    uint64_t rh = key_hash(table, alen, dst, src, r0, r1);
+    if (tab_set(c, rh, table, alen, dst, src, r0, r1, slot * 2 + 1 - sdir) < 0) return -1;
+    if (proto == 17) {
+        if (sport == 53 || dport == 53) {
+            f->kind = K_DNS;
+            f->d[0].ins = f->d[1].ins = -1;
+        } else {
+            f->kind = K_UDP;
+            f->d[0].ins = UDP_CLIENT_INSPECT;
+        }
+    } else if (proto == 6) {
+        if (sport == 53 || dport == 53) {
+            f->kind = K_DNSTCP;
+            f->d[0].ins = f->d[1].ins = -1;
+        } else {
+            f->kind = K_TCP;
+            f->d[0].ins = TCP_CLIENT_INSPECT;
+        }
+    } else {
+        f->kind = K_OTHER;
+    }
+    if (f->resp_port == 853 && (proto == 6 || proto == 17)) {
+        PyObject *t = addr_text(f->addr[1], alen);
+        if (!t) return -1;
+        PyObject *r = PyObject_CallFunction(c->conceal, "Os", t, "dot");
+        Py_DECREF(t);
+        if (!r) return -1;
+        Py_DECREF(r);
+    }
+    return slot * 2 + sdir;
+}
+
+/* ------------------------------------------------------------------ payloads */
+
+static int make_view(Core *c, Flow *f) {
+    PyObject *it = addr_text(f->addr[0], f->alen);
+    PyObject *rt = it ? addr_text(f->addr[1], f->alen) : NULL;
+    PyObject *v = rt ? PyObject_CallFunction(c->core_view, "sOOi", KIND_NAMES[f->kind], it, rt, (int)f->resp_port)
+                     : NULL;
+    Py_XDECREF(it);
+    Py_XDECREF(rt);
+    if (!v) return -1;
+    if (!PyTuple_Check(v) || PyTuple_GET_SIZE(v) != 2) {
+        Py_DECREF(v);
+        PyErr_SetString(PyExc_TypeError, "core_view must return two lists");
+        return -1;
+    }
+    f->va = Py_NewRef(PyTuple_GET_ITEM(v, 0));
+    f->vb = Py_NewRef(PyTuple_GET_ITEM(v, 1));
+    Py_DECREF(v);
+    return 0;
+}
+
+static int set_ins(PyObject *lst, int64_t v) {
+    PyObject *o = PyLong_FromLongLong(v);
+    if (!o) return -1;
+    return PyList_SetItem(lst, 6, o);
+}
+
+static int get_ins(PyObject *lst, int64_t *out) {
+    long long v = PyLong_AsLongLong(PyList_GET_ITEM(lst, 6));
+    if (v == -1 && PyErr_Occurred()) return -1;
+    *out = v;
+    return 0;
+}
+
+/* int.from_bytes(b[lo:hi], "big") with Python's slice clamping */
+static uint64_t slice_int(const uint8_t *b, Py_ssize_t len, Py_ssize_t lo, Py_ssize_t hi) {
+    uint64_t v = 0;
+    if (hi > len) hi = len;
+    for (Py_ssize_t i = lo; i < hi; i++) v = (v << 8) | b[i];
+    return v;
+}
+
+/* _payload._server_hello_is_tls13, byte for byte */
+static int server_hello_is_tls13(const uint8_t *b, Py_ssize_t len) {
+    Py_ssize_t p = 34;
+    if (p >= len) return 0;
+    p += 1 + b[p];
+    p += 3;
+    if (p + 2 > len) return 0;
+    Py_ssize_t end = p + 2 + (Py_ssize_t)slice_int(b, len, p, p + 2);
+    p += 2;
+    while (p + 4 <= end) {
+        uint64_t etype = slice_int(b, len, p, p + 2), elen = slice_int(b, len, p + 2, p + 4);
+        if (etype == 43 && elen == 2 && p + 6 <= len && b[p + 4] == 3 && b[p + 5] == 4) return 1;
+        p += 4 + (Py_ssize_t)elen;
+    }
+    return 0;
+}
+
+/* The server's first TLS flight, as _payload.server_certificate_names sees it: 1 when it is done with no
+ * names (not TLS, TLS 1.3, a flight without a certificate, a record that stops the walk), 0 when Python
+ * must look (a certificate, or records still to come), -1 on error. */
+static int server_flight_done(const uint8_t *p, Py_ssize_t n) {
+    uint8_t *hs = PyMem_Malloc(n > 0 ? n : 1);
+    if (!hs) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    Py_ssize_t q = 0, hl = 0;
+    int stopped = 0, result = -2;
+    while (q + 5 <= n) {
+        int ct = p[q];
+        if (ct < 20 || ct > 23 || p[q + 1] != 3) {
+            stopped = 1;
+            if (q == 0) result = 1; /* not TLS */
+            break;
+        }
+        Py_ssize_t ln = be16(p + q + 3);
+        if (q + 5 + ln > n) break;
+        if (ct != 22) {
+            stopped = 1;
+            break;
+        }
+        memcpy(hs + hl, p + q + 5, ln);
+        hl += ln;
+        q += 5 + ln;
+    }
+    for (Py_ssize_t m = 0; result == -2 && m + 4 <= hl;) {
+        Py_ssize_t ln = ((Py_ssize_t)hs[m + 1] << 16) | (hs[m + 2] << 8) | hs[m + 3];
+        if (m + 4 + ln > hl) break;
+        int t = hs[m];
+        if (t == 2 && server_hello_is_tls13(hs + m + 4, ln)) result = 1;
+        else if (t == 11) result = 0; /* a certificate: its names are read in Python */
+        else if (t == 12 || t == 13 || t == 14) result = 1;
+        m += 4 + ln;
+    }
+    PyMem_Free(hs);
+    if (result == -2) result = stopped ? 1 : 0;
+    return result;
+}
+
+/* A whole ClientHello at the start of a client's first segment, as _payload.client_hello_from_stream and
+ * parse_client_hello_body read it: 1 found (*sni/*sni_len the last server_name entry, or NULL; *ech),
+ * 2 not TLS or not a ClientHello (the reference raises PayloadError and stops looking), 0 incomplete (Python
+ * keeps a stream), -1 on error. */
+static int client_hello(const uint8_t *p, Py_ssize_t n, const uint8_t **sni, Py_ssize_t *sni_len, int *ech,
+                        uint8_t **owned) {
+    uint8_t *hs = PyMem_Malloc(n > 0 ? n : 1);
+    if (!hs) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    *owned = hs;
+    Py_ssize_t q = 0, hl = 0;
+    int stopped = 0;
+    while (q + 5 <= n) {
+        int ct = p[q];
+        if (ct < 20 || ct > 23 || p[q + 1] != 3) {
+            if (q == 0) return 2;
+            stopped = 1;
+            break;
+        }
+        Py_ssize_t ln = be16(p + q + 3);
+        if (q + 5 + ln > n) break;
+        if (ct != 22) {
+            stopped = 1;
+            break;
+        }
+        memcpy(hs + hl, p + q + 5, ln);
+        hl += ln;
+        q += 5 + ln;
+    }
+    if (hl >= 4) {
+        if (hs[0] != 1) return 2;
+        Py_ssize_t need = ((Py_ssize_t)hs[1] << 16) | (hs[2] << 8) | hs[3];
+        if (hl >= 4 + need) {
+            const uint8_t *b = hs + 4;
+            Py_ssize_t len = need, pos = 34;
+            *sni = NULL;
+            *sni_len = 0;
+            *ech = 0;
+            if (pos >= len) return 2; /* IndexError: truncated */
+            pos += 1 + b[pos];
+            pos += 2 + (Py_ssize_t)slice_int(b, len, pos, pos + 2);
+            if (pos >= len) return 2;
+            pos += 1 + b[pos];
+            if (pos + 2 > len) return 1; /* no extensions */
+            Py_ssize_t total = (Py_ssize_t)slice_int(b, len, pos, pos + 2);
+            pos += 2;
+            Py_ssize_t end = pos + total < len ? pos + total : len;
+            while (pos + 4 <= end) {
+                int etype = be16(b + pos);
+                Py_ssize_t elen = be16(b + pos + 2);
+                const uint8_t *d = b + pos + 4;
+                Py_ssize_t dlen = (pos + 4 + elen < len ? pos + 4 + elen : len) - (pos + 4);
+                if (dlen < 0) dlen = 0;
+                pos += 4 + elen;
+                if (etype == 0 && dlen >= 5) {
+                    Py_ssize_t k = 2;
+                    while (k + 3 <= dlen) {
+                        int ntype = d[k];
+                        Py_ssize_t nlen = be16(d + k + 1);
+                        Py_ssize_t nend = k + 3 + nlen < dlen ? k + 3 + nlen : dlen;
+                        const uint8_t *name = d + k + 3;
+                        Py_ssize_t name_len = nend - (k + 3);
+                        k += 3 + nlen;
+                        if (ntype == 0 && name_len > 0) {
+                            *sni = name;
+                            *sni_len = name_len;
+                            break;
+                        }
+                    }
+                } else if (etype == 0xFE0D || etype == 0xFFCE) {
+                    *ech = etype == 0xFFCE || (dlen > 0 && d[0] == 0);
+                }
+            }
+            return 1;
+        }
+    }
+    return stopped ? 2 : 0;
+}
+
+/* Engine.inspect for one payload of direction dir of flow slot. */
+static int inspect(Core *c, int64_t slot, int dir, int proto, const uint8_t *p, Py_ssize_t n, int64_t seq) {
+    Flow *f = &c->flows[slot];
+    if (f->kind == K_DNS) {
+        if (sync_counter(c) < 0) return -1;
+        PyObject *b = PyBytes_FromStringAndSize((const char *)p, n);
+        PyObject *r = b ? PyObject_CallOneArg(c->dns_payload, b) : NULL;
+        Py_XDECREF(b);
+        if (!r) return -1;
+        Py_DECREF(r);
+        return 0;
+    }
+    if (f->kind == K_TCP && f->va == NULL) {
+        /* Engine._tcp's first test, before any stream exists: neither a TLS record nor an HTTP request */
+        uint8_t b0 = p[0];
+        int http = dir == 0 && (b0 == 'G' || b0 == 'P' || b0 == 'H' || b0 == 'D' || b0 == 'O' || b0 == 'C' ||
+                                b0 == 'T');
+        if (b0 != 0x16 && !http) {
+            f->d[dir].ins = 0;
+            return 0;
+        }
+        if (dir == 0 && b0 == 0x16) {
+            /* a client's first segment holding its whole ClientHello: read here, the name recorded by Python */
+            const uint8_t *sni = NULL;
+            Py_ssize_t sni_len = 0;
+            int ech = 0;
+            uint8_t *owned = NULL;
+            int r = client_hello(p, n, &sni, &sni_len, &ech, &owned);
+            int rc = 0;
+            if (r == 2) {
+                f->d[0].ins = 0;
+            } else if (r == 1) {
+                f->d[0].ins = 0;
+                f->d[1].ins = TCP_SERVER_INSPECT;
+                if (sni || ech) {
+                    PyObject *srv = addr_text(f->addr[1], f->alen);
+                    PyObject *res = NULL;
+                    if (srv) {
+                        if (sni)
+                            res = PyObject_CallFunction(c->core_hello, "Oy#Oi", srv, (const char *)sni, sni_len,
+                                                        ech ? Py_True : Py_False, (int)f->resp_port);
+                        else
+                            res = PyObject_CallFunction(c->core_hello, "OOOi", srv, Py_None,
+                                                        ech ? Py_True : Py_False, (int)f->resp_port);
+                    }
+                    Py_XDECREF(srv);
+                    if (!res) rc = -1;
+                    Py_XDECREF(res);
+                }
+            }
+            PyMem_Free(owned);
+            if (r != 0) return r < 0 ? -1 : rc;
+        }
+    }
+    if (f->kind == K_UDP && f->va == NULL && dir == 0) {
+        /* the reference's first test: neither a QUIC Initial (long header) nor a Google QUIC hello */
+        int maybe_initial = n >= 7 && (p[0] & 0x80);
+        if (!maybe_initial) {
+            int q0 = 0;
+            for (Py_ssize_t i = 0; i + 1 < (n < 16 ? n : 16); i++)
+                if (p[i] == 'Q' && p[i + 1] == '0') q0 = 1;
+            if (n < 30 || ((p[0] & 0x80) && p[1] != 'Q') || !q0) {
+                f->d[0].ins = 0;
+                return 0;
+            }
+        }
+    }
+    if (f->kind == K_TCP && dir == 1 && !f->srv_py) {
+        /* the server's first flight after a ClientHello, no stream yet: TLS 1.3 shows no certificate */
+        int done = p[0] != 0x16 ? 1 : n > 32768 ? 0 : server_flight_done(p, n);
+        if (done < 0) return -1;
+        if (done) {
+            f->d[1].ins = 0;
+            return 0;
+        }
+    }
+    if (f->va == NULL && make_view(c, f) < 0) return -1;
+    f = &c->flows[slot];
+    if (dir == 1) f->srv_py = 1;
+    if (set_ins(f->va, f->d[0].ins) < 0 || set_ins(f->vb, f->d[1].ins) < 0) return -1;
+    if (sync_counter(c) < 0) return -1;
+    PyObject *b = PyBytes_FromStringAndSize((const char *)p, n);
+    if (!b) return -1;
+    PyObject *r;
+    if (proto == 6) r = PyObject_CallFunction(c->inspect, "OiOL", dir ? f->vb : f->va, proto, b, (long long)seq);
+    else r = PyObject_CallFunction(c->inspect, "OiO", dir ? f->vb : f->va, proto, b);
+    Py_DECREF(b);
+    if (!r) return -1;
+    Py_DECREF(r);
+    f = &c->flows[slot];
+    if (get_ins(f->va, &f->d[0].ins) < 0 || get_ins(f->vb, &f->d[1].ins) < 0) return -1;
+    return 0;
+}
+
+/* Engine.fragment: the whole IP payload once every piece is there, else NULL (with no error set). */
+static PyObject *fragment(Core *c, PyObject *fid, int64_t off, int more, const uint8_t *p, Py_ssize_t n) {
+    PyObject *piece = PyBytes_FromStringAndSize((const char *)(n > 0 ? p : (const uint8_t *)""), n > 0 ? n : 0);
+    if (!piece) return NULL;
+    PyObject *r = PyObject_CallFunction(c->fragment, "OLOOO", fid, (long long)off, more ? Py_True : Py_False, piece,
+                                        Py_None);
+    Py_DECREF(piece);
+    if (r == Py_None) {
+        Py_DECREF(r);
+        return NULL;
+    }
+    return r;
+}
+
+static int inspect_whole(Core *c, int64_t slot, int dir, PyObject *whole) {
+    if (!PyBytes_Check(whole)) return 0;
+    Py_ssize_t n = PyBytes_GET_SIZE(whole);
+    if (n > 8) return inspect(c, slot, dir, 17, (const uint8_t *)PyBytes_AS_STRING(whole) + 8, n - 8, 0);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ one frame */
+
+static PyObject *pcapdroid_app(const uint8_t *buf, Py_ssize_t end) {
+    const uint8_t *t = buf + end - 32;
+    if (!(t[0] == 0x01 && t[1] == 0x07 && t[2] == 0x20 && t[3] == 0x21)) return NULL;
+    int32_t uid = (int32_t)be32(t + 4);
+    Py_ssize_t ln = 0;
+    while (ln < 20 && t[8 + ln]) ln++;
+    PyObject *name = PyUnicode_DecodeUTF8((const char *)t + 8, ln, "replace");
+    if (!name) return NULL;
+    if (PyUnicode_GET_LENGTH(name) == 0) {
+        Py_DECREF(name);
+        name = PyUnicode_FromFormat("uid:%d", (int)uid);
+    }
+    return name;
+}
+
+#define FAIL(x)                                                                                                        \
+    do {                                                                                                               \
+        if ((x) < 0) return -1;                                                                                        \
+    } while (0)
+
+static int frame(Core *c, const uint8_t *buf, Py_ssize_t off, Py_ssize_t incl, int64_t orig,
+                 double ts, int lt) {
+    Py_ssize_t end = off + incl;
+    c->count++;
+    if (!(c->count & c->mask)) FAIL(sweep(c, ts));
+    Py_ssize_t p;
+    int ver;
+    /* ---- link layer */
+    if (lt == 1) {
+        if (incl < 14) return TRUNCATED;
+        p = off + 14;
+        int et = be16(buf + off + 12);
+        while (et == 0x8100 || et == 0x88A8 || et == 0x9100) {
+            if (p + 4 > end) return TRUNCATED;
+            et = be16(buf + p + 2);
+            p += 4;
+        }
+        if (et == 0x0800) ver = 4;
+        else if (et == 0x86DD) ver = 6;
+        else if (et == 0x8864) {
+            if (p + 8 > end) return TRUNCATED;
+            int pp = be16(buf + p + 6);
+            p += 8;
+            ver = pp == 0x0021 ? 4 : pp == 0x0057 ? 6 : 0;
+        } else if (et == 0x8847 || et == 0x8848) {
+            while (p + 4 <= end && !(buf[p + 2] & 1)) p += 4;
+            p += 4;
+            if (p >= end) return TRUNCATED;
+            ver = buf[p] >> 4;
+        } else
+            return NOT_IP;
+    } else if (lt == 12 || lt == 14 || lt == 101 || lt == 228 || lt == 229) {
+        p = off;
+        if (incl < 1) return TRUNCATED;
+        ver = buf[p] >> 4;
+    } else if (lt == 113) {
+        if (incl < 16) return TRUNCATED;
+        int et = be16(buf + off + 14);
+        p = off + 16;
+        ver = et == 0x0800 ? 4 : et == 0x86DD ? 6 : 0;
+    } else if (lt == 276) {
+        if (incl < 20) return TRUNCATED;
+        int et = be16(buf + off);
+        p = off + 20;
+        ver = et == 0x0800 ? 4 : et == 0x86DD ? 6 : 0;
+    } else if (lt == 0 || lt == 108) {
+        if (incl < 4) return TRUNCATED;
+        p = off + 4;
+        int fv = buf[off] > buf[off + 3] ? buf[off] : buf[off + 3];
+        ver = fv == 2 ? 4 : (fv == 10 || fv == 24 || fv == 28 || fv == 30) ? 6 : 0;
+    } else
+        return NOT_IP;
+    /* ---- network layer */
+    int64_t frag_off = 0;
+    int more = 0;
+    uint8_t fid[40];
+    int fidlen = 0;
+    Py_ssize_t l4, ab, ip_end;
+    int64_t iplen;
+    int proto, alen;
+    if (ver == 4) {
+        if (p + 20 > end) return TRUNCATED;
+        int vihl = buf[p];
+        if (vihl == 0x45) l4 = p + 20;
+        else {
+            int ihl = (vihl & 15) << 2;
+            if (vihl >> 4 != 4 || ihl < 20) return NOT_IP;
+            l4 = p + ihl;
+        }
+        int64_t tot = be16(buf + p + 2);
+        if (tot == 0) tot = end - p;
+        else if (tot < l4 - p) return NOT_IP;
+        iplen = tot;
+        ip_end = p + tot;
+        proto = buf[p + 9];
+        ab = p + 12;
+        alen = 4;
+        if ((buf[p + 6] & 0x3F) || buf[p + 7]) {
+            int fo = be16(buf + p + 6);
+            frag_off = (int64_t)(fo & 0x1FFF) << 3;
+            more = (fo & 0x2000) != 0;
+            memcpy(fid, buf + ab, 8);
+            memcpy(fid + 8, buf + p + 4, 2);
+            fid[10] = (uint8_t)proto;
+            fidlen = 11;
+        }
+    } else if (ver == 6) {
+        if (p + 40 > end) return TRUNCATED;
+        if (buf[p] >> 4 != 6) return NOT_IP;
+        int64_t plen = be16(buf + p + 4);
+        if (plen == 0) plen = end - p - 40;
+        iplen = 40 + plen;
+        ip_end = p + iplen;
+        proto = buf[p + 6];
+        ab = p + 8;
+        alen = 16;
+        l4 = p + 40;
+        while (proto == 0 || proto == 43 || proto == 60 || proto == 135 || proto == 139 || proto == 140 ||
+               proto == 44 || proto == 51) {
+            if (l4 + 8 > end) {
+                proto = 59;
+                break;
+            }
+            if (proto == 44) {
+                int fo = be16(buf + l4 + 2);
+                frag_off = fo & 0xFFF8;
+                more = fo & 1;
+                memcpy(fid, buf + ab, 32);
+                memcpy(fid + 32, buf + l4 + 4, 4);
+                fid[36] = buf[l4];
+                fidlen = 37;
+                proto = buf[l4];
+                l4 += 8;
+                if (frag_off) break;
+            } else if (proto == 51) {
+                int nx = buf[l4];
+                l4 = l4 + ((buf[l4 + 1] + 2) << 2);
+                proto = nx;
+            } else {
+                int nx = buf[l4];
+                l4 = l4 + ((buf[l4 + 1] + 1) << 3);
+                proto = nx;
+            }
+        }
+    } else
+        return NOT_IP;
+    int cut = ip_end > end;
+    if (cut) ip_end = end;
+    const uint8_t *src = buf + ab, *dst = buf + ab + alen;
+    int l2b = lt == 1 && memcmp(buf + off, "\xff\xff\xff\xff\xff\xff", 6) == 0;
+    int64_t ref;
+    int table = proto == 6 ? T_TCP : proto == 17 ? T_UDP : T_OTHER;
+    PyObject *fidobj = NULL;
+    if (fidlen) {
+        fidobj = PyBytes_FromStringAndSize((const char *)fid, fidlen);
+        if (!fidobj) return -1;
+    }
+    int rc = -1;
+    if (frag_off) {
+        /* a later fragment: its datagram's owner flow, if the first fragment was seen and it is still live */
+        ref = -1;
+        PyObject *own = PyDict_GetItemWithError(c->frag_owner, fidobj);
+        if (own) {
+            if (PyTuple_Check(own) && PyTuple_GET_SIZE(own) == 3 && PyTuple_GET_ITEM(own, 0) == (PyObject *)c) {
+                int64_t r = PyLong_AsLongLong(PyTuple_GET_ITEM(own, 1));
+                uint64_t serial = PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(own, 2));
+                if (PyErr_Occurred()) goto done;
+                if (alive(c, r >> 1, serial)) ref = r;
+            }
+        } else if (PyErr_Occurred())
+            goto done;
+        if (ref < 0) {
+            uint16_t w0 = table == T_OTHER ? (uint16_t)proto : 0;
+            uint64_t h = key_hash(table, alen, src, dst, w0, 0);
+            ref = tab_get(c, h, table, alen, src, dst, w0, 0);
+            if (ref < 0) {
+                ref = new_flow(c, table, alen, src, dst, w0, 0, proto, 0, 0, 0, ts, l2b, NULL, h);
+                if (ref < 0) goto done;
+            }
+            if (proto == 17 && !cut) {
+                PyObject *w = fragment(c, fidobj, frag_off, more, buf + l4, ip_end - l4);
+                if (!w && PyErr_Occurred()) goto done;
+                Py_XDECREF(w);
+            }
+        } else if (c->flows[ref >> 1].d[ref & 1].ins && proto == 17 && !cut) {
+            PyObject *w = fragment(c, fidobj, frag_off, more, buf + l4, ip_end - l4);
+            if (!w) {
+                if (PyErr_Occurred()) goto done;
+            } else {
+                int e = inspect_whole(c, ref >> 1, (int)(ref & 1), w);
+                Py_DECREF(w);
+                if (e < 0) goto done;
+            }
+        }
+    } else if (proto == 6 || proto == 17) {
+        uint16_t sport = 0, dport = 0;
+        if (l4 + 4 <= end) {
+            sport = be16(buf + l4);
+            dport = be16(buf + l4 + 2);
+        }
+        uint64_t h = key_hash(table, alen, src, dst, sport, dport);
+        ref = tab_get(c, h, table, alen, src, dst, sport, dport);
+        if (ref < 0) {
+            int flags = proto == 6 && l4 + 14 <= end ? buf[l4 + 13] : 0;
+            PyObject *app = NULL;
+            if (lt == 1 && incl >= 46) {
+                PyObject *a = pcapdroid_app(buf, end);
+                if (a) {
+                    app = intern_app(c, a);
+                    Py_DECREF(a);
+                    if (!app) goto done;
+                } else if (PyErr_Occurred())
+                    goto done;
+            }
+            ref = new_flow(c, table, alen, src, dst, sport, dport, proto, sport, dport, flags, ts, l2b, app, h);
+            if (ref < 0) goto done;
+        }
+        if (more) {
+            PyObject *own = Py_BuildValue("(OLK)", (PyObject *)c, (long long)ref,
+                                          (unsigned long long)c->flows[ref >> 1].serial);
+            if (!own || PyDict_SetItem(c->frag_owner, fidobj, own) < 0) {
+                Py_XDECREF(own);
+                goto done;
+            }
+            Py_DECREF(own);
+        }
+        int64_t slot = ref >> 1;
+        int dir = (int)(ref & 1);
+        if (c->flows[slot].d[dir].ins) {
+            if (proto == 6) {
+                if (l4 + 20 <= ip_end) {
+                    Py_ssize_t hl = (buf[l4 + 12] >> 4) << 2;
+                    if (l4 + hl < ip_end && !more) {
+                        if (inspect(c, slot, dir, 6, buf + l4 + hl, ip_end - l4 - hl, be32(buf + l4 + 4)) < 0)
+                            goto done;
+                    }
+                }
+            } else if (l4 + 8 <= ip_end && !cut) {
+                if (more) {
+                    PyObject *w = fragment(c, fidobj, 0, 1, buf + l4, ip_end - l4);
+                    if (!w) {
+                        if (PyErr_Occurred()) goto done;
+                    } else {
+                        int e = inspect_whole(c, slot, dir, w);
+                        Py_DECREF(w);
+                        if (e < 0) goto done;
+                    }
+                } else {
+                    Py_ssize_t ulen = be16(buf + l4 + 4);
+                    Py_ssize_t u_end = ulen >= 8 && l4 + ulen < ip_end ? l4 + ulen : ip_end;
+                    if (u_end > l4 + 8) {
+                        if (inspect(c, slot, dir, 17, buf + l4 + 8, u_end - l4 - 8, 0) < 0) goto done;
+                    }
+                }
+            }
+        }
+        if (proto == 6 && l4 + 14 <= end && (buf[l4 + 13] & 5) && !c->flows[slot].fin) {
+            if (mark_finished(c, slot) < 0) goto done;
+        }
+    } else {
+        uint16_t w0 = (uint16_t)proto;
+        uint64_t h = key_hash(T_OTHER, alen, src, dst, w0, 0);
+        ref = tab_get(c, h, T_OTHER, alen, src, dst, w0, 0);
+        if (ref < 0) {
+            int icmp_type = (proto == 1 || proto == 58) && l4 < end ? buf[l4] : 0;
+            ref = new_flow(c, T_OTHER, alen, src, dst, w0, 0, proto, icmp_type, 0, 0, ts, l2b, NULL, h);
+            if (ref < 0) goto done;
+        }
+        if (more) {
+            PyObject *own = Py_BuildValue("(OLK)", (PyObject *)c, (long long)ref,
+                                          (unsigned long long)c->flows[ref >> 1].serial);
+            if (!own || PyDict_SetItem(c->frag_owner, fidobj, own) < 0) {
+                Py_XDECREF(own);
+                goto done;
+            }
+            Py_DECREF(own);
+        }
+    }
+    /* ---- accounting */
+    {
+        Flow *f = &c->flows[ref >> 1];
+        int dir = (int)(ref & 1);
+        Dir *d = &f->d[dir];
+        d->pk += 1;
+        d->by += orig;
+        d->ib += iplen;
+        d->lt = ts;
+        double b = py_floordiv(ts, c->bucket);
+        if (b == d->bk) {
+            d->bb += orig;
+        } else {
+            if (d->bb) {
+                if (!f->timeline && !(f->timeline = PyDict_New())) goto done;
+                if (timeline_add(f->timeline, d->bk, dir ? 0 : d->bb, dir ? d->bb : 0) < 0) goto done;
+            }
+            d->bk = b;
+            d->bb = orig;
+        }
+    }
+    rc = COUNTED;
+done:
+    Py_XDECREF(fidobj);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ export */
+
+static int finish(Core *c) {
+    while (c->live_head >= 0) FAIL(fold(c, c->live_head));
+    c->nfin = 0;
+    for (int64_t i = 0; i < c->npairs; i++) {
+        Pair *p = &c->pairs[i];
+        PyObject *it = addr_text(p->init, p->alen);
+        PyObject *rt = it ? addr_text(p->resp, p->alen) : NULL;
+        PyObject *r = NULL;
+        if (rt) {
+            r = PyObject_CallFunction(c->merge_pair, "OOOLLLLLLLddOOO", it, rt, p->app ? p->app : Py_None,
+                                      (long long)p->flows, (long long)p->pks, (long long)p->pkr, (long long)p->bys,
+                                      (long long)p->byr, (long long)p->ibs, (long long)p->ibr, p->first, p->last,
+                                      p->ports, p->l2b ? Py_True : Py_False, p->timeline);
+        }
+        Py_XDECREF(it);
+        Py_XDECREF(rt);
+        if (!r) return -1;
+        Py_DECREF(r);
+    }
+    for (int64_t i = 0; i < c->npairs; i++) {
+        Py_CLEAR(c->pairs[i].app);
+        Py_CLEAR(c->pairs[i].ports);
+        Py_CLEAR(c->pairs[i].timeline);
+    }
+    c->npairs = 0;
+    for (int64_t i = 0; i < c->ptabcap; i++) c->ptab[i].idx = -1;
+    if (sync_counter(c) < 0) return -1;
+    PyObject *s = PyLong_FromLongLong(c->sweeps);
+    if (!s || PyObject_SetAttrString(c->engine, "sweeps", s) < 0) {
+        Py_XDECREF(s);
+        return -1;
+    }
+    Py_DECREF(s);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ the Python type */
+
+static int load_count(Core *c) {
+    long long v = PyLong_AsLongLong(PyList_GET_ITEM(c->counter, 0));
+    if (v == -1 && PyErr_Occurred()) return -1;
+    c->count = v;
+    return 0;
+}
+
+static PyObject *Core_frame(Core *c, PyObject *args) {
+    Py_buffer b;
+    Py_ssize_t off, incl;
+    long long orig;
+    double ts;
+    int lt;
+    if (!PyArg_ParseTuple(args, "y*nnLdi", &b, &off, &incl, &orig, &ts, &lt)) return NULL;
+    if (off < 0 || incl < 0 || off + incl > b.len) {
+        PyBuffer_Release(&b);
+        PyErr_SetString(PyExc_ValueError, "frame outside the buffer");
+        return NULL;
+    }
+    int r = load_count(c);
+    if (r == 0) r = frame(c, (const uint8_t *)b.buf, off, incl, orig, ts, lt);
+    PyBuffer_Release(&b);
+    if (r < 0 || sync_counter(c) < 0) return NULL;
+    return PyLong_FromLong(r);
+}
+
+static PyObject *Core_pcap(Core *c, PyObject *args) {
+    Py_buffer b;
+    Py_ssize_t off;
+    int big, lt;
+    double mul;
+    if (!PyArg_ParseTuple(args, "y*npdi", &b, &off, &big, &mul, &lt)) return NULL;
+    const uint8_t *buf = b.buf;
+    Py_ssize_t n = b.len;
+    long long records = 0;
+    int oversized = 0;
+    if (load_count(c) < 0) goto fail;
+    while (off + 16 <= n) {
+        uint32_t sec = rd32(buf + off, big), frac = rd32(buf + off + 4, big);
+        uint32_t incl = rd32(buf + off + 8, big), orig = rd32(buf + off + 12, big);
+        if (incl > MAX_RECORD) {
+            oversized = 1;
+            break;
+        }
+        Py_ssize_t nxt = off + 16 + incl;
+        if (nxt > n) break;
+        if (frame(c, buf, off + 16, incl, orig, (double)sec + (double)frac * mul, lt) < 0) goto fail;
+        records++;
+        off = nxt;
+    }
+    PyBuffer_Release(&b);
+    if (sync_counter(c) < 0) return NULL;
+    return Py_BuildValue("nLO", off, records, oversized ? Py_True : Py_False);
+fail:
+    PyBuffer_Release(&b);
+    return NULL;
+}
+
+/* Enhanced packet blocks in a row; stops at anything else (another block type, a block that is cut,
+ * malformed or inconsistent), which the Python reader then handles. ifaces: ((linktype, mul, offset,
+ * supported), ...). Returns (offset, blocks, last timestamp or None). */
+static PyObject *Core_pcapng(Core *c, PyObject *args) {
+    Py_buffer b;
+    Py_ssize_t off;
+    int big;
+    PyObject *ifaces;
+    if (!PyArg_ParseTuple(args, "y*npO!", &b, &off, &big, &PyTuple_Type, &ifaces)) return NULL;
+    const uint8_t *buf = b.buf;
+    Py_ssize_t n = b.len;
+    Py_ssize_t ni = PyTuple_GET_SIZE(ifaces);
+    int lts[64];
+    double muls[64], offs[64];
+    int sup[64];
+    long long blocks = 0;
+    double last = 0;
+    int have_last = 0;
+    if (ni > 64) ni = 64; /* more interfaces than this: later ones go through the Python reader */
+    for (Py_ssize_t i = 0; i < ni; i++) {
+        PyObject *t = PyTuple_GET_ITEM(ifaces, i);
+        long long o;
+        if (!PyArg_ParseTuple(t, "idLp", &lts[i], &muls[i], &o, &sup[i])) goto fail;
+        offs[i] = (double)o;
+    }
+    if (load_count(c) < 0) goto fail;
+    while (off + 12 <= n) {
+        uint32_t bt = rd32(buf + off, big), bl = rd32(buf + off + 4, big);
+        if (bt != 6 || bl < 32 || (bl & 3) || bl > MAX_BLOCK || off + (Py_ssize_t)bl > n) break;
+        uint32_t iid = rd32(buf + off + 8, big), hi = rd32(buf + off + 12, big), lo = rd32(buf + off + 16, big);
+        uint32_t incl = rd32(buf + off + 20, big), orig = rd32(buf + off + 24, big);
+        if (iid >= (uint32_t)ni || incl > bl - 32 || incl > MAX_RECORD) break;
+        double ts = (double)(((uint64_t)hi << 32) | lo) * muls[iid] + offs[iid];
+        last = ts;
+        have_last = 1;
+        if (sup[iid] && frame(c, buf, off + 28, incl, orig, ts, lts[iid]) < 0) goto fail;
+        blocks++;
+        off += bl;
+    }
+    PyBuffer_Release(&b);
+    if (sync_counter(c) < 0) return NULL;
+    if (have_last) return Py_BuildValue("nLd", off, blocks, last);
+    return Py_BuildValue("nLO", off, blocks, Py_None);
+fail:
+    PyBuffer_Release(&b);
+    return NULL;
+}
+
+static PyObject *Core_finish(Core *c, PyObject *Py_UNUSED(ignored)) {
+    if (finish(c) < 0) return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *Core_live(Core *c, PyObject *Py_UNUSED(ignored)) { return PyLong_FromLongLong(c->nlive); }
+
+static PyObject *getm(PyObject *engine, const char *name) { return PyObject_GetAttrString(engine, name); }
+
+static int Core_init(Core *c, PyObject *args, PyObject *Py_UNUSED(kw)) {
+    PyObject *engine, *devices, *server_ports;
+    if (!PyArg_ParseTuple(args, "OO!O", &engine, &PyTuple_Type, &devices, &server_ports)) return -1;
+    c->engine = Py_NewRef(engine);
+    c->devices = Py_NewRef(devices);
+    if (!(c->inspect = getm(engine, "inspect")) || !(c->dns_payload = getm(engine, "dns_payload")) ||
+        !(c->fragment = getm(engine, "fragment")) || !(c->conceal = getm(engine, "_conceal")) ||
+        !(c->core_view = getm(engine, "core_view")) || !(c->core_hello = getm(engine, "core_hello")) || !(c->merge_pair = getm(engine, "merge_pair")) ||
+        !(c->prune = getm(engine, "prune_fragments")) || !(c->counter = getm(engine, "counter")) ||
+        !(c->frag_owner = getm(engine, "frag_owner")))
+        return -1;
+    if (!PyList_Check(c->counter) || !PyDict_Check(c->frag_owner)) {
+        PyErr_SetString(PyExc_TypeError, "engine counter must be a list and frag_owner a dict");
+        return -1;
+    }
+    PyObject *v = getm(engine, "bucket");
+    if (!v) return -1;
+    c->bucket = PyFloat_AsDouble(v);
+    Py_DECREF(v);
+    v = getm(engine, "sweep_mask");
+    if (!v) return -1;
+    c->mask = PyLong_AsLongLong(v);
+    Py_DECREF(v);
+    v = getm(engine, "sweeps");
+    if (!v) return -1;
+    c->sweeps = PyLong_AsLongLong(v);
+    Py_DECREF(v);
+    if (PyErr_Occurred()) return -1;
+    if (!(c->apps = PyDict_New())) return -1;
+    PyObject *it = PyObject_GetIter(server_ports);
+    if (!it) return -1;
+    PyObject *x;
+    while ((x = PyIter_Next(it))) {
+        long port = PyLong_AsLong(x);
+        Py_DECREF(x);
+        if (port >= 0 && port < 65536) c->server_port[port >> 3] |= (uint8_t)(1 << (port & 7));
+    }
+    Py_DECREF(it);
+    if (PyErr_Occurred()) return -1;
+    c->freehead = c->live_head = c->live_tail = -1;
+    c->next_serial = 1;
+    return tab_grow(c);
+}
+
+static int Core_traverse(Core *c, visitproc visit, void *arg) {
+    Py_VISIT(c->engine);
+    Py_VISIT(c->inspect);
+    Py_VISIT(c->dns_payload);
+    Py_VISIT(c->fragment);
+    Py_VISIT(c->conceal);
+    Py_VISIT(c->core_view);
+    Py_VISIT(c->core_hello);
+    Py_VISIT(c->merge_pair);
+    Py_VISIT(c->prune);
+    Py_VISIT(c->counter);
+    Py_VISIT(c->frag_owner);
+    Py_VISIT(c->apps);
+    Py_VISIT(c->devices);
+    for (int64_t i = 0; i < c->nflows; i++) {
+        Flow *f = &c->flows[i];
+        if (!f->serial) continue;
+        Py_VISIT(f->app);
+        Py_VISIT(f->timeline);
+        Py_VISIT(f->va);
+        Py_VISIT(f->vb);
+    }
+    for (int64_t i = 0; i < c->npairs; i++) {
+        Py_VISIT(c->pairs[i].app);
+        Py_VISIT(c->pairs[i].ports);
+        Py_VISIT(c->pairs[i].timeline);
+    }
+    return 0;
+}
+
+static int Core_clear(Core *c) {
+    Py_CLEAR(c->engine);
+    Py_CLEAR(c->inspect);
+    Py_CLEAR(c->dns_payload);
+    Py_CLEAR(c->fragment);
+    Py_CLEAR(c->conceal);
+    Py_CLEAR(c->core_view);
+    Py_CLEAR(c->core_hello);
+    Py_CLEAR(c->merge_pair);
+    Py_CLEAR(c->prune);
+    Py_CLEAR(c->counter);
+    Py_CLEAR(c->frag_owner);
+    Py_CLEAR(c->apps);
+    Py_CLEAR(c->devices);
+    for (int64_t i = 0; i < c->nflows; i++) {
+        Flow *f = &c->flows[i];
+        if (!f->serial) continue;
+        Py_CLEAR(f->app);
+        Py_CLEAR(f->timeline);
+        Py_CLEAR(f->va);
+        Py_CLEAR(f->vb);
+        f->serial = 0;
+    }
+    for (int64_t i = 0; i < c->npairs; i++) {
+        Py_CLEAR(c->pairs[i].app);
+        Py_CLEAR(c->pairs[i].ports);
+        Py_CLEAR(c->pairs[i].timeline);
+    }
+    c->npairs = 0;
+    return 0;
+}
+
+static void Core_dealloc(Core *c) {
+    PyObject_GC_UnTrack(c);
+    Core_clear(c);
+    PyMem_Free(c->flows);
+    PyMem_Free(c->tab);
+    PyMem_Free(c->fin);
+    PyMem_Free(c->pairs);
+    PyMem_Free(c->ptab);
+    Py_TYPE(c)->tp_free((PyObject *)c);
+}
+
+static PyMethodDef Core_methods[] = {
+    {"frame", (PyCFunction)Core_frame, METH_VARARGS, "frame(buf, offset, captured, original, ts, linktype) -> int"},
+    {"pcap", (PyCFunction)Core_pcap, METH_VARARGS,
+     "pcap(buf, offset, big_endian, mul, linktype) -> (offset, records, oversized)"},
+    {"pcapng", (PyCFunction)Core_pcapng, METH_VARARGS,
+     "pcapng(buf, offset, big_endian, ifaces) -> (offset, blocks, last_ts or None)"},
+    {"finish", (PyCFunction)Core_finish, METH_NOARGS, "fold every flow and hand the pairs to the engine"},
+    {"live", (PyCFunction)Core_live, METH_NOARGS, "number of flows in the table"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject CoreType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "ipowner.readers._core.Core",
+    .tp_basicsize = sizeof(Core),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "Flow table and frame walker bound to one Engine, for one input.",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Core_init,
+    .tp_dealloc = (destructor)Core_dealloc,
+    .tp_traverse = (traverseproc)Core_traverse,
+    .tp_clear = (inquiry)Core_clear,
+    .tp_methods = Core_methods,
+};
+
+static struct PyModuleDef coremodule = {
+    PyModuleDef_HEAD_INIT, .m_name = "_core", .m_doc = "The compiled common path of the capture readers.", .m_size = -1};
+
+PyMODINIT_FUNC PyInit__core(void) {
+    if (PyType_Ready(&CoreType) < 0) return NULL;
+    PyObject *m = PyModule_Create(&coremodule);
+    if (!m) return NULL;
+    if (PyModule_AddObjectRef(m, "Core", (PyObject *)&CoreType) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}
