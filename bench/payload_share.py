@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
 """How much of capture reading is payload inspection, and how that compares with another source tree.
 
-Runs ``ipowner.traffic([CAPTURE], batch=False)`` (the per-frame reader, where the payload share is
-visible) in fresh processes: once plain for the wall time, once with ``Engine.inspect`` wrapped by a
+Runs ``ipowner.traffic([CAPTURE], batch=False)`` (the per-frame reader; ``--reader core`` for the
+compiled one, ``--reader batch`` for the numpy batches) in fresh processes: once plain for the wall time, once with ``Engine.inspect`` wrapped by a
 timer for the time spent inspecting payloads (DNS answers, ClientHellos, HTTP heads, server
 certificates, QUIC Initials). With ``--reference SRC`` (the ``src`` folder of another checkout, e.g.
 a ``git worktree`` of an older commit) the two trees alternate, one process per run, so a busy
 machine slows both alike, and the ratios reference/this are printed.
 
-Usage: payload_share.py CAPTURE [--rounds 5] [--reference OTHER/src] [--json]
+Usage: payload_share.py CAPTURE [--reader frame|core|batch] [--rounds 5] [--reference OTHER/src] [--json]
 """
 
 from __future__ import annotations
@@ -28,29 +28,43 @@ import ipowner
 from ipowner.readers import _engine
 
 path = sys.argv[1]
+kw = {"frame": {"batch": False}, "core": {"compiled": True}, "batch": {"batch": True}}[sys.argv[2]]
 t = perf_counter()
-ipowner.traffic([path], batch=False)
+ipowner.traffic([path], **kw)
 wall = perf_counter() - t
-inspect = _engine.Engine.inspect
-spent = [0.0, 0]
+spent = [0.0, 0, 0]  # seconds, outermost calls, nesting depth
 
-def timed(self, c, proto, payload, seq=0):
-    t0 = perf_counter()
-    inspect(self, c, proto, payload, seq)
-    spent[0] += perf_counter() - t0
-    spent[1] += 1
 
-_engine.Engine.inspect = timed
-ipowner.traffic([path], batch=False)
+def timer(method):
+    def timed(*args):
+        if spent[2]:
+            return method(*args)  # inspect handing a DNS datagram to dns_payload: counted once
+        spent[2] = 1
+        t0 = perf_counter()
+        try:
+            return method(*args)
+        finally:
+            spent[0] += perf_counter() - t0
+            spent[1] += 1
+            spent[2] = 0
+    return timed
+
+
+# what the readers hand to Python for payloads: inspect, and from the compiled reader also DNS datagrams
+# and ClientHellos it read itself (only their names are recorded in Python)
+for name in ("inspect", "dns_payload", "core_hello"):
+    if hasattr(_engine.Engine, name):
+        setattr(_engine.Engine, name, timer(getattr(_engine.Engine, name)))
+ipowner.traffic([path], **kw)
 print(json.dumps({"wall": wall, "inspect": spent[0], "calls": spent[1], "module": ipowner.__file__}))
 """
 
 
-def run_once(capture: str, src: str | None) -> dict:
+def run_once(capture: str, src: str | None, reader: str = "frame") -> dict:
     env = dict(os.environ)
     if src:
         env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
-    out = subprocess.run([sys.executable, "-c", _CHILD, capture], env=env, capture_output=True, text=True,
+    out = subprocess.run([sys.executable, "-c", _CHILD, capture, reader], env=env, capture_output=True, text=True,
                          check=True, timeout=3600)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -66,6 +80,7 @@ def summary(runs: list[dict]) -> dict:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("capture")
+    ap.add_argument("--reader", choices=("frame", "core", "batch"), default="frame")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--reference", help="the src folder of the tree to compare with")
     ap.add_argument("--json", action="store_true")
@@ -76,9 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     this_src = str(Path(__file__).resolve().parents[1] / "src")
     runs: dict[str, list[dict]] = {"this": [], "reference": []}
     for _ in range(args.rounds):
-        runs["this"].append(run_once(args.capture, this_src))
+        runs["this"].append(run_once(args.capture, this_src, args.reader))
         if args.reference:
-            runs["reference"].append(run_once(args.capture, args.reference))
+            runs["reference"].append(run_once(args.capture, args.reference, args.reader))
     result = {k: summary(v) for k, v in runs.items() if v}
     if args.reference:
         this, ref = result["this"], result["reference"]

@@ -475,6 +475,26 @@ def test_quick_dns_with_an_edns_record_agrees_with_dnspython():
     assert quick >= 2 * len(plain)
 
 
+def test_quick_dns_address_text_is_ipaddress_text():
+    """Addresses in answers are written as ipaddress writes them (which for some IPv6 forms is not what
+    inet_ntop writes), the first time and when remembered."""
+    import ipaddress
+
+    from ipowner.readers._payload import _quick_dns, parse_dns_response
+
+    v6 = ["::ffff:1.2.3.4", "::1.2.3.4", "2001:db8:0:1:1:1:1:1", "2001:db8::1", "64:ff9b::808:808", "::"]
+    v4 = ["0.0.0.0", "255.255.255.255", "10.0.0.1"]
+    answers = b"".join(b"\xc0\x0c" + struct.pack("!HHIH", 28, 1, 60, 16) + ipaddress.IPv6Address(a).packed for a in v6)
+    answers += b"".join(b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 60, 4) + ipaddress.IPv4Address(a).packed for a in v4)
+    msg = (struct.pack("!HHHHHH", 7, 0x8180, 1, len(v6) + len(v4), 0, 0) + b"\x03www\x07example\x00\x00\x1c\x00\x01"
+           + answers)
+    assert _quick_dns(msg) is not None
+    for _ in range(2):
+        quick = parse_dns_response(msg).addresses
+        assert quick == parse_dns_response(msg, quick=False).addresses
+        assert list(quick) == [ipaddress.ip_address(a).compressed for a in v6 + v4]
+
+
 # ---------------------------------------------------------------- the engine
 
 
@@ -558,6 +578,34 @@ def test_engine_server_first_segment_beyond_the_stream_limit(certificate_message
         assert server_certificate_names(seg) == (None, False)
         e.inspect(server, 6, seg, 1)
         assert bool(server[INS]) is more and bool(c[FL].streams) is more
+
+
+def test_core_hello_repeats_record_what_a_hello_records():
+    """The compiled reader's ClientHellos (raw names), repeated or not, leave what _hello leaves."""
+    calls = [("192.0.2.1", b"DNS.Google.", False, 443), ("192.0.2.1", b"DNS.Google.", False, 443),
+             ("192.0.2.1", b"www.example", True, 443), ("192.0.2.2", None, True, 443),
+             ("192.0.2.2", b"x.example", False, 443), ("192.0.2.2", b"x.example", False, 853),
+             ("192.0.2.1", b"dns.google", False, 443), ("192.0.2.3", b" ", False, 443), ("192.0.2.3", b" .", True, 853), ("192.0.2.1", b"www.example", True, 443),
+             ("192.0.2.1", b"www.example", False, 443), ("192.0.2.4", b"\xff\xfe.example", False, 443)]
+    fast, ref = Engine(), Engine()
+    for server, sni, ech, port in calls * 2:
+        fast.core_hello(server, sni, ech, port)
+        name = normalise_name(sni.decode("utf-8", "replace")) if sni else None
+        ref._hello(ClientHello(name or None, ech), server, "sni", port)
+    assert repr(fast.names) == repr(ref.names) and fast.concealment == ref.concealment
+    assert [h.concealment for h in fast.names["192.0.2.1"]] == ["doh", "ech-outer", None]
+
+
+def test_dns_payload_repeats_and_errors():
+    e = Engine()
+    good = (struct.pack("!HHHHHH", 1, 0x8180, 1, 1, 0, 0) + b"\x01a\x07example\x00\x00\x01\x00\x01"
+            + b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 60, 4) + bytes([192, 0, 2, 9]))
+    bad = good[:2] + b"\x81\x80\x00\x01\x00\x05" + good[8:40]
+    for txid in range(3):
+        e.dns_payload(txid.to_bytes(2, "big") + good[2:])
+        e.dns_payload(bad)  # not remembered as seen: every copy counts as an error, as before
+    assert [h.name for h in e.names["192.0.2.9"]] == ["a.example"] and e.dns_errors == 3
+    assert e.first_dns_error is not None
 
 
 def test_add_name_keeps_first_seen_order_and_skips_repeats():

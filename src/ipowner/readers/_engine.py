@@ -166,6 +166,7 @@ class Engine:
         self.pairs: dict[tuple[str, str, str | None], Pair] = {}
         self.names: dict[str, dict[Hostname, None]] = {}
         self.named: set[tuple[str, str, str, str | None]] = set()  # what add_name has put in names
+        self.core_hellos: set[tuple] = set()  # (server, raw name, ech, port) recorded by core_hello
         self.concealment: dict[str, dict[str, None]] = {}
         self.frag_owner: dict[bytes, list] = {}
         self.frag_pieces: dict[bytes, dict] = {}
@@ -290,8 +291,11 @@ class Engine:
 
     def dns_payload(self, payload: bytes) -> None:
         """One DNS message over UDP (any datagram of the flow may carry answers); errors are counted."""
+        body = payload[2:]
+        if body in self.dns_seen:
+            return  # the usual case, answered before any further call
         try:
-            self._dns(payload)
+            self._dns_new(payload, body)
         except Exception as exc:  # noqa: BLE001 - untrusted payloads: one bad message never stops the reading
             if not isinstance(exc, PayloadError):
                 exc = PayloadError(f"unparsable payload ({type(exc).__name__})")
@@ -376,10 +380,11 @@ class Engine:
                 streams.pop(is_client, None)
 
     def _hello(self, hello: ClientHello, server: str, source: str, port: int) -> None:
-        sni = hello.sni
-        if sni is None:
-            return
-        if hello.ech:
+        if hello.sni is not None:
+            self._sni(server, hello.sni, hello.ech, source, port)
+
+    def _sni(self, server: str, sni: str, ech: bool, source: str, port: int) -> None:
+        if ech:
             concealment = "ech-outer"
         elif sni in DOH_NAMES:
             concealment = "doh"
@@ -394,8 +399,10 @@ class Engine:
     def _dns(self, payload: bytes) -> None:
         # The same answer (all but the transaction id) recurs often; its names are already recorded.
         body = payload[2:]
-        if body in self.dns_seen:
-            return
+        if body not in self.dns_seen:
+            self._dns_new(payload, body)
+
+    def _dns_new(self, payload: bytes, body: bytes) -> None:
         ans = parse_dns_response(payload)
         if len(self.dns_seen) > 8192:
             self.dns_seen.clear()
@@ -575,8 +582,17 @@ class Engine:
 
     def core_hello(self, server: str, sni: bytes | None, ech: bool, port: int) -> None:
         """A ClientHello read by the compiled table (raw server_name bytes), recorded as ``_tcp`` does."""
+        # Every connection to a server repeats its hello; recording it again would change nothing.
+        key = (server, sni, ech, port)
+        seen = self.core_hellos
+        if key in seen:
+            return
+        if len(seen) > 1 << 16:
+            seen.clear()
+        seen.add(key)
         name = normalise_name(sni.decode("utf-8", "replace")) if sni else None
-        self._hello(ClientHello(name or None, ech), server, "sni", port)
+        if name:
+            self._sni(server, name, ech, "sni", port)
 
     def merge_pair(self, init: str, resp: str, app: str | None, flows: int, packets_sent: int,
                    packets_received: int, bytes_sent: int, bytes_received: int, ip_bytes_sent: int,

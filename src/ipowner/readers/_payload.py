@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import struct
 from dataclasses import dataclass, field
+from socket import AF_INET, inet_ntop
 
 import dns.exception
 import dns.message
@@ -161,6 +162,9 @@ def _quick_name(p: bytes, pos: int) -> tuple[str, int] | None:
     return b".".join(labels).decode("ascii").lower(), after if after >= 0 else pos
 
 
+_V6_TEXT: dict[bytes, str] = {}
+
+
 def _quick_dns(p: bytes) -> _Parsed | None:
     """A plain response read directly, with the same result as ``_dnspython``; None for anything else."""
     if (p[2] >> 3) & 0xF:
@@ -191,9 +195,16 @@ def _quick_dns(p: bytes) -> _Parsed | None:
         if end > n or rclass != 1:
             return None
         if rtype == 1 and rdlen == 4:
-            records.append((owner, str(ipaddress.IPv4Address(p[pos:end]))))
+            records.append((owner, inet_ntop(AF_INET, p[pos:end])))  # the same dotted quad as ipaddress
         elif rtype == 28 and rdlen == 16:
-            records.append((owner, ipaddress.IPv6Address(p[pos:end]).compressed))
+            # ipaddress's form (which differs from inet_ntop's for some), remembered: answers repeat
+            raw = p[pos:end]
+            text = _V6_TEXT.get(raw)
+            if text is None:
+                if len(_V6_TEXT) >= 4096:
+                    _V6_TEXT.clear()
+                text = _V6_TEXT[raw] = ipaddress.IPv6Address(raw).compressed
+            records.append((owner, text))
         elif rtype == 5:
             r = _quick_name(p, pos)
             if r is None or r[1] != end:
