@@ -475,6 +475,52 @@ def test_quick_dns_with_an_edns_record_agrees_with_dnspython():
     assert quick >= 2 * len(plain)
 
 
+def test_quick_dns_authority_and_glue_agree_with_dnspython():
+    """Negative answers (SOA), delegations (NS) with glue, OPT among the glue, and damaged copies: the
+    direct reader answers only when dnspython answers the same, errors included."""
+    from ipowner.readers._payload import _quick_dns, parse_dns_response
+
+    def result(p: bytes, quick: bool):
+        return outcome(lambda: (lambda a: None if a is None else (a.query, a.addresses))(
+            parse_dns_response(p, quick=quick)))
+
+    def rr(owner: bytes, rtype: int, rdata: bytes, rclass: int = 1) -> bytes:
+        return owner + struct.pack("!HHIH", rtype, rclass, 300, len(rdata)) + rdata
+
+    q = b"\x03www\x07example\x03com\x00"  # at 12; "example.com" at 16
+    soa = rr(b"\xc0\x10", 6, b"\x02ns\xc0\x10\x05admin\xc0\x10" + struct.pack("!IIIII", 1, 2, 3, 4, 5))
+    ns1, ns2 = rr(b"\xc0\x10", 2, b"\x03ns1\xc0\x10"), rr(b"\xc0\x10", 2, b"\x03ns2\x07example\x03net\x00")
+    glue = [rr(b"\x03ns1\xc0\x10", 1, bytes([192, 0, 2, 53])), rr(b"\x03ns1\xc0\x10", 28, bytes(15) + b"\x35")]
+    opt = b"\x00\x00\x29\x04\xd0\x00\x00\x00\x00\x00\x00"
+    a = rr(b"\xc0\x0c", 1, bytes([198, 51, 100, 7]))
+
+    def msg(rcode: int, answers: list[bytes], auth: list[bytes], add: list[bytes]) -> bytes:
+        head = struct.pack("!HHHHHH", 9, 0x8180 | rcode, 1, len(answers), len(auth), len(add))
+        return head + q + b"\x00\x01\x00\x01" + b"".join(answers + auth + add)
+
+    cases = [
+        msg(0, [], [soa], []), msg(3, [], [soa], [opt]), msg(0, [a], [ns1, ns2], glue),
+        msg(0, [a], [ns1], [*glue, opt]), msg(0, [a], [ns1], [opt, *glue]),
+        msg(0, [], [soa, soa], []), msg(0, [a], [], [opt, opt]),  # two OPT records: dnspython refuses
+        msg(0, [a], [opt], []),  # OPT in the authority section
+        msg(0, [a], [ns1], [rr(b"\xc0\x10", 2, b"\xc0\x10")]),  # NS among the additional records
+        msg(0, [a], [rr(b"\xc0\x10", 6, b"\x00\x00" + bytes(19))], []),  # SOA numbers cut short
+        msg(0, [a], [rr(b"\xc0\x10", 2, b"\x03ns1\xc0\x10\x00")], []),  # NS data longer than its name
+        msg(0, [a], [rr(b"\xc0\x10", 2, b"\x03ns1\xc0\x40")], []),  # a pointer forward
+        msg(0, [a], [rr(b"\xc0\x10", 16, b"\x02hi")], []),  # TXT in authority: dnspython decides
+        msg(0, [a], [soa[:2] + b"\x00\x10" + soa[4:]], []),  # SOA's bytes as TXT: not text dnspython reads
+        msg(0, [a], [ns1], [rr(b"\x03ns1\xc0\x10", 1, b"\x01\x02\x03")]),  # A glue of 3 bytes
+        msg(0, [a], [rr(b"\xc0\x10", 2, b"\x03ns1\xc0\x10", rclass=3)], []),  # class CH
+    ]
+    for c in cases[:5]:
+        assert _quick_dns(c) is not None
+    rng = random.Random(17)
+    for c in cases:
+        for m in [c, c[:-1], c + b"trailing", *mutations(rng, c, 30)]:
+            if len(m) >= 12:
+                assert result(m, True) == result(m, False), m.hex()
+
+
 def test_quick_dns_address_text_is_ipaddress_text():
     """Addresses in answers are written as ipaddress writes them (which for some IPv6 forms is not what
     inet_ntop writes), the first time and when remembered."""

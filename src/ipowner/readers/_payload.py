@@ -78,8 +78,8 @@ def parse_dns_response(payload: bytes, quick: bool = True) -> DnsAnswer | None:
     """The A/AAAA answers of a DNS response with the CNAME chain that led to each; None for queries.
 
     Plain responses (one question, only A/AAAA/CNAME answers of class IN, letters, digits, '-' and '_'
-    in names, nothing else but an EDNS OPT record without options) are read directly; anything else,
-    and everything with ``quick=False``, by dnspython.
+    in names; beyond the answers only SOA/NS authority records, A/AAAA glue and an EDNS OPT record
+    without options) are read directly; anything else, and everything with ``quick=False``, by dnspython.
     """
     if len(payload) < 12:
         raise PayloadError("DNS message shorter than its header")
@@ -170,7 +170,7 @@ def _quick_dns(p: bytes) -> _Parsed | None:
     if (p[2] >> 3) & 0xF:
         return None  # not a standard query's response
     qd, an, ns, ar = struct.unpack_from("!HHHH", p, 4)
-    if qd != 1 or ns or ar > 1:
+    if qd != 1:
         return None
     r = _quick_name(p, 12)
     if r is None:
@@ -213,11 +213,50 @@ def _quick_dns(p: bytes) -> _Parsed | None:
         else:
             return None
         pos = end
-    # The one additional record may be the EDNS OPT pseudo-record most resolvers add; without options
-    # (a root owner, type 41, no data) there is nothing in it for dnspython to reject.
-    if ar and (pos + 11 > n or p[pos : pos + 3] != b"\x00\x00\x29" or p[pos + 9 : pos + 11] != b"\x00\x00"):
+    if (ns or ar) and _quick_skip(p, pos, ns, ar) is None:
         return None
     return query, records, cname_parent
+
+
+def _quick_skip(p: bytes, pos: int, ns: int, ar: int) -> int | None:
+    """Position after the authority and additional sections when dnspython would read them without
+    complaint and they hold only what gives no name here: SOA or NS records (a negative answer, a
+    delegation), A/AAAA glue, one EDNS OPT record without options; None for anything else."""
+    n = len(p)
+    opt = False
+    for i in range(ns + ar):
+        if i >= ns and p[pos : pos + 3] == b"\x00\x00\x29":
+            # OPT: a root owner, type 41; with no data there is nothing in it for dnspython to reject
+            if opt or pos + 11 > n or p[pos + 9 : pos + 11] != b"\x00\x00":
+                return None
+            opt = True
+            pos += 11
+            continue
+        r = _quick_name(p, pos)
+        if r is None or r[1] + 10 > n:
+            return None
+        pos = r[1]
+        rtype, rclass, _ttl, rdlen = struct.unpack_from("!HHIH", p, pos)
+        pos += 10
+        end = pos + rdlen
+        if end > n or rclass != 1:
+            return None
+        if i < ns:
+            if rtype == 2:  # NS: one name filling the data
+                r = _quick_name(p, pos)
+                if r is None or r[1] != end:
+                    return None
+            elif rtype == 6:  # SOA: two names, five 32-bit numbers
+                r = _quick_name(p, pos)
+                r = _quick_name(p, r[1]) if r is not None else None
+                if r is None or r[1] + 20 != end:
+                    return None
+            else:
+                return None
+        elif not (rtype == 1 and rdlen == 4 or rtype == 28 and rdlen == 16):
+            return None
+        pos = end
+    return pos
 
 
 # ---------------------------------------------------------------- TLS
