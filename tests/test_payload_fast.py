@@ -15,7 +15,7 @@ from pathlib import Path
 import dpkt
 import pytest
 
-from ipowner.readers._engine import FL, INS, PEER, TCP_SERVER_INSPECT, Engine
+from ipowner.readers._engine import FL, INS, PEER, TCP_CLIENT_INSPECT, TCP_SERVER_INSPECT, Engine
 from ipowner.readers._payload import (
     ClientHello,
     PayloadError,
@@ -597,13 +597,13 @@ def test_engine_incomplete_or_bad_first_segment():
     c = tcp_flow(e, 2)
     hs = handshake(1, hello_body())
     e.inspect(c, 6, record(22, hs)[:30], 1)  # incomplete: kept, still inspecting
-    assert c[INS] == 7 and c[FL].streams and not e.names
+    assert c[INS] == TCP_CLIENT_INSPECT - 1 and c[FL].streams and not e.names
     c2 = tcp_flow(e, 3)
     e.inspect(c2, 6, b"\x16\x03\x01\x00\x05\x02\x00\x00\x01\x00", 1)  # a handshake, but not a ClientHello
     assert c2[INS] == 0 and not e.names
     c3 = tcp_flow(e, 4)
     e.inspect(c3, 6, b"\x16\x03\x03\xff\xff\x01\xff\xff\xff" + b"\x00" * 40, 1)  # lengths past the end
-    assert c3[INS] == 7 and not e.names
+    assert c3[INS] == TCP_CLIENT_INSPECT - 1 and not e.names
     c4 = tcp_flow(e, 5)
     e.inspect(c4, 6, record(22, handshake(1, b"\x03\x03" + b"\x00" * 20)), 1)  # body cut inside the record
     assert c4[INS] == 0 and not e.names
