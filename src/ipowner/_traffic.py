@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import ipaddress
 import os
 import sys
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future
+from contextlib import contextmanager
 from typing import BinaryIO
 
 from ipowner.errors import UsageError
@@ -83,7 +85,25 @@ def traffic(
             raise UsageError(f"--device {d!r} is not an IP address") from None
     if compiled and not core_available():
         raise UsageError("the compiled capture reader is not built in this installation")
-    engine = Engine(bucket=bucket, devices=devices)
+    with _few_collections():
+        return _read_all(inputs, Engine(bucket=bucket, devices=devices), columns, fast, batch, compiled, progress)
+
+
+@contextmanager
+def _few_collections() -> Iterator[None]:
+    """Reading makes millions of short-lived objects and few cycles: the collector runs less often meanwhile
+    (it cost about a fifth of the reading time)."""
+    old = gc.get_threshold()
+    gc.set_threshold(max(old[0], 50_000), *old[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
+
+
+def _read_all(inputs: Iterable[str | os.PathLike[str]], engine: Engine, columns: Mapping[str, str] | None,
+              fast: bool, batch: bool | None, compiled: bool | None,
+              progress: ProgressFactory | None) -> TrafficResult:
     infos: list[InputInfo] = []
     for item in inputs:
         name = str(item)

@@ -545,6 +545,7 @@ class Engine:
         t.pop(k1, None)
         t.pop(k2, None)
         del self.live[f]
+        a[FL] = b[FL] = None  # the flow and its counter lists point at each other: free them without the GC
 
     def frag_owner_of(self, fid: bytes) -> list | None:
         """The counters of the flow a datagram's first fragment went to, while that flow is live."""
