@@ -71,6 +71,11 @@ typedef struct {
     uint64_t serial;
 } FinRef;
 
+/* the Python objects a Core holds, for the GC's traverse and clear */
+#define CORE_REFS(X)                                                                                                   \
+    X(engine) X(inspect) X(dns_payload) X(fragment) X(conceal) X(core_view) X(core_hello) X(merge_pair) X(prune)      \
+    X(counter) X(frag_owner) X(apps) X(devices)
+
 typedef struct {
     PyObject_HEAD
     PyObject *engine;
@@ -727,7 +732,7 @@ static int server_flight_done(const uint8_t *p, Py_ssize_t n) {
 }
 
 /* A whole ClientHello at the start of a client's first segment, as _payload.client_hello_from_stream and
- * parse_client_hello_body read it: 1 found (*sni/*sni_len the last server_name entry, or NULL; *ech),
+ * parse_client_hello_body read it: 1 found (sni and sni_len: the last server_name entry, or NULL; ech),
  * 2 not TLS or not a ClientHello (the reference raises PayloadError and stops looking), 0 incomplete (Python
  * keeps a stream), -1 on error. */
 static int client_hello(const uint8_t *p, Py_ssize_t n, const uint8_t **sni, Py_ssize_t *sni_len, int *ech,
@@ -1231,6 +1236,8 @@ done:
 
 /* ------------------------------------------------------------------ export */
 
+static void clear_pairs(Core *c);
+
 static int finish(Core *c) {
     while (c->live_head >= 0) FAIL(fold(c, c->live_head));
     c->nfin = 0;
@@ -1250,12 +1257,7 @@ static int finish(Core *c) {
         if (!r) return -1;
         Py_DECREF(r);
     }
-    for (int64_t i = 0; i < c->npairs; i++) {
-        Py_CLEAR(c->pairs[i].app);
-        Py_CLEAR(c->pairs[i].ports);
-        Py_CLEAR(c->pairs[i].timeline);
-    }
-    c->npairs = 0;
+    clear_pairs(c);
     for (int64_t i = 0; i < c->ptabcap; i++) c->ptab[i].idx = -1;
     if (sync_counter(c) < 0) return -1;
     PyObject *s = PyLong_FromLongLong(c->sweeps);
@@ -1429,19 +1431,9 @@ static int Core_init(Core *c, PyObject *args, PyObject *Py_UNUSED(kw)) {
 }
 
 static int Core_traverse(Core *c, visitproc visit, void *arg) {
-    Py_VISIT(c->engine);
-    Py_VISIT(c->inspect);
-    Py_VISIT(c->dns_payload);
-    Py_VISIT(c->fragment);
-    Py_VISIT(c->conceal);
-    Py_VISIT(c->core_view);
-    Py_VISIT(c->core_hello);
-    Py_VISIT(c->merge_pair);
-    Py_VISIT(c->prune);
-    Py_VISIT(c->counter);
-    Py_VISIT(c->frag_owner);
-    Py_VISIT(c->apps);
-    Py_VISIT(c->devices);
+#define VISIT(name) Py_VISIT(c->name);
+    CORE_REFS(VISIT)
+#undef VISIT
     for (int64_t i = 0; i < c->nflows; i++) {
         Flow *f = &c->flows[i];
         if (!f->serial) continue;
@@ -1458,20 +1450,19 @@ static int Core_traverse(Core *c, visitproc visit, void *arg) {
     return 0;
 }
 
+static void clear_pairs(Core *c) {
+    for (int64_t i = 0; i < c->npairs; i++) {
+        Py_CLEAR(c->pairs[i].app);
+        Py_CLEAR(c->pairs[i].ports);
+        Py_CLEAR(c->pairs[i].timeline);
+    }
+    c->npairs = 0;
+}
+
 static int Core_clear(Core *c) {
-    Py_CLEAR(c->engine);
-    Py_CLEAR(c->inspect);
-    Py_CLEAR(c->dns_payload);
-    Py_CLEAR(c->fragment);
-    Py_CLEAR(c->conceal);
-    Py_CLEAR(c->core_view);
-    Py_CLEAR(c->core_hello);
-    Py_CLEAR(c->merge_pair);
-    Py_CLEAR(c->prune);
-    Py_CLEAR(c->counter);
-    Py_CLEAR(c->frag_owner);
-    Py_CLEAR(c->apps);
-    Py_CLEAR(c->devices);
+#define CLEAR(name) Py_CLEAR(c->name);
+    CORE_REFS(CLEAR)
+#undef CLEAR
     for (int64_t i = 0; i < c->nflows; i++) {
         Flow *f = &c->flows[i];
         if (!f->serial) continue;
@@ -1481,12 +1472,7 @@ static int Core_clear(Core *c) {
         Py_CLEAR(f->vb);
         f->serial = 0;
     }
-    for (int64_t i = 0; i < c->npairs; i++) {
-        Py_CLEAR(c->pairs[i].app);
-        Py_CLEAR(c->pairs[i].ports);
-        Py_CLEAR(c->pairs[i].timeline);
-    }
-    c->npairs = 0;
+    clear_pairs(c);
     return 0;
 }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 
 from ipowner.readers._base import CHUNK, MAX_RECORD, ReadContext
 from ipowner.readers._fast import SUPPORTED_LINKTYPES, make_handler
@@ -32,57 +33,28 @@ def read(ctx: ReadContext) -> None:
         ctx.stop(f"link type {lt} is not supported")
         return
     if ctx.use_core():
-        _read_core(ctx, endian, mul, lt)
-        return
-    if ctx.use_batch():
-        _read_batched(ctx, endian, mul, lt)
-        return
-    if ctx.fast:
-        handle = make_handler(ctx.engine)
+        core = ctx.engine.attach_core()
+        big = endian == ">"
+        _read_chunks(ctx, endian, lambda buf, off: core.pcap(buf, off, big, mul, lt))
+    elif ctx.use_batch():
+        _read_chunks(ctx, endian, _batch_walker(ctx, endian, mul, lt))
     else:
-        from ipowner.readers._slow import make_slow_handler
+        _read_chunks(ctx, endian, _frame_walker(ctx, endian, mul, lt))
 
-        handle = make_slow_handler(ctx.engine)
-    unpack = struct.Struct(endian + "IIII").unpack_from
+
+Walker = Callable[[bytes, int], tuple[int, int, bool]]  # (buf, offset) -> (offset reached, records, oversized)
+
+
+def _read_chunks(ctx: ReadContext, endian: str, walk: Walker) -> None:
+    """Hand the stream to ``walk`` chunk by chunk; it reads whole records from the offset it is given and
+    stops at a record cut by the chunk's end (read again with the next chunk) or an oversized header."""
     buf = b""
     off = 0
     consumed = 24
     records = 0
     eof = False
     while True:
-        n = len(buf)
-        bad = False
-        while off + 16 <= n:
-            sec, frac, incl, orig = unpack(buf, off)
-            if incl > MAX_RECORD:
-                bad = True
-                break
-            nxt = off + 16 + incl
-            if nxt > n:
-                break
-            handle(buf, off + 16, incl, orig, sec + frac * mul, lt)
-            records += 1
-            off = nxt
-        if bad or eof:
-            _stop(ctx, endian, buf, off, records, consumed, bad)
-            break
-        consumed += off
-        buf, eof = _refill(ctx, buf, off, consumed)
-        off = 0
-    ctx.info.records += records
-
-
-def _read_core(ctx: ReadContext, endian: str, mul: float, lt: int) -> None:
-    """As ``read``, with the records of each chunk walked by the compiled core (same results)."""
-    core = ctx.engine.attach_core()
-    big = endian == ">"
-    buf = b""
-    off = 0
-    consumed = 24
-    records = 0
-    eof = False
-    while True:
-        off, n, bad = core.pcap(buf, off, big, mul, lt)
+        off, n, bad = walk(buf, off)
         records += n
         if bad or eof:
             _stop(ctx, endian, buf, off, records, consumed, bad)
@@ -93,8 +65,36 @@ def _read_core(ctx: ReadContext, endian: str, mul: float, lt: int) -> None:
     ctx.info.records += records
 
 
-def _read_batched(ctx: ReadContext, endian: str, mul: float, lt: int) -> None:
-    """As ``read``, but the records of each chunk go to the batch path together (same results)."""
+def _frame_walker(ctx: ReadContext, endian: str, mul: float, lt: int) -> Walker:
+    """Records one by one through the per-frame handler (or the dpkt one)."""
+    if ctx.fast:
+        handle = make_handler(ctx.engine)
+    else:
+        from ipowner.readers._slow import make_slow_handler
+
+        handle = make_slow_handler(ctx.engine)
+    unpack = struct.Struct(endian + "IIII").unpack_from
+
+    def walk(buf: bytes, off: int) -> tuple[int, int, bool]:
+        n = len(buf)
+        records = 0
+        while off + 16 <= n:
+            sec, frac, incl, orig = unpack(buf, off)
+            if incl > MAX_RECORD:
+                return off, records, True
+            nxt = off + 16 + incl
+            if nxt > n:
+                break
+            handle(buf, off + 16, incl, orig, sec + frac * mul, lt)
+            records += 1
+            off = nxt
+        return off, records, False
+
+    return walk
+
+
+def _batch_walker(ctx: ReadContext, endian: str, mul: float, lt: int) -> Walker:
+    """The records of each chunk handed to the batch path together (same results)."""
     import numpy as np
 
     from ipowner.readers._batch import Batcher
@@ -103,12 +103,8 @@ def _read_batched(ctx: ReadContext, endian: str, mul: float, lt: int) -> None:
     incl_at = struct.Struct(endian + "I").unpack_from
     hdr_type = np.dtype(endian + "u4")
     span = np.arange(16)
-    buf = b""
-    off = 0
-    consumed = 24
-    records = 0
-    eof = False
-    while True:
+
+    def walk(buf: bytes, off: int) -> tuple[int, int, bool]:
         n = len(buf)
         bad = False
         starts: list[int] = []
@@ -128,14 +124,9 @@ def _read_batched(ctx: ReadContext, endian: str, mul: float, lt: int) -> None:
             hdr = np.frombuffer(buf, np.uint8)[at[:, None] + span].view(hdr_type).astype(np.int64)
             ts = hdr[:, 0].astype(np.float64) + hdr[:, 1].astype(np.float64) * mul
             batcher.frames(buf, at + 16, hdr[:, 2], hdr[:, 3], ts, np.full(len(at), lt, np.int64))
-            records += len(starts)
-        if bad or eof:
-            _stop(ctx, endian, buf, off, records, consumed, bad)
-            break
-        consumed += off
-        buf, eof = _refill(ctx, buf, off, consumed)
-        off = 0
-    ctx.info.records += records
+        return off, len(starts), bad
+
+    return walk
 
 
 def _stop(ctx: ReadContext, endian: str, buf: bytes, off: int, records: int, consumed: int, oversized: bool) -> None:
