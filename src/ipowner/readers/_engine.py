@@ -521,13 +521,7 @@ class Engine:
             p.l2_broadcast = True
         ptl = p.timeline
         if f.timeline:
-            for bk, (s, r) in f.timeline.items():
-                slot = ptl.get(bk)
-                if slot is None:
-                    ptl[bk] = [s, r]
-                else:
-                    slot[0] += s
-                    slot[1] += r
+            _merge_timeline(ptl, f.timeline)
         if a[BB]:
             slot = ptl.get(a[BK])
             if slot is None:
@@ -619,14 +613,7 @@ class Engine:
             p.ports[k] = None
         if l2_broadcast:
             p.l2_broadcast = True
-        ptl = p.timeline
-        for bk, (s, r) in timeline.items():
-            slot = ptl.get(bk)
-            if slot is None:
-                ptl[bk] = [s, r]
-            else:
-                slot[0] += s
-                slot[1] += r
+        _merge_timeline(p.timeline, timeline)
 
     def fold_all(self) -> None:
         for core in self.cores:
@@ -669,6 +656,17 @@ class Engine:
             slot = p.timeline.setdefault(bk, [0, 0])
             slot[0] += ip_bytes_sent
             slot[1] += ip_bytes_received
+
+
+def _merge_timeline(into: dict[float, list[int]], timeline: dict[float, list[int]]) -> None:
+    """Add bucket -> [sent, received] totals, keeping the order buckets were first seen in."""
+    for bk, (s, r) in timeline.items():
+        slot = into.get(bk)
+        if slot is None:
+            into[bk] = [s, r]
+        else:
+            slot[0] += s
+            slot[1] += r
 
 
 def _note_peer(engine: Engine, device: str | None, remote: str, proto: str, port: int | None,
