@@ -282,3 +282,15 @@ def test_pcapng_either_byte_order_matches_the_reference(tmp_path, endian):
     doc = _all_paths(_pcapng(tmp_path / f"synthetic-{'le' if endian == '<' else 'be'}.pcapng", frames, endian))
     assert doc["inputs"][0]["records"] > len(frames)
     assert ("n7.example", "sni", None) in _names(doc)["203.0.113.7"]
+
+
+@pytest.mark.parametrize("device", [["192.168.1.10"], ["203.0.113.7"], ["::ffff:192.168.1.10"], ["192.168.1.10", "203.0.113.7"]])
+def test_device_choice_through_every_reader(tmp_path, device):
+    """--device overrides who opened a flow, on the compiled table as on the reference (addresses as text)."""
+    frames = _session(43000, 1, [_hello(_sni(b"d.example"))], [_server_hello(True)], 7000.0)
+    frames += [(7001.0 + i, _frame(SRV, DEV, 17, _udp(443, 50000, b"\x00" * 30))) for i in range(3)]
+    cap = _pcap(tmp_path / "synthetic-device.pcap", frames)
+    ref = traffic([cap], device=device, batch=False).to_dict()
+    assert traffic([cap], device=device, fast=False).to_dict() == ref
+    if core_available():
+        assert traffic([cap], device=device, compiled=True).to_dict() == ref
