@@ -19,7 +19,7 @@ Progress = Callable[[int], None]  # called with the number of bytes consumed so 
 def core_available() -> bool:
     """Whether the compiled core of the capture readers was built for this installation."""
     try:
-        from ipowner.readers import _core  # noqa: F401
+        from ipowner.readers._core import Core  # noqa: F401
     except ImportError:
         return False
     return True
