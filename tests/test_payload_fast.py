@@ -15,6 +15,7 @@ from pathlib import Path
 import dpkt
 import pytest
 
+from capture_support import dns_responses
 from ipowner.readers._engine import FL, INS, PEER, TCP_CLIENT_INSPECT, TCP_SERVER_INSPECT, Engine
 from ipowner.readers._payload import (
     ClientHello,
@@ -422,24 +423,6 @@ def test_certificate_names_remembered_per_certificate(certificate_message):
     broken = bytearray(body)
     broken[40] ^= 0xFF  # inside the DER: another certificate (undecodable), not the remembered answer
     assert _cert_names(bytes(broken)) != first
-
-
-def dns_responses() -> list[bytes]:
-    out = []
-    for path in CAPTURES:
-        with open(path, "rb") as f:
-            try:
-                for _, buf in (dpkt.pcapng.Reader(f) if path.suffix == ".pcapng" else dpkt.pcap.Reader(f)):
-                    try:
-                        l4 = dpkt.ethernet.Ethernet(buf).data.data
-                    except Exception:  # noqa: BLE001 - not Ethernet/IP: not needed here
-                        continue
-                    if isinstance(l4, dpkt.udp.UDP) and l4.sport == 53 and len(l4.data) > 12 and l4.data[2] & 0x80:
-                        out.append(bytes(l4.data))
-            except (ValueError, dpkt.dpkt.NeedData, dpkt.dpkt.UnpackError):
-                pass
-    return out
-
 
 def test_quick_dns_with_an_edns_record_agrees_with_dnspython():
     """Responses given an OPT pseudo-record (with and without options, misplaced, doubled, damaged): the

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from capture_support import dns_responses
 from ipowner import traffic
 from ipowner.cli import cli
 from ipowner.cli.commands import cli as _registered  # noqa: F401 - registers the subcommands
@@ -462,8 +463,6 @@ def test_quick_dns_reader_agrees_with_dnspython():
     copies (bytes set to label lengths, pointers, types, cut short) too, errors included."""
     import random
 
-    import dpkt
-
     from ipowner.readers._payload import PayloadError, _quick_dns, parse_dns_response
 
     def outcome(p: bytes, quick: bool):
@@ -473,19 +472,7 @@ def test_quick_dns_reader_agrees_with_dnspython():
         except PayloadError as exc:
             return str(exc)
 
-    responses = []
-    for path in CAPTURES:
-        with open(path, "rb") as f:
-            try:
-                for _, buf in (dpkt.pcapng.Reader(f) if path.suffix == ".pcapng" else dpkt.pcap.Reader(f)):
-                    try:
-                        l4 = dpkt.ethernet.Ethernet(buf).data.data
-                    except Exception:  # noqa: BLE001 - not Ethernet/IP: not needed here
-                        continue
-                    if isinstance(l4, dpkt.udp.UDP) and l4.sport == 53 and len(l4.data) > 12 and l4.data[2] & 0x80:
-                        responses.append(bytes(l4.data))
-            except (ValueError, dpkt.dpkt.NeedData, dpkt.dpkt.UnpackError):
-                pass
+    responses = dns_responses()
     assert sum(1 for p in responses if _quick_dns(p) is not None) > 40
     rng = random.Random(7)
     quick = 0

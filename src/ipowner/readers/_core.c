@@ -689,6 +689,32 @@ static int server_hello_is_tls13(const uint8_t *b, Py_ssize_t len) {
     return 0;
 }
 
+/* _payload.tls_record_handshakes: the handshake bytes of the whole TLS records at the start of p, copied to
+ * hs (n bytes at least) with their length in *hl; *stopped when a record that is not a handshake ends the
+ * walk. Returns 1 when p does not start with a TLS record at all. */
+static int tls_handshakes(const uint8_t *p, Py_ssize_t n, uint8_t *hs, Py_ssize_t *hl, int *stopped) {
+    Py_ssize_t q = 0;
+    *hl = 0;
+    *stopped = 0;
+    while (q + 5 <= n) {
+        int ct = p[q];
+        if (ct < 20 || ct > 23 || p[q + 1] != 3) {
+            *stopped = 1;
+            return q == 0;
+        }
+        Py_ssize_t ln = be16(p + q + 3);
+        if (q + 5 + ln > n) break;
+        if (ct != 22) {
+            *stopped = 1;
+            break;
+        }
+        memcpy(hs + *hl, p + q + 5, ln);
+        *hl += ln;
+        q += 5 + ln;
+    }
+    return 0;
+}
+
 /* The server's first TLS flight, as _payload.server_certificate_names sees it: 1 when it is done with no
  * names (not TLS, TLS 1.3, a flight without a certificate, a record that stops the walk), 0 when Python
  * must look (a certificate, or records still to come), -1 on error. */
@@ -698,25 +724,9 @@ static int server_flight_done(const uint8_t *p, Py_ssize_t n) {
         PyErr_NoMemory();
         return -1;
     }
-    Py_ssize_t q = 0, hl = 0;
-    int stopped = 0, result = -2;
-    while (q + 5 <= n) {
-        int ct = p[q];
-        if (ct < 20 || ct > 23 || p[q + 1] != 3) {
-            stopped = 1;
-            if (q == 0) result = 1; /* not TLS */
-            break;
-        }
-        Py_ssize_t ln = be16(p + q + 3);
-        if (q + 5 + ln > n) break;
-        if (ct != 22) {
-            stopped = 1;
-            break;
-        }
-        memcpy(hs + hl, p + q + 5, ln);
-        hl += ln;
-        q += 5 + ln;
-    }
+    Py_ssize_t hl = 0;
+    int stopped = 0;
+    int result = tls_handshakes(p, n, hs, &hl, &stopped) ? 1 /* not TLS */ : -2;
     for (Py_ssize_t m = 0; result == -2 && m + 4 <= hl;) {
         Py_ssize_t ln = ((Py_ssize_t)hs[m + 1] << 16) | (hs[m + 2] << 8) | hs[m + 3];
         if (m + 4 + ln > hl) break;
@@ -743,25 +753,9 @@ static int client_hello(const uint8_t *p, Py_ssize_t n, const uint8_t **sni, Py_
         return -1;
     }
     *owned = hs;
-    Py_ssize_t q = 0, hl = 0;
+    Py_ssize_t hl = 0;
     int stopped = 0;
-    while (q + 5 <= n) {
-        int ct = p[q];
-        if (ct < 20 || ct > 23 || p[q + 1] != 3) {
-            if (q == 0) return 2;
-            stopped = 1;
-            break;
-        }
-        Py_ssize_t ln = be16(p + q + 3);
-        if (q + 5 + ln > n) break;
-        if (ct != 22) {
-            stopped = 1;
-            break;
-        }
-        memcpy(hs + hl, p + q + 5, ln);
-        hl += ln;
-        q += 5 + ln;
-    }
+    if (tls_handshakes(p, n, hs, &hl, &stopped)) return 2;
     if (hl >= 4) {
         if (hs[0] != 1) return 2;
         Py_ssize_t need = ((Py_ssize_t)hs[1] << 16) | (hs[2] << 8) | hs[3];
