@@ -1,4 +1,4 @@
-"""Build hook: compiles the capture readers' C core (src/ipowner/readers/_core.c) into the wheel.
+"""Build hook: compiles the capture readers' C core (src/ipowner/capture/_core.c) into the wheel.
 
 Without a C compiler the package still installs and works: the readers fall back to their pure-Python
 paths (same results, slower), and ``ipowner data`` says which one is in use.
@@ -15,8 +15,8 @@ from pathlib import Path
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
-SOURCE = "src/ipowner/readers/_core.c"
-MODULE = "ipowner.readers._core"
+SOURCE = "src/ipowner/capture/_core.c"
+MODULE = "ipowner.capture._core"
 
 
 class CoreBuildHook(BuildHookInterface):
@@ -34,9 +34,9 @@ class CoreBuildHook(BuildHookInterface):
         name = built.name
         if version == "editable":
             # an editable install imports from src/: the module goes next to its source
-            shutil.copy2(built, Path(self.root) / "src/ipowner/readers" / name)
+            shutil.copy2(built, Path(self.root) / "src/ipowner/capture" / name)
         else:
-            build_data["force_include"][str(built)] = f"ipowner/readers/{name}"
+            build_data["force_include"][str(built)] = f"ipowner/capture/{name}"
         build_data["pure_python"] = False
         build_data["infer_tag"] = True
 
@@ -54,7 +54,7 @@ def _compile(root: Path) -> Path:
     cmd.ensure_finalized()
     cmd.run()
     suffix = sysconfig.get_config_var("EXT_SUFFIX") or ".so"
-    built = out / "lib" / "ipowner" / "readers" / f"_core{suffix}"
+    built = out / "lib" / "ipowner" / "capture" / f"_core{suffix}"
     if not built.exists():
         raise FileNotFoundError(built)
     return built

@@ -55,7 +55,7 @@ def addresses(n: int, seed: int) -> list[str]:
 
 
 def embedded_path() -> Path:
-    from ipowner.providers.embedded import ensure_unpacked
+    from ipowner.providers.mmdb.embedded import ensure_unpacked
 
     return Path(ensure_unpacked())
 

@@ -44,8 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     import maxminddb
 
     from ipowner.model import AddressRecord
-    from ipowner.providers.embedded import ensure_unpacked
-    from ipowner.providers.mmdb import MmdbProvider
+    from ipowner.providers.mmdb.embedded import ensure_unpacked
+    from ipowner.providers.mmdb.reader import MmdbProvider
 
     path = a.db or str(ensure_unpacked())
     addrs = addresses(a.addresses)

@@ -25,7 +25,7 @@ _CHILD = r"""
 import json, sys
 from time import perf_counter
 import ipowner
-from ipowner.readers import _engine
+from ipowner.capture import engine as _engine
 
 path = sys.argv[1]
 kw = {"frame": {"batch": False}, "compiled": {"compiled": True}, "batch": {"batch": True}}[sys.argv[2]]

@@ -82,7 +82,7 @@ def driver(args: list[str]) -> int:
     """`ipowner lookup --format jsonl -` through the library API, with the RDAP provider added: for builds
     whose command line does not run RDAP yet. ``--offline`` answers without RDAP."""
     import ipowner
-    from ipowner._lookup import default_providers
+    from ipowner.lookups.lookup import default_providers
     from ipowner.providers.rdap import RdapConfig, RdapProvider
 
     offline = "--offline" in args

@@ -400,7 +400,7 @@ def enrichment(res: Results, a: argparse.Namespace, deadline: float) -> None:
 
         if not hasattr(ipowner, "lookup"):
             raise ImportError("ipowner.lookup is not in this build")
-        from ipowner.providers import embedded  # noqa: F401
+        from ipowner.providers.mmdb import embedded  # noqa: F401
     except ImportError as exc:
         res.missing(S, "distinct addresses/s, full offline lookup", str(exc), "≥ 0.5x raw maxminddb")
         return

@@ -21,8 +21,8 @@ from ipowner import traffic
 from ipowner.cli import cli, main
 from ipowner.cli.commands import cli as _registered  # noqa: F401 - registers the subcommands
 from ipowner.errors import UsageError
-from ipowner.readers._base import core_available
-from ipowner.readers._payload import http_host
+from ipowner.capture.context import core_available
+from ipowner.capture.protocols.payload import http_host
 
 needs_core = pytest.mark.skipif(not core_available(), reason="the compiled core is not built")
 
@@ -185,7 +185,7 @@ def test_a_flow_that_is_its_own_reverse(tmp_path):
 
 def test_fragments_arriving_after_their_flow_was_folded(tmp_path, monkeypatch):
     """The first fragment's flow finishes and is folded; a late fragment counts as a port-less flow."""
-    import ipowner.readers._engine as engine_mod
+    import ipowner.capture.engine as engine_mod
 
     monkeypatch.setattr(engine_mod, "SWEEP_MASK", 7)
     first = _frame(SRV, DEV, 17, _udp(53, 40000, b"\x00" * 24), ident=77, frag=0x2000)
@@ -222,7 +222,7 @@ def test_no_partial_names_from_a_snaplen_cut_capture(tmp_path):
 
 
 def test_compiled_reader_missing_is_a_usage_error(monkeypatch, tmp_path, capsys):
-    import ipowner._traffic as traffic_mod
+    import ipowner.capture.traffic as traffic_mod
 
     monkeypatch.setattr(traffic_mod, "core_available", lambda: False)
     cap = _pcap(tmp_path / "synthetic-one.pcap", [(1.0, _frame(DEV, SRV, 17, _udp(1, 2, b"x")))])

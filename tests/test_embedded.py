@@ -18,8 +18,8 @@ import pytest
 from ipowner import paths
 from ipowner.errors import DatabaseError
 from ipowner.model import AddressRecord
-from ipowner.providers import embedded
-from ipowner.providers.mmdb import MmdbProvider
+from ipowner.providers.mmdb import embedded
+from ipowner.providers.mmdb.reader import MmdbProvider
 from mmdb_support import isolate, write_mmdb
 
 
@@ -193,7 +193,7 @@ def test_racing_processes_get_one_complete_copy(data_dir: Path, tmp_path: Path) 
     shipped = tmp_path / "shipped"
     meta = make_shipped(shipped)
     code = (
-        "import sys, pathlib; from ipowner.providers import embedded; "
+        "import sys, pathlib; from ipowner.providers.mmdb import embedded; "
         "print(embedded.ensure_unpacked(data_dir=pathlib.Path(sys.argv[1])))"
     )
     env = {**os.environ, "IPOWNER_DATA_DIR": str(data_dir)}

@@ -253,8 +253,8 @@ def test_build_script_end_to_end_with_a_synthetic_npm(tmp_path: Path, monkeypatc
     assert not list(out.glob("*.tmp"))
 
     from ipowner.model import AddressRecord
-    from ipowner.providers import embedded
-    from ipowner.providers.mmdb import MmdbProvider
+    from ipowner.providers.mmdb import embedded
+    from ipowner.providers.mmdb.reader import MmdbProvider
 
     monkeypatch.setenv("IPOWNER_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("IPOWNER_NO_SYSTEM_MMDB", "1")

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 import ipowner
-from ipowner.model._serialize import plain
+from ipowner.model.serialize import plain
 from ipowner.providers.rdap import RdapClient, RdapConfig
 from mmdb_support import DATA, source_entries
 from rdap_support import RecordedRdap, guard_loopback

@@ -11,9 +11,9 @@ import pytest
 import ipowner
 from _lookup_fakes import SYNTHETIC_SOURCE, BrokenProvider, FakeResolver, SyntheticProvider
 from ipowner import ExitCode, InvalidAddressError
-from ipowner._lookup import parse_query
+from ipowner.lookups.lookup import parse_query
 from ipowner.model import SCHEMA_LOOKUP
-from ipowner.resolve import SystemResolver
+from ipowner.lookups.resolve import SystemResolver
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ import pytest
 
 from ipowner.model import AddressRecord, LookedThrough, Special
 from ipowner.providers.base import Provider
-from ipowner.providers.mmdb import MmdbProvider, classify
+from ipowner.providers.mmdb.reader import MmdbProvider, classify
 from mmdb_support import DATA, expected_for, isolate, source_entries, write_mmdb
 
 
@@ -350,7 +350,7 @@ def test_hostile_values_are_kept_as_data_not_types(tmp_path: Path) -> None:
 def test_network_formatting_matches_ipaddress() -> None:
     import random
 
-    from ipowner.providers.mmdb import _network
+    from ipowner.providers.mmdb.reader import _network
 
     rng = random.Random(5)
     for _ in range(3000):

@@ -9,7 +9,7 @@ import maxminddb
 import pytest
 
 from ipowner.model import AddressRecord
-from ipowner.providers.mmdb import MmdbProvider
+from ipowner.providers.mmdb.reader import MmdbProvider
 from mmdb_support import BAD, DATA, isolate
 
 PROBES = ["1.1.1.1", "1.1.1.3", "1.1.1.32", "81.2.69.160", "0.0.0.0", "255.255.255.255"]

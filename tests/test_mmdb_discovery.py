@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from ipowner.model import AddressRecord
-from ipowner.providers import discovery
-from ipowner.providers.mmdb import MmdbProvider
+from ipowner.providers.mmdb import discovery
+from ipowner.providers.mmdb.reader import MmdbProvider
 from mmdb_support import DATA, isolate
 
 

@@ -16,8 +16,8 @@ import dpkt
 import pytest
 
 from capture_support import dns_responses
-from ipowner.readers._engine import FL, INS, PEER, TCP_CLIENT_INSPECT, TCP_SERVER_INSPECT, Engine
-from ipowner.readers._payload import (
+from ipowner.capture.engine import FL, INS, PEER, TCP_CLIENT_INSPECT, TCP_SERVER_INSPECT, Engine
+from ipowner.capture.protocols.payload import (
     ClientHello,
     PayloadError,
     _client_hello_from_records,
@@ -27,7 +27,7 @@ from ipowner.readers._payload import (
     parse_client_hello_body,
     server_certificate_names,
 )
-from ipowner.readers._quic import QuicInitialState
+from ipowner.capture.protocols.quic import QuicInitialState
 
 DATA = Path(__file__).parent / "data" / "traffic"
 CAPTURES = sorted(p for p in DATA.iterdir() if p.suffix in (".pcap", ".pcapng"))
@@ -126,7 +126,7 @@ def ref_client_hello(stream: bytes) -> ClientHello | None:
 
 
 def ref_server_names(stream: bytes) -> tuple[list[str] | None, bool]:
-    from ipowner.readers._payload import _cert_names, _server_hello_is_tls13
+    from ipowner.capture.protocols.payload import _cert_names, _server_hello_is_tls13
 
     hs, stopped, not_tls = ref_records(stream)
     if not_tls:
@@ -142,7 +142,7 @@ def ref_server_names(stream: bytes) -> tuple[list[str] | None, bool]:
 
 
 def ref_http_host(head: bytes) -> tuple[str | None, bool]:
-    from ipowner.readers._payload import _strip_port
+    from ipowner.capture.protocols.payload import _strip_port
 
     end = head.find(b"\r\n\r\n")
     complete = end >= 0
@@ -413,7 +413,7 @@ def test_http_host_agrees_with_line_split(real_payloads):
 
 
 def test_certificate_names_remembered_per_certificate(certificate_message):
-    from ipowner.readers._payload import _cert_names
+    from ipowner.capture.protocols.payload import _cert_names
 
     body = certificate_message[4:]
     first = _cert_names(body)
@@ -427,7 +427,7 @@ def test_certificate_names_remembered_per_certificate(certificate_message):
 def test_quick_dns_with_an_edns_record_agrees_with_dnspython():
     """Responses given an OPT pseudo-record (with and without options, misplaced, doubled, damaged): the
     direct reader answers only when dnspython would answer the same, errors included."""
-    from ipowner.readers._payload import _quick_dns, parse_dns_response
+    from ipowner.capture.protocols.payload import _quick_dns, parse_dns_response
 
     def result(p: bytes, quick: bool):
         return outcome(lambda: (lambda a: None if a is None else (a.query, a.addresses))(
@@ -461,7 +461,7 @@ def test_quick_dns_with_an_edns_record_agrees_with_dnspython():
 def test_quick_dns_authority_and_glue_agree_with_dnspython():
     """Negative answers (SOA), delegations (NS) with glue, OPT among the glue, and damaged copies: the
     direct reader answers only when dnspython answers the same, errors included."""
-    from ipowner.readers._payload import _quick_dns, parse_dns_response
+    from ipowner.capture.protocols.payload import _quick_dns, parse_dns_response
 
     def result(p: bytes, quick: bool):
         return outcome(lambda: (lambda a: None if a is None else (a.query, a.addresses))(
@@ -509,7 +509,7 @@ def test_quick_dns_address_text_is_ipaddress_text():
     inet_ntop writes), the first time and when remembered."""
     import ipaddress
 
-    from ipowner.readers._payload import _quick_dns, parse_dns_response
+    from ipowner.capture.protocols.payload import _quick_dns, parse_dns_response
 
     v6 = ["::ffff:1.2.3.4", "::1.2.3.4", "2001:db8:0:1:1:1:1:1", "2001:db8::1", "64:ff9b::808:808", "::"]
     v4 = ["0.0.0.0", "255.255.255.255", "10.0.0.1"]
@@ -595,7 +595,7 @@ def test_engine_incomplete_or_bad_first_segment():
 def test_engine_server_first_segment_beyond_the_stream_limit(certificate_message):
     """A first server segment (offloaded, so larger than a packet) past STREAM_LIMIT with no answer yet:
     inspection ends there, as when it was gathered in a Stream; below the limit it waits for more."""
-    from ipowner.readers._engine import STREAM_LIMIT
+    from ipowner.capture.engine import STREAM_LIMIT
 
     big = record(22, server_hello(False) + handshake(16, b"\x00" * 16000)) * 3
     for size, more in ((len(big), False), (STREAM_LIMIT - 5, True)):
@@ -656,7 +656,7 @@ def test_add_name_keeps_first_seen_order_and_skips_repeats():
 
 
 def quic_reference_frames(f: bytes) -> dict[int, bytes]:
-    from ipowner.readers._quic import _varint
+    from ipowner.capture.protocols.quic import _varint
 
     crypto: dict[int, bytes] = {}
     p = 0

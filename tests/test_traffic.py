@@ -164,7 +164,7 @@ def test_fast_and_slow_paths_agree(name, results):
 def frequent_sweeps(monkeypatch):
     """Sweep the flow table every 64 frames (a full sweep every 1024): folding happens mid-capture,
     batches are cut at every sweep and flows come back after being folded."""
-    import ipowner.readers._engine as engine_mod
+    import ipowner.capture.engine as engine_mod
 
     monkeypatch.setattr(engine_mod, "SWEEP_MASK", 63)
 
@@ -463,7 +463,7 @@ def test_quick_dns_reader_agrees_with_dnspython():
     copies (bytes set to label lengths, pointers, types, cut short) too, errors included."""
     import random
 
-    from ipowner.readers._payload import PayloadError, _quick_dns, parse_dns_response
+    from ipowner.capture.protocols.payload import PayloadError, _quick_dns, parse_dns_response
 
     def outcome(p: bytes, quick: bool):
         try:
@@ -494,7 +494,7 @@ def test_quick_dns_reader_agrees_with_dnspython():
 @pytest.mark.parametrize("threshold", [100, 1000, 1 << 30])
 def test_auto_reader_choice_reads_ahead_without_losing_bytes(name, threshold, monkeypatch):
     """By default the batch path is used from a size on; deciding reads ahead, which the reader gets back."""
-    import ipowner.readers._base as base
+    import ipowner.capture.context as base
 
     per_frame = traffic([DATA / name], batch=False).to_dict()
     monkeypatch.setattr(base, "BATCH_FROM", threshold)

@@ -24,18 +24,18 @@ from ipowner.errors import (
 from ipowner.exitcodes import ExitCode
 
 if TYPE_CHECKING:
-    from ipowner._enrich import Enriched, Enrichment, enrich
-    from ipowner._lookup import LookupResult, QueryError, lookup
-    from ipowner._report import build_report, report
-    from ipowner._traffic import traffic
+    from ipowner.lookups.enrich import Enriched, Enrichment, enrich
+    from ipowner.lookups.lookup import LookupResult, QueryError, lookup
+    from ipowner.reports.report import build_report, report
+    from ipowner.capture.traffic import traffic
     from ipowner.model import AddressRecord, Destination, SourceInfo, TrafficResult
     from ipowner.model.report import Report
 
 _LAZY = {
-    "Enriched": "ipowner._enrich", "Enrichment": "ipowner._enrich", "enrich": "ipowner._enrich",
-    "LookupResult": "ipowner._lookup", "QueryError": "ipowner._lookup", "lookup": "ipowner._lookup",
-    "build_report": "ipowner._report", "report": "ipowner._report",
-    "traffic": "ipowner._traffic",
+    "Enriched": "ipowner.lookups.enrich", "Enrichment": "ipowner.lookups.enrich", "enrich": "ipowner.lookups.enrich",
+    "LookupResult": "ipowner.lookups.lookup", "QueryError": "ipowner.lookups.lookup", "lookup": "ipowner.lookups.lookup",
+    "build_report": "ipowner.reports.report", "report": "ipowner.reports.report",
+    "traffic": "ipowner.capture.traffic",
     "AddressRecord": "ipowner.model", "Destination": "ipowner.model", "SourceInfo": "ipowner.model",
     "TrafficResult": "ipowner.model",
     "Report": "ipowner.model.report",

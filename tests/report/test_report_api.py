@@ -13,8 +13,8 @@ import pytest
 from conftest import T0, dest, make_sample
 
 import ipowner
-from ipowner._report import build_report
-from ipowner.diff import diff_reports
+from ipowner.reports.report import build_report
+from ipowner.reports.diff import diff_reports
 from ipowner.model import InputInfo, TrafficResult
 
 NOW = datetime(2026, 11, 29, tzinfo=UTC)

@@ -16,7 +16,7 @@ import pytest
 from conftest import T0, dest, rec
 from hostile import HOSTILE, RAW_UNSAFE, check_csv, check_markdown, check_terminal
 
-from ipowner._report import build_report
+from ipowner.reports.report import build_report
 from ipowner.cli.report import write_report
 from ipowner.model import Hostname, InputInfo, TrafficResult
 

@@ -10,7 +10,7 @@ from conftest import make_sample
 from hostile import HOSTILE
 from test_report_escaping import hostile_report
 
-from ipowner._report import build_report
+from ipowner.reports.report import build_report
 from ipowner.render.html import render_html
 
 pytestmark = pytest.mark.skipif(not AVAILABLE, reason="chromium and chromedriver are not installed")

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 import pytest
 from conftest import rec
 
-from ipowner._report import build_report, registered_domain
+from ipowner.reports.report import build_report, registered_domain
 from ipowner.errors import InputError
-from ipowner.jurisdiction import ANYCAST, cloud_table, judge, load_cloud_ranges, registry_of
+from ipowner.reports.jurisdiction import ANYCAST, cloud_table, judge, load_cloud_ranges, registry_of
 from ipowner.model.report import (
     FLAG_HOLDER_ABROAD,
     FLAG_HOLDER_INFERRED,
@@ -184,7 +184,7 @@ def test_same_input_gives_the_same_document(sample):
 
 def test_policy_rules(sample):
     from ipowner.errors import UsageError
-    from ipowner.policy import parse_rule
+    from ipowner.reports.policy import parse_rule
 
     tr, records = sample
     rep = build_report(tr, records, now=NOW, fail_on=["location:CN,RU", "holder:amazon", "unknown:holder"])

@@ -16,7 +16,7 @@ from ipowner.cli._common import run_guarded
 def _version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
     if not value or ctx.resilient_parsing:
         return
-    from ipowner.readers._base import core_available
+    from ipowner.capture.context import core_available
 
     reader = "compiled core" if core_available() else "pure Python (the C core was not built at install)"
     click.echo(f"ipowner {__version__} (capture reader: {reader})")

@@ -14,7 +14,7 @@ from ipowner.render.escape import terminal_safe
 from ipowner.render.json import write_json
 
 if TYPE_CHECKING:
-    from ipowner.providers.mmdb import DatabaseInfo
+    from ipowner.providers.mmdb.reader import DatabaseInfo
 
 SCHEMA_DATA = "ipowner.data/1"
 
@@ -96,7 +96,7 @@ def data(mmdb_paths: tuple[str, ...], fmt: str) -> int:
     Databases are looked for in $IPOWNER_MMDB_PATH, the user data folder's mmdb/ and the system
     GeoIP folders. A database that cannot be opened is named on stderr and the exit code is 4.
     """
-    from ipowner.providers.mmdb import MmdbProvider  # imported here: other commands start faster
+    from ipowner.providers.mmdb.reader import MmdbProvider  # imported here: other commands start faster
 
     provider = MmdbProvider(mmdb_paths)
     try:

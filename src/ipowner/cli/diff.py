@@ -15,7 +15,7 @@ from ipowner.exitcodes import ExitCode
 @click.argument("before", metavar="BEFORE")
 @click.argument("after", metavar="AFTER")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
-              help="table (default), json (ipowner.diff/1), jsonl, csv, markdown, html.")
+              help="table (default), json (ipowner.reports.diff/1), jsonl, csv, markdown, html.")
 @click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout.")
 @click.option("--offline", is_flag=True, help="Open no socket when a side has to be looked up.")
 @click.option("--mmdb", multiple=True, metavar="PATH", help="A MaxMind-format database to use as well (repeatable).")
@@ -31,8 +31,8 @@ def diff_cmd(before: str, after: str, fmt: str | None, output: str | None, offli
     BEFORE and AFTER are each a capture, a log or a saved JSON report (`ipowner report --format json`).
     A saved report keeps the answers of its day; a capture or log is looked up now.
     """
-    from ipowner._report import report  # imported here: other commands start faster
-    from ipowner.diff import diff_reports, load_side
+    from ipowner.reports.report import report  # imported here: other commands start faster
+    from ipowner.reports.diff import diff_reports, load_side
 
     fmt = pick_format(fmt, output)
     params = click.get_current_context().params

@@ -10,7 +10,7 @@ import click
 
 from ipowner.cli._common import error_line
 from ipowner.errors import UsageError
-from ipowner.resolve import DEFAULT_TIMEOUT
+from ipowner.lookups.resolve import DEFAULT_TIMEOUT
 
 
 def _read_stdin() -> list[str]:
@@ -101,7 +101,7 @@ def lookup_cmd(
     """
     from pathlib import Path
 
-    from ipowner._lookup import lookup  # imported here: other commands start faster
+    from ipowner.lookups.lookup import lookup  # imported here: other commands start faster
     from ipowner.providers.rdap import RdapConfig
 
     if evidence:

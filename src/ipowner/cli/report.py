@@ -12,7 +12,7 @@ from ipowner.cli._common import error_line
 from ipowner.errors import UsageError
 from ipowner.exitcodes import ExitCode
 from ipowner.model.report import Report
-from ipowner.policy import parse_rule
+from ipowner.reports.policy import parse_rule
 from ipowner.render.escape import terminal_safe
 
 FORMATS = ["table", "json", "jsonl", "csv", "markdown", "html"]
@@ -125,7 +125,7 @@ def report_cmd(inputs: tuple[str, ...], fmt: str | None, output: str | None, off
     INPUT: pcap/pcapng captures, Zeek logs, PCAPdroid CSV, address lists (format detected from the content).
     Exit 3 when a --fail-on rule matches (it wins over 4, partial input).
     """
-    from ipowner._report import report  # imported here: other commands start faster
+    from ipowner.reports.report import report  # imported here: other commands start faster
 
     if not inputs:
         raise UsageError("give at least one capture or log")

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import click
 
-from ipowner._traffic import traffic as run_traffic
+from ipowner.capture.traffic import traffic as run_traffic
 from ipowner.cli._common import error_line
 from ipowner.exitcodes import ExitCode
 from ipowner.model.traffic import SCHEMA_TRAFFIC, TrafficResult
@@ -80,7 +80,7 @@ def traffic_cmd(inputs: tuple[str, ...], devices: tuple[str, ...], fmt: str, buc
     Bytes: for captures, frame lengths on the wire as originally captured (link header included,
     like Wireshark's frame.len); for logs, IP-level counts. Every output says which.
     """
-    from ipowner.readers.csv import ROLES
+    from ipowner.capture.formats.csv import ROLES
 
     colmap: dict[str, str] = {}
     for c in columns:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ipowner.model._serialize import plain
+from ipowner.model.serialize import plain
 from ipowner.model.sources import SourceInfo
 
 

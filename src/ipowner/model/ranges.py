@@ -11,7 +11,7 @@ import socket
 from dataclasses import dataclass
 from typing import Any
 
-from ipowner.model._serialize import plain
+from ipowner.model.serialize import plain
 
 
 @dataclass(slots=True, frozen=True)

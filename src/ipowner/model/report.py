@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ipowner.model._serialize import iso, plain
+from ipowner.model.serialize import iso, plain
 from ipowner.model.address import AddressRecord
 from ipowner.model.sources import SourceInfo
 from ipowner.model.traffic import Hostname, InputInfo
 
 SCHEMA_REPORT = "ipowner.report/1"
-SCHEMA_DIFF = "ipowner.diff/1"
+SCHEMA_DIFF = "ipowner.reports.diff/1"
 
 # Flags a judgement can raise (stable strings: policy files and scripts match on them).
 FLAG_HOLDER_ABROAD = "holder-country-differs-from-location"

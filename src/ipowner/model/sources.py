@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ipowner.model._serialize import plain
+from ipowner.model.serialize import plain
 
 
 @dataclass(slots=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ipowner.model._serialize import plain
+from ipowner.model.serialize import plain
 
 SCHEMA_TRAFFIC = "ipowner.traffic/1"
 

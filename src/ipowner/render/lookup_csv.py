@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any, TextIO
 
 from ipowner.model import AddressRecord
-from ipowner.model._serialize import iso
+from ipowner.model.serialize import iso
 from ipowner.render.csv import write_csv
 
 COLUMNS = [

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, TextIO
 
-from ipowner.model._serialize import plain
+from ipowner.model.serialize import plain
 from ipowner.model.report import SCHEMA_REPORT, Report
 from ipowner.render.json import write_json, write_jsonl
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ipowner.model._serialize import iso
+from ipowner.model.serialize import iso
 from ipowner.model.report import Report, _epoch_iso
 
 DEST_COLUMNS = [

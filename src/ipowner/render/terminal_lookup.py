@@ -20,7 +20,7 @@ from ipowner.model import AddressRecord, SourceInfo
 from ipowner.render.escape import terminal_safe
 
 if TYPE_CHECKING:
-    from ipowner._lookup import LookupResult
+    from ipowner.lookups.lookup import LookupResult
 
 _NONE = "—"
 

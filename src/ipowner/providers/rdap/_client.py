@@ -29,7 +29,7 @@ from urllib.parse import quote
 
 from ipowner._addr import parse
 from ipowner.errors import IpownerError, RdapError
-from ipowner.model._serialize import iso
+from ipowner.model.serialize import iso
 from ipowner.providers.rdap import _bootstrap, _registries
 from ipowner.providers.rdap._cache import CachedAnswer, CacheIndex, RdapCache, answer_range
 from ipowner.providers.rdap._config import RdapConfig

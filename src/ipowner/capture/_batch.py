@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ipowner.readers._engine import BB, BK, BY, FL, IB, INS, LT, PK, Engine
-from ipowner.readers._fast import make_handler
+from ipowner.capture.engine import BB, BK, BY, FL, IB, INS, LT, PK, Engine
+from ipowner.capture.frame import make_handler
 
 _C1 = np.uint64(0x9E3779B97F4A7C15)
 _C2 = np.uint64(0xC2B2AE3D27D4EB4F)

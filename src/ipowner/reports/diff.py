@@ -111,7 +111,7 @@ def _set_change(before: set[str], after: set[str]) -> Doc:
 
 
 def diff_reports(before: Doc, after: Doc, *, before_kind: str = "", after_kind: str = "") -> Doc:
-    """The ``ipowner.diff/1`` document: destinations, hostnames and jurisdictions added and removed,
+    """The ``ipowner.reports.diff/1`` document: destinations, hostnames and jurisdictions added and removed,
     answers that changed for the same address, and byte changes per jurisdiction."""
     bd, ad = _internet(before), _internet(after)
     added = [_dest_summary(ad[a]) for a in ad if a not in bd]

@@ -27,8 +27,8 @@ import maxminddb
 
 from ipowner.errors import DatabaseError, IpownerError
 from ipowner.model import AddressRecord, AsnInfo, SourceInfo
-from ipowner.model._serialize import plain
-from ipowner.providers import discovery
+from ipowner.model.serialize import plain
+from ipowner.providers.mmdb import discovery
 
 # Keys copied into AddressRecord.traits, from the record's top level or its "traits" map.
 TRAIT_KEYS = frozenset(
@@ -474,7 +474,7 @@ class MmdbProvider:
         self._dbs.append(_Db(reader, info, source, {}))
 
     def _add_embedded(self) -> None:
-        from ipowner.providers import embedded
+        from ipowner.providers.mmdb import embedded
 
         try:
             emb = embedded.embedded()

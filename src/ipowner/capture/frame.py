@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ipowner.readers._engine import (
+from ipowner.capture.engine import (
     BB,
     BK,
     BY,

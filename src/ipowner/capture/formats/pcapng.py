@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import struct
 
-from ipowner.readers._base import CHUNK, MAX_RECORD, ReadContext
-from ipowner.readers._fast import SUPPORTED_LINKTYPES, make_handler
+from ipowner.capture.context import CHUNK, MAX_RECORD, ReadContext
+from ipowner.capture.frame import SUPPORTED_LINKTYPES, make_handler
 
 SHB = 0x0A0D0D0A
 BOM = 0x1A2B3C4D
@@ -54,7 +54,7 @@ def read(ctx: ReadContext) -> None:
     elif ctx.fast:
         handle = make_handler(ctx.engine)
     else:
-        from ipowner.readers._slow import make_slow_handler
+        from ipowner.capture._slow import make_slow_handler
 
         handle = make_slow_handler(ctx.engine)
     e = "<"
@@ -217,7 +217,7 @@ class _Batched:
     def __init__(self, ctx: ReadContext) -> None:
         import numpy as np
 
-        from ipowner.readers._batch import Batcher
+        from ipowner.capture._batch import Batcher
 
         self.np = np
         self.ctx = ctx

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from ipowner.readers.pcap import is_pcap
-from ipowner.readers.pcapng import is_pcapng
+from ipowner.capture.formats.pcap import is_pcap
+from ipowner.capture.formats.pcapng import is_pcapng
 
 HEAD = 8192  # bytes looked at
 
@@ -39,7 +39,7 @@ def detect(head: bytes, *, csv_columns: bool = False) -> str:
         return "pcapdroid-csv"
     if csv_columns:
         return "csv"
-    from ipowner.readers.csv import guess_columns
+    from ipowner.capture.formats.csv import guess_columns
 
     if ("," in first or "\t" in first or ";" in first) and guess_columns(first) is not None:
         return "csv"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from ipowner.readers._base import ReadContext
+from ipowner.capture.context import ReadContext
 
 _V4 = r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.]*\d)"
 _V6 = r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?(?:%[\w.]+)?(?![\w:])"

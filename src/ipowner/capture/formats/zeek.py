@@ -9,8 +9,8 @@ from __future__ import annotations
 import ipaddress
 import json
 
-from ipowner.readers._base import ReadContext
-from ipowner.readers._payload import normalise_name
+from ipowner.capture.context import ReadContext
+from ipowner.capture.protocols.payload import normalise_name
 
 _UNSET = {"-", "(empty)", ""}
 
@@ -121,7 +121,7 @@ class _ZeekState:
         eng.note_peer(device, remote, proto="udp" if kind == "quic" else "tcp", port=rport, ts=ts)
         if isinstance(name, str) and name not in _UNSET:
             if kind == "http":
-                from ipowner.readers._payload import _strip_port
+                from ipowner.capture.protocols.payload import _strip_port
 
                 name = _strip_port(name)
             eng.add_name(remote, normalise_name(name), f"zeek-{kind}")

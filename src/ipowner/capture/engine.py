@@ -14,7 +14,7 @@ import socket
 from dataclasses import dataclass, field
 
 from ipowner.model.traffic import Hostname
-from ipowner.readers._payload import (
+from ipowner.capture.protocols.payload import (
     DOH_NAMES,
     ClientHello,
     PayloadError,
@@ -26,7 +26,7 @@ from ipowner.readers._payload import (
     parse_dns_response,
     server_certificate_names,
 )
-from ipowner.readers._quic import QuicInitialState, is_client_initial
+from ipowner.capture.protocols.quic import QuicInitialState, is_client_initial
 
 # counter slots
 PK, BY, IB, LT, BK, BB, INS, FL, PEER = range(9)
@@ -552,7 +552,7 @@ class Engine:
 
     def attach_core(self):  # noqa: ANN201 - returns readers._core.Core, which may not be built
         """A compiled flow table for one capture, folded into this engine by ``fold_all``."""
-        from ipowner.readers._core import Core
+        from ipowner.capture._core import Core
 
         devices = []
         for d in self.devices_given:

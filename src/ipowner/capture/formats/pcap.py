@@ -5,8 +5,8 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable
 
-from ipowner.readers._base import CHUNK, MAX_RECORD, ReadContext
-from ipowner.readers._fast import SUPPORTED_LINKTYPES, make_handler
+from ipowner.capture.context import CHUNK, MAX_RECORD, ReadContext
+from ipowner.capture.frame import SUPPORTED_LINKTYPES, make_handler
 
 MAGICS = {
     b"\xd4\xc3\xb2\xa1": ("<", 1e-6),
@@ -70,7 +70,7 @@ def _frame_walker(ctx: ReadContext, endian: str, mul: float, lt: int) -> Walker:
     if ctx.fast:
         handle = make_handler(ctx.engine)
     else:
-        from ipowner.readers._slow import make_slow_handler
+        from ipowner.capture._slow import make_slow_handler
 
         handle = make_slow_handler(ctx.engine)
     unpack = struct.Struct(endian + "IIII").unpack_from
@@ -97,7 +97,7 @@ def _batch_walker(ctx: ReadContext, endian: str, mul: float, lt: int) -> Walker:
     """The records of each chunk handed to the batch path together (same results)."""
     import numpy as np
 
-    from ipowner.readers._batch import Batcher
+    from ipowner.capture._batch import Batcher
 
     batcher = Batcher(ctx.engine)
     incl_at = struct.Struct(endian + "I").unpack_from

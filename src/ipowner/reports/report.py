@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 
-from ipowner._lookup import lookup
+from ipowner.lookups.lookup import lookup
 from ipowner._version import __version__
-from ipowner.countries import country_name
-from ipowner.jurisdiction import ANYCAST, CloudRanges, cloud_table, judge, load_cloud_ranges
+from ipowner.reference.countries import country_name
+from ipowner.reports.jurisdiction import ANYCAST, CloudRanges, cloud_table, judge, load_cloud_ranges
 from ipowner.model import AddressRecord, SourceInfo, TrafficResult
 from ipowner.model.report import (
     DataSourceNote,
@@ -25,7 +25,7 @@ from ipowner.model.report import (
     Report,
     RollupRow,
 )
-from ipowner.policy import Rule, evaluate, parse_rule
+from ipowner.reports.policy import Rule, evaluate, parse_rule
 from ipowner.providers.base import Provider
 
 # Data more than this far from the capture's date describes another time than the traffic's.
@@ -381,7 +381,7 @@ def report(
 
 
 def _read_traffic(inputs: Sequence[str | Path] | str | Path, device: Sequence[str] | str | None) -> TrafficResult:
-    from ipowner._traffic import traffic
+    from ipowner.capture.traffic import traffic
 
     paths = [inputs] if isinstance(inputs, (str, Path)) else list(inputs)
     devices = [device] if isinstance(device, str) else list(device or [])

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from ipowner.errors import InvalidAddressError, IpownerError
 from ipowner.model import LookedThrough, SourceInfo
 from ipowner.model.ranges import RangeFact
-from ipowner.providers.mmdb import _LOOKUP_PREFIX, MmdbProvider, _facts_embedded, _one_line
+from ipowner.providers.mmdb.reader import _LOOKUP_PREFIX, MmdbProvider, _facts_embedded, _one_line
 from ipowner.providers.special import SpecialProvider, flat_registry
 
 if TYPE_CHECKING:
@@ -496,7 +496,7 @@ class Enrichment:
 
     def _slow_parse(self, q: str) -> tuple[str, int, int, str] | str:
         """What ``lookup`` makes of an input that is not a plain address: the address, or an error line."""
-        from ipowner._lookup import parse_query
+        from ipowner.lookups.lookup import parse_query
 
         try:
             p = parse_query(q)

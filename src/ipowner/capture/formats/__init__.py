@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ipowner.readers._base import Progress, ReadContext
-from ipowner.readers._engine import Engine
-from ipowner.readers.detect import HEAD, describe_binary, detect
+from ipowner.capture.context import Progress, ReadContext
+from ipowner.capture.engine import Engine
+from ipowner.capture.detect import HEAD, describe_binary, detect
 
 CAPTURE_FORMATS = ("pcap", "pcapng")
 
@@ -29,30 +29,30 @@ def read_input(ctx: ReadContext, *, columns: Mapping[str, str] | None = None) ->
         ctx.stop(describe_binary(head))
         return
     if fmt == "pcap":
-        from ipowner.readers import pcap
+        from ipowner.capture.formats import pcap
 
         pcap.read(ctx)
     elif fmt == "pcapng":
-        from ipowner.readers import pcapng
+        from ipowner.capture.formats import pcapng
 
         pcapng.read(ctx)
     elif fmt == "zeek-tsv":
-        from ipowner.readers import zeek
+        from ipowner.capture.formats import zeek
 
         zeek.read_tsv(ctx)
     elif fmt == "zeek-json":
-        from ipowner.readers import zeek
+        from ipowner.capture.formats import zeek
 
         zeek.read_json(ctx)
     elif fmt == "pcapdroid-csv":
-        from ipowner.readers import pcapdroid_csv
+        from ipowner.capture.formats import pcapdroid_csv
 
         pcapdroid_csv.read(ctx)
     elif fmt == "csv":
-        from ipowner.readers import csv
+        from ipowner.capture.formats import csv
 
         csv.read(ctx, columns)
     else:
-        from ipowner.readers import text
+        from ipowner.capture.formats import text
 
         text.read(ctx)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hmac
 
-from ipowner.readers._payload import ClientHello, PayloadError, parse_client_hello_body
+from ipowner.capture.protocols.payload import ClientHello, PayloadError, parse_client_hello_body
 
 # version -> (initial salt, label prefix, Initial packet type bits)
 _VERSIONS: dict[int, tuple[bytes, bytes, int]] = {

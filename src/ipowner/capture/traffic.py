@@ -15,9 +15,9 @@ from typing import BinaryIO
 
 from ipowner.errors import UsageError
 from ipowner.model.traffic import AppSummary, Destination, DeviceSummary, InputInfo, TrafficResult
-from ipowner.readers import CAPTURE_FORMATS, Engine, ReadContext, read_input
-from ipowner.readers._base import core_available
-from ipowner.readers._engine import port_label, scope_of
+from ipowner.capture.formats import CAPTURE_FORMATS, Engine, ReadContext, read_input
+from ipowner.capture.context import core_available
+from ipowner.capture.engine import port_label, scope_of
 
 ProgressFactory = Callable[[str, int | None], Callable[[int], None] | None]
 

@@ -20,7 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from ipowner.countries import country_name
+from ipowner.reference.countries import country_name
 from ipowner.errors import InputError
 from ipowner.model import AddressRecord, RangeFact, SourceInfo
 from ipowner.model.report import (

@@ -10,8 +10,8 @@ from collections.abc import Callable
 
 import dpkt
 
-from ipowner.readers._engine import BB, BK, BY, FL, IB, INS, LT, PK, PROTO_BYTE, Engine
-from ipowner.readers._fast import COUNTED, NOT_IP, TRUNCATED, pcapdroid_app
+from ipowner.capture.engine import BB, BK, BY, FL, IB, INS, LT, PK, PROTO_BYTE, Engine
+from ipowner.capture.frame import COUNTED, NOT_IP, TRUNCATED, pcapdroid_app
 
 _V6_EXT = (0, 43, 60, 135, 139, 140, 44, 51)
 

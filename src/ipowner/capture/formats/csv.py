@@ -12,8 +12,8 @@ import itertools
 from collections.abc import Mapping
 from datetime import UTC
 
-from ipowner.readers._base import ReadContext
-from ipowner.readers._payload import normalise_name
+from ipowner.capture.context import ReadContext
+from ipowner.capture.protocols.payload import normalise_name
 
 ROLES = ("address", "device", "port", "proto", "bytes_sent", "bytes_received", "packets_sent",
          "packets_received", "first_seen", "last_seen", "hostname", "app")

@@ -1493,7 +1493,7 @@ static PyMethodDef Core_methods[] = {
 };
 
 static PyTypeObject CoreType = {
-    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "ipowner.readers._core.Core",
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "ipowner.capture._core.Core",
     .tp_basicsize = sizeof(Core),
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
     .tp_doc = "Flow table and frame walker bound to one Engine, for one input.",

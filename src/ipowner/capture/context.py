@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from ipowner.model.traffic import InputInfo
-from ipowner.readers._engine import Engine
+from ipowner.capture.engine import Engine
 
 CHUNK = 1 << 22  # bytes read at a time from a capture
 BATCH_FROM = CHUNK  # captures smaller than this are read frame by frame unless asked (numpy costs its import)
@@ -19,7 +19,7 @@ Progress = Callable[[int], None]  # called with the number of bytes consumed so 
 def core_available() -> bool:
     """Whether the compiled core of the capture readers was built for this installation."""
     try:
-        from ipowner.readers._core import Core  # noqa: F401
+        from ipowner.capture._core import Core  # noqa: F401
     except ImportError:
         return False
     return True
