@@ -18,11 +18,11 @@ import pytest
 from click.testing import CliRunner
 
 from ipowner import traffic
+from ipowner.capture.context import core_available
+from ipowner.capture.protocols.payload import http_host
 from ipowner.cli import cli, main
 from ipowner.cli.commands import cli as _registered  # noqa: F401 - registers the subcommands
 from ipowner.errors import UsageError
-from ipowner.capture.context import core_available
-from ipowner.capture.protocols.payload import http_host
 
 needs_core = pytest.mark.skipif(not core_available(), reason="the compiled core is not built")
 

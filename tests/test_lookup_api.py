@@ -12,8 +12,8 @@ import ipowner
 from _lookup_fakes import SYNTHETIC_SOURCE, BrokenProvider, FakeResolver, SyntheticProvider
 from ipowner import ExitCode, InvalidAddressError
 from ipowner.lookups.lookup import parse_query
-from ipowner.model import SCHEMA_LOOKUP
 from ipowner.lookups.resolve import SystemResolver
+from ipowner.model import SCHEMA_LOOKUP
 
 
 @pytest.mark.parametrize(

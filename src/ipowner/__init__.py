@@ -24,12 +24,12 @@ from ipowner.errors import (
 from ipowner.exitcodes import ExitCode
 
 if TYPE_CHECKING:
+    from ipowner.capture.traffic import traffic
     from ipowner.lookups.enrich import Enriched, Enrichment, enrich
     from ipowner.lookups.lookup import LookupResult, QueryError, lookup
-    from ipowner.reports.report import build_report, report
-    from ipowner.capture.traffic import traffic
     from ipowner.model import AddressRecord, Destination, SourceInfo, TrafficResult
     from ipowner.model.report import Report
+    from ipowner.reports.report import build_report, report
 
 _LAZY = {
     "Enriched": "ipowner.lookups.enrich", "Enrichment": "ipowner.lookups.enrich", "enrich": "ipowner.lookups.enrich",

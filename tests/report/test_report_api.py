@@ -13,9 +13,9 @@ import pytest
 from conftest import T0, dest, make_sample
 
 import ipowner
-from ipowner.reports.report import build_report
-from ipowner.reports.diff import diff_reports
 from ipowner.model import InputInfo, TrafficResult
+from ipowner.reports.diff import diff_reports
+from ipowner.reports.report import build_report
 
 NOW = datetime(2026, 11, 29, tzinfo=UTC)
 IPOWNER = str(Path(sys.executable).parent / "ipowner")

@@ -16,9 +16,9 @@ import pytest
 from conftest import T0, dest, rec
 from hostile import HOSTILE, RAW_UNSAFE, check_csv, check_markdown, check_terminal
 
-from ipowner.reports.report import build_report
 from ipowner.cli.report import write_report
 from ipowner.model import Hostname, InputInfo, TrafficResult
+from ipowner.reports.report import build_report
 
 
 def hostile_report(value: str, now=datetime(2026, 11, 29, tzinfo=UTC)):

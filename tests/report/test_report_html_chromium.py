@@ -10,8 +10,8 @@ from conftest import make_sample
 from hostile import HOSTILE
 from test_report_escaping import hostile_report
 
-from ipowner.reports.report import build_report
 from ipowner.render.html import render_html
+from ipowner.reports.report import build_report
 
 pytestmark = pytest.mark.skipif(not AVAILABLE, reason="chromium and chromedriver are not installed")
 

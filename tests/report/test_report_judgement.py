@@ -8,9 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from conftest import rec
 
-from ipowner.reports.report import build_report, registered_domain
 from ipowner.errors import InputError
-from ipowner.reports.jurisdiction import ANYCAST, cloud_table, judge, load_cloud_ranges, registry_of
 from ipowner.model.report import (
     FLAG_HOLDER_ABROAD,
     FLAG_HOLDER_INFERRED,
@@ -18,6 +16,8 @@ from ipowner.model.report import (
     FLAG_LOCATION_UNKNOWN,
     FLAG_REGISTERED_ABROAD,
 )
+from ipowner.reports.jurisdiction import ANYCAST, cloud_table, judge, load_cloud_ranges, registry_of
+from ipowner.reports.report import build_report, registered_domain
 
 NOW = datetime(2026, 11, 29, tzinfo=UTC)
 

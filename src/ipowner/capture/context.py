@@ -6,8 +6,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from ipowner.model.traffic import InputInfo
 from ipowner.capture.engine import Engine
+from ipowner.model.traffic import InputInfo
 
 CHUNK = 1 << 22  # bytes read at a time from a capture
 BATCH_FROM = CHUNK  # captures smaller than this are read frame by frame unless asked (numpy costs its import)

@@ -13,7 +13,6 @@ import itertools
 import socket
 from dataclasses import dataclass, field
 
-from ipowner.model.traffic import Hostname
 from ipowner.capture.protocols.payload import (
     DOH_NAMES,
     ClientHello,
@@ -27,6 +26,7 @@ from ipowner.capture.protocols.payload import (
     server_certificate_names,
 )
 from ipowner.capture.protocols.quic import QuicInitialState, is_client_initial
+from ipowner.model.traffic import Hostname
 
 # counter slots
 PK, BY, IB, LT, BK, BB, INS, FL, PEER = range(9)

@@ -31,8 +31,8 @@ def diff_cmd(before: str, after: str, fmt: str | None, output: str | None, offli
     BEFORE and AFTER are each a capture, a log or a saved JSON report (`ipowner report --format json`).
     A saved report keeps the answers of its day; a capture or log is looked up now.
     """
-    from ipowner.reports.report import report  # imported here: other commands start faster
     from ipowner.reports.diff import diff_reports, load_side
+    from ipowner.reports.report import report  # imported here: other commands start faster
 
     fmt = pick_format(fmt, output)
     params = click.get_current_context().params

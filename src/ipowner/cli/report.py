@@ -12,8 +12,8 @@ from ipowner.cli._common import error_line
 from ipowner.errors import UsageError
 from ipowner.exitcodes import ExitCode
 from ipowner.model.report import Report
-from ipowner.reports.policy import parse_rule
 from ipowner.render.escape import terminal_safe
+from ipowner.reports.policy import parse_rule
 
 FORMATS = ["table", "json", "jsonl", "csv", "markdown", "html"]
 _SUFFIX = {".json": "json", ".jsonl": "jsonl", ".csv": "csv", ".md": "markdown", ".html": "html", ".htm": "html"}

@@ -23,14 +23,14 @@ from ipowner._addr import parse
 from ipowner._version import __version__
 from ipowner.errors import InvalidAddressError, IpownerError, ResolutionError
 from ipowner.exitcodes import ExitCode, combine
+from ipowner.lookups.resolve import DEFAULT_TIMEOUT, Resolver, SystemResolver, resolve_all, resolver_source
 from ipowner.model import SCHEMA_LOOKUP, AddressRecord, Resolution, SourceInfo
-from ipowner.model.serialize import iso
 from ipowner.model.address import canonical_address
+from ipowner.model.serialize import iso
 from ipowner.providers.base import Provider
 from ipowner.providers.mmdb.reader import MmdbProvider
 from ipowner.providers.rdap._config import RdapConfig
 from ipowner.providers.special import SpecialProvider
-from ipowner.lookups.resolve import DEFAULT_TIMEOUT, Resolver, SystemResolver, resolve_all, resolver_source
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
 

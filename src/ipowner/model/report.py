@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ipowner.model.serialize import iso, plain
 from ipowner.model.address import AddressRecord
+from ipowner.model.serialize import iso, plain
 from ipowner.model.sources import SourceInfo
 from ipowner.model.traffic import Hostname, InputInfo
 

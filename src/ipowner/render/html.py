@@ -13,9 +13,9 @@ import hashlib
 import math
 from typing import Any, TextIO
 
-from ipowner.reference.countries import country_name, world_map
-from ipowner.model.serialize import iso
 from ipowner.model.report import Report, RollupRow, _epoch_iso
+from ipowner.model.serialize import iso
+from ipowner.reference.countries import country_name, world_map
 from ipowner.render.escape import html_safe
 from ipowner.render.report_rows import ROLLUP_TITLES, destination_rows, human_bytes, provenance_items
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, TextIO
 
-from ipowner.model.serialize import plain
 from ipowner.model.report import SCHEMA_REPORT, Report
+from ipowner.model.serialize import plain
 from ipowner.render.json import write_json, write_jsonl
 
 

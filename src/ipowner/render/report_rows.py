@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ipowner.model.serialize import iso
 from ipowner.model.report import Report, _epoch_iso
+from ipowner.model.serialize import iso
 
 DEST_COLUMNS = [
     "rank",

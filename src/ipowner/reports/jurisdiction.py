@@ -20,7 +20,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from ipowner.reference.countries import country_name
 from ipowner.errors import InputError
 from ipowner.model import AddressRecord, RangeFact, SourceInfo
 from ipowner.model.report import (
@@ -33,6 +32,7 @@ from ipowner.model.report import (
     Jurisdiction,
 )
 from ipowner.paths import shipped
+from ipowner.reference.countries import country_name
 
 ANYCAST = "anycast, no single location"
 

@@ -13,10 +13,8 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 
-from ipowner.lookups.lookup import lookup
 from ipowner._version import __version__
-from ipowner.reference.countries import country_name
-from ipowner.reports.jurisdiction import ANYCAST, CloudRanges, cloud_table, judge, load_cloud_ranges
+from ipowner.lookups.lookup import lookup
 from ipowner.model import AddressRecord, SourceInfo, TrafficResult
 from ipowner.model.report import (
     DataSourceNote,
@@ -25,8 +23,10 @@ from ipowner.model.report import (
     Report,
     RollupRow,
 )
-from ipowner.reports.policy import Rule, evaluate, parse_rule
 from ipowner.providers.base import Provider
+from ipowner.reference.countries import country_name
+from ipowner.reports.jurisdiction import ANYCAST, CloudRanges, cloud_table, judge, load_cloud_ranges
+from ipowner.reports.policy import Rule, evaluate, parse_rule
 
 # Data more than this far from the capture's date describes another time than the traffic's.
 STALE_DAYS = 90.0

@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ipowner.capture.context import Progress, ReadContext
-from ipowner.capture.engine import Engine
 from ipowner.capture.detect import HEAD, describe_binary, detect
+from ipowner.capture.engine import Engine
 
 CAPTURE_FORMATS = ("pcap", "pcapng")
 

@@ -7,8 +7,8 @@ milliseconds since the epoch; Info holds the name PCAPdroid saw (DNS query, SNI 
 
 from __future__ import annotations
 
-from ipowner.capture.formats import csv as generic
 from ipowner.capture.context import ReadContext
+from ipowner.capture.formats import csv as generic
 
 COLUMNS = {
     "proto": "IPProto",

@@ -1,0 +1,123 @@
+"""Pairs to destinations: the engine's folded (device, destination, app) pairs become the traffic model."""
+
+from __future__ import annotations
+
+from ipowner.capture.engine import Engine, port_label, scope_of
+from ipowner.capture.formats import CAPTURE_FORMATS
+from ipowner.model.traffic import AppSummary, Destination, DeviceSummary, InputInfo, TrafficResult
+
+
+def aggregate(engine: Engine, infos: list[InputInfo]) -> TrafficResult:
+    """Fold every open flow, then sum the pairs per destination, device and app."""
+    engine.fold_all()
+    kinds = set()
+    for i in infos:
+        if i.format in CAPTURE_FORMATS:
+            kinds.add("frame")
+        elif i.format.startswith("zeek") or i.format in ("pcapdroid-csv", "csv"):
+            kinds.add("ip")
+    byte_kind = "ip" if "ip" in kinds else "frame" if "frame" in kinds else "none"
+    use_ip = byte_kind == "ip"
+    res = TrafficResult(inputs=infos, byte_kind=byte_kind, timeline_bucket=engine.bucket)
+    if "ip" in kinds and "frame" in kinds:
+        res.warnings.append("captures and logs mixed: all byte counts shown are IP-level (frame sizes are not in logs)")
+    given = engine.devices_given
+    dests: dict[str, Destination] = {}
+    devs: dict[str, DeviceSummary] = {}
+    apps: dict[str, AppSummary] = {}
+    dev_remotes: dict[str, set[str]] = {}
+    l2b: dict[str, bool] = {}
+    timeline: dict[str, dict[float, list[int]]] = {}
+    for (dev, remote, app), p in engine.pairs.items():
+        ps, pr = p.packets_sent, p.packets_received
+        bs, br = (p.ip_bytes_sent, p.ip_bytes_received) if use_ip else (p.bytes_sent, p.bytes_received)
+        ibs, ibr = p.ip_bytes_sent, p.ip_bytes_received
+        tl_flip = False
+        if given and remote in given and dev not in given and dev is not None:
+            dev, remote = remote, dev
+            ps, pr, bs, br, ibs, ibr = pr, ps, br, bs, ibr, ibs
+            tl_flip = True
+        d = dests.get(remote)
+        if d is None:
+            d = dests[remote] = Destination(address=remote)
+        counts = (p.flows, ps, pr, bs, br, ibs, ibr)
+        _add_counts(d, counts)
+        d.first_seen = _min(d.first_seen, p.first_seen)
+        d.last_seen = _max(d.last_seen, p.last_seen)
+        for key in p.ports:
+            port = port_label(key)
+            if port not in d.ports:
+                d.ports.append(port)
+        if dev is not None and dev not in d.devices:
+            d.devices.append(dev)
+        if app and app not in d.apps:
+            d.apps.append(app)
+        l2b[remote] = l2b.get(remote, False) or p.l2_broadcast
+        tl = timeline.setdefault(remote, {})
+        for bk, (s, r) in p.timeline.items():
+            slot = tl.setdefault(bk, [0, 0])
+            slot[0] += r if tl_flip else s
+            slot[1] += s if tl_flip else r
+        if dev is not None:
+            v = devs.get(dev)
+            if v is None:
+                v = devs[dev] = DeviceSummary(address=dev)
+            _add_counts(v, counts)
+            v.first_seen = _min(v.first_seen, p.first_seen)
+            v.last_seen = _max(v.last_seen, p.last_seen)
+            dev_remotes.setdefault(dev, set()).add(remote)
+            if app and app not in v.apps:
+                v.apps.append(app)
+        if app:
+            a = apps.get(app)
+            if a is None:
+                a = apps[app] = AppSummary(app=app)
+            _add_counts(a, counts)
+            if remote not in a.destinations:
+                a.destinations.append(remote)
+    for addr, d in dests.items():
+        d.scope = scope_of(addr, l2b.get(addr, False))
+        d.hostnames = list(engine.names.get(addr, {}))
+        d.concealment = list(engine.concealment.get(addr, {}))
+        d.ports.sort(key=_port_key)
+    for dev, v in devs.items():
+        v.destinations = len(dev_remotes.get(dev, ()))
+    res.destinations = sorted(dests.values(), key=lambda d: (-(d.bytes_sent + d.bytes_received), -d.flows, d.address))
+    res.device_summaries = sorted(devs.values(), key=lambda v: (-(v.bytes_sent + v.bytes_received), v.address))
+    res.devices = [v.address for v in res.device_summaries]
+    res.app_summaries = sorted(apps.values(), key=lambda a: (-(a.bytes_sent + a.bytes_received), a.app))
+    b = engine.bucket
+    res.timeline = {addr: [(bk * b, s, r) for bk, (s, r) in sorted(tl.items())] for addr, tl in timeline.items() if tl}
+    firsts = [d.first_seen for d in res.destinations if d.first_seen is not None]
+    lasts = [d.last_seen for d in res.destinations if d.last_seen is not None]
+    if len(infos) == 1 and firsts:
+        infos[0].first_seen, infos[0].last_seen = min(firsts), max(lasts)
+    return res
+
+
+def _port_key(p: str) -> tuple[str, int]:
+    proto, _, num = p.partition("/")
+    return (proto, int(num) if num.isdigit() else -1)
+
+
+def _add_counts(t: Destination | DeviceSummary | AppSummary, counts: tuple[int, ...]) -> None:
+    """Add (flows, packets sent/received, bytes sent/received, IP bytes sent/received) to a summary."""
+    flows, ps, pr, bs, br, ibs, ibr = counts
+    t.flows += flows
+    t.packets_sent += ps
+    t.packets_received += pr
+    t.bytes_sent += bs
+    t.bytes_received += br
+    t.ip_bytes_sent += ibs
+    t.ip_bytes_received += ibr
+
+
+def _min(a: float | None, b: float | None) -> float | None:
+    return b if a is None else a if b is None else min(a, b)
+
+
+def _max(a: float | None, b: float | None) -> float | None:
+    return b if a is None else a if b is None else max(a, b)
+
+
+__all__ = ["aggregate"]
