@@ -16,8 +16,12 @@ from ipowner.model.report import (
     FLAG_LOCATION_UNKNOWN,
     FLAG_REGISTERED_ABROAD,
 )
-from ipowner.reports.jurisdiction import ANYCAST, cloud_table, judge, load_cloud_ranges, registry_of
-from ipowner.reports.report import build_report, registered_domain
+from ipowner.providers.cloud import load_cloud_ranges
+from ipowner.reference.cloud import cloud_table
+from ipowner.reference.psl import registered_domain
+from ipowner.reference.registries import mentioned
+from ipowner.reports.jurisdiction import ANYCAST, judge
+from ipowner.reports.report import build_report
 
 NOW = datetime(2026, 11, 29, tzinfo=UTC)
 
@@ -75,6 +79,11 @@ def test_special_address_is_not_judged_as_internet():
     assert "not on the public internet" in j.verdict and j.flags == []
 
 
+def registry_of(text):
+    reg = mentioned(text)
+    return None if reg is None else (reg.name, reg.country, reg.is_nir)
+
+
 def test_registry_names_recognised_from_handles():
     assert registry_of("IRT-CNNIC-CN") == ("CNNIC", "CN", True)
     assert registry_of("RIPE NCC") == ("RIPE NCC", "NL", False)
@@ -90,7 +99,7 @@ def test_cloud_table_matches_holder_names_not_lookalikes():
     assert t.by_holder("Hangzhou Alibaba Advertising Co.,Ltd.").key == "alibaba"
     # Every provider cites where its ASNs are published, and no ASN belongs to two providers.
     seen = {}
-    for p in t.providers:
+    for p in t.operators:
         assert p.sources and p.asns
         for a in p.asns:
             assert seen.setdefault(a, p.key) == p.key
@@ -102,7 +111,7 @@ def test_cloud_range_files_give_the_region(tmp_path):
         "tests/data/cloud/google-cloud-synthetic.json",
         "tests/data/cloud/azure-service-tags-synthetic.json",
     ])
-    assert {s.id for s in ranges.sources} == {"ranges:aws", "ranges:google", "ranges:azure"}
+    assert {s.id for s in ranges.sources()} == {"ranges:aws", "ranges:google", "ranges:azure"}
     aws = ranges.find("52.74.1.10")
     assert (aws.provider, aws.region, aws.service) == ("aws", "ap-southeast-1", "EC2")  # the /24 beats the /15
     assert ranges.find("2406:da18::5").region == "ap-southeast-1"

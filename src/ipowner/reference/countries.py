@@ -18,12 +18,13 @@ from ipowner.paths import shipped
 # Countries whose English name ends a registry's postal address often enough to be trusted there. Names
 # that are also parts of other places or plain words ("Jersey" in New Jersey, "Guinea" in Papua New
 # Guinea, "Chad", "Georgia" aside) are not listed; an address ending in one leaves the country unknown.
-_POSTAL = frozenset("""
+_POSTAL_CODES = """
     AE AF AL AM AR AT AU AZ BA BD BE BG BH BO BR BY CA CH CL CM CN CO CR CU CY CZ DE DK DO DZ EC EE EG ES ET FI FR
     GB GE GH GR GT HK HN HR HU ID IE IL IN IQ IR IS IT JM JO JP KE KG KH KR KW KZ LB LK LT LU LV MA MD MM MN MO MT
     MX MY NG NI NL NO NP NZ OM PA PE PH PK PL PT PY QA RO RS RU SA SE SG SI SK SV TH TN TW TZ UA UG US UY UZ VE VN
     ZA ZM ZW
-""".split())
+"""
+_POSTAL = frozenset(_POSTAL_CODES.split())
 
 # How registries spell some countries besides the English short name.
 _SPELLINGS = {
