@@ -216,7 +216,7 @@ def test_terminal_shows_the_top_rows_and_says_how_many_more():
     from conftest import dest
 
     from ipowner.model import TrafficResult
-    from ipowner.render.terminal_report import ROWS, write_terminal_report
+    from ipowner.render.terminal.report import ROWS, write_terminal_report
 
     dests = [dest(f"198.51.100.{i}", 1000 - i, 1) for i in range(ROWS + 50)]
     rep = build_report(TrafficResult(destinations=dests), {}, now=NOW)
@@ -230,13 +230,13 @@ def test_terminal_shows_the_top_rows_and_says_how_many_more():
 def test_empty_report_renders_in_every_format():
     import io
 
-    from ipowner.cli.report import write_report
     from ipowner.model import TrafficResult
+    from ipowner.render import render
 
     rep = build_report(TrafficResult(), {}, now=NOW)
     for fmt in ("table", "json", "jsonl", "csv", "markdown", "html"):
         buf = io.StringIO()
-        write_report(rep, fmt, buf)
+        render(rep, fmt, buf)
         assert buf.getvalue()
     assert rep.totals() == {"destinations": 0, "bytes_sent": 0, "bytes_received": 0, "flows": 0}
 
