@@ -130,6 +130,32 @@ def test_cloud_range_files_give_the_region(tmp_path):
         load_cloud_ranges([bad])
 
 
+def test_cloud_range_provider_answers_facts_and_closes():
+    from ipowner.providers.cloud import CloudRangeProvider
+
+    with CloudRangeProvider(["tests/data/cloud/aws-ip-ranges-synthetic.json"]) as ranges:
+        assert [s.id for s in ranges.sources()] == ["ranges:aws"]
+        (fact,) = ranges.facts("52.74.1.10")
+        assert (fact.provider, fact.region, fact.prefix) == ("aws", "ap-southeast-1", "52.74.1.0/24")
+        assert ranges.facts("8.8.8.8") == [] and ranges.facts("not an address") == []
+        assert ranges.recognise("52.74.1.10").name == "Amazon Web Services"
+    assert len(ranges) == 0 and ranges.facts("52.74.1.10") == []  # closed: the index is gone
+    assert [s.id for s in ranges.sources()] == ["ranges:aws"]  # what was read is still said
+
+
+def test_one_registry_table_for_rdap_and_the_judgement():
+    from ipowner.providers.rdap import _registries
+    from ipowner.reference import registries
+
+    assert _registries.registries() is registries.registries()
+    seats = {r.name: r.country for r in registries.rirs()}
+    assert seats == {"ARIN": "US", "RIPE NCC": "NL", "APNIC": "AU", "LACNIC": "UY", "AFRINIC": "MU"}
+    assert all(r.country and r.known_as and r.rir for r in registries.nirs())
+    # The registry the IANA /8 table names is placed by the same table.
+    j = judge(rec("193.0.6.139"))
+    assert (j.registry, j.registry_country, j.registry_basis) == ("RIPE NCC", "NL", "IANA /8 table")
+
+
 def test_registered_domains_from_the_bundled_list(monkeypatch):
     import socket
 
