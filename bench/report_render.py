@@ -15,8 +15,8 @@ import sys
 import time
 
 import ipowner
-from ipowner.cli.report import FORMATS, write_report
 from ipowner.model import Destination, Hostname, InputInfo, TrafficResult
+from ipowner.render import formats, render
 
 
 def synthetic(n: int, seed: int = 1) -> TrafficResult:
@@ -40,10 +40,10 @@ def main(n: int) -> None:
     t = time.perf_counter()
     rep = ipowner.report(tr, offline=True, discover=False)
     print(f"report() on {n} destinations, offline: {time.perf_counter() - t:.2f} s")
-    for fmt in FORMATS:
+    for fmt in formats("report"):
         buf = io.StringIO()
         t = time.perf_counter()
-        write_report(rep, fmt, buf)
+        render(rep, fmt, buf)
         print(f"  {fmt:9} {time.perf_counter() - t:6.2f} s  {len(buf.getvalue()) / 1e6:6.1f} MB")
 
 

@@ -12,7 +12,7 @@ import ipowner
 from _lookup_fakes import SYNTHETIC_SOURCE
 from ipowner.model import AddressRecord, AsnInfo
 from ipowner.render.lookup_csv import COLUMNS, write_lookup_csv
-from ipowner.render.terminal_lookup import render_lookup
+from ipowner.render.terminal.lookup import LookupView
 
 HOSTILE = "=HYPERLINK(\"http://x\")\x1b[2J\u202eevil[bold]markup[/bold]"
 
@@ -37,7 +37,7 @@ class HostileProvider:
 
 def _table(result) -> str:
     buf = io.StringIO()
-    render_lookup(result, Console(file=buf, width=200, highlight=False, force_terminal=False))
+    Console(file=buf, width=200, highlight=False, force_terminal=False).print(LookupView(result))
     return buf.getvalue()
 
 
@@ -60,7 +60,7 @@ def test_terminal_view_shows_source_date_and_credit():
 def test_csv_neutralises_formulas_and_has_the_documented_columns():
     result = ipowner.lookup(["8.8.8.8", "64:ff9b::a00:1"], providers=[HostileProvider()])
     buf = io.StringIO()
-    write_lookup_csv(result.records, buf)
+    write_lookup_csv(result, buf)
     rows = list(csv.reader(io.StringIO(buf.getvalue())))
     assert rows[0] == COLUMNS
     row = dict(zip(COLUMNS, rows[1], strict=True))
@@ -73,7 +73,7 @@ def test_csv_neutralises_formulas_and_has_the_documented_columns():
 
 
 def test_age_is_reported_against_the_run_time():
-    from ipowner.render.terminal_lookup import _age
+    from ipowner.render.terminal.lookup import _age
 
     now = datetime(2026, 11, 29, tzinfo=UTC)
     assert _age(datetime(2026, 11, 29, 0, 0, 1, tzinfo=UTC), now) == "today"

@@ -12,7 +12,7 @@ from crafted_pcap import HTTP_SERVER, TLS_SERVER, write_crafted
 from hostile import HOSTILE, RAW_UNSAFE, check_csv, check_markdown, check_terminal
 
 import ipowner
-from ipowner.cli.report import write_report
+from ipowner.render import render
 
 NOW = datetime(2026, 11, 29, tzinfo=UTC)
 # The Host header ends at CR/LF, so those two cannot be carried by it; DNS labels are cut to 63 bytes.
@@ -57,7 +57,7 @@ def test_crafted_capture_every_format(tmp_path, data_env, kind):
     outs = {}
     for fmt in ("table", "json", "jsonl", "csv", "markdown", "html"):
         buf = io.StringIO()
-        write_report(rep, fmt, buf)
+        render(rep, fmt, buf)
         outs[fmt] = buf.getvalue()
     check_terminal(outs["table"])
     check_csv(outs["csv"])

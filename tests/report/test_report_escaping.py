@@ -16,7 +16,7 @@ import pytest
 from conftest import T0, dest, rec
 from hostile import HOSTILE, RAW_UNSAFE, check_csv, check_markdown, check_terminal
 
-from ipowner.cli.report import write_report
+import ipowner.render
 from ipowner.model import Hostname, InputInfo, TrafficResult
 from ipowner.reports.report import build_report
 
@@ -38,7 +38,7 @@ def hostile_report(value: str, now=datetime(2026, 11, 29, tzinfo=UTC)):
 
 def render(rep, fmt: str) -> str:
     buf = io.StringIO()
-    write_report(rep, fmt, buf)
+    ipowner.render.render(rep, fmt, buf)
     return buf.getvalue()
 
 

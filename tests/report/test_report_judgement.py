@@ -16,8 +16,12 @@ from ipowner.model.report import (
     FLAG_LOCATION_UNKNOWN,
     FLAG_REGISTERED_ABROAD,
 )
-from ipowner.reports.jurisdiction import ANYCAST, cloud_table, judge, load_cloud_ranges, registry_of
-from ipowner.reports.report import build_report, registered_domain
+from ipowner.providers.cloud import load_cloud_ranges
+from ipowner.reference.cloud import cloud_table
+from ipowner.reference.psl import registered_domain
+from ipowner.reference.registries import mentioned
+from ipowner.reports.jurisdiction import ANYCAST, judge
+from ipowner.reports.report import build_report
 
 NOW = datetime(2026, 11, 29, tzinfo=UTC)
 
@@ -75,6 +79,11 @@ def test_special_address_is_not_judged_as_internet():
     assert "not on the public internet" in j.verdict and j.flags == []
 
 
+def registry_of(text):
+    reg = mentioned(text)
+    return None if reg is None else (reg.name, reg.country, reg.is_nir)
+
+
 def test_registry_names_recognised_from_handles():
     assert registry_of("IRT-CNNIC-CN") == ("CNNIC", "CN", True)
     assert registry_of("RIPE NCC") == ("RIPE NCC", "NL", False)
@@ -90,7 +99,7 @@ def test_cloud_table_matches_holder_names_not_lookalikes():
     assert t.by_holder("Hangzhou Alibaba Advertising Co.,Ltd.").key == "alibaba"
     # Every provider cites where its ASNs are published, and no ASN belongs to two providers.
     seen = {}
-    for p in t.providers:
+    for p in t.operators:
         assert p.sources and p.asns
         for a in p.asns:
             assert seen.setdefault(a, p.key) == p.key
@@ -102,7 +111,7 @@ def test_cloud_range_files_give_the_region(tmp_path):
         "tests/data/cloud/google-cloud-synthetic.json",
         "tests/data/cloud/azure-service-tags-synthetic.json",
     ])
-    assert {s.id for s in ranges.sources} == {"ranges:aws", "ranges:google", "ranges:azure"}
+    assert {s.id for s in ranges.sources()} == {"ranges:aws", "ranges:google", "ranges:azure"}
     aws = ranges.find("52.74.1.10")
     assert (aws.provider, aws.region, aws.service) == ("aws", "ap-southeast-1", "EC2")  # the /24 beats the /15
     assert ranges.find("2406:da18::5").region == "ap-southeast-1"
@@ -119,6 +128,32 @@ def test_cloud_range_files_give_the_region(tmp_path):
     bad.write_text("not json")
     with pytest.raises(InputError, match="not a JSON"):
         load_cloud_ranges([bad])
+
+
+def test_cloud_range_provider_answers_facts_and_closes():
+    from ipowner.providers.cloud import CloudRangeProvider
+
+    with CloudRangeProvider(["tests/data/cloud/aws-ip-ranges-synthetic.json"]) as ranges:
+        assert [s.id for s in ranges.sources()] == ["ranges:aws"]
+        (fact,) = ranges.facts("52.74.1.10")
+        assert (fact.provider, fact.region, fact.prefix) == ("aws", "ap-southeast-1", "52.74.1.0/24")
+        assert ranges.facts("8.8.8.8") == [] and ranges.facts("not an address") == []
+        assert ranges.recognise("52.74.1.10").name == "Amazon Web Services"
+    assert len(ranges) == 0 and ranges.facts("52.74.1.10") == []  # closed: the index is gone
+    assert [s.id for s in ranges.sources()] == ["ranges:aws"]  # what was read is still said
+
+
+def test_one_registry_table_for_rdap_and_the_judgement():
+    from ipowner.providers.rdap import _registries
+    from ipowner.reference import registries
+
+    assert _registries.registries() is registries.registries()
+    seats = {r.name: r.country for r in registries.rirs()}
+    assert seats == {"ARIN": "US", "RIPE NCC": "NL", "APNIC": "AU", "LACNIC": "UY", "AFRINIC": "MU"}
+    assert all(r.country and r.known_as and r.rir for r in registries.nirs())
+    # The registry the IANA /8 table names is placed by the same table.
+    j = judge(rec("193.0.6.139"))
+    assert (j.registry, j.registry_country, j.registry_basis) == ("RIPE NCC", "NL", "IANA /8 table")
 
 
 def test_registered_domains_from_the_bundled_list(monkeypatch):
@@ -207,7 +242,7 @@ def test_terminal_shows_the_top_rows_and_says_how_many_more():
     from conftest import dest
 
     from ipowner.model import TrafficResult
-    from ipowner.render.terminal_report import ROWS, write_terminal_report
+    from ipowner.render.terminal.report import ROWS, write_terminal_report
 
     dests = [dest(f"198.51.100.{i}", 1000 - i, 1) for i in range(ROWS + 50)]
     rep = build_report(TrafficResult(destinations=dests), {}, now=NOW)
@@ -221,13 +256,13 @@ def test_terminal_shows_the_top_rows_and_says_how_many_more():
 def test_empty_report_renders_in_every_format():
     import io
 
-    from ipowner.cli.report import write_report
     from ipowner.model import TrafficResult
+    from ipowner.render import render
 
     rep = build_report(TrafficResult(), {}, now=NOW)
     for fmt in ("table", "json", "jsonl", "csv", "markdown", "html"):
         buf = io.StringIO()
-        write_report(rep, fmt, buf)
+        render(rep, fmt, buf)
         assert buf.getvalue()
     assert rep.totals() == {"destinations": 0, "bytes_sent": 0, "bytes_received": 0, "flows": 0}
 

@@ -15,8 +15,8 @@ from hostile import HOSTILE, RAW_UNSAFE, check_csv, check_markdown, check_termin
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the RDAP test server lives in tests/
 import ipowner  # noqa: E402
-from ipowner.cli.report import write_report  # noqa: E402
 from ipowner.model import InputInfo, TrafficResult  # noqa: E402
+from ipowner.render import render  # noqa: E402
 from rdap_support import RecordedRdap, _range, guard_loopback, load  # noqa: E402
 
 NOW = datetime(2026, 11, 29, tzinfo=UTC)
@@ -95,7 +95,7 @@ def test_hostile_registry_text_in_every_format(rdap_env, server, kind):
     outs = {}
     for fmt in ("table", "json", "jsonl", "csv", "markdown", "html"):
         buf = io.StringIO()
-        write_report(rep, fmt, buf)
+        render(rep, fmt, buf)
         outs[fmt] = buf.getvalue()
     check_terminal(outs["table"])
     check_csv(outs["csv"])

@@ -1,8 +1,12 @@
-"""What every subcommand shares: error handling, exit codes, output streams."""
+"""What every subcommand shares: error handling, exit codes, output streams, the command line as run."""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TextIO, cast
 
 import click
 
@@ -52,3 +56,68 @@ def run_guarded(group: click.Group, argv: list[str] | None) -> int:
         error_line(f"internal error ({type(exc).__name__}): {exc}")
         return ExitCode.FAILURE
     return int(rv or 0)
+
+
+# The format a file's suffix asks for, when --format is not given.
+_SUFFIX = {".json": "json", ".jsonl": "jsonl", ".csv": "csv", ".md": "markdown", ".html": "html", ".htm": "html"}
+
+
+def pick_format(fmt: str | None, output: str | None) -> str:
+    """``--format`` when given, else the one ``-o FILE``'s suffix names, else the terminal table."""
+    if fmt:
+        return fmt
+    if output and output != "-":
+        return _SUFFIX.get(Path(output).suffix.lower(), "table")
+    return "table"
+
+
+def stdout() -> TextIO:
+    """stdout as click hands it out: re-wrapped when the locale's encoding or error mode is unfit."""
+    # click 8.5 deprecates get_text_stream (it is reached through the module's __getattr__, untyped
+    # there); until it goes, the commands write through it so their bytes stay click's in every locale.
+    get_text_stream = cast("Callable[[str], TextIO]", click.get_text_stream)
+    return get_text_stream("stdout")
+
+
+def open_output(output: str | None) -> TextIO:
+    """stdout for no ``-o`` or ``-o -``, else the file, opened for writing (the caller closes it)."""
+    if not output or output == "-":
+        return stdout()
+    try:
+        return open(output, "w", encoding="utf-8", newline="")  # noqa: SIM115 (closed by the caller)
+    except OSError as exc:
+        raise UsageError(f"{output}: cannot write ({exc.strerror or exc})") from None
+
+
+@contextmanager
+def output_stream(output: str | None) -> Iterator[TextIO]:
+    """``open_output`` for a ``with`` block: a file is closed at the end, stdout flushed."""
+    stream = open_output(output)
+    try:
+        yield stream
+    finally:
+        if stream is not sys.stdout and output and output != "-":
+            stream.close()
+        else:
+            stream.flush()
+
+
+def command_line(name: str, params: dict[str, Any]) -> list[str]:
+    """The command as run, rebuilt from its parsed options (deterministic, whatever the caller)."""
+    out = ["ipowner", name]
+    positional = ("inputs", "before", "after")
+    ordered = [k for k in positional if k in params] + [k for k in params if k not in positional]
+    for key in ordered:
+        value = params[key]
+        flag = "--" + key.replace("_", "-")
+        if key in ("inputs", "before", "after"):
+            out += list(value) if isinstance(value, tuple) else [value]
+        elif isinstance(value, bool):
+            if value:
+                out.append(flag)
+        elif isinstance(value, tuple):
+            for v in value:
+                out += [flag, str(v)]
+        elif value is not None:
+            out += ["--format" if key == "fmt" else flag, str(value)]
+    return out

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
-from ipowner.cli._common import error_line
-from ipowner.cli.report import FORMATS, command_line, open_output, pick_format
+from ipowner.cli._common import command_line, error_line, output_stream, pick_format
 from ipowner.exitcodes import ExitCode
+from ipowner.render import formats, render
 
 
 @click.command("diff")
 @click.argument("before", metavar="BEFORE")
 @click.argument("after", metavar="AFTER")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
+@click.option("--format", "fmt", type=click.Choice(formats("diff")), default=None,
               help="table (default), json (ipowner.reports.diff/1), jsonl, csv, markdown, html.")
 @click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout.")
 @click.option("--offline", is_flag=True, help="Open no socket when a side has to be looked up.")
@@ -52,14 +50,6 @@ def diff_cmd(before: str, after: str, fmt: str | None, output: str | None, offli
     a, ak = load_side(after, make)
     doc = diff_reports(b, a, before_kind=bk, after_kind=ak)
     doc["command_line"] = command_line("diff", params)
-    from ipowner.render.diff import write_diff
-
-    stream = open_output(output)
-    try:
-        write_diff(doc, fmt, stream)
-    finally:
-        if stream is not sys.stdout and output and output != "-":
-            stream.close()
-        else:
-            stream.flush()
+    with output_stream(output) as stream:
+        render(doc, fmt, stream, kind="diff")
     return int(ExitCode.PARTIAL if partial else ExitCode.OK)

@@ -8,9 +8,10 @@ from typing import Any
 
 import click
 
-from ipowner.cli._common import error_line
+from ipowner.cli._common import error_line, stdout
 from ipowner.errors import UsageError
 from ipowner.lookups.resolve import DEFAULT_TIMEOUT
+from ipowner.render import formats, render
 
 
 def _read_stdin() -> list[str]:
@@ -27,7 +28,7 @@ def _read_stdin() -> list[str]:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["table", "json", "jsonl", "csv"]),
+    type=click.Choice(formats("lookup")),
     default="table",
     show_default=True,
     help="table: for people; json: one ipowner.lookup/1 document; jsonl: one record per line; csv: flat columns.",
@@ -144,27 +145,8 @@ def lookup_cmd(
     if summary:
         error_line(summary)
 
-    out = click.get_text_stream("stdout")
-    if fmt == "json":
-        from ipowner.render.json import write_json
-
-        write_json(result.to_dict(), out)
-    elif fmt == "jsonl":
-        from ipowner.model import SCHEMA_LOOKUP
-        from ipowner.render.json import write_jsonl
-
-        write_jsonl((r.to_dict() for r in result.records), SCHEMA_LOOKUP, out)
-    elif fmt == "csv":
-        from ipowner.render.lookup_csv import write_lookup_csv
-
-        write_lookup_csv(result.records, out)
-    else:
-        from rich.console import Console
-
-        from ipowner.render.terminal_lookup import render_lookup
-
-        if result.records:
-            render_lookup(result, Console(file=out, highlight=False, soft_wrap=False))
+    out = stdout()
+    render(result, fmt, out)
     out.flush()
     return int(result.exit_code)
 

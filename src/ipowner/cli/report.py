@@ -2,65 +2,17 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-from typing import TextIO
-
 import click
 
-from ipowner.cli._common import error_line
+from ipowner.cli._common import command_line, error_line, output_stream, pick_format
 from ipowner.errors import UsageError
 from ipowner.exitcodes import ExitCode
 from ipowner.model.report import Report
+from ipowner.render import formats, render
 from ipowner.render.escape import terminal_safe
 from ipowner.reports.policy import parse_rule
 
-FORMATS = ["table", "json", "jsonl", "csv", "markdown", "html"]
-_SUFFIX = {".json": "json", ".jsonl": "jsonl", ".csv": "csv", ".md": "markdown", ".html": "html", ".htm": "html"}
-
-
-def write_report(rep: Report, fmt: str, stream: TextIO) -> None:
-    if fmt == "json":
-        from ipowner.render.report_json import write_report_json
-
-        write_report_json(rep, stream)
-    elif fmt == "jsonl":
-        from ipowner.render.report_json import write_report_jsonl
-
-        write_report_jsonl(rep, stream)
-    elif fmt == "csv":
-        from ipowner.render.report_csv import write_report_csv
-
-        write_report_csv(rep, stream)
-    elif fmt == "markdown":
-        from ipowner.render.markdown import write_markdown
-
-        write_markdown(rep, stream)
-    elif fmt == "html":
-        from ipowner.render.html import write_html
-
-        write_html(rep, stream)
-    else:
-        from ipowner.render.terminal_report import write_terminal_report
-
-        write_terminal_report(rep, stream)
-
-
-def pick_format(fmt: str | None, output: str | None) -> str:
-    if fmt:
-        return fmt
-    if output and output != "-":
-        return _SUFFIX.get(Path(output).suffix.lower(), "table")
-    return "table"
-
-
-def open_output(output: str | None) -> TextIO:
-    if not output or output == "-":
-        return click.get_text_stream("stdout")
-    try:
-        return open(output, "w", encoding="utf-8", newline="")  # noqa: SIM115 (closed by the caller)
-    except OSError as exc:
-        raise UsageError(f"{output}: cannot write ({exc.strerror or exc})") from None
+FORMATS = formats("report")
 
 
 def policy_summary(rep: Report) -> None:
@@ -76,27 +28,6 @@ def policy_summary(rep: Report) -> None:
             + (f"  [{terminal_safe(names, 120)}]" if names else ""),
             err=True,
         )
-
-
-def command_line(name: str, params: dict) -> list[str]:
-    """The command as run, rebuilt from its parsed options (deterministic, whatever the caller)."""
-    out = ["ipowner", name]
-    positional = ("inputs", "before", "after")
-    ordered = [k for k in positional if k in params] + [k for k in params if k not in positional]
-    for key in ordered:
-        value = params[key]
-        flag = "--" + key.replace("_", "-")
-        if key in ("inputs", "before", "after"):
-            out += list(value) if isinstance(value, tuple) else [value]
-        elif isinstance(value, bool):
-            if value:
-                out.append(flag)
-        elif isinstance(value, tuple):
-            for v in value:
-                out += [flag, str(v)]
-        elif value is not None:
-            out += ["--format" if key == "fmt" else flag, str(value)]
-    return out
 
 
 @click.command("report")
@@ -139,14 +70,8 @@ def report_cmd(inputs: tuple[str, ...], fmt: str | None, output: str | None, off
         error_line(w)
     if not rep.destinations and all(i.partial and not i.records for i in rep.provenance.inputs):
         return int(ExitCode.FAILURE)  # no input could be read at all: the lines above say why
-    stream = open_output(output)
-    try:
-        write_report(rep, fmt, stream)
-    finally:
-        if stream is not sys.stdout and output and output != "-":
-            stream.close()
-        else:
-            stream.flush()
+    with output_stream(output) as stream:
+        render(rep, fmt, stream)
     policy_summary(rep)
     if rep.policy is not None and rep.policy.fired:
         return int(ExitCode.POLICY)

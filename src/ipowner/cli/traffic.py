@@ -11,13 +11,9 @@ import click
 from ipowner.capture.traffic import traffic as run_traffic
 from ipowner.cli._common import error_line
 from ipowner.exitcodes import ExitCode
-from ipowner.model.traffic import SCHEMA_TRAFFIC, TrafficResult
+from ipowner.render import formats, render
 
 PROGRESS_MIN_BYTES = 32 << 20  # files smaller than this read too fast to need a progress bar
-
-CSV_COLUMNS = ("address", "scope", "flows", "packets_sent", "packets_received", "bytes_sent", "bytes_received",
-               "byte_kind", "ip_bytes_sent", "ip_bytes_received", "first_seen", "last_seen", "ports", "hostnames",
-               "concealment", "devices", "apps")
 
 
 def _progress_factory() -> Callable[[str, int | None], Callable[[int], None] | None] | None:
@@ -44,18 +40,11 @@ def _progress_factory() -> Callable[[str, int | None], Callable[[int], None] | N
     return factory
 
 
-def _rows(result: TrafficResult):
-    for d in result.destinations:
-        row = d.to_dict()
-        row["byte_kind"] = result.byte_kind
-        yield row
-
-
 @click.command("traffic")
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("--device", "devices", multiple=True, metavar="ADDR",
               help="The device's address (repeatable); default: the side that opened each flow.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "jsonl", "csv"]), default="table",
+@click.option("--format", "fmt", type=click.Choice(formats("traffic")), default="table",
               show_default=True, help="Output format.")
 @click.option("--bucket", type=float, default=60.0, show_default=True, help="Timeline bucket in seconds (JSON).")
 @click.option("--column", "columns", multiple=True, metavar="ROLE=NAME",
@@ -95,29 +84,7 @@ def traffic_cmd(inputs: tuple[str, ...], devices: tuple[str, ...], fmt: str, buc
                          compiled=True if reader == "compiled" else None)
     if not timeline:
         result.timeline = {}
-    out = sys.stdout
-    if fmt == "json":
-        from ipowner.render.json import write_json
-
-        write_json(result.to_dict(), out)
-    elif fmt == "jsonl":
-        from ipowner.render.json import write_jsonl
-
-        write_jsonl(_rows(result), SCHEMA_TRAFFIC, out)
-    elif fmt == "csv":
-        from ipowner.render.csv import write_csv
-
-        def cells(row: dict) -> list:
-            row = dict(row)
-            row["hostnames"] = [f"{h['name']} ({h['source']}{'/' + h['concealment'] if h['concealment'] else ''})"
-                                for h in row["hostnames"]]
-            return [row.get(c) for c in CSV_COLUMNS]
-
-        write_csv(CSV_COLUMNS, (cells(r) for r in _rows(result)), out)
-    else:
-        from ipowner.render.terminal_traffic import render
-
-        render(result, out, color=out.isatty())
+    render(result, fmt, sys.stdout)
     for w in result.warnings:
         error_line(f"warning: {w}")
     for i in result.inputs:

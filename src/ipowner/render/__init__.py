@@ -1,1 +1,13 @@
-"""Renderers: one module per output format. They never touch the network."""
+"""Renderers: every document the library makes, in every format, through one entry point.
+
+    render(document, fmt, out, *, kind=None, width=None)
+
+writes a lookup, traffic, report or diff document in a format (``formats(kind)`` lists them);
+``register(kind, fmt, writer)`` adds or replaces a writer. One module per format and document kind
+(``report_json``, ``lookup_csv``, ``markdown``, ``html``, ...), the terminal views in ``terminal/``.
+Renderers never touch the network; all untrusted text goes through ``escape``.
+"""
+
+from ipowner.render._registry import Writer, formats, kind_of, kinds, register, render, writer_for
+
+__all__ = ["Writer", "formats", "kind_of", "kinds", "register", "render", "writer_for"]

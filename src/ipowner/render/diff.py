@@ -103,7 +103,7 @@ def write_diff(doc: dict[str, Any], fmt: str, stream: TextIO) -> None:
         from rich.text import Text
 
         from ipowner.render.report_rows import human_bytes
-        from ipowner.render.terminal_report import _columns
+        from ipowner.render.terminal._console import columns as _columns
 
         tty = hasattr(stream, "isatty") and stream.isatty()
         con = Console(file=stream, force_terminal=tty, no_color=not tty, width=None if tty else _columns(),

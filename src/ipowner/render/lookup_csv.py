@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ipowner.model import AddressRecord
 from ipowner.model.serialize import iso
 from ipowner.render.csv import write_csv
+
+if TYPE_CHECKING:
+    from ipowner.lookups.lookup import LookupResult
 
 COLUMNS = [
     "query",
@@ -99,5 +101,6 @@ def lookup_row(rec: AddressRecord) -> list[Any]:
     ]
 
 
-def write_lookup_csv(records: Iterable[AddressRecord], stream: TextIO) -> None:
-    write_csv(COLUMNS, (lookup_row(r) for r in records), stream)
+def write_lookup_csv(result: LookupResult, stream: TextIO) -> None:
+    """Header, then one row per record of ``result``."""
+    write_csv(COLUMNS, (lookup_row(r) for r in result.records), stream)

@@ -5,9 +5,10 @@ Values here are raw (untrusted text unescaped); each renderer escapes for its ow
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
-from ipowner.model.report import Report, _epoch_iso
+from ipowner.model.report import Report
 from ipowner.model.serialize import iso
 
 DEST_COLUMNS = [
@@ -55,6 +56,11 @@ ROLLUP_TITLES = {
 }
 
 
+def epoch_iso(t: float | None) -> str | None:
+    """A time in seconds since the epoch as the documents write it (ISO 8601, UTC)."""
+    return None if t is None else iso(datetime.fromtimestamp(t, tz=UTC))
+
+
 def destination_rows(report: Report) -> list[dict[str, Any]]:
     rows = []
     for rank, d in enumerate(report.destinations, 1):
@@ -85,8 +91,8 @@ def destination_rows(report: Report) -> list[dict[str, Any]]:
                 "packets_sent": d.packets_sent,
                 "packets_received": d.packets_received,
                 "flows": d.flows,
-                "first_seen": _epoch_iso(d.first_seen),
-                "last_seen": _epoch_iso(d.last_seen),
+                "first_seen": epoch_iso(d.first_seen),
+                "last_seen": epoch_iso(d.last_seen),
                 "ports": list(d.ports),
                 "devices": list(d.devices),
                 "apps": list(d.apps),
@@ -105,8 +111,8 @@ def provenance_items(report: Report) -> list[tuple[str, str, str, str]]:
         ("generated", "", iso(p.generated) or "", ""),
         ("command_line", "", " ".join(p.command_line) if p.command_line else "", ""),
         ("offline", "", "true" if p.offline else "false", ""),
-        ("capture", "start", _epoch_iso(p.capture_start) or "", ""),
-        ("capture", "end", _epoch_iso(p.capture_end) or "", ""),
+        ("capture", "start", epoch_iso(p.capture_start) or "", ""),
+        ("capture", "end", epoch_iso(p.capture_end) or "", ""),
         ("bytes", "kind", p.byte_kind, _byte_kind_text(p.byte_kind)),
     ]
     for i in p.inputs:

@@ -4,24 +4,18 @@ Facts and their sources only, no legal conclusions. A destination's verdict is o
 from what the lookup found, e.g. "held by Amazon (US), located in Singapore; APNIC registered the
 space", and disagreements between the facts are flagged rather than resolved.
 
-Cloud and CDN providers are recognised from the origin AS and the holder's name by a small shipped
-table (data/cloud-providers.json); the region comes only from a provider's published range file
-that the user supplies (``--cloud-ranges``): nothing is fetched.
+Registries are named and placed by the one registry table (``reference.registries``); cloud and CDN
+operators are recognised from the origin AS and the holder's name by the shipped operator table
+(``reference.cloud``), and the region comes only from an operator's published range file that the
+user supplies (``--cloud-ranges``, read by ``providers.cloud``): nothing is fetched.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import json
-import re
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from functools import lru_cache
-from pathlib import Path
-from typing import Any
 
-from ipowner.errors import InputError
-from ipowner.model import AddressRecord, RangeFact, SourceInfo
+from ipowner.model import AddressRecord
 from ipowner.model.report import (
     FLAG_HOLDER_ABROAD,
     FLAG_HOLDER_INFERRED,
@@ -32,44 +26,15 @@ from ipowner.model.report import (
     Jurisdiction,
 )
 from ipowner.paths import shipped
+from ipowner.providers.cloud import CloudRangeProvider
+from ipowner.reference.cloud import TABLE_SOURCE_ID, CloudTable, cloud_table
 from ipowner.reference.countries import country_name
+from ipowner.reference.registries import by_name, mentioned
 
 ANYCAST = "anycast, no single location"
 
-# Seats of the registries (where each is incorporated): RIRs, then the NIRs under APNIC and LACNIC.
-REGISTRIES: dict[str, tuple[str, str, bool]] = {
-    # key in upper case -> (display name, country, is_nir)
-    "ARIN": ("ARIN", "US", False),
-    "RIPE": ("RIPE NCC", "NL", False),
-    "APNIC": ("APNIC", "AU", False),
-    "LACNIC": ("LACNIC", "UY", False),
-    "AFRINIC": ("AFRINIC", "MU", False),
-    "CNNIC": ("CNNIC", "CN", True),
-    "JPNIC": ("JPNIC", "JP", True),
-    "JNIC": ("JPNIC", "JP", True),
-    "KRNIC": ("KRNIC", "KR", True),
-    "KISA": ("KRNIC", "KR", True),
-    "TWNIC": ("TWNIC", "TW", True),
-    "IDNIC": ("IDNIC", "ID", True),
-    "VNNIC": ("VNNIC", "VN", True),
-    "IRINN": ("IRINN", "IN", True),
-    "NIC.BR": ("NIC.br", "BR", True),
-    "REGISTRO.BR": ("NIC.br", "BR", True),
-    "NIC MEXICO": ("NIC Mexico", "MX", True),
-    "NIC-MX": ("NIC Mexico", "MX", True),
-}
-
-
-def registry_of(text: str | None) -> tuple[str, str | None, bool] | None:
-    """Recognise a registry from a name, handle or URL; (name, country, is_nir) or None."""
-    if not text:
-        return None
-    up = text.upper()
-    # NIRs first: their handles often carry the RIR's suffix too (e.g. IRT-CNNIC-CN under APNIC).
-    for key, value in sorted(REGISTRIES.items(), key=lambda kv: (not kv[1][2], -len(kv[0]))):
-        if re.search(r"(?<![A-Z0-9])" + re.escape(key) + r"(?![A-Z])", up):
-            return value
-    return None
+# The basis of a registry found only from IANA's /8 table (no registry data for the address).
+IANA_BASIS = "IANA /8 table"
 
 
 _WHOIS_RIR = {
@@ -111,282 +76,62 @@ def iana_rir(address: str) -> str | None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Cloud and CDN providers
-
-
-@dataclass(slots=True)
-class Provider:
-    key: str
-    name: str
-    company: str
-    country: str | None
-    asns: frozenset[int]
-    patterns: list[re.Pattern[str]]
-    sources: list[str] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class CloudTable:
-    providers: list[Provider]
-    compiled: str | None = None
-    by_asn: dict[int, Provider] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        for p in self.providers:
-            for a in p.asns:
-                self.by_asn.setdefault(a, p)
-
-    def get(self, key: str) -> Provider | None:
-        return next((p for p in self.providers if p.key == key), None)
-
-    def by_holder(self, *names: str | None) -> Provider | None:
-        for p in self.providers:
-            for n in names:
-                if n and any(rx.search(n) for rx in p.patterns):
-                    return p
-        return None
-
-    def source(self) -> SourceInfo:
-        date = datetime.fromisoformat(self.compiled).replace(tzinfo=UTC) if self.compiled else None
-        return SourceInfo(
-            id="table:cloud-providers",
-            kind="table",
-            name="ipowner cloud/CDN provider table (ASNs from the providers' and PeeringDB's public records)",
-            date=date,
-            path="data/cloud-providers.json",
-        )
-
-
-@lru_cache(maxsize=1)
-def cloud_table() -> CloudTable:
-    """The shipped table of large cloud and CDN providers."""
-    doc = json.loads(shipped("cloud-providers.json").read_text(encoding="utf-8"))
-    providers = [
-        Provider(
-            key=p["key"],
-            name=p["name"],
-            company=p["company"],
-            country=p.get("country"),
-            asns=frozenset(int(a) for a in p["asns"]),
-            patterns=[re.compile(rx, re.IGNORECASE) for rx in p.get("holder_patterns", [])],
-            sources=list(p.get("sources", [])),
-        )
-        for p in doc["providers"]
-    ]
-    return CloudTable(providers=providers, compiled=doc.get("compiled"))
-
-
-class CloudRanges:
-    """Ranges from providers' published files, indexed for longest-prefix lookup."""
-
-    def __init__(self) -> None:
-        self.sources: list[SourceInfo] = []
-        self.facts: list[RangeFact] = []
-        self._index: dict[tuple[int, int], dict[int, RangeFact]] = {}
-
-    def add(self, source: SourceInfo, facts: list[RangeFact]) -> None:
-        self.sources.append(source)
-        for f in facts:
-            self.facts.append(f)
-            bits = 32 if f.version == 4 else 128
-            plen = bits - (f.end - f.start + 1).bit_length() + 1
-            slot = self._index.setdefault((f.version, plen), {})
-            old = slot.get(f.start)
-            # Several entries for one prefix (Azure lists a prefix under many tags): keep one with a region.
-            if old is None or (old.region is None and f.region is not None):
-                slot[f.start] = f
-
-    def find(self, address: str) -> RangeFact | None:
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
-            return None
-        value, bits = int(ip), ip.max_prefixlen
-        for plen in range(bits, -1, -1):
-            slot = self._index.get((ip.version, plen))
-            if not slot:
-                continue
-            net = value & (((1 << plen) - 1) << (bits - plen)) if plen else 0
-            hit = slot.get(net)
-            if hit is not None:
-                return hit
-        return None
-
-    def __len__(self) -> int:
-        return len(self.facts)
-
-
-def _fact(prefix: str, source_id: str, provider: str, region: str | None, service: str | None) -> RangeFact:
-    net = ipaddress.ip_network(prefix, strict=False)
-    return RangeFact(
-        start=int(net.network_address),
-        end=int(net.broadcast_address),
-        version=net.version,
-        source=source_id,
-        provider=provider,
-        region=region or None,
-        service=service or None,
-    )
-
-
-def parse_cloud_ranges(path: str | Path) -> tuple[SourceInfo, list[RangeFact]]:
-    """Read an AWS ip-ranges.json, a Google cloud.json or an Azure service tags file.
-
-    The kind is recognised from the content. Raises ``InputError`` naming the file when it is
-    none of these; a single malformed prefix is skipped, not fatal.
-    """
-    p = Path(path)
-    name = str(path)
-    try:
-        doc = json.loads(p.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(name, f"cannot read cloud range file: {exc.strerror or exc}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(name, f"not a JSON cloud range file ({exc})") from None
-    if not isinstance(doc, dict):
-        raise InputError(name, "not a cloud range file (expected a JSON object)")
-    facts: list[RangeFact] = []
-    bad = 0
-
-    def add(prefix: Any, sid: str, provider: str, region: Any, service: Any) -> None:
-        nonlocal bad
-        try:
-            facts.append(_fact(str(prefix), sid, provider, _s(region), _s(service)))
-        except ValueError:
-            bad += 1
-
-    prefixes = doc.get("prefixes")
-    if isinstance(prefixes, list) and ("createDate" in doc or any(isinstance(x, dict) and "ip_prefix" in x for x in prefixes)):
-        sid = "ranges:aws"
-        date = _parse_date(doc.get("createDate"), "%Y-%m-%d-%H-%M-%S")
-        for item in prefixes:
-            if isinstance(item, dict) and "ip_prefix" in item:
-                add(item["ip_prefix"], sid, "aws", item.get("region"), item.get("service"))
-        for item in doc.get("ipv6_prefixes") or []:
-            if isinstance(item, dict) and "ipv6_prefix" in item:
-                add(item["ipv6_prefix"], sid, "aws", item.get("region"), item.get("service"))
-        src = SourceInfo(id=sid, kind="ranges", name="AWS ip-ranges.json", date=date, path=name)
-    elif isinstance(prefixes, list):
-        sid = "ranges:google"
-        date = _parse_date(doc.get("creationTime"), None)
-        for item in prefixes:
-            if not isinstance(item, dict):
-                bad += 1
-                continue
-            prefix = item.get("ipv4Prefix") or item.get("ipv6Prefix")
-            if prefix:
-                add(prefix, sid, "google", item.get("scope"), item.get("service"))
-            else:
-                bad += 1
-        src = SourceInfo(id=sid, kind="ranges", name="Google Cloud cloud.json", date=date, path=name)
-    elif isinstance(doc.get("values"), list):
-        sid = "ranges:azure"
-        for item in doc["values"]:
-            props = item.get("properties") if isinstance(item, dict) else None
-            if not isinstance(props, dict):
-                bad += 1
-                continue
-            service = props.get("systemService") or str(item.get("name", "")).split(".")[0]
-            for prefix in props.get("addressPrefixes") or []:
-                add(prefix, sid, "microsoft", props.get("region"), service)
-        label = f"Azure service tags ({doc.get('cloud', 'Public')}, change {doc.get('changeNumber', '?')})"
-        src = SourceInfo(id=sid, kind="ranges", name=label, date=None, path=name)
-    else:
-        raise InputError(name, "not an AWS ip-ranges.json, Google cloud.json or Azure service tags file")
-    if not facts:
-        raise InputError(name, "cloud range file lists no usable prefix")
-    if bad:
-        src.name += f" ({bad} malformed entries skipped)"
-    return src, facts
-
-
-def _s(v: Any) -> str | None:
-    return str(v) if v not in (None, "") else None
-
-
-def _parse_date(text: Any, fmt: str | None) -> datetime | None:
-    if not isinstance(text, str):
-        return None
-    try:
-        dt = datetime.strptime(text, fmt) if fmt else datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
-
-
-def load_cloud_ranges(paths: list[str | Path]) -> CloudRanges:
-    ranges = CloudRanges()
-    for p in paths:
-        src, facts = parse_cloud_ranges(p)
-        ranges.add(src, facts)
-    return ranges
-
-
-# ---------------------------------------------------------------------------------------------
 # The judgement
 
 
 def recognise_cloud(
-    record: AddressRecord, table: CloudTable | None = None, ranges: CloudRanges | None = None
+    record: AddressRecord, table: CloudTable | None = None, ranges: CloudRangeProvider | None = None
 ) -> CloudInfo | None:
-    """The cloud/CDN provider of a destination: range file first (it gives the region), then AS, then holder."""
+    """The cloud/CDN operator of a destination: range file first (it gives the region), then AS, then holder."""
     table = table or cloud_table()
     if ranges is not None and len(ranges):
-        fact = ranges.find(record.attributed)
-        if fact is not None and fact.provider:
-            prov = table.get(fact.provider)
-            return CloudInfo(
-                key=fact.provider,
-                name=prov.name if prov else fact.provider,
-                company=prov.company if prov else fact.provider,
-                country=prov.country if prov else None,
-                basis=f"ranges:{fact.source.split(':', 1)[-1]}",
-                region=fact.region,
-                service=fact.service,
-                source=fact.source,
-            )
+        found = ranges.recognise(record.attributed, table)
+        if found is not None:
+            return found
     asn = record.asn.number if record.asn else None
     if asn is not None and asn in table.by_asn:
-        prov = table.by_asn[asn]
+        by_as = table.by_asn[asn]
         # Recognised by AS or holder only: name the company, not its cloud product; the address may
         # serve the company's own services (AS15169 carries Google Search as well as Google Cloud).
-        return CloudInfo(prov.key, prov.company, prov.company, prov.country, f"asn:{asn}", source="table:cloud-providers")
+        return CloudInfo(by_as.key, by_as.company, by_as.company, by_as.country, f"asn:{asn}", source=TABLE_SOURCE_ID)
     h = record.holder
     if h is not None and not h.inferred:
-        prov = table.by_holder(h.name, h.handle)
-        if prov is not None:
-            return CloudInfo(
-                prov.key, prov.company, prov.company, prov.country, f"holder:{h.name or h.handle}", source="table:cloud-providers"
-            )
+        by_holder = table.by_holder(h.name, h.handle)
+        if by_holder is not None:
+            return CloudInfo(by_holder.key, by_holder.company, by_holder.company, by_holder.country,
+                             f"holder:{h.name or h.handle}", source=TABLE_SOURCE_ID)
     return None
 
 
 def registries(record: AddressRecord) -> tuple[tuple[str, str | None] | None, tuple[str, str | None] | None]:
-    """(RIR, NIR) of a record, each as (name, country) or None, from its registry chain or network."""
-    rir = nir = None
+    """(RIR, NIR) of a record, each as (name, seat country) or None, from its registry chain or network."""
+    rir: tuple[str, str | None] | None = None
+    nir: tuple[str, str | None] | None = None
     for link in record.registry_chain:
         if link.role not in ("rir", "nir"):
             continue
-        found = registry_of(link.name) or registry_of(link.handle) or registry_of(link.url)
-        if found is None:
-            found = (link.name or link.handle or "?", None, link.role == "nir")
-        name, country, is_nir = found
-        if link.role == "nir" or is_nir:
-            nir = nir or (name, country)
+        reg = mentioned(link.name) or mentioned(link.handle) or mentioned(link.url)
+        if reg is not None:
+            found, is_nir = (reg.name, reg.country), reg.is_nir
         else:
-            rir = rir or (name, country)
+            # A registry the table does not know: named as the chain names it, seat unknown.
+            found, is_nir = (link.name or link.handle or "?", None), link.role == "nir"
+        if link.role == "nir" or is_nir:
+            nir = nir or found
+        else:
+            rir = rir or found
     if rir is None and record.network is not None:
-        found = registry_of(record.network.registry)
-        if found and not found[2]:
-            rir = (found[0], found[1])
-        elif found:
-            nir = nir or (found[0], found[1])
+        reg = mentioned(record.network.registry)
+        if reg is not None and not reg.is_nir:
+            rir = (reg.name, reg.country)
+        elif reg is not None:
+            nir = nir or (reg.name, reg.country)
         elif record.network.registry:
             rir = (record.network.registry, None)
     return rir, nir
 
 
-def judge(record: AddressRecord, *, table: CloudTable | None = None, ranges: CloudRanges | None = None,
+def judge(record: AddressRecord, *, table: CloudTable | None = None, ranges: CloudRangeProvider | None = None,
           offline: bool = False) -> Jurisdiction:
     """The jurisdiction facts and the one-line verdict for one looked-up address."""
     j = Jurisdiction()
@@ -420,8 +165,9 @@ def judge(record: AddressRecord, *, table: CloudTable | None = None, ranges: Clo
         j.registry_basis = "registry data"
     elif nir is None and (by_iana := iana_rir(record.attributed)):
         j.registry = by_iana
-        j.registry_country = REGISTRIES["RIPE" if by_iana == "RIPE NCC" else by_iana][1]
-        j.registry_basis = "IANA /8 table"
+        seat = by_name(by_iana)
+        j.registry_country = seat.country if seat else None
+        j.registry_basis = IANA_BASIS
     if nir:
         j.nir, j.nir_country = nir
 
@@ -483,7 +229,7 @@ def verdict(j: Jurisdiction, record: AddressRecord | None = None, *, offline: bo
         rest.append(f"{j.nir} ({_country(j.nir_country)}, a national registry under {j.registry}) registered the space")
     elif j.nir:
         rest.append(f"{j.nir} ({_country(j.nir_country)}, a national registry) registered the space")
-    elif j.registry and j.registry_basis == "IANA /8 table":
+    elif j.registry and j.registry_basis == IANA_BASIS:
         rest.append(f"in {j.registry}'s address space (IANA /8 table)")
     elif j.registry:
         rest.append(f"{j.registry} registered the space")

@@ -1,4 +1,4 @@
-"""The terminal view of a lookup: one block per address, each fact with its source and date.
+"""``LookupView``: a lookup for the terminal, one block per address, each fact with its source and date.
 
 Every untrusted string (hostnames, AS names, city names, database metadata) goes through
 ``terminal_safe`` and is placed as plain ``Text``, so neither control sequences nor rich markup in the
@@ -7,11 +7,12 @@ data can act on the terminal.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from rich import box
-from rich.console import Console, Group
+from rich.console import Console, ConsoleOptions, RenderableType
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -196,8 +197,21 @@ def sources_footer(sources: list[SourceInfo], now: datetime | None = None) -> Te
     return t
 
 
-def render_lookup(result: LookupResult, console: Console) -> None:
-    parts: list[Any] = [_record_panel(r, getattr(result, "rdap", None)) for r in result.records]
-    if result.sources:
-        parts.append(sources_footer(result.sources, result.generated))
-    console.print(Group(*parts))
+class LookupView:
+    """One panel per record, then the sources used and the credits their data requires."""
+
+    def __init__(self, result: LookupResult) -> None:
+        self.result = result
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[RenderableType]:
+        result = self.result
+        for r in result.records:
+            yield _record_panel(r, result.rdap)
+        if result.sources:
+            yield sources_footer(result.sources, result.generated)
+
+
+def write_terminal_lookup(result: LookupResult, stream: TextIO, *, width: int | None = None) -> None:
+    """The panels on ``stream``; nothing at all when no address was answered."""
+    if result.records:
+        Console(file=stream, highlight=False, soft_wrap=False, width=width).print(LookupView(result))

@@ -1,0 +1,59 @@
+"""Registered domains, from the Public Suffix List snapshot bundled with the ``publicsuffixlist`` package.
+
+Only the bundled snapshot is read: ``PublicSuffixList()`` with no source reads the package's own file
+and never downloads (its updater is a separate module this code does not import).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from ipowner.model import SourceInfo
+
+if TYPE_CHECKING:
+    from publicsuffixlist import PublicSuffixList
+
+
+@lru_cache(maxsize=1)
+def _psl() -> PublicSuffixList:
+    from publicsuffixlist import PublicSuffixList  # imported on first use: most runs never need it
+
+    return PublicSuffixList()
+
+
+def psl_source() -> SourceInfo:
+    """The list as a data source, dated by the snapshot stamp in the package's version."""
+    import publicsuffixlist
+
+    version = getattr(publicsuffixlist, "__version__", "")
+    stamp = version.rsplit(".", 1)[-1]
+    date = None
+    if len(stamp) == 8 and stamp.isdigit():
+        date = datetime(int(stamp[:4]), int(stamp[4:6]), int(stamp[6:]), tzinfo=UTC)
+    return SourceInfo(
+        id="psl",
+        kind="table",
+        name=f"Public Suffix List (snapshot in publicsuffixlist {version})",
+        date=date,
+        licence="MPL-2.0",
+        credit="Public Suffix List, Mozilla Foundation (MPL 2.0)",
+    )
+
+
+def registered_domain(name: str) -> str | None:
+    """The registrable domain of a hostname ("api.account.xiaomi.com" -> "xiaomi.com"), or None."""
+    n = name.strip().rstrip(".").lower()
+    if not n or "." not in n or len(n) > 253:
+        return None
+    try:
+        ipaddress.ip_address(n)
+        return None
+    except ValueError:
+        pass
+    try:
+        return _psl().privatesuffix(n)
+    except Exception:  # a hostile or malformed name is not a domain, never an error
+        return None

@@ -1,0 +1,132 @@
+"""One registry of writers, (document kind, format) -> writer, and the one entry point ``render``.
+
+Every writer is called the same way: ``writer(document, out, width=width)``; ``width`` is the line
+width for the terminal views and ignored by every other format. The built-in writers are named by
+module and imported on first use, so a command pays only for the format it writes.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol, TextIO
+
+from ipowner.errors import UsageError
+
+
+class Writer(Protocol):
+    """Writes one document in one format to ``out``."""
+
+    def __call__(self, document: Any, out: TextIO, /, *, width: int | None = None) -> None: ...
+
+
+# How a built-in function is called: with the width (terminal views), without it, or with the
+# format as its second argument (the diff module writes every format from one function).
+_Call = Literal["width", "plain", "format"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Builtin:
+    module: str
+    name: str
+    call: _Call = "plain"
+
+    def load(self, fmt: str) -> Writer:
+        fn: Callable[..., None] = getattr(importlib.import_module(self.module), self.name)
+        if self.call == "width":
+            return fn  # type: ignore[return-value]  # a terminal view's writer: already a Writer
+
+        def write(document: Any, out: TextIO, /, *, width: int | None = None) -> None:
+            if self.call == "format":
+                fn(document, fmt, out)
+            else:
+                fn(document, out)
+
+        return write
+
+
+_R = "ipowner.render."
+_BUILTIN: dict[tuple[str, str], _Builtin] = {
+    ("lookup", "table"): _Builtin(_R + "terminal.lookup", "write_terminal_lookup", "width"),
+    ("lookup", "json"): _Builtin(_R + "lookup_json", "write_lookup_json"),
+    ("lookup", "jsonl"): _Builtin(_R + "lookup_json", "write_lookup_jsonl"),
+    ("lookup", "csv"): _Builtin(_R + "lookup_csv", "write_lookup_csv"),
+    ("traffic", "table"): _Builtin(_R + "terminal.traffic", "write_terminal_traffic", "width"),
+    ("traffic", "json"): _Builtin(_R + "traffic_json", "write_traffic_json"),
+    ("traffic", "jsonl"): _Builtin(_R + "traffic_json", "write_traffic_jsonl"),
+    ("traffic", "csv"): _Builtin(_R + "traffic_csv", "write_traffic_csv"),
+    ("report", "table"): _Builtin(_R + "terminal.report", "write_terminal_report", "width"),
+    ("report", "json"): _Builtin(_R + "report_json", "write_report_json"),
+    ("report", "jsonl"): _Builtin(_R + "report_json", "write_report_jsonl"),
+    ("report", "csv"): _Builtin(_R + "report_csv", "write_report_csv"),
+    ("report", "markdown"): _Builtin(_R + "markdown", "write_markdown"),
+    ("report", "html"): _Builtin(_R + "html", "write_html"),
+    ("diff", "table"): _Builtin(_R + "terminal.diff", "write_terminal_diff", "width"),
+    **{("diff", fmt): _Builtin(_R + "diff", "write_diff", "format") for fmt in ("json", "jsonl", "csv", "markdown", "html")},
+}
+
+# Writers registered at run time, and built-ins once imported.
+_WRITERS: dict[tuple[str, str], Writer] = {}
+# Formats per kind in the order they were first registered (the order ``--format`` lists them).
+_FORMATS: dict[str, list[str]] = {}
+for _kind, _fmt in _BUILTIN:
+    _FORMATS.setdefault(_kind, []).append(_fmt)
+
+# The document kinds by class name (checked along the document's MRO, ipowner's own classes only), so
+# that telling a document's kind imports nothing.
+_KIND_OF_CLASS = {"LookupResult": "lookup", "TrafficResult": "traffic", "Report": "report"}
+
+
+def register(kind: str, fmt: str, writer: Writer) -> None:
+    """Write documents of ``kind`` in format ``fmt`` with ``writer`` (replacing any writer there was)."""
+    _WRITERS[(kind, fmt)] = writer
+    formats = _FORMATS.setdefault(kind, [])
+    if fmt not in formats:
+        formats.append(fmt)
+
+
+def kinds() -> list[str]:
+    """Every document kind with at least one writer."""
+    return list(_FORMATS)
+
+
+def formats(kind: str) -> list[str]:
+    """The formats documents of ``kind`` can be written in, the terminal table first."""
+    return list(_FORMATS.get(kind, ()))
+
+
+def kind_of(document: Any) -> str:
+    """The kind of a document: "lookup", "traffic", "report" or "diff"; ``UsageError`` for anything else."""
+    for cls in type(document).__mro__:
+        if cls.__module__.startswith("ipowner.") and cls.__name__ in _KIND_OF_CLASS:
+            return _KIND_OF_CLASS[cls.__name__]
+    if isinstance(document, Mapping):
+        from ipowner.model.report import SCHEMA_DIFF
+
+        if document.get("schema") == SCHEMA_DIFF:
+            return "diff"
+    raise UsageError(f"cannot render a {type(document).__name__}: not a document ipowner writes")
+
+
+def writer_for(kind: str, fmt: str) -> Writer:
+    """The writer of (``kind``, ``fmt``); ``UsageError`` naming the formats there are when there is none."""
+    key = (kind, fmt)
+    writer = _WRITERS.get(key)
+    if writer is None:
+        builtin = _BUILTIN.get(key)
+        if builtin is None:
+            known = ", ".join(formats(kind)) or "none"
+            raise UsageError(f"a {kind} document cannot be written as {fmt!r} (formats: {known})")
+        writer = _WRITERS[key] = builtin.load(fmt)
+    return writer
+
+
+def render(document: Any, fmt: str, out: TextIO, *, kind: str | None = None, width: int | None = None) -> None:
+    """Write ``document`` (a lookup, traffic, report or diff) to ``out`` in format ``fmt``.
+
+    ``kind`` is found from the document when not given. ``width``: the line width of the terminal
+    views ("table"); by default the terminal's width when ``out`` is one, else a fixed width (reports
+    and diffs ``COLUMNS`` or 160, traffic 200, lookups rich's default). Other formats ignore it.
+    """
+    writer_for(kind or kind_of(document), fmt)(document, out, width=width)
