@@ -9,9 +9,10 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
-from ipowner.model.serialize import plain
+from ipowner.model.kinds import ChainRole, HolderRule, Mechanism
+from ipowner.model.serialize import from_plain, plain, record_from_plain
 from ipowner.model.sources import SourceInfo
 
 
@@ -44,7 +45,7 @@ class Special:
 class LookedThrough:
     """An IPv4 address carried inside an IPv6 translation or tunnel address."""
 
-    mechanism: str  # "ipv4-mapped" | "nat64" | "nat64-local" | "6to4" | "teredo"
+    mechanism: Mechanism
     prefix: str  # the translation prefix, e.g. "64:ff9b::/96"
     ipv4: str  # the address attributed (for Teredo: the client's)
     teredo_server: str | None = None
@@ -78,7 +79,7 @@ class Holder:
     handle: str | None = None
     country: str | None = None
     country_basis: str | None = None  # where the country came from (registrant address, network country)
-    rule: str | None = None  # the evidence rule that named the holder
+    rule: HolderRule | None = None  # the evidence rule that named the holder
     inferred: bool = False
     reason: str | None = None  # why the holder is unknown or only inferred
     evidence: list[str] = field(default_factory=list)  # handles, roles, URLs
@@ -86,7 +87,7 @@ class Holder:
 
 @dataclass(slots=True)
 class ChainLink:
-    role: str  # "iana" | "rir" | "nir" | "holder" | "sub-assignment"
+    role: ChainRole
     name: str | None
     handle: str | None = None
     url: str | None = None
@@ -146,6 +147,8 @@ class AddressRecord:
     sources: dict[str, SourceInfo] = field(default_factory=dict)  # SourceInfo.id -> SourceInfo
     errors: list[str] = field(default_factory=list)  # per-address reasons something could not be answered
 
+    _json_types: ClassVar[dict[str, Any]] = {"sources": list[SourceInfo]}  # written sorted by id
+
     @property
     def attributed(self) -> str:
         """The address whose facts describe this one (the embedded IPv4 for translation addresses)."""
@@ -164,6 +167,7 @@ class AddressRecord:
         self.sources.setdefault(source.id, source)
 
     def to_dict(self) -> dict[str, Any]:
+        """One record of the ``ipowner.lookup/1`` document (docs/schema.md)."""
         d = {
             "query": self.query,
             "address": self.address,
@@ -183,3 +187,11 @@ class AddressRecord:
             "errors": list(self.errors),
         }
         return d
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AddressRecord:
+        """The inverse of ``to_dict`` (a JSON Lines record's ``schema`` key is ignored)."""
+        rec = record_from_plain(cls, {k: v for k, v in data.items() if k != "sources"}, "record")
+        sources = from_plain(list[SourceInfo], data.get("sources") or [], "record.sources")
+        rec.sources = {s.id: s for s in sources}
+        return rec

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ipowner.errors import InputError
-from ipowner.model import AddressRecord, RangeFact, SourceInfo
+from ipowner.model import AddressRecord, RangeFact, RegistryBasis, SourceInfo, SourceKind
 from ipowner.model.report import (
     FLAG_HOLDER_ABROAD,
     FLAG_HOLDER_INFERRED,
@@ -150,7 +150,7 @@ class CloudTable:
         date = datetime.fromisoformat(self.compiled).replace(tzinfo=UTC) if self.compiled else None
         return SourceInfo(
             id="table:cloud-providers",
-            kind="table",
+            kind=SourceKind.TABLE,
             name="ipowner cloud/CDN provider table (ASNs from the providers' and PeeringDB's public records)",
             date=date,
             path="data/cloud-providers.json",
@@ -265,7 +265,7 @@ def parse_cloud_ranges(path: str | Path) -> tuple[SourceInfo, list[RangeFact]]:
         for item in doc.get("ipv6_prefixes") or []:
             if isinstance(item, dict) and "ipv6_prefix" in item:
                 add(item["ipv6_prefix"], sid, "aws", item.get("region"), item.get("service"))
-        src = SourceInfo(id=sid, kind="ranges", name="AWS ip-ranges.json", date=date, path=name)
+        src = SourceInfo(id=sid, kind=SourceKind.RANGES, name="AWS ip-ranges.json", date=date, path=name)
     elif isinstance(prefixes, list):
         sid = "ranges:google"
         date = _parse_date(doc.get("creationTime"), None)
@@ -278,7 +278,7 @@ def parse_cloud_ranges(path: str | Path) -> tuple[SourceInfo, list[RangeFact]]:
                 add(prefix, sid, "google", item.get("scope"), item.get("service"))
             else:
                 bad += 1
-        src = SourceInfo(id=sid, kind="ranges", name="Google Cloud cloud.json", date=date, path=name)
+        src = SourceInfo(id=sid, kind=SourceKind.RANGES, name="Google Cloud cloud.json", date=date, path=name)
     elif isinstance(doc.get("values"), list):
         sid = "ranges:azure"
         for item in doc["values"]:
@@ -290,7 +290,7 @@ def parse_cloud_ranges(path: str | Path) -> tuple[SourceInfo, list[RangeFact]]:
             for prefix in props.get("addressPrefixes") or []:
                 add(prefix, sid, "microsoft", props.get("region"), service)
         label = f"Azure service tags ({doc.get('cloud', 'Public')}, change {doc.get('changeNumber', '?')})"
-        src = SourceInfo(id=sid, kind="ranges", name=label, date=None, path=name)
+        src = SourceInfo(id=sid, kind=SourceKind.RANGES, name=label, date=None, path=name)
     else:
         raise InputError(name, "not an AWS ip-ranges.json, Google cloud.json or Azure service tags file")
     if not facts:
@@ -417,11 +417,11 @@ def judge(record: AddressRecord, *, table: CloudTable | None = None, ranges: Clo
     rir, nir = registries(record)
     if rir:
         j.registry, j.registry_country = rir
-        j.registry_basis = "registry data"
+        j.registry_basis = RegistryBasis.REGISTRY_DATA
     elif nir is None and (by_iana := iana_rir(record.attributed)):
         j.registry = by_iana
         j.registry_country = REGISTRIES["RIPE" if by_iana == "RIPE NCC" else by_iana][1]
-        j.registry_basis = "IANA /8 table"
+        j.registry_basis = RegistryBasis.IANA_TABLE
     if nir:
         j.nir, j.nir_country = nir
 

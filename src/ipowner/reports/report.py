@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ipowner._version import __version__
 from ipowner.lookups.lookup import lookup
-from ipowner.model import AddressRecord, SourceInfo, TrafficResult
+from ipowner.model import AddressRecord, SourceInfo, SourceKind, TrafficResult
 from ipowner.model.report import (
     DataSourceNote,
     DestinationReport,
@@ -35,7 +35,7 @@ DATED_KINDS = frozenset({"mmdb", "rdap", "cache", "ranges", "resolver"})
 
 IANA_SPACE = SourceInfo(
     id="iana-ipv4-space",
-    kind="iana",
+    kind=SourceKind.IANA,
     name="IANA IPv4 Address Space Registry (/8 designations)",
     path="data/ipv4-address-space.csv",
     licence="IANA registry data, freely usable",
@@ -65,7 +65,7 @@ def psl_source() -> SourceInfo:
         date = datetime(int(stamp[:4]), int(stamp[4:6]), int(stamp[6:]), tzinfo=UTC)
     return SourceInfo(
         id="psl",
-        kind="table",
+        kind=SourceKind.TABLE,
         name=f"Public Suffix List (snapshot in publicsuffixlist {version})",
         date=date,
         licence="MPL-2.0",
@@ -113,9 +113,7 @@ def _rollup(dests: list[DestinationReport], keys_of) -> list[RollupRow]:  # type
             row = rows.get(key)
             if row is None:
                 row = rows[key] = RollupRow(key=key, label=label)
-            row.bytes_sent += d.bytes_sent
-            row.bytes_received += d.bytes_received
-            row.flows += d.flows
+            row.add(d.destination)
             row.destinations += 1
     return sorted(rows.values(), key=lambda r: (-r.bytes_sent, -r.bytes_received, r.key == "", r.key))
 
@@ -216,23 +214,7 @@ def build_report(
         rec = records.get(d.address)
         names = sorted({h.name for h in d.hostnames})
         domains = sorted({dom for n in names if (dom := registered_domain(n))})
-        dr = DestinationReport(
-            address=d.address,
-            scope=d.scope,
-            flows=d.flows,
-            packets_sent=d.packets_sent,
-            packets_received=d.packets_received,
-            bytes_sent=d.bytes_sent,
-            bytes_received=d.bytes_received,
-            first_seen=d.first_seen,
-            last_seen=d.last_seen,
-            hostnames=sorted(d.hostnames, key=lambda h: (h.name, h.source, h.concealment or "")),
-            domains=domains,
-            ports=sorted(d.ports),
-            devices=sorted(d.devices),
-            apps=sorted(d.apps),
-            record=rec,
-        )
+        dr = DestinationReport.of(d, rec, domains=domains)
         if rec is not None:
             dr.jurisdiction = judge(rec, table=table, ranges=cloud_ranges, offline=offline)
             for sid, s in rec.sources.items():
