@@ -54,6 +54,8 @@ class LookedThrough:
 
 @dataclass(slots=True)
 class Location:
+    """Where the address is believed to be (geolocation)."""
+
     country: str | None = None  # ISO 3166-1 alpha-2: where the address is believed to be
     represented_country: str | None = None
     continent: str | None = None
@@ -68,6 +70,8 @@ class Location:
 
 @dataclass(slots=True)
 class AsnInfo:
+    """The origin AS announcing the address."""
+
     number: int | None = None
     name: str | None = None  # the AS organisation as the source spells it
     network: str | None = None  # the announced prefix the source matched
@@ -75,6 +79,8 @@ class AsnInfo:
 
 @dataclass(slots=True)
 class Holder:
+    """Who holds the address (the organisation on the most specific registry object), and the rule that named it."""
+
     name: str | None = None
     handle: str | None = None
     country: str | None = None
@@ -87,6 +93,8 @@ class Holder:
 
 @dataclass(slots=True)
 class ChainLink:
+    """One link of the registry chain IANA > RIR > NIR > holder."""
+
     role: ChainRole
     name: str | None
     handle: str | None = None
@@ -96,6 +104,8 @@ class ChainLink:
 
 @dataclass(slots=True)
 class Network:
+    """The most specific registry object covering the address."""
+
     start: str | None = None
     end: str | None = None
     cidrs: list[str] = field(default_factory=list)
@@ -112,6 +122,8 @@ class Network:
 
 @dataclass(slots=True)
 class Abuse:
+    """The abuse contact the network object lists."""
+
     email: str | None = None
     phone: str | None = None
     handle: str | None = None
@@ -130,6 +142,8 @@ class Resolution:
 
 @dataclass(slots=True)
 class AddressRecord:
+    """What is known about one looked-up address, with the source of every fact."""
+
     query: str  # what the user asked for (an address or a hostname)
     address: str  # the address looked up, in canonical form
     special: Special | None = None

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
+from ipowner.exitcodes import ExitCode, combine
 from ipowner.model.kinds import DatabaseOrigin
 from ipowner.model.serialize import check_schema, record_from_plain, to_plain
 from ipowner.model.sources import SourceInfo
@@ -49,6 +50,11 @@ class DataStatus:
     def embedded(self) -> DatabaseInfo | None:
         """The database shipped with ipowner (its build date and age, its inputs), when it is in use."""
         return next((d for d in self.databases if d.origin == DatabaseOrigin.EMBEDDED), None)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """0 every database opened, 1 none usable and some failed, 4 some failed."""
+        return combine(answered=len(self.databases), failed=len(self.problems))
 
     def to_dict(self) -> dict[str, Any]:
         """The ``ipowner.data/1`` document."""

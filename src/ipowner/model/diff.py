@@ -25,6 +25,8 @@ SCHEMA_DIFF_READ = (SCHEMA_DIFF, *SCHEMA_DIFF_V1)
 
 @dataclass(slots=True)
 class InputRef:
+    """An input of one side's report, by name and digest."""
+
     name: str | None = None
     sha256: str | None = None
 
@@ -68,6 +70,8 @@ class AnswerChange:
 
 @dataclass(slots=True)
 class SetChange:
+    """Keys present after only (added) and before only (removed)."""
+
     added: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
 
@@ -77,6 +81,8 @@ class SetChange:
 
 @dataclass(slots=True)
 class DestinationChanges:
+    """Internet destinations present on one side only."""
+
     added: list[DestinationSummary] = field(default_factory=list)
     removed: list[DestinationSummary] = field(default_factory=list)
 
@@ -120,6 +126,8 @@ class ByteChange:
 
 @dataclass(slots=True)
 class ByteChanges:
+    """Bytes per location and per holder country, before and after, the largest change first."""
+
     location: list[ByteChange] = field(default_factory=list)
     holder_country: list[ByteChange] = field(default_factory=list)
 
@@ -146,6 +154,8 @@ COLUMNS = tuple(name for name in DiffRow.__dataclass_fields__)
 
 @dataclass(slots=True)
 class Diff:
+    """What changed between two reports (``ipowner.diff/2``)."""
+
     before: DiffSide = field(default_factory=DiffSide)
     after: DiffSide = field(default_factory=DiffSide)
     destinations: DestinationChanges = field(default_factory=DestinationChanges)

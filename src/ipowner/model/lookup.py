@@ -85,6 +85,8 @@ class RdapRun:
 
 @dataclass(slots=True)
 class LookupResult:
+    """Records, errors, sources and the RDAP run of one lookup (``ipowner.lookup/1``)."""
+
     records: list[AddressRecord] = field(default_factory=list)  # input order; a hostname gives one per answer
     errors: list[QueryError] = field(default_factory=list)  # inputs not answered, and data-source problems
     sources: list[SourceInfo] = field(default_factory=list)  # every source consulted, sorted by id

@@ -214,6 +214,8 @@ class RollupRow(Counts):
 
 @dataclass(slots=True)
 class DataSourceNote:
+    """A data source of the report, with its age relative to the capture."""
+
     source: SourceInfo
     age_days: float | None = None  # data date minus capture date (positive: data newer than the capture)
     warning: str | None = None
@@ -238,6 +240,8 @@ class DataSourceNote:
 
 @dataclass(slots=True)
 class Provenance:
+    """Where a report came from: tool, time, options, inputs, capture span, data sources and credits."""
+
     tool: str = "ipowner"
     tool_version: str = ""
     generated: datetime | None = None
@@ -270,6 +274,8 @@ class PolicyHit(TypedDict):
 
 @dataclass(slots=True)
 class PolicyResult:
+    """The ``--fail-on`` gate: the rules given and the destinations that broke them."""
+
     rules: list[str] = field(default_factory=list)
     offending: list[PolicyHit] = field(default_factory=list)
 
@@ -298,6 +304,8 @@ class Totals(TypedDict):
 
 @dataclass(slots=True)
 class Report:
+    """Destinations with their judgement, rollups, timelines and provenance (``ipowner.report/1``)."""
+
     provenance: Provenance = field(default_factory=Provenance)
     destinations: list[DestinationReport] = field(default_factory=list)  # ranked by bytes sent
     rollups: dict[str, list[RollupRow]] = field(default_factory=dict)  # RollupGroup value -> rows

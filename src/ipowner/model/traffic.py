@@ -25,6 +25,8 @@ _COUNTS = ("flows", "packets_sent", "packets_received", "bytes_sent", "bytes_rec
 
 @dataclass(slots=True, frozen=True)
 class Hostname:
+    """A name seen for a destination, and where it was seen."""
+
     name: str
     source: HostnameSource
     concealment: Concealment | None = None  # set when the name may hide the real destination
@@ -32,6 +34,8 @@ class Hostname:
 
 @dataclass(slots=True)
 class Destination(Counts):
+    """One remote peer of the device(s): its traffic both ways, names, ports, devices and apps."""
+
     address: str
     scope: Scope = Scope.INTERNET
     first_seen: Epoch | None = None
@@ -80,6 +84,8 @@ class AppSummary(Counts):
 
 @dataclass(slots=True)
 class InputInfo:
+    """One capture or log read: its digest, format, records and time span."""
+
     name: str
     sha256: str | None
     format: str  # "pcap" | "pcapng" | "zeek-conn" | "zeek-conn+dns" | "pcapdroid-csv" | "csv" | "text" | ...
@@ -96,6 +102,8 @@ TimelinePoint = tuple[Epoch, int, int]
 
 @dataclass(slots=True)
 class TrafficResult:
+    """The destinations seen in captures and logs, with per-device and per-app summaries (no lookups)."""
+
     inputs: list[InputInfo] = field(default_factory=list)
     destinations: list[Destination] = field(default_factory=list)
     byte_kind: ByteKind = ByteKind.FRAME
