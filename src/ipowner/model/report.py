@@ -35,7 +35,6 @@ from ipowner.model.sources import SourceInfo
 from ipowner.model.traffic import Destination, Hostname, InputInfo
 
 SCHEMA_REPORT = "ipowner.report/1"
-SCHEMA_DIFF = "ipowner.diff/1"  # kept here for the callers that imported it from this module
 
 # Flags a judgement can raise (the names older code imports; the values are ``Flag``'s).
 FLAG_HOLDER_ABROAD = Flag.HOLDER_ABROAD

@@ -126,8 +126,8 @@ def provenance_items(report: Report) -> list[tuple[str, str, str, str]]:
 def _byte_kind_text(kind: str) -> str:
     return {
         "frame": "on-the-wire frame lengths as captured",
-        "ip": "IP-level byte counts from logs",
-        "mixed": "frame lengths for captures, IP-level counts for logs",
+        "ip": "IP-level byte counts (logs, or captures mixed with logs)",
+        "none": "no byte counts (the inputs list addresses only)",
     }.get(kind, kind)
 
 
