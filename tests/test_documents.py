@@ -284,6 +284,20 @@ def test_unknown_and_future_versions_are_refused():
         load_document({"schema": "something/1"})
 
 
+def test_a_wrong_value_is_named_by_its_path():
+    doc = json.loads((SAVED / "report-v1-pcapdroid.json").read_text())
+    doc["destinations"][0]["jurisdiction"]["flags"] = ["no-such-flag"]
+    with pytest.raises(ipowner.InputError, match=r"jurisdiction\.flags\[0\].*not a known Flag"):
+        Report.from_json(doc)
+    doc = json.loads((SAVED / "report-v1-pcapdroid.json").read_text())
+    doc["destinations"][0]["bytes_sent"] = "12"
+    with pytest.raises(ipowner.InputError, match="bytes_sent: expected an integer"):
+        Report.from_json(doc)
+    doc["destinations"][0]["bytes_sent"] = 12
+    doc["destinations"][0]["a key of a later version"] = 1  # ignored, as the version rule says
+    assert Report.from_json(doc).destinations[0].bytes_sent == 12
+
+
 # --------------------------------------------------------------------------------------------- the model's types
 
 

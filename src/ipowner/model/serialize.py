@@ -186,8 +186,11 @@ def _encoder(tp: Any) -> _Encoder | None:
 def _keys(cls: type) -> list[tuple[str, _Encoder | None, bool]]:
     got = _KEYS.get(cls)
     if got is None:
-        got = _KEYS[cls] = [(name, _encoder(tp), inspect.isroutine(getattr(cls, name, None)))
-                            for name, tp in json_keys(cls)]
+        try:
+            got = [(name, _encoder(tp), inspect.isroutine(getattr(cls, name, None))) for name, tp in json_keys(cls)]
+        except NameError:  # a dataclass from elsewhere whose annotations cannot be resolved: write by value
+            got = [(f.name, None, False) for f in dataclasses.fields(cls) if not f.name.startswith("_")]
+        _KEYS[cls] = got
     return got
 
 
