@@ -13,8 +13,8 @@ import hashlib
 import math
 from typing import Any, TextIO
 
-from ipowner.model.report import Report, RollupRow, _epoch_iso
-from ipowner.model.serialize import iso
+from ipowner.model.report import Report, RollupRow
+from ipowner.model.serialize import epoch_iso, iso
 from ipowner.reference.countries import country_name, world_map
 from ipowner.render.escape import html_safe
 from ipowner.render.report_rows import ROLLUP_TITLES, destination_rows, human_bytes, provenance_items
@@ -161,12 +161,12 @@ def _timeline(report: Report) -> str:
     for t, s, r in pts:
         x = (t - t0) / (span + report.timeline_bucket) * w
         hs, hr = (mid - 4) * s / top, (mid - 4) * r / top
-        label = f"{_epoch_iso(t)}: {human_bytes(s)} sent, {human_bytes(r)} received"
+        label = f"{epoch_iso(t)}: {human_bytes(s)} sent, {human_bytes(r)} received"
         out.append(f'<g><title>{_h(label)}</title><rect x="{x:.1f}" y="{mid - hs:.1f}" width="{bw:.1f}" '
                    f'height="{hs:.1f}" fill="#3182bd"/><rect x="{x:.1f}" y="{mid:g}" width="{bw:.1f}" '
                    f'height="{hr:.1f}" fill="#9ecae1"/></g>')
     out.append("</svg>")
-    out.append(f"<p>{_h(_epoch_iso(t0))} to {_h(_epoch_iso(t1 + report.timeline_bucket))}, "
+    out.append(f"<p>{_h(epoch_iso(t0))} to {_h(epoch_iso(t1 + report.timeline_bucket))}, "
                f"{report.timeline_bucket:g} s buckets; sent above the line, received below.</p>")
     return "".join(out)
 
@@ -244,7 +244,7 @@ def render_html(report: Report) -> str:
     p = report.provenance
     span = ""
     if p.capture_start is not None:
-        span = f"; capture from {_epoch_iso(p.capture_start)} to {_epoch_iso(p.capture_end)}"
+        span = f"; capture from {epoch_iso(p.capture_start)} to {epoch_iso(p.capture_end)}"
     inputs = ", ".join(i.name for i in p.inputs)
     body = [
         "<main><header><h1>ipowner report</h1>",

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ipowner.model.report import Report, _epoch_iso
-from ipowner.model.serialize import iso
+from ipowner.model.report import Report
+from ipowner.model.serialize import epoch_iso, iso
 
 DEST_COLUMNS = [
     "rank",
@@ -85,8 +85,8 @@ def destination_rows(report: Report) -> list[dict[str, Any]]:
                 "packets_sent": d.packets_sent,
                 "packets_received": d.packets_received,
                 "flows": d.flows,
-                "first_seen": _epoch_iso(d.first_seen),
-                "last_seen": _epoch_iso(d.last_seen),
+                "first_seen": epoch_iso(d.first_seen),
+                "last_seen": epoch_iso(d.last_seen),
                 "ports": list(d.ports),
                 "devices": list(d.devices),
                 "apps": list(d.apps),
@@ -105,8 +105,8 @@ def provenance_items(report: Report) -> list[tuple[str, str, str, str]]:
         ("generated", "", iso(p.generated) or "", ""),
         ("command_line", "", " ".join(p.command_line) if p.command_line else "", ""),
         ("offline", "", "true" if p.offline else "false", ""),
-        ("capture", "start", _epoch_iso(p.capture_start) or "", ""),
-        ("capture", "end", _epoch_iso(p.capture_end) or "", ""),
+        ("capture", "start", epoch_iso(p.capture_start) or "", ""),
+        ("capture", "end", epoch_iso(p.capture_end) or "", ""),
         ("bytes", "kind", p.byte_kind, _byte_kind_text(p.byte_kind)),
     ]
     for i in p.inputs:
