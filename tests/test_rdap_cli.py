@@ -196,7 +196,8 @@ def test_cache_command(cli) -> None:
     assert st["answers"] == 2 and st["answers_leaf"] == 2 and st["objects"] == {"entity": 1}
     assert "answers         2 (2 fresh, 2 for a whole leaf network)" in cli("cache", "stats").stdout
     rows = [json.loads(line) for line in cli("cache", "export").stdout.splitlines()]
-    assert {r["type"] for r in rows} == {"answer", "object"} and all(r["schema"] == "ipowner.cache/1" for r in rows)
+    assert {r["type"] for r in rows} == {"answer", "object"} and all(r["schema"] == "ipowner.cache/2" for r in rows)
+    assert st["schema"] == "ipowner.cache/2" and st["oldest"].endswith("Z") and all(r["fetched"].endswith("Z") for r in rows)
     assert {r["first"] for r in rows if r["type"] == "answer"} == {"62.239.237.0", "196.11.239.0"}
     p = cli("cache", "clear")
     assert p.returncode == 0 and "removed 3 entries" in p.stderr

@@ -479,7 +479,7 @@ def test_library_lookup_with_rdap(env, server: RecordedRdap) -> None:
     google, private, nat64 = res.records
     assert google.holder.name == "Google Inc." and nat64.holder.name == "Google Inc."  # the embedded IPv4 is attributed
     assert private.holder is None and private.registry_chain == []  # special-purpose: never asked
-    assert res.rdap["requests"]["ip network"] == 1 and res.rdap["deduplicated"] == 0 and res.rdap["addresses"] == 1
+    assert res.rdap.requests["ip network"] == 1 and res.rdap.deduplicated == 0 and res.rdap.addresses == 1
     assert res.to_dict()["records"][0]["registry_chain"][1] == {
         "role": "rir", "name": "ARIN", "handle": None, "url": None, "basis": "ARIN answered"}
     # offline leaves the caller's settings alone and asks nobody
@@ -487,4 +487,4 @@ def test_library_lookup_with_rdap(env, server: RecordedRdap) -> None:
     off = ipowner.lookup(["74.125.225.1", "3.3.3.3"], use_embedded=False, discover=False, rdap_config=cfg, offline=True)
     assert cfg.offline is False and server.log == []
     assert off.records[0].holder.name == "Google Inc." and off.records[1].holder is None
-    assert off.rdap["offline"] is True and off.rdap["not_cached"] == 1
+    assert off.rdap.offline is True and off.rdap.not_cached == 1

@@ -11,7 +11,7 @@ import pytest
 import ipowner
 from ipowner.errors import UsageError
 from ipowner.model import Destination, TrafficResult
-from ipowner.model.report import SCHEMA_DIFF
+from ipowner.model.diff import Diff
 from ipowner.render import _registry, formats, kind_of, kinds, register, render, writer_for
 from ipowner.reports.report import build_report
 
@@ -24,7 +24,9 @@ def _report():
 
 
 def test_every_kind_has_its_formats_table_first():
-    assert kinds() == ["lookup", "traffic", "report", "diff"]
+    assert kinds() == ["lookup", "traffic", "report", "diff", "data", "cache", "cache-export"]
+    assert formats("data") == formats("cache") == ["table", "json"]
+    assert formats("cache-export") == ["jsonl"]
     assert formats("lookup") == formats("traffic") == ["table", "json", "jsonl", "csv"]
     assert formats("report") == formats("diff") == ["table", "json", "jsonl", "csv", "markdown", "html"]
     assert formats("nothing") == []
@@ -40,8 +42,8 @@ def test_the_kind_is_told_from_the_document():
     assert kind_of(_report()) == "report"
     assert kind_of(TrafficResult()) == "traffic"
     assert kind_of(ipowner.lookup(["10.0.0.1"], use_embedded=False, discover=False, rdap=False)) == "lookup"
-    assert kind_of({"schema": SCHEMA_DIFF}) == "diff"
-    for other in ({"schema": "something/1"}, [], "report", None):
+    assert kind_of(Diff()) == "diff"
+    for other in ({"schema": "ipowner.diff/2"}, {"schema": "something/1"}, [], "report", None):
         with pytest.raises(UsageError, match="cannot render"):
             kind_of(other)
 

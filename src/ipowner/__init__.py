@@ -1,7 +1,9 @@
 """ipowner: who holds the servers a device talks to.
 
-The public API (``lookup``, ``enrich``, ``traffic``, ``report``) does the same work as the command line.
-Names are imported on first use, so a command pays only for the parts it runs.
+The public API (``lookup``, ``enrich``, ``traffic``, ``report``, ``diff_reports``, ``data_status``, the
+``cache_*`` functions) does the same work as the command line; every document it returns has ``to_dict``
+and reads back with ``from_json`` or ``load_document``/``read_document``. Names are imported on first
+use, so a command pays only for the parts it runs.
 """
 
 from __future__ import annotations
@@ -26,19 +28,33 @@ from ipowner.exitcodes import ExitCode
 if TYPE_CHECKING:
     from ipowner.capture.traffic import traffic
     from ipowner.lookups.enrich import Enriched, Enrichment, enrich
-    from ipowner.lookups.lookup import LookupResult, QueryError, lookup
-    from ipowner.model import AddressRecord, Destination, SourceInfo, TrafficResult
+    from ipowner.lookups.lookup import lookup
+    from ipowner.model import AddressRecord, Counts, Destination, SourceInfo, TrafficResult
+    from ipowner.model.cache import CacheCleared, CacheStats
+    from ipowner.model.data import DataStatus
+    from ipowner.model.diff import Diff
+    from ipowner.model.documents import load_document, load_lines, read_document
+    from ipowner.model.lookup import LookupResult, QueryError
     from ipowner.model.report import Report
+    from ipowner.providers.housekeeping import cache_clear, cache_export, cache_status, data_status
+    from ipowner.reports.diff import diff_reports
     from ipowner.reports.report import build_report, report
 
 _LAZY = {
     "Enriched": "ipowner.lookups.enrich", "Enrichment": "ipowner.lookups.enrich", "enrich": "ipowner.lookups.enrich",
-    "LookupResult": "ipowner.lookups.lookup", "QueryError": "ipowner.lookups.lookup", "lookup": "ipowner.lookups.lookup",
+    "lookup": "ipowner.lookups.lookup",
+    "LookupResult": "ipowner.model.lookup", "QueryError": "ipowner.model.lookup",
     "build_report": "ipowner.reports.report", "report": "ipowner.reports.report",
+    "diff_reports": "ipowner.reports.diff",
     "traffic": "ipowner.capture.traffic",
-    "AddressRecord": "ipowner.model", "Destination": "ipowner.model", "SourceInfo": "ipowner.model",
-    "TrafficResult": "ipowner.model",
-    "Report": "ipowner.model.report",
+    "data_status": "ipowner.providers.housekeeping", "cache_status": "ipowner.providers.housekeeping",
+    "cache_clear": "ipowner.providers.housekeeping", "cache_export": "ipowner.providers.housekeeping",
+    "AddressRecord": "ipowner.model", "Counts": "ipowner.model", "Destination": "ipowner.model",
+    "SourceInfo": "ipowner.model", "TrafficResult": "ipowner.model",
+    "Report": "ipowner.model.report", "Diff": "ipowner.model.diff", "DataStatus": "ipowner.model.data",
+    "CacheStats": "ipowner.model.cache", "CacheCleared": "ipowner.model.cache",
+    "load_document": "ipowner.model.documents", "load_lines": "ipowner.model.documents",
+    "read_document": "ipowner.model.documents",
 }
 
 
@@ -57,8 +73,21 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "__version__",
+    "CacheCleared",
+    "CacheStats",
+    "Counts",
+    "DataStatus",
+    "Diff",
     "Report",
     "build_report",
+    "cache_clear",
+    "cache_export",
+    "cache_status",
+    "data_status",
+    "diff_reports",
+    "load_document",
+    "load_lines",
+    "read_document",
     "report",
     "lookup",
     "enrich",

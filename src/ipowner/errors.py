@@ -24,6 +24,10 @@ class InputError(IpownerError):
         self.reason = reason
 
 
+class DocumentError(InputError):
+    """A JSON document that is not one ipowner wrote, or of a schema version it cannot read."""
+
+
 class InvalidAddressError(InputError):
     """Text that is neither an IP address nor a resolvable hostname."""
 

@@ -90,7 +90,7 @@ def test_diff_of_saved_reports_lists_what_changed(tmp_path):
                                 holder_country="US")
     after = _saved(tmp_path, "after.json", tr, records)
 
-    doc = diff_reports(json.loads(before.read_text()), json.loads(after.read_text()))
+    doc = diff_reports(json.loads(before.read_text()), json.loads(after.read_text())).to_dict()
     assert [d["address"] for d in doc["destinations"]["added"]] == ["54.183.1.1"]
     assert [d["address"] for d in doc["destinations"]["removed"]] == ["42.62.48.7"]
     assert doc["hostnames"] == {"added": ["upload.example-phone.com"], "removed": ["api.account.xiaomi.com"]}

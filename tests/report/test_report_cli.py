@@ -128,7 +128,7 @@ def test_diff_of_two_captures(env, tmp_path):
     assert doc["destinations"]["added"] == []
     cn = next(x for x in doc["bytes"]["location"] if x["key"] == "CN")
     assert cn["bytes_sent_change"] < -200_000 and cn["destinations_after"] == 2
-    assert doc["before"]["kind"] == doc["after"]["kind"] == "looked up now"
+    assert doc["before"]["origin"] == doc["after"]["origin"] == "looked up now" and doc["schema"] == "ipowner.diff/2"
     # A saved report on one side keeps its own answers.
     saved = tmp_path / "before.json"
     saved.write_text(run(env, "report", WECHAT, "--offline", "--format", "json").stdout)

@@ -2,24 +2,46 @@
 
 from __future__ import annotations
 
-from ipowner.capture.engine import Engine, port_label, scope_of
+from ipowner.capture.engine import Engine, Pair, port_label, scope_of
 from ipowner.capture.formats import CAPTURE_FORMATS
+from ipowner.model.counts import Counts
+from ipowner.model.kinds import ByteKind, Concealment, Scope
 from ipowner.model.traffic import AppSummary, Destination, DeviceSummary, InputInfo, TrafficResult
+
+
+def byte_kind_of(infos: list[InputInfo]) -> tuple[ByteKind, bool]:
+    """(what the byte counts measure, whether captures and logs are mixed).
+
+    Frame lengths when every input with byte counts is a capture; IP-level counts as soon as one is a
+    log, since a log has no frame sizes to add to a capture's; none when no input counts bytes.
+    """
+    kinds = set()
+    for i in infos:
+        if i.format in CAPTURE_FORMATS:
+            kinds.add(ByteKind.FRAME)
+        elif i.format.startswith("zeek") or i.format in ("pcapdroid-csv", "csv"):
+            kinds.add(ByteKind.IP)
+    kind = ByteKind.IP if ByteKind.IP in kinds else ByteKind.FRAME if kinds else ByteKind.NONE
+    return kind, len(kinds) == 2
+
+
+def pair_counts(p: Pair, byte_kind: ByteKind) -> Counts:
+    """A pair's counters, its ``bytes_*`` in the unit of ``byte_kind``."""
+    use_ip = byte_kind is ByteKind.IP
+    return Counts(
+        flows=p.flows, packets_sent=p.packets_sent, packets_received=p.packets_received,
+        bytes_sent=p.ip_bytes_sent if use_ip else p.bytes_sent,
+        bytes_received=p.ip_bytes_received if use_ip else p.bytes_received,
+        ip_bytes_sent=p.ip_bytes_sent, ip_bytes_received=p.ip_bytes_received,
+    )
 
 
 def aggregate(engine: Engine, infos: list[InputInfo]) -> TrafficResult:
     """Fold every open flow, then sum the pairs per destination, device and app."""
     engine.fold_all()
-    kinds = set()
-    for i in infos:
-        if i.format in CAPTURE_FORMATS:
-            kinds.add("frame")
-        elif i.format.startswith("zeek") or i.format in ("pcapdroid-csv", "csv"):
-            kinds.add("ip")
-    byte_kind = "ip" if "ip" in kinds else "frame" if "frame" in kinds else "none"
-    use_ip = byte_kind == "ip"
+    byte_kind, mixed = byte_kind_of(infos)
     res = TrafficResult(inputs=infos, byte_kind=byte_kind, timeline_bucket=engine.bucket)
-    if "ip" in kinds and "frame" in kinds:
+    if mixed:
         res.warnings.append("captures and logs mixed: all byte counts shown are IP-level (frame sizes are not in logs)")
     given = engine.devices_given
     dests: dict[str, Destination] = {}
@@ -29,19 +51,17 @@ def aggregate(engine: Engine, infos: list[InputInfo]) -> TrafficResult:
     l2b: dict[str, bool] = {}
     timeline: dict[str, dict[float, list[int]]] = {}
     for (dev, remote, app), p in engine.pairs.items():
-        ps, pr = p.packets_sent, p.packets_received
-        bs, br = (p.ip_bytes_sent, p.ip_bytes_received) if use_ip else (p.bytes_sent, p.bytes_received)
-        ibs, ibr = p.ip_bytes_sent, p.ip_bytes_received
+        counts = pair_counts(p, byte_kind)
         tl_flip = False
         if given and remote in given and dev not in given and dev is not None:
+            # The pair's "device" is the peer of a device the user named: count it from the named side.
             dev, remote = remote, dev
-            ps, pr, bs, br, ibs, ibr = pr, ps, br, bs, ibr, ibs
+            counts = counts.reversed()
             tl_flip = True
         d = dests.get(remote)
         if d is None:
             d = dests[remote] = Destination(address=remote)
-        counts = (p.flows, ps, pr, bs, br, ibs, ibr)
-        _add_counts(d, counts)
+        d.add(counts)
         d.first_seen = _min(d.first_seen, p.first_seen)
         d.last_seen = _max(d.last_seen, p.last_seen)
         for key in p.ports:
@@ -62,7 +82,7 @@ def aggregate(engine: Engine, infos: list[InputInfo]) -> TrafficResult:
             v = devs.get(dev)
             if v is None:
                 v = devs[dev] = DeviceSummary(address=dev)
-            _add_counts(v, counts)
+            v.add(counts)
             v.first_seen = _min(v.first_seen, p.first_seen)
             v.last_seen = _max(v.last_seen, p.last_seen)
             dev_remotes.setdefault(dev, set()).add(remote)
@@ -72,20 +92,20 @@ def aggregate(engine: Engine, infos: list[InputInfo]) -> TrafficResult:
             a = apps.get(app)
             if a is None:
                 a = apps[app] = AppSummary(app=app)
-            _add_counts(a, counts)
+            a.add(counts)
             if remote not in a.destinations:
                 a.destinations.append(remote)
     for addr, d in dests.items():
-        d.scope = scope_of(addr, l2b.get(addr, False))
+        d.scope = Scope(scope_of(addr, l2b.get(addr, False)))
         d.hostnames = list(engine.names.get(addr, {}))
-        d.concealment = list(engine.concealment.get(addr, {}))
+        d.concealment = [Concealment(c) for c in engine.concealment.get(addr, {})]
         d.ports.sort(key=_port_key)
     for dev, v in devs.items():
         v.destinations = len(dev_remotes.get(dev, ()))
-    res.destinations = sorted(dests.values(), key=lambda d: (-(d.bytes_sent + d.bytes_received), -d.flows, d.address))
-    res.device_summaries = sorted(devs.values(), key=lambda v: (-(v.bytes_sent + v.bytes_received), v.address))
+    res.destinations = sorted(dests.values(), key=lambda d: (-d.bytes_total, -d.flows, d.address))
+    res.device_summaries = sorted(devs.values(), key=lambda v: (-v.bytes_total, v.address))
     res.devices = [v.address for v in res.device_summaries]
-    res.app_summaries = sorted(apps.values(), key=lambda a: (-(a.bytes_sent + a.bytes_received), a.app))
+    res.app_summaries = sorted(apps.values(), key=lambda a: (-a.bytes_total, a.app))
     b = engine.bucket
     res.timeline = {addr: [(bk * b, s, r) for bk, (s, r) in sorted(tl.items())] for addr, tl in timeline.items() if tl}
     firsts = [d.first_seen for d in res.destinations if d.first_seen is not None]
@@ -100,18 +120,6 @@ def _port_key(p: str) -> tuple[str, int]:
     return (proto, int(num) if num.isdigit() else -1)
 
 
-def _add_counts(t: Destination | DeviceSummary | AppSummary, counts: tuple[int, ...]) -> None:
-    """Add (flows, packets sent/received, bytes sent/received, IP bytes sent/received) to a summary."""
-    flows, ps, pr, bs, br, ibs, ibr = counts
-    t.flows += flows
-    t.packets_sent += ps
-    t.packets_received += pr
-    t.bytes_sent += bs
-    t.bytes_received += br
-    t.ip_bytes_sent += ibs
-    t.ip_bytes_received += ibr
-
-
 def _min(a: float | None, b: float | None) -> float | None:
     return b if a is None else a if b is None else min(a, b)
 
@@ -120,4 +128,4 @@ def _max(a: float | None, b: float | None) -> float | None:
     return b if a is None else a if b is None else max(a, b)
 
 
-__all__ = ["aggregate"]
+__all__ = ["aggregate", "byte_kind_of", "pair_counts"]

@@ -26,6 +26,7 @@ from ipowner.capture.protocols.payload import (
     server_certificate_names,
 )
 from ipowner.capture.protocols.quic import QuicInitialState, is_client_initial
+from ipowner.model.kinds import Concealment, HostnameSource
 from ipowner.model.traffic import Hostname
 
 # counter slots
@@ -434,7 +435,7 @@ class Engine:
         found = self.names.get(address)
         if found is None:
             found = self.names[address] = {}
-        found[Hostname(name, source, concealment)] = None
+        found[Hostname(name, HostnameSource(source), Concealment(concealment) if concealment else None)] = None
 
     def _conceal(self, address: str, label: str) -> None:
         self.concealment.setdefault(address, {})[label] = None

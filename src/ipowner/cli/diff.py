@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from ipowner.cli._common import command_line, error_line, output_stream, pick_format
 from ipowner.exitcodes import ExitCode
 from ipowner.render import formats, render
 
+if TYPE_CHECKING:
+    from ipowner.model.report import Report
+
 
 @click.command("diff")
 @click.argument("before", metavar="BEFORE")
 @click.argument("after", metavar="AFTER")
 @click.option("--format", "fmt", type=click.Choice(formats("diff")), default=None,
-              help="table (default), json (ipowner.reports.diff/1), jsonl, csv, markdown, html.")
+              help="table (default), json (ipowner.diff/2), jsonl, csv, markdown, html.")
 @click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout.")
 @click.option("--offline", is_flag=True, help="Open no socket when a side has to be looked up.")
 @click.option("--mmdb", multiple=True, metavar="PATH", help="A MaxMind-format database to use as well (repeatable).")
@@ -36,7 +41,7 @@ def diff_cmd(before: str, after: str, fmt: str | None, output: str | None, offli
     params = click.get_current_context().params
     partial = False
 
-    def make(path: str) -> dict:
+    def make(path: str) -> Report:
         nonlocal partial
         rep = report([path], offline=offline, mmdb=mmdb, use_embedded=not no_embedded, discover=not no_system_mmdb,
                      cloud_ranges=list(cloud_ranges), device=list(device) or None, rdap=not no_rdap,
@@ -44,12 +49,12 @@ def diff_cmd(before: str, after: str, fmt: str | None, output: str | None, offli
         for w in rep.warnings:
             error_line(w)
         partial = partial or rep.partial
-        return rep.to_dict()
+        return rep
 
     b, bk = load_side(before, make)
     a, ak = load_side(after, make)
     doc = diff_reports(b, a, before_kind=bk, after_kind=ak)
-    doc["command_line"] = command_line("diff", params)
+    doc.command_line = command_line("diff", params)
     with output_stream(output) as stream:
         render(doc, fmt, stream, kind="diff")
     return int(ExitCode.PARTIAL if partial else ExitCode.OK)

@@ -141,7 +141,7 @@ def lookup_cmd(
         )
     for message in result.problems:
         error_line(message)
-    summary = rdap_summary(result.rdap)
+    summary = rdap_summary(result.rdap.to_dict() if result.rdap else None)
     if summary:
         error_line(summary)
 

@@ -24,7 +24,7 @@ from os import PathLike
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ipowner.errors import InvalidAddressError, IpownerError
-from ipowner.model import LookedThrough, SourceInfo
+from ipowner.model import LookedThrough, SourceInfo, SourceKind
 from ipowner.model.ranges import RangeFact
 from ipowner.providers.mmdb.reader import _LOOKUP_PREFIX, MmdbProvider, _facts_embedded, _one_line
 from ipowner.providers.special import SpecialProvider, flat_registry
@@ -328,7 +328,7 @@ class Enrichment:
                     f"rdap:{ans.registry or 'unknown'}:entity:{d.holder.handle}")
                 registry = d.nir.name if d.nir else (d.rir.name if d.rir else None)
                 if hid != src.id:
-                    self.sources.setdefault(hid, SourceInfo(id=hid, kind="rdap", name=f"{src.name} entity",
+                    self.sources.setdefault(hid, SourceInfo(id=hid, kind=SourceKind.RDAP, name=f"{src.name} entity",
                                                             date=src.date, path=d.claims.get("holder")))
                 fact = RangeFact(
                     start=cached.lo, end=cached.hi, version=cached.version, source=src.id,

@@ -12,75 +12,24 @@ import dataclasses
 import ipaddress
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from os import PathLike
 from typing import Any
 
 import idna
 
 from ipowner._addr import parse
-from ipowner._version import __version__
 from ipowner.errors import InvalidAddressError, IpownerError, ResolutionError
-from ipowner.exitcodes import ExitCode, combine
 from ipowner.lookups.resolve import DEFAULT_TIMEOUT, Resolver, SystemResolver, resolve_all, resolver_source
-from ipowner.model import SCHEMA_LOOKUP, AddressRecord, Resolution, SourceInfo
+from ipowner.model import AddressRecord, ErrorKind, Resolution, SourceInfo
 from ipowner.model.address import canonical_address
-from ipowner.model.serialize import iso
+from ipowner.model.lookup import LookupResult, QueryError, RdapRun
 from ipowner.providers.base import Provider
 from ipowner.providers.mmdb.reader import MmdbProvider
 from ipowner.providers.rdap._config import RdapConfig
 from ipowner.providers.special import SpecialProvider
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
-
-
-@dataclass(slots=True)
-class QueryError:
-    """Something the user asked about that could not be answered, or a data source that failed."""
-
-    query: str | None  # the input as given; None for a problem not tied to one input (a bad database)
-    kind: str  # "invalid-address" | "resolution" | "offline" | "database" | "provider"
-    message: str  # one line, naming the input
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"query": self.query, "kind": self.kind, "message": self.message}
-
-
-@dataclass(slots=True)
-class LookupResult:
-    records: list[AddressRecord] = field(default_factory=list)  # input order; a hostname gives one per answer
-    errors: list[QueryError] = field(default_factory=list)  # inputs not answered, and data-source problems
-    sources: list[SourceInfo] = field(default_factory=list)  # every source consulted, sorted by id
-    generated: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
-    rdap: dict[str, Any] | None = None  # the RDAP run: requests by kind, cache hits, offline (None: not used)
-
-    @property
-    def problems(self) -> list[str]:
-        """Every error and every per-record error, as one-line messages."""
-        out = [e.message for e in self.errors]
-        for rec in self.records:
-            out += [f"{rec.query} ({rec.address}): {m}" if rec.query != rec.address else f"{rec.address}: {m}"
-                    for m in rec.errors]
-        return out
-
-    @property
-    def exit_code(self) -> ExitCode:
-        """0 all answered, 1 nothing answered, 4 partial (some inputs, records or sources failed)."""
-        failed = len(self.errors) + sum(1 for r in self.records if r.errors)
-        return combine(answered=len(self.records), failed=failed)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The ``ipowner.lookup/1`` JSON document (docs/schema.md)."""
-        return {
-            "schema": SCHEMA_LOOKUP,
-            "generated": iso(self.generated),
-            "tool": {"name": "ipowner", "version": __version__},
-            "records": [r.to_dict() for r in self.records],
-            "errors": [e.to_dict() for e in self.errors],
-            "sources": [s.to_dict() for s in self.sources],
-            "rdap": self.rdap,
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,7 +139,7 @@ def lookup(
         try:
             parsed.append(parse_query(q))
         except InvalidAddressError as exc:
-            result.errors.append(QueryError(exc.input_name, "invalid-address", str(exc)))
+            result.errors.append(QueryError(exc.input_name, ErrorKind.INVALID_ADDRESS, str(exc)))
 
     # 2. Resolve hostnames, all at once so that the timeout bounds the whole batch.
     hostnames = [p.hostname for p in parsed if p.hostname]
@@ -208,12 +157,12 @@ def lookup(
             continue
         assert p.hostname is not None
         if offline:
-            result.errors.append(QueryError(p.text, "offline", f"{p.text}: cannot resolve offline"))
+            result.errors.append(QueryError(p.text, ErrorKind.OFFLINE, f"{p.text}: cannot resolve offline"))
             continue
         got = answers.get(p.hostname)
         if isinstance(got, ResolutionError) or not got:
             reason = got.reason if isinstance(got, ResolutionError) else "does not resolve"
-            result.errors.append(QueryError(p.text, "resolution", f"{p.text}: {reason}"))
+            result.errors.append(QueryError(p.text, ErrorKind.RESOLUTION, f"{p.text}: {reason}"))
             continue
         assert res_source is not None
         for a in got:
@@ -237,7 +186,7 @@ def lookup(
                 data = default_providers(mmdb=mmdb, use_embedded=use_embedded, discover=discover, rdap=cfg,
                                          progress=progress)
             except IpownerError as exc:
-                result.errors.append(QueryError(None, "database", str(exc)))
+                result.errors.append(QueryError(None, ErrorKind.DATABASE, str(exc)))
                 data = []
             owned = list(data)
             chain += data
@@ -251,12 +200,12 @@ def lookup(
                         consulted.setdefault(s.id, s)
         for provider in chain:
             # Problems of a database provider are bad database files; others' are reported as such.
-            kind = "database" if isinstance(provider, MmdbProvider) else "provider"
+            kind = ErrorKind.DATABASE if isinstance(provider, MmdbProvider) else ErrorKind.PROVIDER
             for message in getattr(provider, "problems", None) or []:
                 result.errors.append(QueryError(None, kind, str(message)))
             stats = getattr(provider, "stats", None)
             if stats is not None and hasattr(stats, "to_dict"):
-                result.rdap = stats.to_dict()
+                result.rdap = RdapRun.from_dict(stats.to_dict())
     finally:
         for provider in owned:
             close = getattr(provider, "close", None)
@@ -276,7 +225,7 @@ def _run(provider: Any, result: LookupResult) -> None:
     try:
         provider.enrich(result.records)
     except IpownerError as exc:
-        result.errors.append(QueryError(None, "provider", str(exc)))
+        result.errors.append(QueryError(None, ErrorKind.PROVIDER, str(exc)))
     except Exception as exc:  # a provider bug must not lose what the others found
         name = type(provider).__name__
-        result.errors.append(QueryError(None, "provider", f"{name} failed ({type(exc).__name__}: {exc})"))
+        result.errors.append(QueryError(None, ErrorKind.PROVIDER, f"{name} failed ({type(exc).__name__}: {exc})"))

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
 
 from ipowner.errors import ResolutionError
-from ipowner.model import SourceInfo
+from ipowner.model import SourceInfo, SourceKind
 from ipowner.model.address import canonical_address
 
 # A few seconds: long enough for a slow but working resolver, short enough to fail over offline.
@@ -140,7 +140,7 @@ def resolver_source(resolver: object, when: datetime | None = None) -> SourceInf
     name = str(getattr(resolver, "name", None) or getattr(resolver, "__name__", None) or type(resolver).__name__)
     return SourceInfo(
         id="resolver",
-        kind="resolver",
+        kind=SourceKind.RESOLVER,
         name=f"{name} resolver",
         date=when or datetime.now(UTC),
     )

@@ -9,9 +9,10 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
-from ipowner.model.serialize import plain
+from ipowner.model.kinds import ChainRole, HolderRule, Mechanism
+from ipowner.model.serialize import from_plain, plain, record_from_plain
 from ipowner.model.sources import SourceInfo
 
 
@@ -44,7 +45,7 @@ class Special:
 class LookedThrough:
     """An IPv4 address carried inside an IPv6 translation or tunnel address."""
 
-    mechanism: str  # "ipv4-mapped" | "nat64" | "nat64-local" | "6to4" | "teredo"
+    mechanism: Mechanism
     prefix: str  # the translation prefix, e.g. "64:ff9b::/96"
     ipv4: str  # the address attributed (for Teredo: the client's)
     teredo_server: str | None = None
@@ -53,6 +54,8 @@ class LookedThrough:
 
 @dataclass(slots=True)
 class Location:
+    """Where the address is believed to be (geolocation)."""
+
     country: str | None = None  # ISO 3166-1 alpha-2: where the address is believed to be
     represented_country: str | None = None
     continent: str | None = None
@@ -67,6 +70,8 @@ class Location:
 
 @dataclass(slots=True)
 class AsnInfo:
+    """The origin AS announcing the address."""
+
     number: int | None = None
     name: str | None = None  # the AS organisation as the source spells it
     network: str | None = None  # the announced prefix the source matched
@@ -74,11 +79,13 @@ class AsnInfo:
 
 @dataclass(slots=True)
 class Holder:
+    """Who holds the address (the organisation on the most specific registry object), and the rule that named it."""
+
     name: str | None = None
     handle: str | None = None
     country: str | None = None
     country_basis: str | None = None  # where the country came from (registrant address, network country)
-    rule: str | None = None  # the evidence rule that named the holder
+    rule: HolderRule | None = None  # the evidence rule that named the holder
     inferred: bool = False
     reason: str | None = None  # why the holder is unknown or only inferred
     evidence: list[str] = field(default_factory=list)  # handles, roles, URLs
@@ -86,7 +93,9 @@ class Holder:
 
 @dataclass(slots=True)
 class ChainLink:
-    role: str  # "iana" | "rir" | "nir" | "holder" | "sub-assignment"
+    """One link of the registry chain IANA > RIR > NIR > holder."""
+
+    role: ChainRole
     name: str | None
     handle: str | None = None
     url: str | None = None
@@ -95,6 +104,8 @@ class ChainLink:
 
 @dataclass(slots=True)
 class Network:
+    """The most specific registry object covering the address."""
+
     start: str | None = None
     end: str | None = None
     cidrs: list[str] = field(default_factory=list)
@@ -111,6 +122,8 @@ class Network:
 
 @dataclass(slots=True)
 class Abuse:
+    """The abuse contact the network object lists."""
+
     email: str | None = None
     phone: str | None = None
     handle: str | None = None
@@ -129,6 +142,8 @@ class Resolution:
 
 @dataclass(slots=True)
 class AddressRecord:
+    """What is known about one looked-up address, with the source of every fact."""
+
     query: str  # what the user asked for (an address or a hostname)
     address: str  # the address looked up, in canonical form
     special: Special | None = None
@@ -145,6 +160,8 @@ class AddressRecord:
     provenance: dict[str, str] = field(default_factory=dict)  # field path -> SourceInfo.id
     sources: dict[str, SourceInfo] = field(default_factory=dict)  # SourceInfo.id -> SourceInfo
     errors: list[str] = field(default_factory=list)  # per-address reasons something could not be answered
+
+    _json_types: ClassVar[dict[str, Any]] = {"sources": list[SourceInfo]}  # written sorted by id
 
     @property
     def attributed(self) -> str:
@@ -164,6 +181,7 @@ class AddressRecord:
         self.sources.setdefault(source.id, source)
 
     def to_dict(self) -> dict[str, Any]:
+        """One record of the ``ipowner.lookup/1`` document (docs/schema.md)."""
         d = {
             "query": self.query,
             "address": self.address,
@@ -183,3 +201,11 @@ class AddressRecord:
             "errors": list(self.errors),
         }
         return d
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AddressRecord:
+        """The inverse of ``to_dict`` (a JSON Lines record's ``schema`` key is ignored)."""
+        rec = record_from_plain(cls, {k: v for k, v in data.items() if k != "sources"}, "record")
+        sources = from_plain(list[SourceInfo], data.get("sources") or [], "record.sources")
+        rec.sources = {s.id: s for s in sources}
+        return rec

@@ -11,7 +11,7 @@ import socket
 from dataclasses import dataclass
 from typing import Any
 
-from ipowner.model.serialize import plain
+from ipowner.model.serialize import to_plain
 
 
 @dataclass(slots=True, frozen=True)
@@ -63,6 +63,6 @@ class RangeFact:
         return ip.version == self.version and self.start <= int(ip) <= self.end
 
     def to_dict(self) -> dict[str, Any]:
-        d = plain(self)
+        d = to_plain(self)
         d["first"], d["last"], d["prefix"] = self.first, self.last, self.prefix
         return d

@@ -1,31 +1,47 @@
 """The ownership and jurisdiction report: destinations with their judgement, rollups, provenance.
 
 A report keeps three facts apart for every destination: where the server is (location), who
-holds the address space (holder) and who registered it (registry). ``Report.to_dict()`` is the
-versioned JSON document (schema ``ipowner.report/1``, see docs/schema.md); `ipowner diff` reads a
-saved one back as it is, so an old report keeps the answers of its day.
+holds the address space (holder) and who registered it (registry). Each ``DestinationReport`` is
+made of the observed ``Destination``, the looked-up ``AddressRecord`` and the ``Jurisdiction``
+judged from it. ``Report.to_dict()`` is the versioned JSON document (schema ``ipowner.report/1``, see
+docs/schema.md) and ``Report.from_json`` reads it back: `ipowner diff` reads a saved one, so an old
+report keeps the answers of its day.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
+from typing import Any, ClassVar, TypedDict
 
+from ipowner.errors import DocumentError
 from ipowner.model.address import AddressRecord
-from ipowner.model.serialize import iso, plain
+from ipowner.model.counts import Counts
+from ipowner.model.kinds import ByteKind, Flag, HolderRule, RegistryBasis, ReportLine, RollupGroup, Scope
+from ipowner.model.serialize import (
+    Epoch,
+    check_schema,
+    epoch_iso,
+    epoch_of,
+    from_plain,
+    iso,
+    json_keys,
+    record_from_plain,
+    to_plain,
+)
 from ipowner.model.sources import SourceInfo
-from ipowner.model.traffic import Hostname, InputInfo
+from ipowner.model.traffic import Destination, Hostname, InputInfo
 
 SCHEMA_REPORT = "ipowner.report/1"
-SCHEMA_DIFF = "ipowner.reports.diff/1"
 
-# Flags a judgement can raise (stable strings: policy files and scripts match on them).
-FLAG_HOLDER_ABROAD = "holder-country-differs-from-location"
-FLAG_REGISTERED_ABROAD = "registered-country-differs-from-location"
-FLAG_HOLDER_UNKNOWN = "holder-unknown"
-FLAG_LOCATION_UNKNOWN = "location-unknown"
-FLAG_HOLDER_INFERRED = "holder-inferred"
+# Flags a judgement can raise (the names older code imports; the values are ``Flag``'s).
+FLAG_HOLDER_ABROAD = Flag.HOLDER_ABROAD
+FLAG_REGISTERED_ABROAD = Flag.REGISTERED_ABROAD
+FLAG_HOLDER_UNKNOWN = Flag.HOLDER_UNKNOWN
+FLAG_LOCATION_UNKNOWN = Flag.LOCATION_UNKNOWN
+FLAG_HOLDER_INFERRED = Flag.HOLDER_INFERRED
 
 
 @dataclass(slots=True)
@@ -54,10 +70,10 @@ class Jurisdiction:
     holder_handle: str | None = None
     holder_country: str | None = None
     holder_inferred: bool = False
-    holder_rule: str | None = None
+    holder_rule: HolderRule | None = None
     registry: str | None = None  # the RIR, e.g. "APNIC"
     registry_country: str | None = None
-    registry_basis: str | None = None  # "registry data" (RDAP chain/network) | "IANA /8 table"
+    registry_basis: RegistryBasis | None = None
     nir: str | None = None  # a national registry under the RIR, e.g. "CNNIC"
     nir_country: str | None = None
     registered_country: str | None = None  # the address block's registration country
@@ -66,165 +82,326 @@ class Jurisdiction:
     as_country: str | None = None
     cloud: CloudInfo | None = None
     verdict: str = ""
-    flags: list[str] = field(default_factory=list)
+    flags: list[Flag] = field(default_factory=list)
 
 
 @dataclass(slots=True)
 class DestinationReport:
-    address: str
-    scope: str = "internet"
-    flows: int = 0
-    packets_sent: int = 0
-    packets_received: int = 0
-    bytes_sent: int = 0
-    bytes_received: int = 0
-    first_seen: float | None = None
-    last_seen: float | None = None
-    hostnames: list[Hostname] = field(default_factory=list)
-    domains: list[str] = field(default_factory=list)  # registered domains of the hostnames (Public Suffix List)
-    ports: list[str] = field(default_factory=list)
-    devices: list[str] = field(default_factory=list)
-    apps: list[str] = field(default_factory=list)
-    record: AddressRecord | None = None
+    """One destination of a report: what was observed, what was looked up, and the judgement."""
+
+    destination: Destination  # hostnames, ports, devices and apps sorted for the report
+    record: AddressRecord | None = None  # None for peers that were not looked up
     jurisdiction: Jurisdiction = field(default_factory=Jurisdiction)
+    domains: list[str] = field(default_factory=list)  # registered domains of the hostnames (Public Suffix List)
+
+    # The document's keys: the destination's (without the IP-level counts and the concealment list,
+    # which a report does not show), then the report's own.
+    _json_keys: ClassVar[tuple[str, ...]] = (
+        "address", "scope", "flows", "packets_sent", "packets_received", "bytes_sent", "bytes_received",
+        "first_seen", "last_seen", "hostnames", "domains", "ports", "devices", "apps", "jurisdiction", "lookup",
+    )
+
+    @classmethod
+    def of(cls, destination: Destination, record: AddressRecord | None = None, *,
+           domains: Iterable[str] = ()) -> DestinationReport:
+        """The report's view of ``destination``: its lists in a stable order (the destination is not changed)."""
+        d = destination
+        shown = dataclasses.replace(
+            d,
+            hostnames=sorted(d.hostnames, key=lambda h: (h.name, h.source, h.concealment or "")),
+            ports=sorted(d.ports),
+            devices=sorted(d.devices),
+            apps=sorted(d.apps),
+            concealment=list(d.concealment),
+        )
+        return cls(destination=shown, record=record, domains=list(domains))
+
+    # What the destination observed, as attributes of the report row (renderers and policies read these).
+    @property
+    def address(self) -> str:
+        return self.destination.address
+
+    @property
+    def scope(self) -> Scope:
+        return self.destination.scope
+
+    @property
+    def counts(self) -> Counts:
+        return self.destination.counts()
+
+    @property
+    def flows(self) -> int:
+        return self.destination.flows
+
+    @property
+    def packets_sent(self) -> int:
+        return self.destination.packets_sent
+
+    @property
+    def packets_received(self) -> int:
+        return self.destination.packets_received
+
+    @property
+    def bytes_sent(self) -> int:
+        return self.destination.bytes_sent
+
+    @property
+    def bytes_received(self) -> int:
+        return self.destination.bytes_received
+
+    @property
+    def first_seen(self) -> Epoch | None:
+        return self.destination.first_seen
+
+    @property
+    def last_seen(self) -> Epoch | None:
+        return self.destination.last_seen
+
+    @property
+    def hostnames(self) -> list[Hostname]:
+        return self.destination.hostnames
+
+    @property
+    def ports(self) -> list[str]:
+        return self.destination.ports
+
+    @property
+    def devices(self) -> list[str]:
+        return self.destination.devices
+
+    @property
+    def apps(self) -> list[str]:
+        return self.destination.apps
+
+    @property
+    def lookup(self) -> AddressRecord | None:
+        """The full ``ipowner.lookup/1`` record the judgement was made from (the document's ``lookup`` key)."""
+        return self.record
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "address": self.address,
-            "scope": self.scope,
-            "flows": self.flows,
-            "packets_sent": self.packets_sent,
-            "packets_received": self.packets_received,
-            "bytes_sent": self.bytes_sent,
-            "bytes_received": self.bytes_received,
-            "first_seen": _epoch_iso(self.first_seen),
-            "last_seen": _epoch_iso(self.last_seen),
-            "hostnames": plain(self.hostnames),
-            "domains": list(self.domains),
-            "ports": list(self.ports),
-            "devices": list(self.devices),
-            "apps": list(self.apps),
-            "jurisdiction": plain(self.jurisdiction),
-            "lookup": self.record.to_dict() if self.record else None,
-        }
+        return to_plain(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DestinationReport:
+        where = f"destination {data.get('address')}"
+        dest = from_plain(Destination, {k: v for k, v in data.items() if k not in ("lookup", "jurisdiction")}, where)
+        for h in dest.hostnames:  # the report does not carry the list: it is the hostnames' labels
+            if h.concealment is not None and h.concealment not in dest.concealment:
+                dest.concealment.append(h.concealment)
+        return cls(
+            destination=dest,
+            record=from_plain(AddressRecord | None, data.get("lookup"), f"{where}.lookup"),
+            jurisdiction=from_plain(Jurisdiction, data.get("jurisdiction") or {}, f"{where}.jurisdiction"),
+            domains=from_plain(list[str], data.get("domains") or [], f"{where}.domains"),
+        )
 
 
 @dataclass(slots=True)
-class RollupRow:
+class RollupRow(Counts):
+    """One row of a rollup: the destinations sharing one key (a country, a holder, an AS...) summed."""
+
     key: str  # the grouping value ("" when unknown)
     label: str  # what a reader sees
-    bytes_sent: int = 0
-    bytes_received: int = 0
-    flows: int = 0
     destinations: int = 0
+
+    # A rollup shows bytes and flows; the packet and IP-level counts are summed but not written.
+    _json_keys: ClassVar[tuple[str, ...]] = ("key", "label", "bytes_sent", "bytes_received", "flows", "destinations")
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_plain(self)
 
 
 @dataclass(slots=True)
 class DataSourceNote:
+    """A data source of the report, with its age relative to the capture."""
+
     source: SourceInfo
     age_days: float | None = None  # data date minus capture date (positive: data newer than the capture)
     warning: str | None = None
 
+    @classmethod
+    def _json_shape(cls) -> list[tuple[str, Any]]:
+        return [*json_keys(SourceInfo), ("age_days", float | None), ("warning", str | None)]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The source's own keys, then ``age_days`` and ``warning``."""
+        return {**self.source.to_dict(), "age_days": self.age_days, "warning": self.warning}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DataSourceNote:
+        return cls(
+            source=from_plain(SourceInfo, {k: v for k, v in data.items() if k not in ("age_days", "warning")},
+                              "data source"),
+            age_days=from_plain(float | None, data.get("age_days"), "data source.age_days"),
+            warning=from_plain(str | None, data.get("warning"), "data source.warning"),
+        )
+
 
 @dataclass(slots=True)
 class Provenance:
+    """Where a report came from: tool, time, options, inputs, capture span, data sources and credits."""
+
     tool: str = "ipowner"
     tool_version: str = ""
     generated: datetime | None = None
     command_line: list[str] | None = None
     offline: bool = False
     inputs: list[InputInfo] = field(default_factory=list)
-    capture_start: float | None = None
-    capture_end: float | None = None
-    byte_kind: str = "frame"
+    capture_start: Epoch | None = None
+    capture_end: Epoch | None = None
+    byte_kind: ByteKind = ByteKind.FRAME
     data_sources: list[DataSourceNote] = field(default_factory=list)
     credits: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "tool": self.tool,
-            "tool_version": self.tool_version,
-            "generated": iso(self.generated),
-            "command_line": self.command_line,
-            "offline": self.offline,
-            "inputs": [plain(i) | {"first_seen": _epoch_iso(i.first_seen), "last_seen": _epoch_iso(i.last_seen)} for i in self.inputs],
-            "capture_start": _epoch_iso(self.capture_start),
-            "capture_end": _epoch_iso(self.capture_end),
-            "byte_kind": self.byte_kind,
-            "data_sources": [
-                {**n.source.to_dict(), "age_days": n.age_days, "warning": n.warning} for n in self.data_sources
-            ],
-            "credits": list(self.credits),
-        }
+        return to_plain(self)
 
 
-ROLLUP_KINDS = ("location", "holder_country", "holder", "asn", "registry", "domain", "device", "app")
+ROLLUP_KINDS = tuple(g.value for g in RollupGroup)
+
+
+class PolicyHit(TypedDict):
+    """One destination breaking one ``--fail-on`` rule."""
+
+    address: str
+    hostnames: list[str]
+    rule: str  # as given, e.g. "location:CN"
+    value: str  # the offending value
+    bytes_sent: int
+    verdict: str
 
 
 @dataclass(slots=True)
 class PolicyResult:
+    """The ``--fail-on`` gate: the rules given and the destinations that broke them."""
+
     rules: list[str] = field(default_factory=list)
-    offending: list[dict[str, Any]] = field(default_factory=list)  # address, rule, value, verdict
+    offending: list[PolicyHit] = field(default_factory=list)
+
+    _json_keys: ClassVar[tuple[str, ...]] = ("rules", "fired", "offending")
 
     @property
     def fired(self) -> bool:
         return bool(self.offending)
 
+    def to_dict(self) -> dict[str, Any]:
+        return to_plain(self)
+
+
+# (bucket start, bytes sent, bytes received)
+TimelinePoint = tuple[Epoch, int, int]
+
+
+class Totals(TypedDict):
+    """Sums over a report's internet destinations."""
+
+    destinations: int
+    bytes_sent: int
+    bytes_received: int
+    flows: int
+
 
 @dataclass(slots=True)
 class Report:
+    """Destinations with their judgement, rollups, timelines and provenance (``ipowner.report/1``)."""
+
     provenance: Provenance = field(default_factory=Provenance)
     destinations: list[DestinationReport] = field(default_factory=list)  # ranked by bytes sent
-    rollups: dict[str, list[RollupRow]] = field(default_factory=dict)  # ROLLUP_KINDS -> rows
-    timeline: list[tuple[float, int, int]] = field(default_factory=list)  # (bucket start, sent, received), all destinations
-    timeline_by_location: dict[str, list[tuple[float, int, int]]] = field(default_factory=dict)
+    rollups: dict[str, list[RollupRow]] = field(default_factory=dict)  # RollupGroup value -> rows
+    timeline: list[TimelinePoint] = field(default_factory=list)  # all internet destinations
+    timeline_by_location: dict[str, list[TimelinePoint]] = field(default_factory=dict)
     timeline_bucket: float = 60.0
     warnings: list[str] = field(default_factory=list)
     partial: bool = False
     policy: PolicyResult | None = None
 
+    SCHEMA: ClassVar[str] = SCHEMA_REPORT
+    _json_keys: ClassVar[tuple[str, ...]] = (
+        "provenance", "partial", "warnings", "totals", "destinations", "rollups", "timeline_bucket", "timeline",
+        "timeline_by_location", "policy",
+    )
+    _json_types: ClassVar[dict[str, Any]] = {"rollups": dict[RollupGroup, list[RollupRow]]}
+
     @property
     def internet(self) -> list[DestinationReport]:
-        return [d for d in self.destinations if d.scope == "internet"]
+        return [d for d in self.destinations if d.scope == Scope.INTERNET]
 
-    def totals(self) -> dict[str, int]:
-        ds = self.internet
-        return {
-            "destinations": len(ds),
-            "bytes_sent": sum(d.bytes_sent for d in ds),
-            "bytes_received": sum(d.bytes_received for d in ds),
-            "flows": sum(d.flows for d in ds),
-        }
+    def totals(self) -> Totals:
+        total = Counts()
+        internet = self.internet
+        for d in internet:
+            total.add(d.destination)
+        return {"destinations": len(internet), "bytes_sent": total.bytes_sent,
+                "bytes_received": total.bytes_received, "flows": total.flows}
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "schema": SCHEMA_REPORT,
-            "provenance": self.provenance.to_dict(),
-            "partial": self.partial,
-            "warnings": list(self.warnings),
-            "totals": self.totals(),
-            "destinations": [d.to_dict() for d in self.destinations],
-            "rollups": {k: plain(v) for k, v in self.rollups.items()},
-            "timeline_bucket": self.timeline_bucket,
-            "timeline": [[_epoch_iso(t), s, r] for t, s, r in self.timeline],
-            "timeline_by_location": {
-                k: [[_epoch_iso(t), s, r] for t, s, r in v] for k, v in self.timeline_by_location.items()
-            },
-            "policy": None
-            if self.policy is None
-            else {"rules": self.policy.rules, "fired": self.policy.fired, "offending": self.policy.offending},
-        }
+        """The ``ipowner.report/1`` document."""
+        return {"schema": SCHEMA_REPORT, **to_plain(self)}
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> Report:
+        """A saved report document back into the model: ``Report.from_json(doc).to_dict() == doc``."""
+        check_schema(doc, (SCHEMA_REPORT,))
+        if not isinstance(doc.get("destinations"), list):
+            raise DocumentError("report", "no destinations list")
+        return record_from_plain(cls, {k: v for k, v in doc.items() if k != "totals"}, "report")
+
+    def lines(self) -> Iterator[dict[str, Any]]:
+        """The JSON Lines form: a provenance line (with totals, partial, warnings), one line per destination
+        with its rank, one per rollup row with its group and rank, and a policy line when a gate was given."""
+        yield {"schema": SCHEMA_REPORT, "kind": ReportLine.PROVENANCE.value, **self.provenance.to_dict(),
+               "totals": self.totals(), "partial": self.partial, "warnings": list(self.warnings)}
+        for rank, d in enumerate(self.destinations, 1):
+            yield {"schema": SCHEMA_REPORT, "kind": ReportLine.DESTINATION.value, "rank": rank, **d.to_dict()}
+        for group, rows in self.rollups.items():
+            for rank, row in enumerate(rows, 1):
+                yield {"schema": SCHEMA_REPORT, "kind": ReportLine.ROLLUP.value, "group": str(group), "rank": rank,
+                       **row.to_dict()}
+        if self.policy is not None:
+            yield {"schema": SCHEMA_REPORT, "kind": ReportLine.POLICY.value, **self.policy.to_dict()}
+
+    @classmethod
+    def from_lines(cls, lines: Iterable[Mapping[str, Any]]) -> Report:
+        """A report from its JSON Lines form. The lines carry no timeline: it stays empty."""
+        rep = cls()
+        for i, line in enumerate(lines):
+            where = f"line {i + 1}"
+            check_schema(line, (SCHEMA_REPORT,))
+            kind = from_plain(ReportLine, line.get("kind"), f"{where}.kind")
+            body = {k: v for k, v in line.items() if k not in ("schema", "kind", "rank", "group")}
+            if kind is ReportLine.PROVENANCE:
+                rep.provenance = from_plain(Provenance, body, where)
+                rep.partial = from_plain(bool, line.get("partial", False), f"{where}.partial")
+                rep.warnings = from_plain(list[str], line.get("warnings") or [], f"{where}.warnings")
+            elif kind is ReportLine.DESTINATION:
+                rep.destinations.append(from_plain(DestinationReport, body, where))
+            elif kind is ReportLine.ROLLUP:
+                group = from_plain(RollupGroup, line.get("group"), f"{where}.group")
+                rep.rollups.setdefault(group, []).append(from_plain(RollupRow, body, where))
+            else:
+                rep.policy = from_plain(PolicyResult, body, where)
+        return rep
 
 
 def _epoch_iso(t: float | None) -> str | None:
-    if t is None:
-        return None
-    return iso(datetime.fromtimestamp(t, tz=UTC))
+    """Kept for the renderers that import it; ``serialize.epoch_iso`` is the public name."""
+    return epoch_iso(t)
 
 
-def epoch_of(text: str | None) -> float | None:
-    """Inverse of the ISO 8601 times written in reports."""
-    if not text:
-        return None
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-
+__all__ = [
+    "ROLLUP_KINDS",
+    "SCHEMA_REPORT",
+    "CloudInfo",
+    "DataSourceNote",
+    "DestinationReport",
+    "Jurisdiction",
+    "PolicyHit",
+    "PolicyResult",
+    "Provenance",
+    "Report",
+    "RollupRow",
+    "TimelinePoint",
+    "Totals",
+    "epoch_of",
+    "iso",
+]

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ipowner.model.serialize import plain
+from ipowner.model.kinds import SourceKind
+from ipowner.model.serialize import to_plain
 
 
 @dataclass(slots=True)
@@ -18,7 +19,7 @@ class SourceInfo:
     """
 
     id: str  # e.g. "embedded", "mmdb:GeoLite2-City", "iana-special", "rdap:arin", "resolver"
-    kind: str  # "mmdb" | "iana" | "rdap" | "resolver" | "cache" | "table"
+    kind: SourceKind
     name: str  # human-readable name
     date: datetime | None = None
     path: str | None = None  # file path or URL
@@ -26,4 +27,4 @@ class SourceInfo:
     credit: str | None = None  # attribution text that must accompany the data
 
     def to_dict(self) -> dict[str, Any]:
-        return plain(self)
+        return to_plain(self)

@@ -16,7 +16,7 @@ from types import TracebackType
 from typing import Any
 
 from ipowner.errors import InputError
-from ipowner.model import RangeFact, SourceInfo
+from ipowner.model import RangeFact, SourceInfo, SourceKind
 from ipowner.model.report import CloudInfo
 from ipowner.reference.cloud import CloudTable, cloud_table
 
@@ -159,7 +159,7 @@ def parse_cloud_ranges(path: str | Path) -> tuple[SourceInfo, list[RangeFact]]:
         for item in doc.get("ipv6_prefixes") or []:
             if isinstance(item, dict) and "ipv6_prefix" in item:
                 add(item["ipv6_prefix"], sid, "aws", item.get("region"), item.get("service"))
-        src = SourceInfo(id=sid, kind="ranges", name="AWS ip-ranges.json", date=date, path=name)
+        src = SourceInfo(id=sid, kind=SourceKind.RANGES, name="AWS ip-ranges.json", date=date, path=name)
     elif isinstance(prefixes, list):
         sid = "ranges:google"
         date = _parse_date(doc.get("creationTime"), None)
@@ -172,7 +172,7 @@ def parse_cloud_ranges(path: str | Path) -> tuple[SourceInfo, list[RangeFact]]:
                 add(prefix, sid, "google", item.get("scope"), item.get("service"))
             else:
                 bad += 1
-        src = SourceInfo(id=sid, kind="ranges", name="Google Cloud cloud.json", date=date, path=name)
+        src = SourceInfo(id=sid, kind=SourceKind.RANGES, name="Google Cloud cloud.json", date=date, path=name)
     elif isinstance(doc.get("values"), list):
         sid = "ranges:azure"
         for item in doc["values"]:
@@ -184,7 +184,7 @@ def parse_cloud_ranges(path: str | Path) -> tuple[SourceInfo, list[RangeFact]]:
             for prefix in props.get("addressPrefixes") or []:
                 add(prefix, sid, "microsoft", props.get("region"), service)
         label = f"Azure service tags ({doc.get('cloud', 'Public')}, change {doc.get('changeNumber', '?')})"
-        src = SourceInfo(id=sid, kind="ranges", name=label, date=None, path=name)
+        src = SourceInfo(id=sid, kind=SourceKind.RANGES, name=label, date=None, path=name)
     else:
         raise InputError(name, "not an AWS ip-ranges.json, Google cloud.json or Azure service tags file")
     if not facts:

@@ -19,7 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ipowner._addr import parse
-from ipowner.model import AddressRecord, LookedThrough, SourceInfo, Special
+from ipowner.model import AddressRecord, LookedThrough, Mechanism, SourceInfo, SourceKind, Special
 from ipowner.paths import shipped
 
 IPV4_SPECIAL = "iana-ipv4-special-registry.csv"
@@ -276,7 +276,7 @@ def load_registry(data_dir: Path | None = None) -> tuple[SpecialRegistry, Source
         blocks += parse_ipv4_space(space)
     source = SourceInfo(
         id="iana-special",
-        kind="iana",
+        kind=SourceKind.IANA,
         name="IANA IPv4/IPv6 Special-Purpose Address Registries and IPv4 Address Space",
         date=_newest_allocation([v4, v6]),
         path=str(v4.parent),
@@ -300,22 +300,22 @@ def look_through(ip: ipaddress.IPv6Address) -> LookedThrough | None:
     """The IPv4 address an IPv6 translation or tunnel address carries, if it is one."""
     v = int(ip)
     if ip in _MAPPED:
-        return LookedThrough("ipv4-mapped", str(_MAPPED), str(_v4(v)))
+        return LookedThrough(Mechanism.IPV4_MAPPED, str(_MAPPED), str(_v4(v)))
     if ip in _NAT64:
-        return LookedThrough("nat64", str(_NAT64), str(_v4(v)))
+        return LookedThrough(Mechanism.NAT64, str(_NAT64), str(_v4(v)))
     if ip in _NAT64_LOCAL:
         # RFC 6052 section 2.2, /48 prefix: IPv4 bits 0-15 in address bits 48-63, bits 64-71 are
         # the reserved "u" octet, IPv4 bits 16-31 in address bits 72-87.
         high = (v >> 64) & 0xFFFF
         low = (v >> 40) & 0xFFFF
-        return LookedThrough("nat64-local", str(_NAT64_LOCAL), str(_v4(high << 16 | low)))
+        return LookedThrough(Mechanism.NAT64_LOCAL, str(_NAT64_LOCAL), str(_v4(high << 16 | low)))
     if ip in _6TO4:
-        return LookedThrough("6to4", str(_6TO4), str(_v4(v >> 80)))
+        return LookedThrough(Mechanism.SIX_TO_FOUR, str(_6TO4), str(_v4(v >> 80)))
     if ip in _TEREDO:
         # RFC 4380 section 4: server IPv4 in bits 32-63, client IPv4 inverted in the last 32 bits.
         server = _v4(v >> 64)
         client = _v4(~v)
-        return LookedThrough("teredo", str(_TEREDO), str(client), teredo_server=str(server))
+        return LookedThrough(Mechanism.TEREDO, str(_TEREDO), str(client), teredo_server=str(server))
     return None
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 
-from ipowner.model import SourceInfo
+from ipowner.model import SourceInfo, SourceKind
 from ipowner.paths import shipped
 
 TABLE_SOURCE_ID = "table:cloud-providers"
@@ -58,7 +58,7 @@ class CloudTable:
         date = datetime.fromisoformat(self.compiled).replace(tzinfo=UTC) if self.compiled else None
         return SourceInfo(
             id=TABLE_SOURCE_ID,
-            kind="table",
+            kind=SourceKind.TABLE,
             name="ipowner cloud/CDN provider table (ASNs from the providers' and PeeringDB's public records)",
             date=date,
             path="data/cloud-providers.json",

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from ipowner.model import SourceInfo
+from ipowner.model import SourceInfo, SourceKind
 
 if TYPE_CHECKING:
     from publicsuffixlist import PublicSuffixList
@@ -35,7 +35,7 @@ def psl_source() -> SourceInfo:
         date = datetime(int(stamp[:4]), int(stamp[4:6]), int(stamp[6:]), tzinfo=UTC)
     return SourceInfo(
         id="psl",
-        kind="table",
+        kind=SourceKind.TABLE,
         name=f"Public Suffix List (snapshot in publicsuffixlist {version})",
         date=date,
         licence="MPL-2.0",

@@ -8,7 +8,7 @@ module and imported on first use, so a command pays only for the format it write
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TextIO
 
@@ -64,6 +64,10 @@ _BUILTIN: dict[tuple[str, str], _Builtin] = {
     ("report", "html"): _Builtin(_R + "html", "write_html"),
     ("diff", "table"): _Builtin(_R + "terminal.diff", "write_terminal_diff", "width"),
     **{("diff", fmt): _Builtin(_R + "diff", "write_diff", "format") for fmt in ("json", "jsonl", "csv", "markdown", "html")},
+    **{("data", fmt): _Builtin(_R + "data", "write_data", "format") for fmt in ("table", "json")},
+    **{("cache", fmt): _Builtin(_R + "cache", "write_cache_stats", "format") for fmt in ("table", "json")},
+    # an iterable of cache entries, written as they come (the kind is given, never told from the document)
+    ("cache-export", "jsonl"): _Builtin(_R + "cache", "write_cache_export"),
 }
 
 # Writers registered at run time, and built-ins once imported.
@@ -75,7 +79,8 @@ for _kind, _fmt in _BUILTIN:
 
 # The document kinds by class name (checked along the document's MRO, ipowner's own classes only), so
 # that telling a document's kind imports nothing.
-_KIND_OF_CLASS = {"LookupResult": "lookup", "TrafficResult": "traffic", "Report": "report"}
+_KIND_OF_CLASS = {"LookupResult": "lookup", "TrafficResult": "traffic", "Report": "report", "Diff": "diff",
+                  "DataStatus": "data", "CacheStats": "cache"}
 
 
 def register(kind: str, fmt: str, writer: Writer) -> None:
@@ -101,11 +106,6 @@ def kind_of(document: Any) -> str:
     for cls in type(document).__mro__:
         if cls.__module__.startswith("ipowner.") and cls.__name__ in _KIND_OF_CLASS:
             return _KIND_OF_CLASS[cls.__name__]
-    if isinstance(document, Mapping):
-        from ipowner.model.report import SCHEMA_DIFF
-
-        if document.get("schema") == SCHEMA_DIFF:
-            return "diff"
     raise UsageError(f"cannot render a {type(document).__name__}: not a document ipowner writes")
 
 
@@ -123,7 +123,7 @@ def writer_for(kind: str, fmt: str) -> Writer:
 
 
 def render(document: Any, fmt: str, out: TextIO, *, kind: str | None = None, width: int | None = None) -> None:
-    """Write ``document`` (a lookup, traffic, report or diff) to ``out`` in format ``fmt``.
+    """Write ``document`` (a lookup, traffic, report, diff, data or cache document) to ``out`` in format ``fmt``.
 
     ``kind`` is found from the document when not given. ``width``: the line width of the terminal
     views ("table"); by default the terminal's width when ``out`` is one, else a fixed width (reports

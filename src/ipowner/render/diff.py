@@ -7,75 +7,53 @@ from __future__ import annotations
 
 from typing import Any, TextIO
 
-from ipowner.model.report import SCHEMA_DIFF
+from ipowner.model.diff import COLUMNS, Diff, DiffRow
+from ipowner.model.serialize import to_plain
 from ipowner.render.csv import write_csv
 from ipowner.render.escape import html_safe, markdown_safe, terminal_safe
-from ipowner.render.json import write_json, write_jsonl
+from ipowner.render.json import write_json, write_lines
 
-COLUMNS = ["section", "change", "key", "label", "detail", "bytes_sent_before", "bytes_sent_after",
-           "bytes_sent_change", "bytes_received_before", "bytes_received_after", "bytes_received_change"]
-
-
-def rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-
-    def add(section: str, change: str, key: Any, label: Any = None, detail: Any = None, **nums: Any) -> None:
-        out.append({"section": section, "change": change, "key": key, "label": label, "detail": detail,
-                    **{c: nums.get(c) for c in COLUMNS[5:]}})
-
-    for change in ("added", "removed"):
-        for d in doc["destinations"][change]:
-            side = "after" if change == "added" else "before"
-            add("destination", change, d["address"], ", ".join(d["hostnames"]), d.get("verdict"),
-                **{f"bytes_sent_{side}": d["bytes_sent"], f"bytes_received_{side}": d["bytes_received"]})
-    for c in doc["changed_answers"]:
-        detail = "; ".join(f"{f}: {b} -> {a}" for f, (b, a) in c["fields"].items())
-        add("destination", "answer changed", c["address"], None, detail)
-    for section in ("hostnames", "domains"):
-        for change in ("added", "removed"):
-            for name in doc[section][change]:
-                add(section.rstrip("s"), change, name)
-    for group, ch in doc["jurisdictions"].items():
-        for change in ("added", "removed"):
-            for k in ch[change]:
-                add(group, change, k)
-    for group, items in doc["bytes"].items():
-        for r in items:
-            if r["bytes_sent_change"] or r["bytes_received_change"]:
-                add(f"bytes by {group}", "bytes", r["key"], r["label"], None,
-                    **{c: r[c] for c in COLUMNS[5:]})
-    return out
+__all__ = ["COLUMNS", "rows", "write_diff"]
 
 
-def _summary(doc: dict[str, Any]) -> str:
-    d = doc["destinations"]
-    return (f"{len(d['added'])} destinations added, {len(d['removed'])} removed, "
-            f"{len(doc['changed_answers'])} with changed answers; {len(doc['hostnames']['added'])} hostnames added, "
-            f"{len(doc['hostnames']['removed'])} removed")
+def rows(diff: Diff) -> list[dict[str, Any]]:
+    """The change rows as plain dicts, keyed by ``COLUMNS``."""
+    return [_cells(r) for r in diff.rows()]
 
 
-def _sides(doc: dict[str, Any]) -> list[str]:
+def _cells(row: DiffRow) -> dict[str, Any]:
+    return to_plain(row)
+
+
+def _summary(diff: Diff) -> str:
+    d = diff.destinations
+    return (f"{len(d.added)} destinations added, {len(d.removed)} removed, "
+            f"{len(diff.changed_answers)} with changed answers; {len(diff.hostnames.added)} hostnames added, "
+            f"{len(diff.hostnames.removed)} removed")
+
+
+def _sides(diff: Diff) -> list[str]:
     out = []
-    for name in ("before", "after"):
-        s = doc[name]
-        ins = ", ".join(f"{i['name']} (sha256 {i['sha256']})" for i in s["inputs"])
-        out.append(f"{name}: {ins} [{s['kind']}; capture {s['capture_start']} to {s['capture_end']}; "
-                   f"report generated {s['generated']}]")
+    for name, s in (("before", diff.before), ("after", diff.after)):
+        side = to_plain(s)
+        ins = ", ".join(f"{i.name} (sha256 {i.sha256})" for i in s.inputs)
+        out.append(f"{name}: {ins} [{side['origin']}; capture {side['capture_start']} to {side['capture_end']}; "
+                   f"report generated {side['generated']}]")
     return out
 
 
-def write_diff(doc: dict[str, Any], fmt: str, stream: TextIO) -> None:
-    rs = rows(doc)
+def write_diff(diff: Diff, fmt: str, stream: TextIO) -> None:
+    """``diff`` in one of the report formats: table (the default), json, jsonl, csv, markdown, html."""
+    rs = rows(diff)
     if fmt == "json":
-        write_json(doc, stream)
+        write_json(diff.to_dict(), stream)
     elif fmt == "jsonl":
-        write_jsonl(({"kind": "side", "side": n, **doc[n]} for n in ("before", "after")), SCHEMA_DIFF, stream)
-        write_jsonl(({"kind": "change", **r} for r in rs), SCHEMA_DIFF, stream)
+        write_lines(diff.lines(), stream)
     elif fmt == "csv":
         write_csv(COLUMNS, ([r[c] for c in COLUMNS] for r in rs), stream)
     elif fmt == "markdown":
-        lines = ["# ipowner diff", "", markdown_safe(_summary(doc)) + ".", ""]
-        lines += [f"- {markdown_safe(s, 4000)}" for s in _sides(doc)]
+        lines = ["# ipowner diff", "", markdown_safe(_summary(diff)) + ".", ""]
+        lines += [f"- {markdown_safe(s, 4000)}" for s in _sides(diff)]
         lines += ["", "| " + " | ".join(COLUMNS) + " |", "|" + "|".join("---" for _ in COLUMNS) + "|"]
         for r in rs:
             lines.append("| " + " | ".join("" if r[c] is None else markdown_safe(r[c]) for c in COLUMNS) + " |")
@@ -83,8 +61,8 @@ def write_diff(doc: dict[str, Any], fmt: str, stream: TextIO) -> None:
     elif fmt == "html":
         from ipowner.render.html import _CSS
 
-        body = [f"<h1>ipowner diff</h1><p>{html_safe(_summary(doc))}.</p><ul>"]
-        body += [f"<li>{html_safe(s, 4000)}</li>" for s in _sides(doc)]
+        body = [f"<h1>ipowner diff</h1><p>{html_safe(_summary(diff))}.</p><ul>"]
+        body += [f"<li>{html_safe(s, 4000)}</li>" for s in _sides(diff)]
         body.append('</ul><table id="diff-table"><thead><tr>' + "".join(f"<th>{c}</th>" for c in COLUMNS)
                     + "</tr></thead><tbody>")
         for r in rs:
@@ -108,8 +86,8 @@ def write_diff(doc: dict[str, Any], fmt: str, stream: TextIO) -> None:
         tty = hasattr(stream, "isatty") and stream.isatty()
         con = Console(file=stream, force_terminal=tty, no_color=not tty, width=None if tty else _columns(),
                       markup=False, highlight=False, emoji=False)
-        con.print(Text(_summary(doc), style="bold"))
-        for s in _sides(doc):
+        con.print(Text(_summary(diff), style="bold"))
+        for s in _sides(diff):
             con.print(Text(terminal_safe(s, 4000)))
         t = Table(box=box.SIMPLE_HEAD)
         for c in ("section", "change", "key", "label", "detail", "sent before", "sent after", "received before",

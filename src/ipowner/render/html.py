@@ -14,13 +14,12 @@ import math
 from typing import Any, TextIO
 
 from ipowner.model.report import Report, RollupRow
-from ipowner.model.serialize import iso
+from ipowner.model.serialize import epoch_iso, iso
 from ipowner.reference.countries import country_name, world_map
 from ipowner.render.escape import html_safe
 from ipowner.render.report_rows import (
     ROLLUP_TITLES,
     destination_rows,
-    epoch_iso,
     human_bytes,
     provenance_items,
 )

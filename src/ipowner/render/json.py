@@ -18,9 +18,13 @@ def write_json(doc: dict[str, Any], stream: TextIO) -> None:
     stream.write("\n")
 
 
-def write_jsonl(rows: Iterable[dict[str, Any]], schema: str, stream: TextIO) -> None:
-    """One JSON object per line, each carrying the schema version."""
-    for row in rows:
-        line = {"schema": schema, **row}
+def write_lines(lines: Iterable[dict[str, Any]], stream: TextIO) -> None:
+    """One JSON object per line, as given (each line carries its own ``schema``)."""
+    for line in lines:
         stream.write(json.dumps(line, ensure_ascii=True, allow_nan=False, separators=(",", ":")))
         stream.write("\n")
+
+
+def write_jsonl(rows: Iterable[dict[str, Any]], schema: str, stream: TextIO) -> None:
+    """One JSON object per line, each carrying the schema version first."""
+    write_lines(({"schema": schema, **row} for row in rows), stream)

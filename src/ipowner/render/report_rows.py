@@ -5,11 +5,10 @@ Values here are raw (untrusted text unescaped); each renderer escapes for its ow
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from ipowner.model.report import Report
-from ipowner.model.serialize import iso
+from ipowner.model.serialize import epoch_iso, iso
 
 DEST_COLUMNS = [
     "rank",
@@ -55,10 +54,6 @@ ROLLUP_TITLES = {
     "app": "By app",
 }
 
-
-def epoch_iso(t: float | None) -> str | None:
-    """A time in seconds since the epoch as the documents write it (ISO 8601, UTC)."""
-    return None if t is None else iso(datetime.fromtimestamp(t, tz=UTC))
 
 
 def destination_rows(report: Report) -> list[dict[str, Any]]:
@@ -132,8 +127,8 @@ def provenance_items(report: Report) -> list[tuple[str, str, str, str]]:
 def _byte_kind_text(kind: str) -> str:
     return {
         "frame": "on-the-wire frame lengths as captured",
-        "ip": "IP-level byte counts from logs",
-        "mixed": "frame lengths for captures, IP-level counts for logs",
+        "ip": "IP-level byte counts (logs, or captures mixed with logs)",
+        "none": "no byte counts (the inputs list addresses only)",
     }.get(kind, kind)
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import ipaddress
 from functools import lru_cache
 
-from ipowner.model import AddressRecord
+from ipowner.model import AddressRecord, RegistryBasis
 from ipowner.model.report import (
     FLAG_HOLDER_ABROAD,
     FLAG_HOLDER_INFERRED,
@@ -34,7 +34,7 @@ from ipowner.reference.registries import by_name, mentioned
 ANYCAST = "anycast, no single location"
 
 # The basis of a registry found only from IANA's /8 table (no registry data for the address).
-IANA_BASIS = "IANA /8 table"
+IANA_BASIS = RegistryBasis.IANA_TABLE
 
 
 _WHOIS_RIR = {
@@ -162,7 +162,7 @@ def judge(record: AddressRecord, *, table: CloudTable | None = None, ranges: Clo
     rir, nir = registries(record)
     if rir:
         j.registry, j.registry_country = rir
-        j.registry_basis = "registry data"
+        j.registry_basis = RegistryBasis.REGISTRY_DATA
     elif nir is None and (by_iana := iana_rir(record.attributed)):
         j.registry = by_iana
         seat = by_name(by_iana)

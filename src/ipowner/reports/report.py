@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ipowner._version import __version__
 from ipowner.lookups.lookup import lookup
-from ipowner.model import AddressRecord, Destination, SourceInfo, TrafficResult
+from ipowner.model import AddressRecord, Destination, SourceInfo, SourceKind, TrafficResult
 from ipowner.model.report import DestinationReport, Provenance, Report
 from ipowner.providers.base import Provider
 from ipowner.providers.cloud import CloudRangeProvider, load_cloud_ranges
@@ -30,7 +30,7 @@ from ipowner.reports.timeline import timelines
 
 IANA_SPACE = SourceInfo(
     id="iana-ipv4-space",
-    kind="iana",
+    kind=SourceKind.IANA,
     name="IANA IPv4 Address Space Registry (/8 designations)",
     path="data/ipv4-address-space.csv",
     licence="IANA registry data, freely usable",
@@ -59,23 +59,7 @@ def _destination(d: Destination, rec: AddressRecord | None, table: CloudTable,
     """One destination of the traffic with its record and the judgement of it."""
     names = sorted({h.name for h in d.hostnames})
     domains = sorted({dom for n in names if (dom := registered_domain(n))})
-    dr = DestinationReport(
-        address=d.address,
-        scope=d.scope,
-        flows=d.flows,
-        packets_sent=d.packets_sent,
-        packets_received=d.packets_received,
-        bytes_sent=d.bytes_sent,
-        bytes_received=d.bytes_received,
-        first_seen=d.first_seen,
-        last_seen=d.last_seen,
-        hostnames=sorted(d.hostnames, key=lambda h: (h.name, h.source, h.concealment or "")),
-        domains=domains,
-        ports=sorted(d.ports),
-        devices=sorted(d.devices),
-        apps=sorted(d.apps),
-        record=rec,
-    )
+    dr = DestinationReport.of(d, rec, domains=domains)
     if rec is not None:
         dr.jurisdiction = judge(rec, table=table, ranges=cloud_ranges, offline=offline)
     elif d.scope == "internet":

@@ -24,9 +24,7 @@ def rollup(dests: Iterable[DestinationReport], keys_of: KeysOf) -> list[RollupRo
             row = rows.get(key)
             if row is None:
                 row = rows[key] = RollupRow(key=key, label=label)
-            row.bytes_sent += d.bytes_sent
-            row.bytes_received += d.bytes_received
-            row.flows += d.flows
+            row.add(d.destination)
             row.destinations += 1
     return sorted(rows.values(), key=lambda r: (-r.bytes_sent, -r.bytes_received, r.key == "", r.key))
 

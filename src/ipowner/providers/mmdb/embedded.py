@@ -21,7 +21,7 @@ from typing import Any
 
 from ipowner import paths
 from ipowner.errors import DatabaseError
-from ipowner.model import SourceInfo
+from ipowner.model import SourceInfo, SourceKind
 
 XZ_NAME = "ipowner-embedded.mmdb.xz"
 META_NAME = "ipowner-embedded.json"
@@ -136,7 +136,7 @@ def embedded(data_dir: Path | None = None) -> EmbeddedData:
         version = s.get("package_version")
         inputs[s["key"]] = SourceInfo(
             id=s.get("id") or f"embedded:{s['key']}",
-            kind="mmdb",
+            kind=SourceKind.MMDB,
             name=f"{s.get('name')}, {s.get('package')} {version}",
             date=_parse_time(s.get("data_date")),
             path=str(path),
@@ -147,7 +147,7 @@ def embedded(data_dir: Path | None = None) -> EmbeddedData:
     licences = ", ".join(dict.fromkeys(s.licence for s in inputs.values() if s.licence))
     source = SourceInfo(
         id="embedded",
-        kind="mmdb",
+        kind=SourceKind.MMDB,
         name="ipowner embedded default data",
         date=build_date,
         path=str(path),

@@ -18,7 +18,6 @@ import os
 import re
 import socket
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,8 +25,8 @@ from typing import Any
 import maxminddb
 
 from ipowner.errors import DatabaseError, IpownerError
-from ipowner.model import AddressRecord, AsnInfo, SourceInfo
-from ipowner.model.serialize import plain
+from ipowner.model import AddressRecord, AsnInfo, DatabaseOrigin, SourceInfo, SourceKind
+from ipowner.model.data import DatabaseInfo
 from ipowner.providers.mmdb import discovery
 
 # Keys copied into AddressRecord.traits, from the record's top level or its "traits" map.
@@ -64,28 +63,6 @@ _SLOT = {
     "location.longitude": "coords",
     "location.accuracy_km": "coords",
 }
-
-
-@dataclass(slots=True)
-class DatabaseInfo:
-    """One database in use, for `ipowner data` and report footers."""
-
-    path: str
-    source_id: str
-    database_type: str
-    kind: str  # city, country, asn, isp, anonymous-ip, enterprise, connection-type, domain, ..., embedded
-    vendor: str  # "MaxMind", "DB-IP", "IPinfo", "ipowner", "unknown"
-    build_date: datetime | None
-    age_days: int | None
-    licence: str | None
-    ip_version: int
-    node_count: int
-    origin: str  # "given" (--mmdb), "discovered", "embedded"
-    description: str | None = None
-    sources: list[SourceInfo] = field(default_factory=list)  # the embedded database's inputs, with their dates
-
-    def to_dict(self) -> dict[str, Any]:
-        return plain(self)
 
 
 def classify(database_type: str) -> tuple[str, str, str | None, str | None]:
@@ -393,10 +370,10 @@ class MmdbProvider:
         self._ids: set[str] = set()
         seen: set[str] = set()
         for p in paths:
-            self._add(Path(p), "given", seen)
+            self._add(Path(p), DatabaseOrigin.GIVEN, seen)
         if discover:
             for p in discovery.discover():
-                self._add(p, "discovered", seen)
+                self._add(p, DatabaseOrigin.DISCOVERED, seen)
         if use_embedded:
             self._add_embedded()
 
@@ -438,7 +415,7 @@ class MmdbProvider:
             built = None  # e.g. build_epoch = 2**64-1: the date is unknown, the data still reads
         return dbtype, desc if isinstance(desc, str) else None, built, int(m.ip_version), int(m.node_count)
 
-    def _add(self, path: Path, origin: str, seen: set[str]) -> None:
+    def _add(self, path: Path, origin: DatabaseOrigin, seen: set[str]) -> None:
         key = os.path.realpath(path)
         if key in seen:
             return
@@ -455,7 +432,7 @@ class MmdbProvider:
         kind, vendor, licence, credit = classify(dbtype)
         sid = self._unique_id(f"mmdb:{(dbtype or path.stem)[:80]}")  # metadata is untrusted: keep ids short
         source = SourceInfo(
-            id=sid, kind="mmdb", name=dbtype or path.name, date=built, path=str(path), licence=licence, credit=credit
+            id=sid, kind=SourceKind.MMDB, name=dbtype or path.name, date=built, path=str(path), licence=licence, credit=credit
         )
         info = DatabaseInfo(
             path=str(path),
@@ -504,7 +481,7 @@ class MmdbProvider:
             licence=emb.source.licence,
             ip_version=ipv,
             node_count=nodes,
-            origin="embedded",
+            origin=DatabaseOrigin.EMBEDDED,
             description=desc,
             sources=inputs,
         )

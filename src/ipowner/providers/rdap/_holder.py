@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ipowner.model import Abuse, ChainLink, Holder
+from ipowner.model import Abuse, ChainLink, ChainRole, Holder, HolderRule
 from ipowner.providers.rdap import _registries
 from ipowner.providers.rdap._parse import Entity, Network
 from ipowner.providers.rdap._registries import Registry
@@ -209,12 +209,12 @@ def _decide_holder(
 
     for ent in _holder_candidates(net):
         name = _name_of(ent)
-        rule = "registrant" if "registrant" in ent.roles else "org-handle"
+        rule = HolderRule.REGISTRANT if "registrant" in ent.roles else HolderRule.ORG_HANDLE
         source_url = url
         if name is None and ent.handle in resolved:
             res = resolved[ent.handle]
             if res.entity is not None and _name_of(res.entity):
-                name, rule, source_url = _name_of(res.entity), "org-handle", res.url
+                name, rule, source_url = _name_of(res.entity), HolderRule.ORG_HANDLE, res.url
                 if not ent.country and res.entity.country:
                     ent.country, ent.country_basis = res.entity.country, res.entity.country_basis
             else:
@@ -244,7 +244,7 @@ def _decide_holder(
         claims["holder"] = url
         prefix = f"in {nir.name}'s database; " if nir is not None and nir.own_database else ""
         return Holder(
-            name=line, handle=fallback_handle, country=country, country_basis=basis, rule="description",
+            name=line, handle=fallback_handle, country=country, country_basis=basis, rule=HolderRule.DESCRIPTION,
             inferred=True,
             reason=prefix + "; ".join(notes + [f"inferred from the description of {net.handle or net.name}"]),
             evidence=[f"network {net.handle} description", url],
@@ -262,14 +262,14 @@ def _decide_holder(
             country, basis = _country(net, None)
             claims["holder"] = url
             return Holder(
-                name=net.name, handle=fallback_handle, country=country, country_basis=basis, rule="netname",
+                name=net.name, handle=fallback_handle, country=country, country_basis=basis, rule=HolderRule.NETNAME,
                 inferred=True, reason="; ".join(notes + [f"inferred from the netname of {net.handle or net.name}"]),
                 evidence=[f"network {net.handle} name", url],
             )
     if fallback_handle:
         country, basis = _country(net, None)
         claims["holder"] = url
-        return Holder(name=None, handle=fallback_handle, country=country, country_basis=basis, rule="org-handle",
+        return Holder(name=None, handle=fallback_handle, country=country, country_basis=basis, rule=HolderRule.ORG_HANDLE,
                       reason="; ".join(notes) or "organisation named by handle only", evidence=[url])
     extra = [f"remarks say: {net.remarks[0]!s}"] if net.remarks else []
     return Holder(name=None, handle=None, reason="; ".join(notes + ["no registrant, organisation, description or netname names a holder", *extra]),
@@ -299,23 +299,23 @@ def _chain(
     net: Network, url: str, rir: Registry | None, nir: Registry | None, nir_basis: str | None, holder: Holder,
     parents: list[tuple[Network, str]], resolved: dict[str, Resolved],
 ) -> list[ChainLink]:
-    chain = [ChainLink(role="iana", name="IANA", handle=None, url=None, basis="RDAP bootstrap registry")]
+    chain = [ChainLink(role=ChainRole.IANA, name="IANA", handle=None, url=None, basis="RDAP bootstrap registry")]
     if rir is not None:
         basis = f"{nir.name} is a national registry under {rir.name}" if nir is not None else f"{rir.name} answered"
-        chain.append(ChainLink(role="rir", name=rir.name, handle=None, url=None, basis=basis))
+        chain.append(ChainLink(role=ChainRole.RIR, name=rir.name, handle=None, url=None, basis=basis))
     if nir is not None:
-        chain.append(ChainLink(role="nir", name=nir.name, handle=None, url=None, basis=nir_basis))
+        chain.append(ChainLink(role=ChainRole.NIR, name=nir.name, handle=None, url=None, basis=nir_basis))
     # Parents (walked up with --chain), top first: organisations above the holder that are not registries.
     above: list[ChainLink] = []
     for parent, purl in reversed(parents):
         name, handle = _parent_holder(parent, resolved)
         if name and name != holder.name and all(link.name != name for link in above):
-            above.append(ChainLink(role="holder", name=name, handle=handle, url=purl,
+            above.append(ChainLink(role=ChainRole.HOLDER, name=name, handle=handle, url=purl,
                                    basis=f"parent network {parent.handle or parent.start_text} ({parent.type or 'type unknown'})"))
     chain.extend(above)
     if holder.name or holder.handle:
         chain.append(ChainLink(
-            role="sub-assignment" if above else "holder",
+            role=ChainRole.SUB_ASSIGNMENT if above else ChainRole.HOLDER,
             name=holder.name or holder.handle, handle=holder.handle, url=url,
             basis=f"network {net.handle or net.start_text} ({net.type or 'type unknown'}), rule {holder.rule}"
             + (", inferred" if holder.inferred else ""),

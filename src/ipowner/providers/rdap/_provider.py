@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from ipowner._addr import parse
 from ipowner.errors import IpownerError
-from ipowner.model import AddressRecord, Network, SourceInfo
+from ipowner.model import AddressRecord, Network, SourceInfo, SourceKind
 from ipowner.providers.rdap import _registries
 from ipowner.providers.rdap._client import Answer, Progress, RdapClient, RunStats
 from ipowner.providers.rdap._config import RdapConfig
@@ -80,7 +80,7 @@ def _source(ans: Answer, url: str | None) -> SourceInfo:
         handle = ans.network.cidrs[0]  # APNIC/RIPE/AFRINIC handles are ranges with spaces: a CIDR reads better
     return SourceInfo(
         id=f"rdap:{ans.registry or 'unknown'}:{handle or ans.address}" + (":cache" if ans.from_cache else ""),
-        kind="rdap",
+        kind=SourceKind.RDAP,
         name=f"{regname} RDAP" + (" (cached)" if ans.from_cache else ""),
         date=_when(ans.fetched),
         path=url,
@@ -106,7 +106,7 @@ def apply(rec: AddressRecord, ans: Answer) -> list[SourceInfo]:
     rec.holder = copy.deepcopy(d.holder)
     holder_url = d.claims.get("holder", ans.url)
     hsrc = src if holder_url == ans.url else SourceInfo(
-        id=f"rdap:{ans.registry or 'unknown'}:entity:{d.holder.handle}", kind="rdap",
+        id=f"rdap:{ans.registry or 'unknown'}:entity:{d.holder.handle}", kind=SourceKind.RDAP,
         name=f"{src.name} entity", date=src.date, path=holder_url)
     rec.note("holder", hsrc)
     rec.registry_chain = [copy.copy(link) for link in d.chain]

@@ -21,7 +21,7 @@ from ipowner.model import AddressRecord, SourceInfo
 from ipowner.render.escape import terminal_safe
 
 if TYPE_CHECKING:
-    from ipowner.lookups.lookup import LookupResult
+    from ipowner.model.lookup import LookupResult, RdapRun
 
 _NONE = "—"
 
@@ -71,7 +71,7 @@ def _special_text(special: Any) -> Text:
     return t
 
 
-def _ownership(rec: AddressRecord, add: Any, rdap: dict[str, Any] | None) -> None:
+def _ownership(rec: AddressRecord, add: Any, rdap: RdapRun | None) -> None:
     """Holder, its country, the registry chain, the network and the abuse contact (from RDAP)."""
     h = rec.holder
     if h is not None:
@@ -90,7 +90,7 @@ def _ownership(rec: AddressRecord, add: Any, rdap: dict[str, Any] | None) -> Non
         if h.country:
             add("holder country", Text(terminal_safe(h.country)).append(
                 f"  ({terminal_safe(h.country_basis or 'basis unknown')})", style="dim"), "holder")
-    elif rec.needs_lookup and rdap is not None and rdap.get("offline"):
+    elif rec.needs_lookup and rdap is not None and rdap.offline:
         add("holder", Text("not looked up: not in the RDAP cache (offline, no query made)", style="dim"))
     if rec.registry_chain:
         chain = Text()
@@ -114,7 +114,7 @@ def _ownership(rec: AddressRecord, add: Any, rdap: dict[str, Any] | None) -> Non
         add("abuse", rec.abuse.email or rec.abuse.phone, "abuse")
 
 
-def _record_panel(rec: AddressRecord, rdap: dict[str, Any] | None = None) -> Panel:
+def _record_panel(rec: AddressRecord, rdap: RdapRun | None = None) -> Panel:
     rows = Table(box=None, show_header=False, padding=(0, 1), expand=False)
     rows.add_column("field", style="bold", no_wrap=True)
     rows.add_column("value", overflow="fold")

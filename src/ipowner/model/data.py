@@ -1,0 +1,69 @@
+"""The databases a run uses, for ``ipowner data`` (``ipowner.data/1``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+
+from ipowner.exitcodes import ExitCode, combine
+from ipowner.model.kinds import DatabaseOrigin
+from ipowner.model.serialize import check_schema, record_from_plain, to_plain
+from ipowner.model.sources import SourceInfo
+
+SCHEMA_DATA = "ipowner.data/1"
+
+
+@dataclass(slots=True)
+class DatabaseInfo:
+    """One location/AS database in use, for `ipowner data` and report footers."""
+
+    path: str
+    source_id: str
+    database_type: str
+    kind: str  # city, country, asn, isp, anonymous-ip, enterprise, connection-type, domain, ..., embedded
+    vendor: str  # "MaxMind", "DB-IP", "IPinfo", "ipowner", "unknown"
+    build_date: datetime | None
+    age_days: int | None  # whole days since the build date
+    licence: str | None
+    ip_version: int  # 4: IPv4 only; 6: IPv4 and IPv6
+    node_count: int
+    origin: DatabaseOrigin
+    description: str | None = None
+    sources: list[SourceInfo] = field(default_factory=list)  # the embedded database's inputs, with their dates
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_plain(self)
+
+
+@dataclass(slots=True)
+class DataStatus:
+    """Every database in use and every one that could not be opened."""
+
+    databases: list[DatabaseInfo] = field(default_factory=list)  # given, then discovered, then embedded
+    problems: list[str] = field(default_factory=list)  # one line each: "<path>: <reason>"
+
+    SCHEMA: ClassVar[str] = SCHEMA_DATA
+
+    @property
+    def embedded(self) -> DatabaseInfo | None:
+        """The database shipped with ipowner (its build date and age, its inputs), when it is in use."""
+        return next((d for d in self.databases if d.origin == DatabaseOrigin.EMBEDDED), None)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """0 every database opened, 1 none usable and some failed, 4 some failed."""
+        return combine(answered=len(self.databases), failed=len(self.problems))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``ipowner.data/1`` document."""
+        return {"schema": SCHEMA_DATA, **to_plain(self)}
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> DataStatus:
+        check_schema(doc, (SCHEMA_DATA,))
+        return record_from_plain(cls, doc, "data")
+
+
+__all__ = ["SCHEMA_DATA", "DataStatus", "DatabaseInfo"]

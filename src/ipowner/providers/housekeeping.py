@@ -1,0 +1,105 @@
+"""The data ipowner keeps, looked at and tidied: the databases in use and the RDAP cache.
+
+The library side of ``ipowner data`` and ``ipowner cache``: each function returns a typed document
+(``ipowner.data/1``, ``ipowner.cache/2``) that the command line only renders.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from ipowner import paths
+from ipowner.model.cache import CacheCleared, CachedAnswerRow, CachedObjectRow, CacheEntry, CacheStats
+from ipowner.model.data import DataStatus
+from ipowner.model.kinds import RdapRequestKind
+from ipowner.providers.mmdb.reader import MmdbProvider
+from ipowner.providers.rdap import RdapCache
+from ipowner.providers.rdap._cache import FILE_NAME, CacheError
+
+DEFAULT_TTL_DAYS = 7.0  # how long the RDAP cache keeps an answer
+
+
+def data_status(mmdb: Sequence[str | os.PathLike[str]] = (), *, use_embedded: bool = True,
+                discover: bool = True) -> DataStatus:
+    """Every location/AS database a lookup would use (given, discovered, embedded) with its type, vendor,
+    build date, age and licence, the embedded database's inputs, and every database that cannot be opened.
+
+    Databases are looked for in ``$IPOWNER_MMDB_PATH``, the user data folder's ``mmdb/`` and the system
+    GeoIP folders (``discover``); ``mmdb`` adds others. Never raises for a bad database: it is a problem.
+    """
+    if isinstance(mmdb, (str, os.PathLike)):
+        mmdb = [mmdb]  # one path, not a sequence of characters
+    provider = MmdbProvider(tuple(str(p) for p in mmdb), use_embedded=use_embedded, discover=discover)
+    try:
+        return DataStatus(databases=provider.databases(), problems=list(provider.problems))
+    finally:
+        provider.close()
+
+
+def _open(directory: str | os.PathLike[str] | None, ttl_days: float) -> RdapCache:
+    return RdapCache(Path(directory) if directory is not None else None, ttl=ttl_days * 86400.0)
+
+
+def cache_status(*, directory: str | os.PathLike[str] | None = None,
+                 ttl_days: float = DEFAULT_TTL_DAYS) -> CacheStats:
+    """What the RDAP cache holds: answers (fresh, for a whole leaf network, by registry), objects by kind,
+    its size, oldest and newest answers. ``directory``: the cache folder (default: the user cache folder,
+    or ``$IPOWNER_CACHE_DIR``). Raises ``IpownerError`` when the cache file cannot be opened."""
+    cache = _open(directory, ttl_days)
+    try:
+        st = cache.stats()
+    finally:
+        cache.close()
+    return CacheStats(
+        path=st["path"], size_bytes=st["size_bytes"], ttl_seconds=st["ttl_seconds"], answers=st["answers"],
+        answers_fresh=st["answers_fresh"], answers_leaf=st["answers_leaf"],
+        answers_by_registry=dict(st["answers_by_registry"]),
+        objects={RdapRequestKind(k): v for k, v in st["objects"].items()},
+        oldest=st["oldest"], newest=st["newest"],
+    )
+
+
+def cache_clear(*, expired_only: bool = False, directory: str | os.PathLike[str] | None = None,
+                ttl_days: float = DEFAULT_TTL_DAYS) -> CacheCleared:
+    """Delete cached RDAP answers: all of them, or only those older than the time to live.
+
+    A cache file that cannot be opened is removed whole when everything is to go (``damaged`` says
+    why); with ``expired_only`` it raises ``IpownerError`` instead, since nothing can be kept of it.
+    """
+    try:
+        cache = _open(directory, ttl_days)
+    except CacheError as exc:
+        if expired_only:
+            raise
+        folder = Path(directory) if directory is not None else paths.user_cache_dir()
+        for p in folder.glob(FILE_NAME + "*"):
+            if p.is_file():
+                p.unlink()
+        return CacheCleared(removed=0, expired_only=False, damaged=str(exc))
+    try:
+        return CacheCleared(removed=cache.clear(expired_only=expired_only), expired_only=expired_only)
+    finally:
+        cache.close()
+
+
+def cache_export(*, directory: str | os.PathLike[str] | None = None) -> Iterator[CacheEntry]:
+    """Every cached entry, raw registry answers included: answers by range, then objects by URL.
+
+    The cache stays open until the iterator is exhausted or closed."""
+    cache = _open(directory, DEFAULT_TTL_DAYS)
+    try:
+        for row in cache.export():
+            if row["type"] == "answer":
+                yield CachedAnswerRow(first=row["first"], last=row["last"], url=row["url"], registry=row["registry"],
+                                      handle=row["handle"], fetched=row["fetched"], leaf=row["leaf"],
+                                      bundle=row["bundle"])
+            else:
+                yield CachedObjectRow(url=row["url"], kind=RdapRequestKind(row["kind"]), fetched=row["fetched"],
+                                      status=row["status"], body=row["body"])
+    finally:
+        cache.close()
+
+
+__all__ = ["DEFAULT_TTL_DAYS", "cache_clear", "cache_export", "cache_status", "data_status"]

@@ -1,0 +1,54 @@
+"""``ipowner data`` output: the databases in use as a table, or the ``ipowner.data/1`` document."""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from ipowner.model.data import DataStatus
+from ipowner.render.escape import terminal_safe
+from ipowner.render.json import write_json
+
+FORMATS = ("table", "json")
+
+
+def _cell(value: object) -> str:
+    return "" if value is None else terminal_safe(value)
+
+
+def write_data(status: DataStatus, fmt: str, stream: TextIO) -> None:
+    if fmt == "json":
+        write_json(status.to_dict(), stream)
+        return
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    # Text objects are never parsed as markup; terminal_safe makes controls and bidi characters visible.
+    # Piped output gets a wide fixed width so that paths are not folded mid-word.
+    tty = hasattr(stream, "isatty") and stream.isatty()
+    console = Console(file=stream, highlight=False, soft_wrap=False, width=None if tty else 200)
+    table = Table(title="Databases in use", title_justify="left")
+    for col in ("path", "type", "vendor", "built", "age (days)", "licence", "IP", "origin"):
+        table.add_column(col, overflow="fold")
+    for d in status.databases:
+        built = d.build_date.date().isoformat() if d.build_date else None
+        cells = (d.path, d.database_type, d.vendor, built, d.age_days, d.licence,
+                 "v4+v6" if d.ip_version == 6 else "v4", d.origin)
+        table.add_row(*(Text(_cell(v)) for v in cells))
+    console.print(table)
+    for d in status.databases:
+        if not d.sources:
+            continue
+        src = Table(title=Text(f"Inputs of {terminal_safe(d.path)}"), title_justify="left")
+        for col in ("source", "data date", "licence", "credit"):
+            src.add_column(col, overflow="fold")
+        for s in d.sources:
+            src.add_row(
+                *(Text(_cell(v)) for v in (s.name, s.date.date().isoformat() if s.date else None, s.licence, s.credit))
+            )
+        console.print(src)
+    if not status.databases:
+        console.print(Text("No database in use."))
+
+
+__all__ = ["FORMATS", "write_data"]
