@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from ipowner.reference.countries import normalise_country_code
+
 _NAMES = {
     "AFGHANISTAN": "AF", "ALBANIA": "AL", "ALGERIA": "DZ", "ARGENTINA": "AR", "ARMENIA": "AM", "AUSTRALIA": "AU",
     "AUSTRIA": "AT", "AZERBAIJAN": "AZ", "BAHRAIN": "BH", "BANGLADESH": "BD", "BELARUS": "BY", "BELGIUM": "BE",
@@ -39,12 +41,12 @@ _ISO2 = set(_NAMES.values())
 
 def country_code(text: str | None) -> str | None:
     """ISO code for a country name or code as written in an address; None when not recognised."""
-    if not text:
+    if not text or not isinstance(text, str):
         return None
-    t = re.sub(r"\s+", " ", text.strip().strip(".,")).upper()
-    if len(t) == 2 and t.isalpha():
-        return t
-    return _NAMES.get(t)
+    code, _why = normalise_country_code(text.strip().strip(".,"))
+    if code is not None:
+        return code
+    return _NAMES.get(re.sub(r"\s+", " ", text.strip().strip(".,")).upper())
 
 
 def country_from_label(label: str | None) -> str | None:
