@@ -2,9 +2,9 @@
 
 The list holds the services the bootstrap names and those of the registry table (RIRs and NIRs), as
 they are contacted, i.e. after ``IPOWNER_RDAP_REWRITE``. When rewrites are configured, the list is only
-the rewritten prefixes (plus the services of a bootstrap the user named): a user who set up a mirror
-to keep addresses on the premises never has one sent to a registry that was not rewritten, even when
-an answer or a redirect names it. An answer's links are never on the list by being in the answer:
+the rewritten prefixes, plus the services of a bootstrap the user named that are not a public registry
+(a mirror's own hosts): a user who set up a mirror to keep addresses on the premises never has one sent
+to a registry that was not rewritten, even when the bootstrap, an answer or a redirect names it. An answer's links are never on the list by being in the answer:
 a link or a redirect is followed only when it lands on a service already listed.
 
 URLs are compared on host, port and path prefix, http and https alike (registries list both); user
@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import SplitResult, unquote, urlsplit
 
+from ipowner.providers.rdap import _registries
 from ipowner.providers.rdap._config import Rewriter
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -54,10 +55,11 @@ def _split(url: str) -> tuple[_Service | None, str | None]:
 class AllowList:
     def __init__(self, services: Iterable[str], rewrite: Rewriter, *, chosen: Iterable[str] = ()) -> None:
         """``services``: every service URL of the bootstrap and the registry table (public form);
-        ``chosen``: the services of a bootstrap the user named (kept when rewrites are configured)."""
+        ``chosen``: the services of a bootstrap the user named (with rewrites configured, those that are
+        no public registry's stay on the list)."""
         self.strict = bool(rewrite.pairs)
         if self.strict:
-            urls = [dst for _src, dst in rewrite.pairs] + [rewrite(u) for u in chosen]
+            urls = [dst for _src, dst in rewrite.pairs] + [u for u in chosen if _registries.by_url(u) is None]
         else:
             urls = list(services)
         self._entries: list[_Service] = []

@@ -178,10 +178,10 @@ class RdapCache:
         self.last_error: str | None = None
         self.read_only = False  # opened read-only: answers are read, new ones not kept
         self.skipped_writes = 0  # answers not kept because the cache is read-only
-        self.damaged_rows = 0  # rows skipped because they could not be read back
+        self._damaged: set[int | str] = set()  # rows (answer row ids, object URLs) that could not be read back
+        self._damaged_unnamed = 0  # and those without a usable row id
         self.read_errors = 0  # reads that failed (treated as not cached)
         self.last_read_error: str | None = None
-        self._to_remove: set[int] = set()
         last: Exception | None = None
         # Two runs opening a new cache at once can find it locked while the other sets it up: retry briefly.
         for attempt in range(50):
@@ -255,41 +255,50 @@ class RdapCache:
         return db
 
     def close(self) -> None:
-        self._remove_damaged()
         self._db.close()
 
     # -- faults --------------------------------------------------------------------------------
-    def damaged(self, rowid: int | None) -> None:
-        """A row that cannot be read back: skipped now, removed at close when the file is writable."""
-        self.damaged_rows += 1
-        if rowid is not None:
-            self._to_remove.add(rowid)
+    @property
+    def damaged_rows(self) -> int:
+        return len(self._damaged) + self._damaged_unnamed
+
+    def damaged(self, key: int | str | None) -> None:
+        """A row that cannot be read back (an answer's row id, an object's URL): skipped, and removed at
+        once when the file is writable, before a fresh answer may take its place."""
+        if key is None:
+            self._damaged_unnamed += 1
+            return
+        if key in self._damaged:
+            return
+        self._damaged.add(key)
+        if self.read_only:
+            return
+        sql = "DELETE FROM answers WHERE rowid = ?" if isinstance(key, int) else "DELETE FROM objects WHERE url = ?"
+        with contextlib.suppress(sqlite3.Error):  # if not, still there next run and skipped again
+            self._db.execute(sql, (key,))
 
     def _read_failed(self, exc: Exception) -> None:
         self.read_errors += 1
         self.last_read_error = f"{self.path}: RDAP cache read failed ({exc})"
 
-    def _remove_damaged(self) -> None:
-        if not self._to_remove or self.read_only:
-            return
-        with contextlib.suppress(sqlite3.Error):  # if not, still there next run and skipped again
-            self._db.executemany("DELETE FROM answers WHERE rowid = ?", [(r,) for r in sorted(self._to_remove)])
-        self._to_remove.clear()
-
     def notes(self) -> list[str]:
         """What went wrong since the last call, one short line per kind of fault (then forgotten)."""
         out = []
         if self.read_only and self.skipped_writes:
+            n = self.skipped_writes
             out.append(f"{self.path}: RDAP cache is read-only: answers read from it, "
-                       f"{self.skipped_writes} new ones not kept")
+                       f"{n} new answer{'s' if n != 1 else ''} not kept")
         if self.damaged_rows:
-            out.append(f"{self.path}: {self.damaged_rows} damaged RDAP cache entries skipped"
+            n = self.damaged_rows
+            out.append(f"{self.path}: {n} damaged RDAP cache entr{'ies' if n != 1 else 'y'} skipped"
                        + ("" if self.read_only else " and removed"))
         if self.read_errors:
             out.append(f"{self.last_read_error}; {self.read_errors} lookups treated as not cached")
         if self.failed_writes:
             out.append(f"{self.last_error}; {self.failed_writes} answers not kept")
-        self.skipped_writes = self.damaged_rows = self.read_errors = self.failed_writes = 0
+        self.skipped_writes = self.read_errors = self.failed_writes = 0
+        self._damaged.clear()
+        self._damaged_unnamed = 0
         return out
 
     def _fresh_after(self) -> float:
@@ -384,15 +393,9 @@ class RdapCache:
             return None
         if not (isinstance(row[1], str) and isinstance(row[2], (int, float)) and isinstance(row[3], int)
                 and isinstance(row[4], str)):
-            self.damaged(None)
-            self._remove_object(url)
+            self.damaged(url)
             return None
         return CachedObject(row[0], row[1], float(row[2]), row[3], row[4])
-
-    def _remove_object(self, url: str) -> None:
-        if not self.read_only:
-            with contextlib.suppress(sqlite3.Error):
-                self._db.execute("DELETE FROM objects WHERE url = ?", (url,))
 
     def put_object(self, url: str, kind: str, fetched: float, status: int, body: str) -> None:
         if self.read_only:
