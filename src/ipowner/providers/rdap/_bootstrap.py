@@ -30,7 +30,7 @@ FILES = ("ipv4.json", "ipv6.json", "asn.json")
 IANA_BASE = "https://data.iana.org/rdap/"
 
 Fetch = Callable[[str, int], Awaitable[bytes]]  # (url, retries) -> body
-FETCH_RETRIES = 3  # when no copy is there to fall back on
+FETCH_RETRIES = 3  # when no copy is there to fall back on (at most; the client caps it at its retries)
 
 
 @dataclass(slots=True)

@@ -351,8 +351,8 @@ class AsyncRdapClient:
                 fetcher = self._fetch()
 
                 async def fetch(url: str, retries: int) -> bytes:
-                    # The loader says how often to try: once with a copy to fall back on, else a few times.
-                    return (await fetcher.get(url, "bootstrap", retries=retries)).body
+                    # The loader says whether to retry: not with a copy to fall back on, else as configured.
+                    return (await fetcher.get(url, "bootstrap", retries=min(retries, self.config.retries))).body
 
             cache_dir = self.cache.directory
             self._bootstrap, note = await _bootstrap.load(

@@ -116,12 +116,6 @@ class Fetcher:
         self._failures: Counter[str] = Counter()
         self._sems: dict[str, asyncio.Semaphore] = {}
 
-    async def refusal(self, public: str) -> str | None:
-        """Why a public URL (from a registry, before rewrite) may not be contacted, or None."""
-        if self._allow is None:
-            return "no allow-list"
-        return (await self._allow()).refusal(self.config.rewrite(public))
-
     # -- limits ------------------------------------------------------------------------------
     def registry_key(self, url: str) -> str:
         """Rate-limit key: the registry a (possibly rewritten) URL belongs to, else its service base."""

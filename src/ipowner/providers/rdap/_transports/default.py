@@ -79,6 +79,8 @@ class HTTPTransport(BaseTransport):
                 result: tuple[str | None, BaseException | None] = (str(infos[0][4][0]), None)
             except (OSError, UnicodeError) as exc:
                 result = (None, exc)
+            except Exception as exc:  # a resolver that misbehaves is a failed lookup, not a dead thread
+                result = (None, OSError(f"resolver failed ({type(exc).__name__})"))
             # RuntimeError: the run ended (its loop closed) while this lookup hung.
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(settle, *result)
