@@ -177,6 +177,7 @@ class RecordedRdap:
             self.add_world(name, spec)
         self.log: list[str] = []
         self.script: dict[str, list[Action]] = {}
+        self.files: dict[str, bytes] = {}  # path -> body, served as is (bootstrap files by URL)
         self._lock = threading.Lock()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.httpd.daemon_threads = True
@@ -193,6 +194,32 @@ class RecordedRdap:
                 v, lo, hi = _range(json.loads(body))
                 world.setdefault(reg, []).append((v, lo, hi, body))
         self.worlds[name] = world
+
+    def add_bodies(self, name: str, bodies: dict[str, list[bytes]], base: str | None = "main") -> None:
+        """A world made of raw (possibly hostile) network bodies, on top of a copy of ``base``'s networks.
+
+        A body whose range cannot be read (it is hostile) answers every ``/ip/`` query of its registry
+        that no better network answers."""
+        world = {reg: list(nets) for reg, nets in self.worlds.get(base or "", {}).items()}
+        for reg, items in bodies.items():
+            for body in items:
+                try:
+                    v, lo, hi = _range(json.loads(body))
+                except Exception:  # noqa: BLE001 - a hostile body: the widest possible range
+                    v, lo, hi = 0, 0, 0
+                world.setdefault(reg, []).append((v, lo, hi, body))
+        self.worlds[name] = world
+
+    def serve_bootstrap(self, world: str = "main") -> str:
+        """The bootstrap files of ``world`` served over HTTP here; returns their base URL."""
+        prefix = f"/bootstrap-{world}/"
+        for name in ("ipv4.json", "ipv6.json", "asn.json"):
+            doc = load(f"bootstrap/{name}")
+            for service in doc["services"]:
+                regs = {RIR_OF_BOOTSTRAP[u] for u in service[1]}
+                service[1] = [self.world_base(world, regs.pop())]
+            self.files[prefix + name] = json.dumps(doc).encode()
+        return f"{self.base.rstrip('/')}{prefix}"
 
     def close(self) -> None:
         self.httpd.shutdown()
@@ -237,6 +264,8 @@ class RecordedRdap:
             queue = self.script.get(path)
             if queue:
                 return queue.pop(0)
+            if path in self.files:
+                return Action(200, self.files[path], {"Content-Type": "application/json"})
         parts = path.lstrip("/").split("/", 1)
         if len(parts) != 2 or parts[0] not in self.worlds:
             return _error(404, "Not Found")
@@ -262,6 +291,8 @@ class RecordedRdap:
             for v, a, b, body in self.worlds[world].get(reg, []):
                 if v == net.version and a <= lo and hi <= b and (best is None or b - a < best[0]):
                     best = (b - a, body)
+            if best is None:  # a hostile body with no readable range answers what nothing else does
+                best = next(((0, body) for v, _a, _b, body in self.worlds[world].get(reg, []) if v == 0), None)
             if best is None:
                 return _error(404, "Not Found")
             return Action(200, best[1], {"Content-Type": "application/rdap+json"})

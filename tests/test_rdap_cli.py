@@ -71,8 +71,9 @@ def cli(server: RecordedRdap, tmp_path: Path):
         COLUMNS="200",
     )
 
-    def run(*args: str, code: str = LOOPBACK_ONLY, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+    def run(*args: str, code: str = LOOPBACK_ONLY, extra_env: dict[str, str] | None = None,
+            prefix: list[str] | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*(prefix or []), sys.executable, "-c", code, *args], capture_output=True, text=True,
                               env={**env, **(extra_env or {})}, timeout=120)
 
     return run
@@ -250,3 +251,94 @@ def test_unwritable_evidence_folder_is_a_usage_error(cli, tmp_path: Path) -> Non
     blocker.write_text("x")
     p = cli("lookup", "62.239.237.1", "--no-embedded", "--evidence", str(blocker / "ev"))
     assert p.returncode == 2 and "cannot write evidence here" in p.stderr and len(p.stderr.splitlines()) == 1
+
+
+# -- hostile answers and cache faults, end to end (issue 11) ---------------------------------------------
+
+def _synthetic_world(server: RecordedRdap, tmp_path: Path, name: str, **fields: object) -> dict[str, str]:
+    """A world where 23.45.67.0/24 (in ARIN's 23/8, nothing recorded there) is a synthetic assignment with
+    ``fields``; the environment that points ipowner at it."""
+    doc = {"objectClassName": "ip network", "handle": "NET-SYN-CC", "startAddress": "23.45.67.0",
+           "endAddress": "23.45.67.255", "name": "SYN-CC", "type": "ASSIGNED PA", "port43": "whois.arin.net",
+           "remarks": [{"description": ["synthetic answer for tests"]}],
+           "entities": [{"handle": "SYN-ORG", "roles": ["registrant"],
+                         "vcardArray": ["vcard", [["fn", {}, "text", "Synthetic Holder Ltd"], ["kind", {}, "text", "org"]]]}],
+           **fields}
+    server.add_bodies(name, {"arin": [json.dumps(doc).encode()]})
+    boot = server.write_bootstrap(tmp_path / f"bootstrap-{name}", name)
+    return {"IPOWNER_RDAP_BOOTSTRAP": str(boot), "IPOWNER_RDAP_REWRITE": server.rewrite_env(name)}
+
+
+def test_fail_on_holder_country_sees_through_format_characters(cli, server: RecordedRdap, tmp_path: Path) -> None:
+    env = _synthetic_world(server, tmp_path, "cc-zwsp", country="CN\u200b")
+    listing = tmp_path / "addresses.txt"
+    listing.write_text("23.45.67.89\n")
+    p = cli("report", str(listing), "--no-embedded", "--format", "json", "--fail-on", "holder-country:CN", extra_env=env)
+    assert p.returncode == 3, p.stderr
+    doc = json.loads(p.stdout)
+    assert [(o["address"], o["rule"]) for o in doc["policy"]["offending"]] == [("23.45.67.89", "holder-country:CN")]
+    p = cli("lookup", "23.45.67.89", "--no-embedded", "--format", "json", extra_env=env)
+    assert _records(p)["23.45.67.89"]["holder"]["country"] == "CN"
+
+
+def test_a_country_that_is_no_iso_code_is_null_with_evidence(cli, server: RecordedRdap, tmp_path: Path) -> None:
+    env = _synthetic_world(server, tmp_path, "cc-junk", country="<script>x</script>")
+    listing = tmp_path / "addresses.txt"
+    listing.write_text("23.45.67.89\n")
+    p = cli("report", str(listing), "--no-embedded", "--format", "json", extra_env=env)
+    assert p.returncode == 0, p.stderr
+    dest = json.loads(p.stdout)["destinations"][0]
+    assert dest["jurisdiction"]["holder_country"] is None
+    p = cli("lookup", "23.45.67.89", "--no-embedded", "--format", "json", extra_env=env)
+    holder = _records(p)["23.45.67.89"]["holder"]
+    assert holder["country"] is None and any("<script>x</script>" in e for e in holder["evidence"])
+    assert p.stdout.isascii()  # the raw text is escaped like any registry text (the renderers' tests check the rest)
+
+
+def test_damaged_cache_rows_cost_one_stderr_line(cli, tmp_path: Path) -> None:
+    import sqlite3
+
+    assert cli("lookup", "62.239.237.1", "74.125.225.229", "--no-embedded", "--format", "json").returncode == 0
+    db = sqlite3.connect(tmp_path / "cache" / "rdap.sqlite3")
+    db.execute("UPDATE answers SET bundle = '[1, 2]' WHERE registry = 'ripe'")
+    db.commit()
+    db.close()
+    p = cli("lookup", "62.239.237.1", "74.125.225.229", "--no-embedded", "--format", "json")
+    assert p.returncode == 0, p.stderr
+    assert _records(p)["62.239.237.1"]["holder"]["name"] == "BT-CORPORATE"
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and "1 damaged RDAP cache entry skipped and removed" in lines[0]
+    again = cli("lookup", "62.239.237.1", "--no-embedded", "--format", "json", "--offline", code=NO_SOCKET)
+    assert _records(again)["62.239.237.1"]["holder"]["name"] == "BT-CORPORATE" and "damaged" not in again.stderr
+
+
+def _read_only_mount(folder: Path) -> list[str] | None:
+    """A command prefix that runs the rest with ``folder`` mounted read-only (user and mount namespaces),
+    or None where that is not possible here."""
+    import shutil
+
+    if shutil.which("unshare") is None:
+        return None
+    script = 'mount --bind "$0" "$0" && mount -o remount,ro,bind "$0" "$0" && exec "$@"'
+    prefix = ["unshare", "-rm", "sh", "-c", script, str(folder)]
+    probe = subprocess.run([*prefix, "sh", "-c", f'touch "{folder}/probe" 2>/dev/null && echo writable || echo ro'],
+                           capture_output=True, text=True, timeout=30)
+    return prefix if probe.stdout.strip() == "ro" else None
+
+
+def test_a_cache_on_a_read_only_filesystem_is_still_read(cli, tmp_path: Path) -> None:
+    assert cli("lookup", "62.239.237.1", "--no-embedded", "--format", "json").returncode == 0
+    prefix = _read_only_mount(tmp_path / "cache")
+    if prefix is None:
+        pytest.skip("no user and mount namespaces here to mount the cache read-only")
+    p = cli("lookup", "62.239.237.77", "--no-embedded", "--offline", "--format", "json", code=NO_SOCKET, prefix=prefix)
+    assert p.returncode == 0, p.stderr
+    assert _records(p)["62.239.237.77"]["holder"]["name"] == "BT-CORPORATE"
+    assert json.loads(p.stdout)["rdap"]["from_cache"] == 1
+    # online, the cached answer still serves and a new one is given, just not kept: said in one line
+    p = cli("lookup", "62.239.237.78", "196.11.240.215", "--no-embedded", "--format", "json", prefix=prefix)
+    assert p.returncode == 0, p.stderr
+    recs = _records(p)
+    assert recs["62.239.237.78"]["holder"]["name"] == "BT-CORPORATE" and recs["196.11.240.215"]["holder"]
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and "RDAP cache is read-only: answers read from it, 2 new answers not kept" in lines[0]

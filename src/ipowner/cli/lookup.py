@@ -194,10 +194,11 @@ def rdap_summary(stats: dict[str, Any] | None) -> str | None:
     req = stats.get("requests") or {}
     total = stats.get("requests_total", 0)
     if stats.get("offline"):
+        notes = stats.get("notes") or []  # cache faults: said even when nothing could be answered
         if not stats.get("from_cache"):
-            return None  # nothing cached and nothing asked: the output says "not looked up"
-        return (f"RDAP (offline, cache only): {stats['from_cache']} of {stats['addresses']} addresses answered "
-                f"from cache, {stats.get('not_cached', 0)} not cached; no request made")
+            return "; ".join(["RDAP (offline, cache only)", *notes]) if notes else None
+        return "; ".join([f"RDAP (offline, cache only): {stats['from_cache']} of {stats['addresses']} addresses "
+                          f"answered from cache, {stats.get('not_cached', 0)} not cached; no request made", *notes])
     n = stats["addresses"]
     parts = [f"RDAP: {n} address{'es' if n != 1 else ''}, {total} request{'s' if total != 1 else ''}"]
     if total:

@@ -23,7 +23,9 @@ from ipowner.providers.rdap._exceptions import (
     RdapOfflineError,
     RdapRateLimitedError,
     RdapRedirectError,
+    RdapRefusedError,
     RdapTimeoutError,
+    RdapTooLargeError,
     RdapTransportError,
 )
 from ipowner.providers.rdap._provider import RdapProvider
@@ -49,7 +51,9 @@ __all__ = [
     "RdapProvider",
     "RdapRateLimitedError",
     "RdapRedirectError",
+    "RdapRefusedError",
     "RdapTimeoutError",
+    "RdapTooLargeError",
     "RdapTransportError",
     "Request",
     "Response",

@@ -3,7 +3,11 @@
 Sources, in order: ``--rdap-bootstrap`` / ``IPOWNER_RDAP_BOOTSTRAP`` (a folder or a base URL holding
 ``ipv4.json``, ``ipv6.json`` and ``asn.json`` as IANA lays them out); else a refreshed copy in the
 cache dir; else the snapshot shipped in ``data/rdap-bootstrap/``. A refresh happens only online, when
-asked (``--refresh``) or when the copy in use is older than ``bootstrap_max_age``.
+asked (``--refresh``) or when the copy in use is older than ``bootstrap_max_age``: one try when a copy
+is there to fall back on, a few with backoff when there is none (else one 503 would fail every address).
+
+The files are untrusted like any answer: decoded with the same depth bound, and a service or an entry of
+the wrong shape is skipped (one bad entry does not lose the file). Only http(s) service URLs are kept.
 """
 
 from __future__ import annotations
@@ -16,14 +20,17 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from ipowner import paths
 from ipowner.errors import RdapError, UsageError
+from ipowner.providers.rdap._parse import decode
 
 FILES = ("ipv4.json", "ipv6.json", "asn.json")
 IANA_BASE = "https://data.iana.org/rdap/"
 
-Fetch = Callable[[str], Awaitable[bytes]]
+Fetch = Callable[[str, int], Awaitable[bytes]]  # (url, retries) -> body
+FETCH_RETRIES = 3  # when no copy is there to fall back on (at most; the client caps it at its retries)
 
 
 @dataclass(slots=True)
@@ -37,14 +44,19 @@ class _Table:
         self.rows.sort()
 
     def find(self, value: int) -> tuple[str, ...]:
-        # Most specific covering entry; the tables hold a few hundred rows, so a scan is enough.
+        best = self.route(value)
+        return best[2] if best else ()
+
+    def route(self, value: int) -> tuple[int, int, tuple[str, ...]] | None:
+        """The most specific entry covering ``value``: (first, last, service URLs)."""
+        # The tables hold a few hundred rows, so a scan is enough.
         best: tuple[int, int, tuple[str, ...]] | None = None
         for lo, hi, urls in self.rows:
             if lo > value:
                 break
             if value <= hi and (best is None or hi - lo < best[1] - best[0]):
                 best = (lo, hi, urls)
-        return best[2] if best else ()
+        return best
 
 
 def _order(urls: list[str]) -> tuple[str, ...]:
@@ -62,26 +74,31 @@ class Bootstrap:
     fetched: float | None = None  # when a refreshed copy was fetched (epoch)
 
     @classmethod
-    def from_docs(cls, docs: dict[str, dict], source: str, fetched: float | None = None) -> Bootstrap:
+    def from_docs(cls, docs: dict[str, Any], source: str, fetched: float | None = None) -> Bootstrap:
         v4, v6, asn = _Table(), _Table(), _Table()
         pub: dict[str, str] = {}
         for name, table in (("ipv4.json", v4), ("ipv6.json", v6), ("asn.json", asn)):
             doc = docs[name]
             if not isinstance(doc, dict) or not isinstance(doc.get("services"), list):
                 raise RdapError(f"{source}/{name}", "not an RDAP bootstrap file (no services list)")
-            pub[name] = str(doc.get("publication", ""))
+            publication = doc.get("publication", "")
+            pub[name] = publication[:40] if isinstance(publication, str) else ""
             for service in doc["services"]:
-                try:
-                    entries, urls = service[0], _order([str(u) for u in service[1]])
-                except (IndexError, TypeError):
+                if not (isinstance(service, list) and len(service) >= 2 and isinstance(service[0], list)
+                        and isinstance(service[1], list)):
                     continue
-                for entry in entries:
+                urls = _order([u for u in service[1] if _usable_url(u)])
+                if not urls:
+                    continue
+                for entry in service[0]:
+                    if not isinstance(entry, str):
+                        continue
                     try:
                         if name == "asn.json":
-                            lo_s, _, hi_s = str(entry).partition("-")
+                            lo_s, _, hi_s = entry.partition("-")
                             table.add(int(lo_s), int(hi_s or lo_s), urls)
                         else:
-                            net = ipaddress.ip_network(str(entry), strict=False)
+                            net = ipaddress.ip_network(entry, strict=False)
                             table.add(int(net.network_address), int(net.broadcast_address), urls)
                     except ValueError:
                         continue  # one bad entry does not lose the file
@@ -91,6 +108,15 @@ class Bootstrap:
     def for_address(self, address: str) -> tuple[str, ...]:
         ip = ipaddress.ip_address(address)
         return (self.v4 if ip.version == 4 else self.v6).find(int(ip))
+
+    def route(self, address: str) -> tuple[int, int, tuple[str, ...]] | None:
+        """The block that routes ``address`` (first, last as integers) and its services."""
+        ip = ipaddress.ip_address(address)
+        return (self.v4 if ip.version == 4 else self.v6).route(int(ip))
+
+    def services(self) -> set[str]:
+        """Every service URL the files name."""
+        return {u for table in (self.v4, self.v6, self.asn) for _lo, _hi, urls in table.rows for u in urls}
 
     def for_asn(self, asn: int) -> tuple[str, ...]:
         return self.asn.find(asn)
@@ -113,16 +139,22 @@ class Bootstrap:
         return now - pub.timestamp() if pub else None
 
 
-def _read_folder(folder: Path) -> dict[str, dict]:
-    docs = {}
+def _usable_url(url: object) -> bool:
+    return isinstance(url, str) and url.startswith(("http://", "https://")) and len(url) < 2000
+
+
+def _read_folder(folder: Path) -> dict[str, Any]:
+    docs: dict[str, Any] = {}
     for name in FILES:
         p = folder / name
         try:
-            docs[name] = json.loads(p.read_text(encoding="utf-8"))
+            docs[name] = decode(p.read_bytes(), str(p), what="RDAP bootstrap file")
         except FileNotFoundError:
             raise UsageError(f"{folder}: no {name} in this RDAP bootstrap folder") from None
-        except (OSError, ValueError) as exc:
+        except OSError as exc:
             raise UsageError(f"{p}: not a readable RDAP bootstrap file ({exc})") from None
+        except RdapError as exc:
+            raise UsageError(f"{p}: not a readable RDAP bootstrap file ({exc.reason})") from None
     return docs
 
 
@@ -135,12 +167,12 @@ def _copy_dir(cache_dir: Path, base_url: str) -> Path:
     return cache_dir / "rdap-bootstrap" / tag
 
 
-def _read_copy(folder: Path) -> tuple[dict[str, dict], float] | None:
+def _read_copy(folder: Path) -> tuple[dict[str, Any], float] | None:
     meta = folder / "fetched.json"
     try:
         fetched = float(json.loads(meta.read_text())["fetched"])
         return _read_folder(folder), fetched
-    except (OSError, ValueError, KeyError, TypeError, UsageError):
+    except (OSError, ValueError, KeyError, TypeError, RecursionError, UsageError):
         return None
 
 
@@ -151,7 +183,7 @@ def _failed_recently(folder: Path) -> bool:
     """A refresh failed less than a day ago: do not try again on every run."""
     try:
         return time.time() - float(json.loads((folder / "failed.json").read_text())["at"]) < RETRY_AFTER_FAILURE
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return False
 
 
@@ -195,8 +227,11 @@ async def load(
     copy = _read_copy(copy_dir)
     current: Bootstrap | None = None
     if copy is not None:
-        current = Bootstrap.from_docs(copy[0], base, fetched=copy[1])
-    elif not source:
+        try:
+            current = Bootstrap.from_docs(copy[0], base, fetched=copy[1])
+        except RdapError:
+            current = None  # a damaged copy: as if there were none
+    if current is None and not source:
         current = Bootstrap.from_docs(_read_folder(paths.shipped("rdap-bootstrap")), "shipped snapshot")
 
     age = current.age() if current else None
@@ -206,14 +241,21 @@ async def load(
         if current is None:
             raise UsageError(f"{base}: RDAP bootstrap not cached yet and running offline")
         return current, None
+    # With a copy to fall back on, one try (a failure waits a day); with none, a few with backoff.
+    retries = 0 if current is not None else FETCH_RETRIES
     try:
-        raw = {name: await fetch(base + name) for name in FILES}
-        docs = {name: json.loads(body) for name, body in raw.items()}
+        raw = {name: await fetch(base + name, retries) for name in FILES}
+        docs = {name: decode(body, base + name, what="RDAP bootstrap file") for name, body in raw.items()}
         fresh = Bootstrap.from_docs(docs, base, fetched=None)
-    except (RdapError, ValueError) as exc:
+    except RdapError as exc:
         _note_failure(copy_dir)
         if current is None:
             raise RdapError(base, f"RDAP bootstrap could not be fetched ({exc})") from None
         return current, f"bootstrap refresh from {base} failed ({exc}); using {current.source}"
-    fresh.fetched = _write_copy(copy_dir, raw, base)
+    try:
+        fresh.fetched = _write_copy(copy_dir, raw, base)
+    except OSError as exc:
+        # A read-only cache folder: the fresh files serve this run and are fetched again next time.
+        fresh.fetched = time.time()
+        return fresh, f"bootstrap copy not kept in {copy_dir} ({exc.strerror or exc})"
     return fresh, None

@@ -9,19 +9,29 @@ failures too (a 404 is an answer). Entries older than the TTL are ignored and re
 
 WAL journaling lets one run read while another writes; every write is one statement in autocommit,
 so a killed process leaves either the old or the new row, never half of one.
+
+Faults cost the rows they touch, never the run: a cache on a read-only filesystem (or in a folder this
+user may not write) is opened read-only (immutable when even that fails, as a WAL file needs its
+shared-memory file) and still answers; a row that cannot be read back (a range that is not hex, a
+bundle that is not the shape written) is skipped, counted and removed when the file is writable; a read
+that fails is a miss. ``notes()`` says what happened, in one line per kind of fault.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import ipaddress
 import json
+import os
 import sqlite3
 import time
 from bisect import bisect_right
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from ipowner import paths
 from ipowner.errors import IpownerError
@@ -41,6 +51,7 @@ class CachedAnswer:
     hi: int
     fetched: float
     bundle: dict[str, Any]
+    rowid: int | None = None
 
 
 @dataclass(slots=True)
@@ -58,13 +69,18 @@ class CacheIndex:
     Overlapping ranges are resolved once, when the index is built, by the order ``RdapCache.find`` uses.
     """
 
-    def __init__(self, cache: RdapCache, rows: list[tuple[int, int, str, str, int, float, str]]) -> None:
+    def __init__(self, cache: RdapCache, rows: list[tuple[Any, ...]]) -> None:
         self._cache = cache
         self.rows = len(rows)
         self.segments: dict[int, tuple[list[int], list[int | None]]] = {}
         by_version: dict[int, list[tuple[int, int, int, int, float, str]]] = {}
-        for rowid, version, lo, hi, span, fetched, url in rows:
-            by_version.setdefault(version, []).append((rowid, int(lo, 16), int(hi, 16), span, fetched, url))
+        for row in rows:
+            parsed = _range_row(row)
+            if parsed is None:
+                cache.damaged(row[0] if row and isinstance(row[0], int) else None)
+                continue
+            rowid, version, first, last, span, fetched, url = parsed
+            by_version.setdefault(version, []).append((rowid, first, last, span, fetched, url))
         for version, items in by_version.items():
             cuts = sorted({x for _r, lo, hi, *_ in items for x in (lo, hi + 1)} | {0})
             pos = {c: i for i, c in enumerate(cuts)}
@@ -95,12 +111,50 @@ class CacheIndex:
         cuts, owner = seg
         return owner[bisect_right(cuts, value) - 1]
 
-    def answer(self, rowid: int) -> CachedAnswer | None:
-        return self._cache.answer(rowid)
+    def answer(self, rowid: int, valid: Validator | None = None) -> CachedAnswer | None:
+        return self._cache.answer(rowid, valid)
 
 
 class CacheError(IpownerError):
     """The cache file could not be opened or written."""
+
+
+def _range_row(row: tuple[Any, ...]) -> tuple[int, int, int, int, int, float, str] | None:
+    """(rowid, version, lo, hi, span, fetched, url) of an index row, None when any of it is damaged."""
+    try:
+        rowid, version, lo, hi, span, fetched, url = row
+        first, last = int(lo, 16), int(hi, 16)
+    except (TypeError, ValueError):
+        return None
+    if not (isinstance(rowid, int) and version in (4, 6) and isinstance(span, int) and isinstance(url, str)
+            and isinstance(fetched, (int, float)) and 0 <= first <= last < 1 << (32 if version == 4 else 128)):
+        return None
+    return rowid, version, first, last, span, float(fetched), url
+
+
+def _part_ok(part: Any) -> bool:
+    return (isinstance(part, dict) and isinstance(part.get("url"), str) and isinstance(part.get("body"), str)
+            and isinstance(part.get("fetched"), (int, float)) and isinstance(part.get("status"), int)
+            and isinstance(part.get("registry"), (str, type(None))) and isinstance(part.get("hops", []), list))
+
+
+Validator = Callable[[dict[str, Any]], bool]
+
+
+def valid_bundle(bundle: Any) -> bool:
+    """Whether a decoded bundle has the shape the client stores (network, NIR answer, note, route)."""
+    return (isinstance(bundle, dict) and _part_ok(bundle.get("network"))
+            and (bundle.get("nir") is None or _part_ok(bundle.get("nir")))
+            and isinstance(bundle.get("nir_note"), (str, type(None)))
+            and isinstance(bundle.get("route"), (str, type(None))))
+
+
+def _read_only_fault(exc: BaseException) -> bool:
+    """An error that says the file or its folder cannot be written (so it may still be read)."""
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM)
+    text = str(exc).lower()
+    return any(w in text for w in ("readonly", "read-only", "unable to open", "disk i/o error", "permission"))
 
 
 def answer_range(version: int, net_lo: int, net_hi: int, address: str, leaf: bool) -> tuple[int, int]:
@@ -122,6 +176,12 @@ class RdapCache:
         self.memory = memory
         self.failed_writes = 0  # writes that failed (the answer is still given, just not kept)
         self.last_error: str | None = None
+        self.read_only = False  # opened read-only: answers are read, new ones not kept
+        self.skipped_writes = 0  # answers not kept because the cache is read-only
+        self._damaged: set[int | str] = set()  # rows (answer row ids, object URLs) that could not be read back
+        self._damaged_unnamed = 0  # and those without a usable row id
+        self.read_errors = 0  # reads that failed (treated as not cached)
+        self.last_read_error: str | None = None
         last: Exception | None = None
         # Two runs opening a new cache at once can find it locked while the other sets it up: retry briefly.
         for attempt in range(50):
@@ -137,10 +197,36 @@ class RdapCache:
 
     def _connect(self) -> sqlite3.Connection:
         if self.memory:
-            db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
-        else:
+            return self._setup(sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False))
+        if self.path.is_file() and not _writable(self.directory, self.path):
+            return self._connect_read_only()
+        try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+            return self._setup(sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False))
+        except (sqlite3.Error, OSError) as exc:
+            if not (self.path.is_file() and _read_only_fault(exc)):
+                raise
+        return self._connect_read_only()
+
+    def _connect_read_only(self) -> sqlite3.Connection:
+        """Open an existing cache for reading only; immutable when read-only mode cannot open its WAL."""
+        uri = f"file:{quote(str(self.path))}?mode=ro"
+        last: sqlite3.Error | None = None
+        for suffix in ("", "&immutable=1"):
+            db = sqlite3.connect(uri + suffix, uri=True, timeout=30.0, isolation_level=None, check_same_thread=False)
+            try:
+                db.execute("PRAGMA busy_timeout = 30000")
+                db.execute("SELECT 1 FROM answers LIMIT 1").fetchall()
+                db.execute("SELECT 1 FROM objects LIMIT 1").fetchall()
+            except sqlite3.Error as exc:
+                db.close()
+                last = exc
+                continue
+            self.read_only = True
+            return db
+        raise last or sqlite3.OperationalError("cannot open read-only")
+
+    def _setup(self, db: sqlite3.Connection) -> sqlite3.Connection:
         try:
             if not self.memory:
                 db.execute("PRAGMA busy_timeout = 30000")
@@ -171,29 +257,86 @@ class RdapCache:
     def close(self) -> None:
         self._db.close()
 
+    # -- faults --------------------------------------------------------------------------------
+    @property
+    def damaged_rows(self) -> int:
+        return len(self._damaged) + self._damaged_unnamed
+
+    def damaged(self, key: int | str | None) -> None:
+        """A row that cannot be read back (an answer's row id, an object's URL): skipped, and removed at
+        once when the file is writable, before a fresh answer may take its place."""
+        if key is None:
+            self._damaged_unnamed += 1
+            return
+        if key in self._damaged:
+            return
+        self._damaged.add(key)
+        if self.read_only:
+            return
+        sql = "DELETE FROM answers WHERE rowid = ?" if isinstance(key, int) else "DELETE FROM objects WHERE url = ?"
+        with contextlib.suppress(sqlite3.Error):  # if not, still there next run and skipped again
+            self._db.execute(sql, (key,))
+
+    def _read_failed(self, exc: Exception) -> None:
+        self.read_errors += 1
+        self.last_read_error = f"{self.path}: RDAP cache read failed ({exc})"
+
+    def notes(self) -> list[str]:
+        """What went wrong since the last call, one short line per kind of fault (then forgotten)."""
+        out = []
+        if self.read_only and self.skipped_writes:
+            n = self.skipped_writes
+            out.append(f"{self.path}: RDAP cache is read-only: answers read from it, "
+                       f"{n} new answer{'s' if n != 1 else ''} not kept")
+        if self.damaged_rows:
+            n = self.damaged_rows
+            out.append(f"{self.path}: {n} damaged RDAP cache entr{'ies' if n != 1 else 'y'} skipped"
+                       + ("" if self.read_only else " and removed"))
+        if self.read_errors:
+            out.append(f"{self.last_read_error}; {self.read_errors} lookups treated as not cached")
+        if self.failed_writes:
+            out.append(f"{self.last_error}; {self.failed_writes} answers not kept")
+        self.skipped_writes = self.read_errors = self.failed_writes = 0
+        self._damaged.clear()
+        self._damaged_unnamed = 0
+        return out
+
     def _fresh_after(self) -> float:
         return time.time() - self.ttl
 
     # -- answers by address range --------------------------------------------------------------
-    def find(self, address: str) -> CachedAnswer | None:
+    def find(self, address: str, valid: Validator | None = None) -> CachedAnswer | None:
+        """The best fresh answer covering ``address``; damaged rows (and bundles ``valid`` refuses) are
+        skipped for the next best."""
         ip = ipaddress.ip_address(address)
         key = _hex(int(ip))
         try:
-            row = self._db.execute(
-                "SELECT version, lo, hi, fetched, bundle FROM answers"
+            cur = self._db.execute(
+                "SELECT rowid, version, lo, hi, fetched, bundle FROM answers"
                 " WHERE version = ? AND lo <= ? AND hi >= ? AND fetched >= ?"
-                " ORDER BY span ASC, fetched DESC, lo DESC, hi ASC, url ASC LIMIT 1",  # the order CacheIndex keeps
+                " ORDER BY span ASC, fetched DESC, lo DESC, hi ASC, url ASC",  # the order CacheIndex keeps
                 (ip.version, key, key, self._fresh_after()),
-            ).fetchone()
+            )
+            for row in iter(cur.fetchone, None):
+                got = self._answer_row(row, valid)
+                if got is not None and got.lo <= int(ip) <= got.hi:
+                    return got
         except sqlite3.Error as exc:
-            raise CacheError(f"{self.path}: RDAP cache read failed ({exc})") from None
-        if row is None:
-            return None
+            self._read_failed(exc)
+        return None
+
+    def _answer_row(self, row: tuple[Any, ...], valid: Validator | None = None) -> CachedAnswer | None:
+        """A (rowid, version, lo, hi, fetched, bundle) row as an answer; None (and noted) when damaged."""
+        rowid = row[0]
         try:
-            bundle = json.loads(row[4])
-        except ValueError:
+            version, first, last, fetched = row[1], int(row[2], 16), int(row[3], 16), float(row[4])
+            bundle = json.loads(row[5])
+        except (TypeError, ValueError, RecursionError):
+            bundle = None
+        if not isinstance(bundle, dict) or version not in (4, 6) or (valid is not None and not valid(bundle)):
+            self.damaged(rowid if isinstance(rowid, int) else None)
             return None
-        return CachedAnswer(row[0], int(row[1], 16), int(row[2], 16), row[3], bundle)
+        return CachedAnswer(version, first, last, fetched, bundle, rowid)
 
     def index(self) -> CacheIndex:
         """Every fresh answer's range, read with one query, for batches: ``CacheIndex.find`` picks the
@@ -204,29 +347,28 @@ class RdapCache:
                 (self._fresh_after(),),
             ).fetchall()
         except sqlite3.Error as exc:
-            raise CacheError(f"{self.path}: RDAP cache read failed ({exc})") from None
+            self._read_failed(exc)
+            rows = []
         return CacheIndex(self, rows)
 
-    def answer(self, rowid: int) -> CachedAnswer | None:
+    def answer(self, rowid: int, valid: Validator | None = None) -> CachedAnswer | None:
         """One answer by its row id (from ``CacheIndex``)."""
         try:
             row = self._db.execute(
-                "SELECT version, lo, hi, fetched, bundle FROM answers WHERE rowid = ?", (rowid,)
+                "SELECT rowid, version, lo, hi, fetched, bundle FROM answers WHERE rowid = ?", (rowid,)
             ).fetchone()
         except sqlite3.Error as exc:
-            raise CacheError(f"{self.path}: RDAP cache read failed ({exc})") from None
-        if row is None:
+            self._read_failed(exc)
             return None
-        try:
-            bundle = json.loads(row[4])
-        except ValueError:
-            return None
-        return CachedAnswer(row[0], int(row[1], 16), int(row[2], 16), row[3], bundle)
+        return None if row is None else self._answer_row(row, valid)
 
     def store(
         self, version: int, lo: int, hi: int, *, url: str, registry: str | None, handle: str | None,
         fetched: float, leaf: bool, bundle: dict[str, Any],
     ) -> None:
+        if self.read_only:
+            self.skipped_writes += 1
+            return
         try:
             self._db.execute(
                 "INSERT OR REPLACE INTO answers(version, lo, hi, span, url, registry, handle, fetched, leaf, bundle)"
@@ -239,13 +381,26 @@ class RdapCache:
 
     # -- objects by URL ------------------------------------------------------------------------
     def get_object(self, url: str) -> CachedObject | None:
-        row = self._db.execute(
-            "SELECT url, kind, fetched, status, body FROM objects WHERE url = ? AND fetched >= ?",
-            (url, self._fresh_after()),
-        ).fetchone()
-        return CachedObject(*row) if row else None
+        try:
+            row = self._db.execute(
+                "SELECT url, kind, fetched, status, body FROM objects WHERE url = ? AND fetched >= ?",
+                (url, self._fresh_after()),
+            ).fetchone()
+        except sqlite3.Error as exc:
+            self._read_failed(exc)
+            return None
+        if row is None:
+            return None
+        if not (isinstance(row[1], str) and isinstance(row[2], (int, float)) and isinstance(row[3], int)
+                and isinstance(row[4], str)):
+            self.damaged(url)
+            return None
+        return CachedObject(row[0], row[1], float(row[2]), row[3], row[4])
 
     def put_object(self, url: str, kind: str, fetched: float, status: int, body: str) -> None:
+        if self.read_only:
+            self.skipped_writes += 1
+            return
         try:
             self._db.execute(
                 "INSERT OR REPLACE INTO objects(url, kind, fetched, status, body) VALUES (?, ?, ?, ?, ?)",
@@ -296,11 +451,23 @@ class RdapCache:
         for version, lo, hi, url, registry, handle, fetched, leaf, bundle in self._db.execute(
             "SELECT version, lo, hi, url, registry, handle, fetched, leaf, bundle FROM answers ORDER BY version, lo"
         ):
-            first, last = (ipaddress.ip_address(int(lo, 16)), ipaddress.ip_address(int(hi, 16))) if version == 4 else (
-                ipaddress.IPv6Address(int(lo, 16)), ipaddress.IPv6Address(int(hi, 16)))
+            try:
+                first, last = (ipaddress.IPv4Address(int(lo, 16)), ipaddress.IPv4Address(int(hi, 16))) if version == 4 \
+                    else (ipaddress.IPv6Address(int(lo, 16)), ipaddress.IPv6Address(int(hi, 16)))
+            except (TypeError, ValueError):
+                continue  # a damaged range names no addresses
+            try:
+                decoded = json.loads(bundle)
+            except (TypeError, ValueError, RecursionError):
+                decoded = None  # a damaged entry: listed, its content not
             yield {"type": "answer", "first": str(first), "last": str(last), "url": url, "registry": registry,
-                   "handle": handle, "fetched": fetched, "leaf": bool(leaf), "bundle": json.loads(bundle)}
+                   "handle": handle, "fetched": fetched, "leaf": bool(leaf), "bundle": decoded}
         for url, kind, fetched, status, body in self._db.execute(
             "SELECT url, kind, fetched, status, body FROM objects ORDER BY url"
         ):
             yield {"type": "object", "url": url, "kind": kind, "fetched": fetched, "status": status, "body": body}
+
+
+def _writable(directory: Path, path: Path) -> bool:
+    """Whether this user may write the cache file and its folder (SQLite needs both for WAL)."""
+    return os.access(directory, os.W_OK) and os.access(path, os.W_OK)

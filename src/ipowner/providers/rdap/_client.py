@@ -10,11 +10,18 @@ is the plain synchronous face for library users::
 Scheduling: every address is first checked against the cache and against networks fetched earlier in
 the same run; addresses that share a /16 (IPv4) or /32 (IPv6) at one registry are asked one after the
 other, so the second is usually answered by the first's network without a request.
+
+Answers are untrusted. Whatever one answer does (a body that cannot be parsed, a shape no parser
+expected) ends as that address's reason; the other addresses keep theirs. Before an answer is kept
+for its range it must be plausible (``cache_range``): its range lies within the block the bootstrap
+routed the query through, and a leaf is no wider than ``MAX_LEAF_PREFIX``; else it answers the asked
+address only. Entity, parent and AS number answers are checked the same way before they are cached.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import re
 import socket
@@ -31,15 +38,17 @@ from ipowner._addr import parse
 from ipowner.errors import IpownerError, RdapError
 from ipowner.model.serialize import iso
 from ipowner.providers.rdap import _bootstrap, _registries
-from ipowner.providers.rdap._cache import CachedAnswer, CacheIndex, RdapCache, answer_range
+from ipowner.providers.rdap._allow import AllowList
+from ipowner.providers.rdap._cache import CachedAnswer, CacheIndex, RdapCache, answer_range, valid_bundle
 from ipowner.providers.rdap._config import RdapConfig
 from ipowner.providers.rdap._evidence import EvidenceWriter
 from ipowner.providers.rdap._exceptions import RdapMalformedError, RdapOfflineError, RdapTransportError
-from ipowner.providers.rdap._fetch import Fetched, Fetcher, may_follow, reason
+from ipowner.providers.rdap._fetch import Fetched, Fetcher, reason
 from ipowner.providers.rdap._holder import Decision, Resolved, decide, detect_nir, org_handles
 from ipowner.providers.rdap._parse import (
     Autnum,
     Network,
+    _text,
     decode,
     error_from,
     parse_autnum,
@@ -131,6 +140,65 @@ class RunStats:
 
 _HANDLE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,99}")
 
+# The widest leaf (assigned) network kept in the cache for its whole range. Real assignments are far
+# narrower (recorded leaves: /16 at most for IPv4, /48 for IPv6; the largest blocks ever registered to
+# one holder are allocations of a /8 or a /19), so a wider "leaf" is a mistake or an attack: it answers
+# the address it was asked for and nothing else.
+MAX_LEAF_PREFIX = {4: 8, 6: 16}
+
+Route = tuple[int, int]  # the bootstrap block (first, last) a query was routed through
+
+
+def cache_range(
+    nets: list[Network], address: str, leaf: bool, route: Route | None,
+) -> tuple[int, int, str | None]:
+    """The range the answer made of ``nets`` (the last is the most specific) may answer from the cache,
+    and, when it is narrowed to the asked address alone, why."""
+    net = nets[-1]
+    ip = int(ipaddress.ip_address(address))
+    if route is not None:
+        for n in nets:
+            if not (route[0] <= n.start and n.end <= route[1]):
+                block = _range_text(n.version, *route)
+                return ip, ip, f"{n.start_text} - {n.end_text} lies outside {block}, the block the bootstrap routes it to"
+    widest = 1 << ((32 if net.version == 4 else 128) - MAX_LEAF_PREFIX[net.version])
+    if leaf and net.end - net.start + 1 > widest:
+        return ip, ip, (f"{net.start_text} - {net.end_text} is wider than a /{MAX_LEAF_PREFIX[net.version]}, "
+                        f"more than any real assignment")
+    lo, hi = answer_range(net.version, net.start, net.end, address, leaf)
+    return lo, hi, None
+
+
+def _range_text(version: int, lo: int, hi: int) -> str:
+    first, last = (ipaddress.IPv4Address(lo), ipaddress.IPv4Address(hi)) if version == 4 else (
+        ipaddress.IPv6Address(lo), ipaddress.IPv6Address(hi))
+    nets = list(ipaddress.summarize_address_range(first, last))  # type: ignore[type-var]
+    return str(nets[0]) if len(nets) == 1 else f"{first} - {last}"
+
+
+def _route_of(text: Any, version: int) -> Route | None:
+    """A route stored in a bundle (``_range_text``) back as integers; None when absent or unreadable."""
+    if not isinstance(text, str):
+        return None
+    try:
+        if "/" in text:
+            block = ipaddress.ip_network(text)
+            if block.version != version:
+                return None
+            return int(block.network_address), int(block.broadcast_address)
+        a, _, b = text.partition(" - ")
+        first, last = ipaddress.ip_address(a), ipaddress.ip_address(b)
+    except ValueError:
+        return None
+    if first.version != version or last.version != version:
+        return None
+    return int(first), int(last)
+
+
+def _unexpected(exc: Exception) -> str:
+    """The one-line reason for a failure no rule foresaw (an answer of a shape nothing expected)."""
+    return f"RDAP: answer could not be used ({type(exc).__name__}: {str(exc)[:200]})"
+
 
 def _service_base(url: str) -> str:
     for marker in ("/ip/", "/entity/", "/autnum/"):
@@ -160,7 +228,7 @@ def _find(index: CacheIndex, address: str) -> int | None:
     return index.find(got[1], got[2])
 
 
-def _text(body: bytes) -> str:
+def _body_text(body: bytes) -> str:
     return body.decode("utf-8", errors="replace")
 
 
@@ -188,6 +256,8 @@ class AsyncRdapClient:
         self._run_big: list[tuple[int, int, int, dict[str, Any]]] = []
         self._locks: dict[str, asyncio.Lock] = {}
         self._decided: dict[tuple[str, float, str], tuple[Network, Decision, str | None, list[str]]] = {}
+        self._allow: AllowList | None = None
+        self._narrowed: list[str] = []  # answers kept for their own address only, and why
 
     # -- lifecycle -------------------------------------------------------------------------------
     @property
@@ -209,8 +279,32 @@ class AsyncRdapClient:
                 from ipowner.providers.rdap._transports.default import HTTPTransport
 
                 self._transport = HTTPTransport()
-            self._fetcher = Fetcher(self.config, self._transport, on_response=self._on_response)
+            self._fetcher = Fetcher(self.config, self._transport, on_response=self._on_response,
+                                    allow=self.allow_list)
         return self._fetcher
+
+    async def allow_list(self) -> AllowList:
+        """Where requests may go: the bootstrap's services and the registry table, after rewrites."""
+        if self._allow is None:
+            services = {u for reg in _registries.registries().values() for u in reg.rdap}
+            chosen: set[str] = set()
+            try:
+                boot = await self.bootstrap()
+            except IpownerError:
+                boot = None  # the registry table alone; rebuilt once a bootstrap loads
+            if boot is not None:
+                services |= boot.services()
+                if self.config.bootstrap:
+                    chosen = boot.services()  # named by the user: kept even when rewrites are configured
+            allow = AllowList(services, self.config.rewrite, chosen=chosen)
+            if boot is None:
+                return allow
+            self._allow = allow
+        return self._allow
+
+    async def _may_follow(self, url: str) -> bool:
+        """Whether a URL an answer names (a link) is on the allow-list, as it would be contacted."""
+        return (await self.allow_list()).refusal(self.config.rewrite(url)) is None
 
     def _on_response(self, url: str, kind: str, fetched: float, status: int, body: bytes, from_cache: bool) -> None:
         if self.evidence is not None:
@@ -256,9 +350,9 @@ class AsyncRdapClient:
             if not self.config.offline:
                 fetcher = self._fetch()
 
-                async def fetch(url: str) -> bytes:
-                    # One try: a refresh that fails keeps the copy in use and is not retried for a day.
-                    return (await fetcher.get(url, "bootstrap", retries=0)).body
+                async def fetch(url: str, retries: int) -> bytes:
+                    # The loader says whether to retry: not with a copy to fall back on, else as configured.
+                    return (await fetcher.get(url, "bootstrap", retries=min(retries, self.config.retries))).body
 
             cache_dir = self.cache.directory
             self._bootstrap, note = await _bootstrap.load(
@@ -267,6 +361,7 @@ class AsyncRdapClient:
             )
             if note:
                 self.stats.notes.append(note)
+            self._allow = None  # rebuilt with this bootstrap's services
             b = self._bootstrap
             self.stats.bootstrap = {
                 "source": b.source,
@@ -298,11 +393,15 @@ class AsyncRdapClient:
                 hit = None
                 rowid = _find(index, addr)
                 if rowid is not None:
-                    hit = rows[rowid] if rowid in rows else rows.setdefault(rowid, index.answer(rowid))
+                    hit = rows[rowid] if rowid in rows else rows.setdefault(rowid, index.answer(rowid, valid_bundle))
             else:
-                hit = None if self.config.refresh else self.cache.find(addr)
+                hit = None if self.config.refresh else self.cache.find(addr, valid_bundle)
             if hit is not None:
-                answers[addr] = await self._from_bundle(addr, hit.bundle, from_cache=True)
+                try:
+                    answers[addr] = await self._from_bundle(addr, hit.bundle, from_cache=True)
+                except Exception as exc:  # one cached answer's surprise costs that address, not the run
+                    answers[addr] = Answer(addr, error=_unexpected(exc), from_cache=True)
+                    self.stats.failed += 1
                 self.stats.from_cache += 1
                 tick()
             else:
@@ -326,7 +425,10 @@ class AsyncRdapClient:
                 misses = []
             else:
                 async def one(addr: str) -> None:
-                    answers[addr] = await self._resolve(addr, boot)
+                    try:
+                        answers[addr] = await self._resolve(addr, boot)
+                    except Exception as exc:  # whatever one answer does, the gather and the others go on
+                        answers[addr] = Answer(addr, error=_unexpected(exc))
                     if answers[addr].error:
                         self.stats.failed += 1
                     tick()
@@ -340,9 +442,12 @@ class AsyncRdapClient:
             self._fetcher.counts.clear()
             self._fetcher.retries = self._fetcher.rate_limited = 0
         self.stats.elapsed += time.monotonic() - started
-        if self._cache is not None and self._cache.failed_writes:
-            self.stats.notes.append(f"{self._cache.last_error}; {self._cache.failed_writes} answers not kept")
-            self._cache.failed_writes = 0
+        if self._cache is not None:
+            self.stats.notes.extend(self._cache.notes())
+        if self._narrowed:
+            more = f" (and {len(self._narrowed) - 1} more)" if len(self._narrowed) > 1 else ""
+            self.stats.notes.append(f"registry answer used for its own address only: {self._narrowed[0]}{more}")
+            self._narrowed.clear()
         for addr, ans in answers.items():
             self._claims(addr, ans)
         return {a: answers[a] for a in unique}
@@ -351,6 +456,12 @@ class AsyncRdapClient:
         """The registration of an AS number (cached like entities). An AS name says who registered the
         AS; a ``CNNIC-`` prefix names the registry it came through, not its operator."""
         try:
+            return await self._autnum(asn)
+        except Exception as exc:  # an answer of a shape nothing expected is this AS number's reason
+            return AutnumAnswer(asn, error=_unexpected(exc))
+
+    async def _autnum(self, asn: int) -> AutnumAnswer:
+        try:
             boot = await self.bootstrap()
         except IpownerError as exc:
             return AutnumAnswer(asn, error=str(exc))
@@ -358,7 +469,17 @@ class AsyncRdapClient:
         if not services:
             return AutnumAnswer(asn, error=f"RDAP: no registry for AS{asn} in the bootstrap ({boot.source})")
         url = f"{services[0]}autnum/{asn}"
-        obj, why = await self._object(url, "autnum")
+
+        def plausible(obj: dict[str, Any]) -> str | None:
+            if error_from(obj, url, None) is not None:
+                return None
+            try:
+                aut = parse_autnum(obj, url)
+            except RdapError as exc:
+                return exc.reason
+            return None if aut.start <= asn <= aut.end else f"answered for AS{aut.start}-AS{aut.end}, not AS{asn}"
+
+        obj, why = await self._object(url, "autnum", check=plausible)
         if self._fetcher is not None:
             self.stats.requests.update(self._fetcher.counts)
             self._fetcher.counts.clear()
@@ -421,12 +542,14 @@ class AsyncRdapClient:
         if not services:
             return Answer(addr, error=f"RDAP: no registry for {addr} in the bootstrap ({boot.source})")
         base = services[0]
+        routed = boot.route(addr)
+        route = (routed[0], routed[1]) if routed else None
         key = f"{base}|{_bucket(addr)}"
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
             bundle = self._run_hit(addr)
             if bundle is None and not self.config.refresh:
-                hit = self.cache.find(addr)
+                hit = self.cache.find(addr, valid_bundle)
                 bundle = hit.bundle if hit else None
                 if bundle is not None:
                     self.stats.from_cache += 1
@@ -436,29 +559,32 @@ class AsyncRdapClient:
                 return await self._from_bundle(addr, bundle, from_cache=False, record=False)
             self.stats.queried += 1
             try:
-                bundle = await self._query(addr, base)
+                bundle = await self._query(addr, base, route)
             except RdapError as exc:
                 return Answer(addr, error=reason(exc))
             return await self._from_bundle(addr, bundle, from_cache=False, record=False)
 
-    async def _query(self, addr: str, base: str) -> dict[str, Any]:
+    async def _query(self, addr: str, base: str, route: Route | None) -> dict[str, Any]:
         """Ask the registry (and the NIR below it when it keeps its own database); cache the answer."""
         fetcher = self._fetch()
         got = await fetcher.get(f"{base}ip/{addr}", "ip network")
         net = self._network(got, addr)
+        nets = [net]
         # A registry that answers for space another registry maintains (port43 names the other one)
         # is a referral: ask the other, bounded, never the same service twice.
         seen = {_service_base(self.config.rewrite.original(got.url))}
         for _ in range(self.config.max_redirects):
-            target = self._referral(net, got.url, addr)
+            target = await self._referral(net, got.url, addr)
             if target is None or _service_base(target) in seen:
                 break
             seen.add(_service_base(target))
             got = await fetcher.get(target, "referral")
             got.hops.insert(0, target)
             net = self._network(got, addr)
+            nets.append(net)
         answered = self._answered_by(got.url, net)
-        bundle: dict[str, Any] = {"network": self._pack(got, answered), "nir": None, "nir_note": None}
+        bundle: dict[str, Any] = {"network": self._pack(got, answered), "nir": None, "nir_note": None,
+                                  "route": _range_text(net.version, *route) if route else None}
         nir, _ = detect_nir(net, answered)
         if (
             self.config.query_nirs and nir is not None and nir.own_database and nir.rdap
@@ -470,10 +596,14 @@ class AsyncRdapClient:
                 nnet = self._network(ngot, addr)
                 bundle["nir"] = self._pack(ngot, nir)
                 net = nnet
+                nets.append(net)
             except RdapError as exc:
                 bundle["nir_note"] = f"{nir.name}'s RDAP service gave no record ({exc.reason})"
         leaf = net.is_leaf or await self._childless(net)
-        lo, hi = answer_range(net.version, net.start, net.end, addr, leaf)
+        lo, hi, narrowed = cache_range(nets, addr, leaf, route)
+        if narrowed is not None:
+            self._narrowed.append(f"{narrowed} (asked for {addr})")
+            leaf = False
         top = bundle["nir"] or bundle["network"]
         self.cache.store(net.version, lo, hi, url=top["url"], registry=top["registry"], handle=net.handle,
                          fetched=top["fetched"], leaf=leaf, bundle=bundle)
@@ -484,7 +614,8 @@ class AsyncRdapClient:
         """True when the registry's ``rdap-down`` search (RFC 9910) lists no child of this allocation,
         so the whole range may be answered from the cache. No link, no query."""
         down = net.link("rdap-down")
-        if not down or not may_follow(down, self.config.rewrite.original(net.self_url or ""), self.config.rewrite):
+        # The answer's own links never vouch for each other: the link must land on a listed service.
+        if not down or not await self._may_follow(down):
             return False
         obj, _why = await self._object(down, "search")
         if obj is None or error_from(obj, down, None) is not None:
@@ -493,7 +624,7 @@ class AsyncRdapClient:
         return isinstance(children, list) and not any(
             isinstance(c, dict) and c.get("handle") != net.handle for c in children)
 
-    def _referral(self, net: Network, url: str, addr: str) -> str | None:
+    async def _referral(self, net: Network, url: str, addr: str) -> str | None:
         asked = _registries.by_url(self.config.rewrite.original(url))
         keeper = _registries.by_port43(net.port43)
         if asked is None or keeper is None or keeper.key == asked.key or keeper.kind != "rir" or not keeper.rdap:
@@ -501,7 +632,9 @@ class AsyncRdapClient:
         for link in net.links:
             reg = _registries.by_url(link.href)
             if reg is not None and reg.key == keeper.key and "/ip/" in link.href and link.href.startswith(("http://", "https://")):
-                return f"{_service_base(link.href)}ip/{addr}"
+                target = f"{_service_base(link.href)}ip/{addr}"
+                if await self._may_follow(target):
+                    return target
         return f"{keeper.rdap[0]}ip/{addr}"
 
     def _network(self, got: Fetched, addr: str) -> Network:
@@ -517,7 +650,7 @@ class AsyncRdapClient:
         return reg
 
     def _pack(self, got: Fetched, registry: Registry | None) -> dict[str, Any]:
-        return {"url": got.url, "fetched": got.fetched, "status": got.status, "body": _text(got.body),
+        return {"url": got.url, "fetched": got.fetched, "status": got.status, "body": _body_text(got.body),
                 "registry": registry.key if registry else None, "hops": got.hops}
 
     # -- from raw responses to a decision ---------------------------------------------------------
@@ -526,6 +659,8 @@ class AsyncRdapClient:
         return await self._from_bundle(addr, answer.bundle, from_cache=True)
 
     async def _from_bundle(self, addr: str, bundle: dict[str, Any], *, from_cache: bool, record: bool = True) -> Answer:
+        if not valid_bundle(bundle):
+            return Answer(addr, error="RDAP: a cached answer is damaged", from_cache=from_cache)
         top = bundle.get("nir") or bundle["network"]
         # Many addresses share one network: work its answer out once per run.
         key = (top["url"], top["fetched"], bundle["network"]["url"])
@@ -547,7 +682,7 @@ class AsyncRdapClient:
         resolved = await self._resolve_entities(net, top["url"])
         parents: list[tuple[Network, str]] = []
         if self.config.chain:
-            parents = await self._walk_up(net, top["url"], resolved)
+            parents = await self._walk_up(net, top["url"], resolved, _route_of(bundle.get("route"), net.version))
         urls += [r.url for r in resolved.values()] + [u for _, u in parents]
         decision = decide(net, url=top["url"], answered_by=answered, resolved=resolved, parents=parents,
                           nir_note=bundle.get("nir_note"))
@@ -555,8 +690,11 @@ class AsyncRdapClient:
         return Answer(addr, network=net, decision=decision, url=top["url"], registry=answered.key if answered else None,
                       fetched=top["fetched"], from_cache=from_cache, urls=urls)
 
-    async def _object(self, url: str, kind: str) -> tuple[dict[str, Any] | None, str | None]:
-        """A cached-or-fetched object by URL: (JSON, None) or (None, reason). Failures are cached too."""
+    async def _object(
+        self, url: str, kind: str, check: Callable[[dict[str, Any]], str | None] | None = None,
+    ) -> tuple[dict[str, Any] | None, str | None]:
+        """A cached-or-fetched object by URL: (JSON, None) or (None, reason). Failures are cached too;
+        an answer ``check`` finds implausible (it says why) is neither used nor cached."""
         cached = None if self.config.refresh else self.cache.get_object(url)
         if cached is not None:
             self._on_response(url, kind, cached.fetched, cached.status, cached.body.encode(), True)
@@ -566,7 +704,8 @@ class AsyncRdapClient:
                 obj = decode(cached.body.encode(), url)
             except RdapError as exc:
                 return None, exc.reason
-            return obj, None
+            why = check(obj) if check is not None else None
+            return (None, why) if why is not None else (obj, None)
         if self.config.offline:
             return None, "not in the cache (offline)"
         try:
@@ -578,7 +717,10 @@ class AsyncRdapClient:
             if exc.status in (400, 404, 501) or exc.__class__.__name__ in ("RdapNotFoundError", "RdapErrorObject"):
                 self.cache.put_object(url, kind, time.time(), exc.status or 0, exc.reason)
             return None, exc.reason
-        self.cache.put_object(url, kind, got.fetched, 200, _text(got.body))
+        why = check(got.obj) if check is not None else None
+        if why is not None:
+            return None, why
+        self.cache.put_object(url, kind, got.fetched, 200, _body_text(got.body))
         return got.obj, None
 
     async def _resolve_entities(self, net: Network, url: str) -> dict[str, Resolved]:
@@ -591,7 +733,7 @@ class AsyncRdapClient:
                 out[handle] = Resolved(None, "", "handle not usable in a query")
                 continue
             eurl = f"{base}entity/{quote(handle, safe='')}"
-            obj, why = await self._object(eurl, "entity")
+            obj, why = await self._object(eurl, "entity", check=functools.partial(_entity_refusal, handle=handle))
             if obj is None:
                 out[handle] = Resolved(None, eurl, why)
                 continue
@@ -600,15 +742,34 @@ class AsyncRdapClient:
             out[handle] = Resolved(ent, eurl, None if ent else (err.reason if err else "empty entity ({})"))
         return out
 
-    async def _walk_up(self, net: Network, url: str, resolved: dict[str, Resolved]) -> list[tuple[Network, str]]:
-        """Parent networks, nearest first, with extra queries (``--chain``), bounded by ``chain_depth``."""
+    async def _walk_up(
+        self, net: Network, url: str, resolved: dict[str, Resolved], route: Route | None = None,
+    ) -> list[tuple[Network, str]]:
+        """Parent networks, nearest first, with extra queries (``--chain``), bounded by ``chain_depth``.
+
+        A parent must enclose the network below it and lie within the block the bootstrap routed the
+        address through; one that does not ends the walk and is not cached."""
         parents: list[tuple[Network, str]] = []
         current, curl = net, url
         for _ in range(self.config.chain_depth):
-            up = self._up_url(current, curl)
+            up = await self._up_url(current, curl)
             if up is None:
                 break
-            obj, _why = await self._object(up, "parent")
+
+            def plausible(obj: dict[str, Any], below: Network = current, up: str = up) -> str | None:
+                if error_from(obj, up, None) is not None:
+                    return None  # a registry's "no such network" is an answer like any other
+                try:
+                    parent = parse_network(obj, up)
+                except RdapError as exc:
+                    return exc.reason
+                if not (parent.start <= below.start and parent.end >= below.end):
+                    return f"parent {parent.start_text} - {parent.end_text} does not enclose {below.start_text}"
+                if route is not None and not (route[0] <= parent.start and parent.end <= route[1]):
+                    return f"parent {parent.start_text} - {parent.end_text} lies outside the bootstrap's block"
+                return None
+
+            obj, _why = await self._object(up, "parent", check=plausible)
             if obj is None or error_from(obj, up, None) is not None:
                 break
             try:
@@ -626,9 +787,9 @@ class AsyncRdapClient:
             current, curl = parent, up
         return parents
 
-    def _up_url(self, net: Network, url: str) -> str | None:
+    async def _up_url(self, net: Network, url: str) -> str | None:
         link = net.link("rdap-up", "up")
-        if link and may_follow(link, self.config.rewrite.original(url), self.config.rewrite):
+        if link and await self._may_follow(link):
             return link
         base = _service_base(url)
         cidr = ipaddress.ip_network(net.cidrs[0]) if net.cidrs else None
@@ -668,9 +829,11 @@ class RdapClient:
             return self._loop.run_until_complete(coro)
         box: dict[str, Any] = {}
 
+        loop = self._loop
+
         def worker() -> None:
             try:
-                box["value"] = self._loop.run_until_complete(coro)
+                box["value"] = loop.run_until_complete(coro)
             except BaseException as exc:  # re-raised in the caller's thread
                 box["error"] = exc
 
@@ -711,6 +874,19 @@ class RdapClient:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _entity_refusal(obj: dict[str, Any], handle: str) -> str | None:
+    """Why an entity answer is not the entity asked for (then it is neither used nor cached), or None."""
+    if error_from(obj, "", None) is not None:
+        return None
+    cls = _text(obj.get("objectClassName"))
+    if cls is not None and cls.lower() != "entity":
+        return f"expected an entity, got {cls[:40]!r}"
+    got = _text(obj.get("handle"))
+    if got is not None and got.upper() != handle.upper():
+        return f"answered with entity {got[:60]!r}, not {handle}"
+    return None
 
 
 def _drive(coro: Any) -> Any:

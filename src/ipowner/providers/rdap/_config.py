@@ -3,12 +3,14 @@
 Environment overrides (read by ``RdapConfig.from_env``):
 ``IPOWNER_RDAP_BOOTSTRAP`` (folder or base URL holding ipv4.json, ipv6.json, asn.json),
 ``IPOWNER_RDAP_REWRITE`` (comma-separated ``FROM=TO`` URL prefixes applied to every URL contacted),
-``IPOWNER_RDAP_LIMITS`` (comma-separated ``registry=N/SECONDS[:CONCURRENCY]``, e.g. ``lacnic=10/60:1``).
+``IPOWNER_RDAP_LIMITS`` (comma-separated ``registry=N/SECONDS[:CONCURRENCY]``, e.g. ``lacnic=10/60:1``),
+``IPOWNER_RDAP_MAX_BYTES`` (the largest answer accepted, decoded: bytes or ``K``/``M``/``G``, e.g. ``8M``).
 """
 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -97,6 +99,32 @@ def parse_limits(text: str | None) -> dict[str, Limit]:
     return limits
 
 
+# The largest answer accepted, counted on the decoded bytes. Recorded answers are at most 150 KB (an APNIC
+# history); an ARIN entity listing every network of a large holder stays well under a megabyte. 8 MiB
+# leaves room for answers padded with long free text while bounding what one answer costs in memory.
+MAX_RESPONSE_BYTES = 8 * 1024 * 1024
+
+_SIZE = re.compile(r"(\d+)\s*([KMG]?)(I?B)?", re.IGNORECASE)
+
+
+def parse_size(text: str | None, default: int = MAX_RESPONSE_BYTES) -> int:
+    """``IPOWNER_RDAP_MAX_BYTES``: a byte count, optionally with K, M or G (powers of 1024)."""
+    if not text or not text.strip():
+        return default
+    m = _SIZE.fullmatch(text.strip())
+    if m is None or int(m.group(1)) == 0:
+        raise UsageError(f"IPOWNER_RDAP_MAX_BYTES: {text.strip()[:40]!r} is not a size such as 4M or 500K")
+    return int(m.group(1)) * 1024 ** " KMG".index((m.group(2) or " ").upper())
+
+
+def size_text(n: int) -> str:
+    """A byte count as people write it: ``4 MiB``, ``512 KiB``, ``100 bytes``."""
+    for unit, power in (("GiB", 3), ("MiB", 2), ("KiB", 1)):
+        if n >= 1024**power and n % 1024**power == 0:
+            return f"{n // 1024**power} {unit}"
+    return f"{n} bytes"
+
+
 @dataclass(slots=True)
 class RdapConfig:
     bootstrap: str | None = None  # folder or base URL; None = the shipped snapshot (refreshed copy if newer)
@@ -117,6 +145,7 @@ class RdapConfig:
     evidence_dir: Path | None = None
     bootstrap_max_age: float = 365 * 24 * 3600.0  # refresh the snapshot past this age (online only)
     query_nirs: bool = True  # ask NIRs that keep their own database (JPNIC, KRNIC, NIC.br) for the member
+    max_response_bytes: int = MAX_RESPONSE_BYTES  # larger answers are refused (decoded size), never cached
 
     @classmethod
     def from_env(cls, **overrides: object) -> RdapConfig:
@@ -124,6 +153,7 @@ class RdapConfig:
             bootstrap=os.environ.get("IPOWNER_RDAP_BOOTSTRAP") or None,
             rewrite=Rewriter.parse(os.environ.get("IPOWNER_RDAP_REWRITE")),
             limits=parse_limits(os.environ.get("IPOWNER_RDAP_LIMITS")),
+            max_response_bytes=parse_size(os.environ.get("IPOWNER_RDAP_MAX_BYTES")),
         )
         for key, value in overrides.items():
             if value is not None:

@@ -17,7 +17,9 @@ __all__ = [
     "RdapOfflineError",
     "RdapRateLimitedError",
     "RdapRedirectError",
+    "RdapRefusedError",
     "RdapTimeoutError",
+    "RdapTooLargeError",
     "RdapTransportError",
 ]
 
@@ -68,6 +70,15 @@ class RdapRateLimitedError(RdapError):
 
 class RdapRedirectError(RdapError):
     """Too many redirects or referrals, or a redirect without a usable target."""
+
+
+class RdapRefusedError(RdapError):
+    """The URL is not on the allow-list (the bootstrap's services and the registry table, after
+    ``IPOWNER_RDAP_REWRITE``): ipowner does not contact it."""
+
+
+class RdapTooLargeError(RdapError):
+    """The answer is larger than ``RdapConfig.max_response_bytes`` (decoded): it was not read to the end."""
 
 
 class RdapDeadlineError(RdapError):

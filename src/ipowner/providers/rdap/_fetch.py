@@ -1,6 +1,7 @@
-"""Every RDAP request goes through here: URL rewrite, per-registry concurrency and rate limits,
-429/Retry-After, exponential backoff with jitter, bounded retries and redirects, one run deadline,
-counters by kind, and a hook that records each raw response as evidence.
+"""Every RDAP request goes through here: URL rewrite, the allow-list, per-registry concurrency and rate
+limits, 429/Retry-After, exponential backoff with jitter, bounded retries and redirects, a size cap,
+one run deadline, failure accounting per registry, counters by kind, and a hook that records each raw
+response as evidence.
 """
 
 from __future__ import annotations
@@ -10,14 +11,15 @@ import email.utils
 import random
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 from ipowner.errors import RdapError
 from ipowner.providers.rdap import _registries
-from ipowner.providers.rdap._config import Limit, RdapConfig, Rewriter
+from ipowner.providers.rdap._allow import AllowList, same_origin
+from ipowner.providers.rdap._config import Limit, RdapConfig, size_text
 from ipowner.providers.rdap._exceptions import (
     RdapDeadlineError,
     RdapDnsError,
@@ -25,7 +27,9 @@ from ipowner.providers.rdap._exceptions import (
     RdapMalformedError,
     RdapRateLimitedError,
     RdapRedirectError,
+    RdapRefusedError,
     RdapTimeoutError,
+    RdapTooLargeError,
     RdapTransportError,
 )
 from ipowner.providers.rdap._parse import decode, error_from
@@ -80,6 +84,10 @@ class TokenBucket:
                 await asyncio.sleep(wait)
 
 
+# Consecutive failed queries (each after its retries) after which one registry is given up for the run.
+DOWN_AFTER = 2
+
+
 class Fetcher:
     def __init__(
         self,
@@ -87,24 +95,26 @@ class Fetcher:
         transport: BaseTransport,
         *,
         on_response: Callable[[str, str, float, int, bytes, bool], None] | None = None,
+        allow: Callable[[], Awaitable[AllowList]] | None = None,
     ) -> None:
         self.config = config
         self.transport = transport
         self.on_response = on_response
+        self._allow = allow
         self.counts: Counter[str] = Counter()
         self.retries = 0
         self.rate_limited = 0
         self.started = time.monotonic()
         self.deadline = self.started + config.deadline
         self._buckets: dict[str, TokenBucket] = {}
-        # When the network is plainly down (DNS dead, connections refused again and again), the
-        # remaining queries fail at once with the same reason instead of each waiting out its retries.
+        # When the network is plainly down (the resolver gives no answer), the remaining queries fail at
+        # once with the same reason instead of each waiting out its retries.
         self.down: str | None = None
-        self._failures = 0
+        # A registry that failed DOWN_AFTER queries in a row (timeouts, refused or broken connections) is
+        # given up for the run; the others are still asked.
+        self.registry_down: dict[str, str] = {}
+        self._failures: Counter[str] = Counter()
         self._sems: dict[str, asyncio.Semaphore] = {}
-
-    def may_follow(self, url: str, came_from: str) -> bool:
-        return may_follow(url, came_from, self.config.rewrite)
 
     # -- limits ------------------------------------------------------------------------------
     def registry_key(self, url: str) -> str:
@@ -113,6 +123,11 @@ class Fetcher:
         if reg is not None:
             return reg.key
         return url.split("/ip/")[0].split("/entity/")[0].split("/autnum/")[0]
+
+    @staticmethod
+    def _registry_name(key: str) -> str:
+        reg = _registries.registries().get(key)
+        return reg.name if reg is not None else key
 
     def _limit_for(self, key: str) -> Limit:
         if key in self.config.limits:
@@ -133,24 +148,42 @@ class Fetcher:
 
     # -- one query ---------------------------------------------------------------------------
     async def get(self, url: str, kind: str, *, retries: int | None = None) -> Fetched:
-        """GET ``url`` (a public URL; rewritten here), following redirects; raise an ``RdapError`` subclass."""
+        """GET ``url`` (a public URL; rewritten here), following redirects; raise an ``RdapError`` subclass.
+
+        Every hop is checked against the allow-list as it would be contacted (after rewrites); the
+        bootstrap files, which carry no address, may come only from where they were asked for."""
         public = url
+        target = self.config.rewrite(url)
+        origin = target
+        why = await self._refusal(target, kind, origin)
+        if why is not None:
+            raise RdapRefusedError(public, f"not contacted: {why}")
         hops: list[str] = []
         for hop in range(self.config.max_redirects + 1):
-            resp, fetched = await self._get_with_retries(public, kind if hop == 0 else "referral", retries)
+            resp, fetched = await self._get_with_retries(public, target, kind if hop == 0 else "referral", retries)
             if resp.status in _REDIRECTS:
                 location = resp.header("location")
                 if not location:
                     raise RdapRedirectError(public, f"HTTP {resp.status} redirect without a Location")
-                # A relative Location is relative to the URL asked (public form), so it stays rewritable.
-                target = urljoin(public, location)
-                if not self.may_follow(target, public):
-                    raise RdapRedirectError(public, f"HTTP {resp.status} redirect to {target[:200]!r}, not an RDAP service")
-                public = target
+                # Relative to the URL actually fetched (a mirror's relative Location stays on the mirror);
+                # an absolute public URL is rewritten like any other.
+                target = self.config.rewrite(urljoin(target, location.strip()))
+                why = await self._refusal(target, kind, origin)
+                if why is not None:
+                    raise RdapRedirectError(public, f"HTTP {resp.status} redirect to {location.strip()[:200]!r}, "
+                                                    f"not an RDAP service ipowner may contact ({why})")
+                public = self.config.rewrite.original(target)
                 hops.append(public)
                 continue
             return self._interpret(public, resp, fetched, hops)
         raise RdapRedirectError(url, f"more than {self.config.max_redirects} redirects or referrals")
+
+    async def _refusal(self, target: str, kind: str, origin: str) -> str | None:
+        if kind == "bootstrap":
+            return None if same_origin(target, origin) else "the bootstrap files moved to another host"
+        if self._allow is None:
+            return "no allow-list"
+        return (await self._allow()).refusal(target)
 
     def _interpret(self, public: str, resp: Response, fetched: float, hops: list[str]) -> Fetched:
         obj: dict[str, Any] | None = None
@@ -169,13 +202,17 @@ class Fetcher:
             raise RdapHttpError(public, f"unexpected HTTP {resp.status}", resp.status)
         return Fetched(public, obj, fetched, resp.status, resp.body, hops)
 
-    async def _get_with_retries(self, public: str, kind: str, retries: int | None = None) -> tuple[Response, float]:
+    async def _get_with_retries(
+        self, public: str, target: str, kind: str, retries: int | None = None,
+    ) -> tuple[Response, float]:
         max_retries = self.config.retries if retries is None else retries
         if self.down is not None:
             raise RdapTransportError(public, f"not attempted: {self.down}")
-        target = self.config.rewrite(public)
         key = self.registry_key(target)
+        if key in self.registry_down:
+            raise RdapTransportError(public, f"not attempted: {self.registry_down[key]}")
         bucket = self._bucket(key)
+        cap = self.config.max_response_bytes
         attempt = 0
         while True:
             if self.remaining() <= 0:
@@ -185,24 +222,29 @@ class Fetcher:
                     await bucket.acquire(self.deadline)
                     timeout = max(0.05, min(self.config.timeout, self.remaining()))
                     self.counts[kind] += 1
-                    resp = await self.transport.handle(Request(target, timeout=timeout))
+                    resp = await self.transport.handle(Request(target, timeout=timeout, max_bytes=cap))
                     fetched = time.time()
+                if len(resp.body) > cap:  # a transport that does not stream: checked before any use
+                    raise RdapTooLargeError(public, "")
             except RdapDeadlineError as exc:
                 raise RdapDeadlineError(public, exc.reason) from None
+            except RdapTooLargeError:
+                raise RdapTooLargeError(
+                    public, f"answer larger than {size_text(cap)} (IPOWNER_RDAP_MAX_BYTES), not used") from None
             except RdapDnsError as exc:
                 if exc.stalled:
                     self.down = f"network unreachable ({exc.reason})"
                 raise RdapDnsError(public, exc.reason, stalled=exc.stalled) from None
             except (RdapTimeoutError, RdapTransportError) as exc:
                 if attempt >= max_retries:
-                    self._failures += 1
-                    if self._failures >= 2:
-                        self.down = f"network unreachable ({exc.reason})"
+                    self._failures[key] += 1
+                    if self._failures[key] >= DOWN_AFTER:
+                        self.registry_down[key] = f"{self._registry_name(key)} unreachable ({exc.reason})"
                     raise type(exc)(public, f"{exc.reason} (after {attempt + 1} attempts)") from None
                 await self._backoff(attempt, public, None)
                 attempt += 1
                 continue
-            self._failures = 0
+            self._failures[key] = 0
             if self.on_response is not None:
                 self.on_response(public, kind, fetched, resp.status, resp.body, False)
             if resp.status not in _RETRY_STATUS:
@@ -230,20 +272,6 @@ class Fetcher:
         if wait >= self.remaining():
             raise RdapDeadlineError(public, f"run deadline of {self.config.deadline:g} s reached while backing off")
         await asyncio.sleep(wait)
-
-
-def may_follow(url: str, came_from: str, rewrite: Rewriter) -> bool:
-    """Whether a URL given by a registry (redirect, link) may be contacted: http(s), and either the
-    same host as the answer that named it, a registry ipowner knows, or an ``IPOWNER_RDAP_REWRITE``
-    prefix. A registry's answer cannot send ipowner anywhere else."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return False
-    if parts.hostname == urlsplit(came_from).hostname:
-        return True
-    if _registries.by_url(url) is not None:
-        return True
-    return any(url.startswith(src) or url.startswith(dst) for src, dst in rewrite.pairs)
 
 
 def _retry_after(value: str | None) -> float | None:

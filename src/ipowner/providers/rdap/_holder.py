@@ -193,6 +193,14 @@ def _country(net: Network, ent: Entity | None) -> tuple[str | None, str | None]:
     return None, None
 
 
+def _country_evidence(net: Network, ent: Entity | None, country: str | None) -> list[str]:
+    """When no country was found, the registry's own text that was not a country code (kept as evidence)."""
+    if country is not None:
+        return []
+    notes = [ent.country_note] if ent is not None and ent.country_note else []
+    return notes + ([f"network country {net.country_note}"] if net.country_note else [])
+
+
 def _decide_holder(
     net: Network, url: str, nir: Registry | None, resolved: dict[str, Resolved], nir_note: str | None,
     claims: dict[str, str],
@@ -232,7 +240,8 @@ def _decide_holder(
         return Holder(
             name=name, handle=ent.handle, country=country, country_basis=basis, rule=rule, inferred=False,
             reason="; ".join(notes) or None,
-            evidence=[f"{'/'.join(ent.roles) or 'organisation'} entity {ent.handle}", source_url],
+            evidence=[f"{'/'.join(ent.roles) or 'organisation'} entity {ent.handle}", source_url,
+                      *_country_evidence(net, ent, country)],
         )
 
     # Rules 3 and 4 name the holder from free text: inferred, and labelled so.
@@ -247,7 +256,7 @@ def _decide_holder(
             name=line, handle=fallback_handle, country=country, country_basis=basis, rule=HolderRule.DESCRIPTION,
             inferred=True,
             reason=prefix + "; ".join(notes + [f"inferred from the description of {net.handle or net.name}"]),
-            evidence=[f"network {net.handle} description", url],
+            evidence=[f"network {net.handle} description", url, *_country_evidence(net, None, country)],
         )
 
     hint = netname_hint(net.name, nir)
@@ -264,13 +273,14 @@ def _decide_holder(
             return Holder(
                 name=net.name, handle=fallback_handle, country=country, country_basis=basis, rule=HolderRule.NETNAME,
                 inferred=True, reason="; ".join(notes + [f"inferred from the netname of {net.handle or net.name}"]),
-                evidence=[f"network {net.handle} name", url],
+                evidence=[f"network {net.handle} name", url, *_country_evidence(net, None, country)],
             )
     if fallback_handle:
         country, basis = _country(net, None)
         claims["holder"] = url
         return Holder(name=None, handle=fallback_handle, country=country, country_basis=basis, rule=HolderRule.ORG_HANDLE,
-                      reason="; ".join(notes) or "organisation named by handle only", evidence=[url])
+                      reason="; ".join(notes) or "organisation named by handle only",
+                      evidence=[url, *_country_evidence(net, None, country)])
     extra = [f"remarks say: {net.remarks[0]!s}"] if net.remarks else []
     return Holder(name=None, handle=None, reason="; ".join(notes + ["no registrant, organisation, description or netname names a holder", *extra]),
                   evidence=[url])

@@ -3,6 +3,10 @@
 Seen in recorded answers: ARIN zero-padded IPv4 (``074.125.000.000``) and fully expanded upper-case
 IPv6; RIPE ``startAddress`` written ``62.239.237.0/32`` and no ``objectClassName``; RIPE maintainers
 (``*-MNT``) in the registrant role; AFRINIC entities without roles; ``errorCode`` as a string; ``{}``.
+
+Answers are untrusted: the decoder refuses bodies nested deeper than ``MAX_DEPTH``, and every member is
+read through a typed accessor (``_list``, ``_dicts``, ``_text``), so a member of the wrong type counts as
+absent instead of raising in the middle of a run.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from ipowner.providers.rdap._exceptions import (
     RdapMalformedError,
     RdapNotFoundError,
 )
+from ipowner.reference.countries import normalise_country_code
 
 # Types whose range nothing more specific can sit under (item 5 of the issue): they answer their whole range.
 LEAF_TYPES = {
@@ -48,8 +53,13 @@ ALLOCATION_TYPES = {
 }
 
 
+# Real answers nest at most 12 levels (network > entities > entity > vcardArray > property > value ...);
+# three times that leaves room for deeper entity trees and still stops a body built to exhaust the stack.
+MAX_DEPTH = 32
+
+
 def is_leaf_type(type_: str | None) -> bool:
-    return bool(type_) and type_.strip().upper() in LEAF_TYPES
+    return type_ is not None and type_.strip().upper() in LEAF_TYPES
 
 
 @dataclass(slots=True)
@@ -68,6 +78,7 @@ class Entity:
     remarks: list[str] = field(default_factory=list)
     self_url: str | None = None
     depth: int = 0
+    country_note: str | None = None  # why a country written in the vCard gave no code (the raw text)
 
     def walk(self) -> list[Entity]:
         out = [self]
@@ -120,6 +131,7 @@ class Network:
     origin_autnums: list[int]
     self_url: str | None
     object_class: str | None
+    country_note: str | None = None  # why the ``country`` member gave no code (the raw text, quoted)
 
     @property
     def is_leaf(self) -> bool:
@@ -143,15 +155,49 @@ class Network:
         return ip.version == self.version and self.start <= int(ip) <= self.end
 
 
-def decode(body: bytes, url: str) -> dict[str, Any]:
-    """The JSON object in a body, or ``RdapMalformedError``."""
+def decode(body: bytes, url: str, *, what: str = "RDAP body") -> dict[str, Any]:
+    """The JSON object in a body, or ``RdapMalformedError`` (not JSON, not an object, nested too deep)."""
     try:
         obj = json.loads(body.decode("utf-8-sig"))
+    except RecursionError:
+        raise RdapMalformedError(url, f"malformed {what}: nested deeper than {MAX_DEPTH} levels") from None
     except (UnicodeDecodeError, ValueError) as exc:
-        raise RdapMalformedError(url, f"malformed RDAP body: not JSON ({exc.__class__.__name__})") from None
+        raise RdapMalformedError(url, f"malformed {what}: not JSON ({exc.__class__.__name__})") from None
     if not isinstance(obj, dict):
-        raise RdapMalformedError(url, f"malformed RDAP body: a JSON {type(obj).__name__}, not an object")
+        raise RdapMalformedError(url, f"malformed {what}: a JSON {type(obj).__name__}, not an object")
+    if _deeper_than(obj, MAX_DEPTH):
+        raise RdapMalformedError(url, f"malformed {what}: nested deeper than {MAX_DEPTH} levels")
     return obj
+
+
+def _deeper_than(obj: Any, limit: int) -> bool:
+    """True when containers nest more than ``limit`` levels (walked without recursion)."""
+    stack: list[tuple[Any, int]] = [(obj, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1) for v in node.values() if isinstance(v, (dict, list)))
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node if isinstance(v, (dict, list)))
+    return False
+
+
+def _list(value: Any) -> list[Any]:
+    """A JSON array member, or nothing when it is missing or of another type."""
+    return value if isinstance(value, list) else []
+
+
+def _dicts(value: Any) -> list[dict[str, Any]]:
+    """The objects of a JSON array member (other items and other types are skipped)."""
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def _lines(value: Any) -> list[str]:
+    """The non-empty text lines of a ``description`` array (a lone string counts as one line)."""
+    items = value if isinstance(value, list) else [value]
+    return [t for t in (_text(v) for v in items) if t]
 
 
 def error_from(obj: dict[str, Any], url: str, status: int | None) -> RdapErrorObject | None:
@@ -164,15 +210,15 @@ def error_from(obj: dict[str, Any], url: str, status: int | None) -> RdapErrorOb
     except ValueError:
         code = status
     title = _text(obj.get("title"))
-    desc = obj.get("description")
-    detail = "; ".join(_text(d) or "" for d in desc if _text(d)) if isinstance(desc, list) else _text(desc)
+    detail = "; ".join(_lines(obj.get("description")))
     reason = f"registry error {code}" + (f" {title}" if title else "") + (f" ({detail})" if detail and detail != title else "")
     cls = RdapNotFoundError if code == 404 else RdapErrorObject
     return cls(url, reason, code, title)
 
 
 def _text(value: Any) -> str | None:
-    if value is None:
+    """A scalar member as text; None when missing, empty, or a container (an array or object is no text)."""
+    if value is None or isinstance(value, (dict, list)):
         return None
     if isinstance(value, str):
         return value.strip() or None
@@ -210,7 +256,7 @@ def _vcard(entity: Entity, vcard: Any) -> None:
     for prop in vcard[1]:
         if not (isinstance(prop, list) and len(prop) >= 4):
             continue
-        name, params, value = str(prop[0]).lower(), prop[1] if isinstance(prop[1], dict) else {}, prop[3]
+        name, params, value = (_text(prop[0]) or "").lower(), prop[1] if isinstance(prop[1], dict) else {}, prop[3]
         if name == "fn":
             entity.fn = _text(value)
         elif name == "kind":
@@ -218,60 +264,72 @@ def _vcard(entity: Entity, vcard: Any) -> None:
         elif name == "org":
             entity.org = _text(value[0] if isinstance(value, list) and value else value)
         elif name == "email":
-            if _text(value):
-                entity.emails.append(_text(value))  # type: ignore[arg-type]
+            if (email := _text(value)) is not None:
+                entity.emails.append(email)
         elif name == "tel":
-            if _text(value):
-                entity.phones.append(_text(value))  # type: ignore[arg-type]
+            if (tel := _text(value)) is not None:
+                entity.phones.append(tel)
         elif name == "adr":
             label = _text(params.get("label"))
             entity.address = label or entity.address
             cc = _text(params.get("cc"))
             name_part = _text(value[6]) if isinstance(value, list) and len(value) > 6 else None
-            if cc and country_code(cc):
-                entity.country, entity.country_basis = country_code(cc), "vcard adr cc"
-            elif name_part and country_code(name_part):
-                entity.country, entity.country_basis = country_code(name_part), "vcard adr country-name"
-            elif country_from_label(label):
-                entity.country, entity.country_basis = country_from_label(label), "vcard adr label"
+            from_label = country_from_label(label)
+            if cc and (code := country_code(cc)):
+                entity.country, entity.country_basis = code, "vcard adr cc"
+            elif name_part and (code := country_code(name_part)):
+                entity.country, entity.country_basis = code, "vcard adr country-name"
+            elif from_label:
+                entity.country, entity.country_basis = from_label, "vcard adr label"
+            elif cc or name_part:
+                entity.country_note = f"address country {(cc or name_part or '')[:40]!r} is not an ISO 3166 country"
 
 
 def parse_entity(obj: Any, depth: int = 0) -> Entity | None:
     if not isinstance(obj, dict) or not obj:
         return None
-    roles = obj.get("roles")
     ent = Entity(
         handle=_text(obj.get("handle")),
-        roles=[str(r).lower() for r in roles] if isinstance(roles, list) else [],
+        roles=[r.lower() for r in (_text(x) for x in _list(obj.get("roles"))) if r],
         depth=depth,
     )
     _vcard(ent, obj.get("vcardArray"))
-    for sub in obj.get("entities") or []:
+    for sub in _dicts(obj.get("entities")):
         child = parse_entity(sub, depth + 1)
         if child is not None:
             ent.entities.append(child)
-    for rem in obj.get("remarks") or []:
-        if isinstance(rem, dict):
-            ent.remarks.extend(_text(d) or "" for d in rem.get("description") or [] if _text(d))
-    for lk in obj.get("links") or []:
-        if isinstance(lk, dict) and lk.get("rel") == "self":
+    for rem in _dicts(obj.get("remarks")):
+        ent.remarks.extend(_lines(rem.get("description")))
+    for lk in _dicts(obj.get("links")):
+        if lk.get("rel") == "self":
             ent.self_url = _text(lk.get("href"))
     return ent
 
 
-def _cidrs(obj: dict[str, Any], start: ipaddress._BaseAddress, end: ipaddress._BaseAddress) -> list[str]:
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def _cidrs(obj: dict[str, Any], start: Address, end: Address) -> list[str]:
     out = []
-    for c in obj.get("cidr0_cidrs") or []:
-        if not isinstance(c, dict):
-            continue
+    for c in _dicts(obj.get("cidr0_cidrs")):
         prefix = c.get("v4prefix") or c.get("v6prefix")
-        try:
-            out.append(str(ipaddress.ip_network(f"{parse_address(prefix)}/{int(c.get('length'))}", strict=False)))
-        except (ValueError, TypeError):
+        length = c.get("length")
+        if not isinstance(length, int) or isinstance(length, bool):
             continue
+        try:
+            cidr = ipaddress.ip_network(f"{parse_address(prefix)}/{length}", strict=False)
+        except ValueError:
+            continue
+        # A CIDR outside the network's own range is not one of its parts.
+        if int(cidr.network_address) >= int(start) and int(cidr.broadcast_address) <= int(end):
+            out.append(str(cidr))
     if out:
         return out
-    return [str(n) for n in ipaddress.summarize_address_range(start, end)]  # type: ignore[arg-type]
+    if isinstance(start, ipaddress.IPv4Address) and isinstance(end, ipaddress.IPv4Address):
+        return [str(n) for n in ipaddress.summarize_address_range(start, end)]
+    if isinstance(start, ipaddress.IPv6Address) and isinstance(end, ipaddress.IPv6Address):
+        return [str(n) for n in ipaddress.summarize_address_range(start, end)]
+    return []
 
 
 def parse_network(obj: dict[str, Any], url: str) -> Network:
@@ -288,29 +346,16 @@ def parse_network(obj: dict[str, Any], url: str) -> Network:
         raise RdapMalformedError(url, f"ip network without a usable range ({exc})") from None
     if start.version != end.version or int(start) > int(end):
         raise RdapMalformedError(url, "ip network with an inverted or mixed range")
-    descriptions: list[str] = []
-    remarks: list[str] = []
-    for rem in obj.get("remarks") or []:
-        if not isinstance(rem, dict):
-            continue
-        lines = [_text(d) for d in rem.get("description") or [] if _text(d)]
-        title = (_text(rem.get("title")) or "").lower()
-        # APNIC titles descr "description"; old RIPE answers carry descr as untitled remarks.
-        (descriptions if title in ("description", "") else remarks).extend(lines)  # type: ignore[arg-type]
+    descriptions, remarks = _remarks(obj)
     events = {}
-    for ev in obj.get("events") or []:
-        if isinstance(ev, dict):
-            events[str(ev.get("eventAction", "")).lower()] = _date(ev.get("eventDate"))
-    links = [
-        Link(_text(lk.get("rel")), str(lk["href"]), _text(lk.get("type")))
-        for lk in obj.get("links") or []
-        if isinstance(lk, dict) and isinstance(lk.get("href"), str)
-    ]
-    entities = [e for e in (parse_entity(x) for x in obj.get("entities") or []) if e is not None]
-    status = obj.get("status")
+    for ev in _dicts(obj.get("events")):
+        events[(_text(ev.get("eventAction")) or "").lower()] = _date(ev.get("eventDate"))
+    links = _links(obj)
+    entities = [e for e in (parse_entity(x) for x in _dicts(obj.get("entities"))) if e is not None]
     autnums = obj.get("arin_originas0_originautnums") or obj.get("nicbr_autnum") or []
     if not isinstance(autnums, list):
         autnums = [autnums]
+    country, country_note = normalise_country_code(obj.get("country"))  # the raw text kept as evidence
     net = Network(
         version=start.version,
         start=int(start),
@@ -321,9 +366,9 @@ def parse_network(obj: dict[str, Any], url: str) -> Network:
         handle=_text(obj.get("handle")),
         name=_text(obj.get("name")),
         type=_text(obj.get("type")),
-        country=(_text(obj.get("country")) or "").upper() or None,
+        country=country,
         parent_handle=_text(obj.get("parentHandle")),
-        status=[str(s) for s in status] if isinstance(status, list) else [],
+        status=[t for t in (_text(x) for x in _list(obj.get("status"))) if t],
         registration=events.get("registration"),
         last_changed=events.get("last changed"),
         descriptions=descriptions,
@@ -331,11 +376,38 @@ def parse_network(obj: dict[str, Any], url: str) -> Network:
         links=links,
         entities=entities,
         port43=_text(obj.get("port43")),
-        origin_autnums=[int(a) for a in autnums if str(a).isdigit()],
+        origin_autnums=[n for n in (_asn(a) for a in autnums) if n is not None],
         self_url=next((lk.href for lk in links if (lk.rel or "").lower() == "self"), None),
         object_class=cls,
+        country_note=country_note,
     )
     return net
+
+
+def _asn(value: Any) -> int | None:
+    """An AS number written as a number or as decimal ASCII digits (``"²"`` is a digit to ``str.isdigit``)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if 0 <= value < 1 << 32 else None
+    text = _text(value)
+    if text is not None and text.isascii() and text.isdigit() and len(text) <= 10 and int(text) < 1 << 32:
+        return int(text)
+    return None
+
+
+def _remarks(obj: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """(description lines, other remark lines) of an object's ``remarks``."""
+    descriptions: list[str] = []
+    remarks: list[str] = []
+    for rem in _dicts(obj.get("remarks")):
+        title = (_text(rem.get("title")) or "").lower()
+        # APNIC titles descr "description"; old RIPE answers carry descr as untitled remarks.
+        (descriptions if title in ("description", "") else remarks).extend(_lines(rem.get("description")))
+    return descriptions, remarks
+
+
+def _links(obj: dict[str, Any]) -> list[Link]:
+    return [Link(_text(lk.get("rel")), lk["href"], _text(lk.get("type")))
+            for lk in _dicts(obj.get("links")) if isinstance(lk.get("href"), str)]
 
 
 @dataclass(slots=True)
@@ -356,6 +428,7 @@ class Autnum:
     self_url: str | None
     start_text: str = ""
     is_leaf: bool = True  # nothing is registered under an AS number
+    country_note: str | None = None
 
     def all_entities(self) -> list[Entity]:
         out: list[Entity] = []
@@ -374,24 +447,19 @@ def parse_autnum(obj: dict[str, Any], url: str) -> Autnum:
     cls = _text(obj.get("objectClassName"))
     if cls is not None and cls.lower() != "autnum":
         raise RdapMalformedError(url, f"expected an autnum, got {cls!r}")
-    try:
-        start = int(obj.get("startAutnum") if obj.get("startAutnum") is not None else str(obj.get("handle", "")).upper().removeprefix("AS"))
-        end = int(obj.get("endAutnum") if obj.get("endAutnum") is not None else start)
-    except (TypeError, ValueError):
-        raise RdapMalformedError(url, "autnum without a number") from None
-    descriptions: list[str] = []
-    remarks: list[str] = []
-    for rem in obj.get("remarks") or []:
-        if isinstance(rem, dict):
-            lines = [_text(d) for d in rem.get("description") or [] if _text(d)]
-            title = (_text(rem.get("title")) or "").lower()
-            (descriptions if title in ("description", "") else remarks).extend(lines)  # type: ignore[arg-type]
-    links = [Link(_text(lk.get("rel")), str(lk["href"]), _text(lk.get("type")))
-             for lk in obj.get("links") or [] if isinstance(lk, dict) and isinstance(lk.get("href"), str)]
+    first = obj.get("startAutnum")
+    start = _asn(first if first is not None else (_text(obj.get("handle")) or "").upper().removeprefix("AS"))
+    last = obj.get("endAutnum")
+    end = _asn(last) if last is not None else start
+    if start is None or end is None or end < start:
+        raise RdapMalformedError(url, "autnum without a number")
+    descriptions, remarks = _remarks(obj)
+    links = _links(obj)
+    country, country_note = normalise_country_code(obj.get("country"))  # the raw text kept as evidence
     return Autnum(
         start=start, end=end, handle=_text(obj.get("handle")), name=_text(obj.get("name")), type=_text(obj.get("type")),
-        country=(_text(obj.get("country")) or "").upper() or None, descriptions=descriptions, remarks=remarks,
-        links=links, entities=[e for e in (parse_entity(x) for x in obj.get("entities") or []) if e is not None],
+        country=country, descriptions=descriptions, remarks=remarks, country_note=country_note,
+        links=links, entities=[e for e in (parse_entity(x) for x in _dicts(obj.get("entities"))) if e is not None],
         port43=_text(obj.get("port43")), self_url=next((lk.href for lk in links if lk.rel == "self"), None),
         start_text=f"AS{start}",
     )

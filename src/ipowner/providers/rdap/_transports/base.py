@@ -14,6 +14,7 @@ class Request:
     url: str
     headers: dict[str, str] = field(default_factory=dict)
     timeout: float = 10.0
+    max_bytes: int | None = None  # the largest body accepted, decoded; past it: RdapTooLargeError
 
 
 @dataclass(slots=True)
@@ -28,7 +29,9 @@ class Response:
 
 
 class BaseTransport:
-    """Send one request. Raise ``RdapTimeoutError`` or ``RdapTransportError`` when no response came."""
+    """Send one request. Raise ``RdapTimeoutError`` or ``RdapTransportError`` when no response came, and
+    ``RdapTooLargeError`` when the body (decoded) would pass ``request.max_bytes`` (the client checks the
+    size again, so a transport that cannot stream still never hands a larger body further)."""
 
     async def handle(self, request: Request) -> Response:  # pragma: no cover - interface
         raise NotImplementedError

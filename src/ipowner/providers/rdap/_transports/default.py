@@ -4,6 +4,10 @@ Name resolution is done here, in a daemon thread bounded by the request timeout,
 is made to the address found (TLS still checks the certificate against the host name). httpx's own
 timeouts do not bound a stalled DNS lookup, and a blocked resolver thread must never keep the
 process alive at exit.
+
+The body is streamed and decoded here (gzip or deflate, nothing else is asked for), counting the
+decoded bytes: past ``request.max_bytes`` the read stops, so a small compressed body that inflates to
+gigabytes costs at most the cap in memory.
 """
 
 from __future__ import annotations
@@ -14,10 +18,16 @@ import ipaddress
 import socket
 import threading
 import time
+import zlib
 
 import httpx
 
-from ipowner.providers.rdap._exceptions import RdapDnsError, RdapTimeoutError, RdapTransportError
+from ipowner.providers.rdap._exceptions import (
+    RdapDnsError,
+    RdapTimeoutError,
+    RdapTooLargeError,
+    RdapTransportError,
+)
 from ipowner.providers.rdap._transports.base import BaseTransport, Request, Response
 
 USER_AGENT = "ipowner (RDAP client)"
@@ -39,7 +49,8 @@ class HTTPTransport(BaseTransport):
             follow_redirects=False,
             verify=verify,
             limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
-            headers={"Accept": "application/rdap+json, application/json", "User-Agent": USER_AGENT},
+            headers={"Accept": "application/rdap+json, application/json", "User-Agent": USER_AGENT,
+                     "Accept-Encoding": "gzip, deflate"},
             trust_env=False,
         )
         self._dns: dict[str, str | BaseException] = {}
@@ -68,6 +79,8 @@ class HTTPTransport(BaseTransport):
                 result: tuple[str | None, BaseException | None] = (str(infos[0][4][0]), None)
             except (OSError, UnicodeError) as exc:
                 result = (None, exc)
+            except Exception as exc:  # a resolver that misbehaves is a failed lookup, not a dead thread
+                result = (None, OSError(f"resolver failed ({type(exc).__name__})"))
             # RuntimeError: the run ended (its loop closed) while this lookup hung.
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(settle, *result)
@@ -103,20 +116,79 @@ class HTTPTransport(BaseTransport):
             url = url.copy_with(host=address)
         left = max(0.05, request.timeout - (time.monotonic() - started))
         try:
-            async with asyncio.timeout(left):
-                r = await self._client.get(url, headers=headers, timeout=httpx.Timeout(left), extensions=extensions)
+            async with asyncio.timeout(left), self._client.stream(
+                "GET", url, headers=headers, timeout=httpx.Timeout(left), extensions=extensions
+            ) as r:
+                resp_headers = {k.lower(): v for k, v in r.headers.items()}
+                body = await _read_body(request, r, resp_headers)
         except (TimeoutError, httpx.TimeoutException) as exc:
             raise RdapTimeoutError(request.url, f"no answer within {request.timeout:g} s") from exc
         except httpx.HTTPError as exc:
             raise RdapTransportError(request.url, f"connection failed ({type(exc).__name__}: {exc})") from exc
         except OSError as exc:
             raise RdapTransportError(request.url, f"connection failed ({exc})") from exc
-        return Response(
-            url=request.url,
-            status=r.status_code,
-            headers={k.lower(): v for k, v in r.headers.items()},
-            body=r.content,
-        )
+        except (ValueError, UnicodeError) as exc:  # a header or URL httpx cannot use
+            raise RdapTransportError(request.url, f"unusable response ({type(exc).__name__})") from exc
+        return Response(url=request.url, status=r.status_code, headers=resp_headers, body=body)
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+
+async def _read_body(request: Request, r: httpx.Response, headers: dict[str, str]) -> bytes:
+    """The decoded body, read no further than ``request.max_bytes`` (decoded) allows."""
+    cap = request.max_bytes
+    codings = [c.strip().lower() for c in headers.get("content-encoding", "").split(",")]
+    codings = [c for c in codings if c and c != "identity"]
+    if len(codings) > 1 or (codings and codings[0] not in ("gzip", "x-gzip", "deflate")):
+        raise RdapTransportError(request.url, f"unsupported content encoding {headers['content-encoding'][:40]!r}")
+    declared = headers.get("content-length", "").strip()
+    if cap is not None and not codings and declared.isdigit() and int(declared) > cap:
+        raise RdapTooLargeError(request.url, f"Content-Length {declared} is larger than {cap} bytes")
+    inflater = _Inflater(codings[0]) if codings else None
+    out = bytearray()
+    async for chunk in r.aiter_raw():
+        if inflater is None:
+            out += chunk
+        else:
+            inflater.feed(chunk, out, cap, request.url)
+        if cap is not None and len(out) > cap:
+            raise RdapTooLargeError(request.url, f"body larger than {cap} bytes")
+    if inflater is not None:
+        inflater.finish(out, cap, request.url)
+    return bytes(out)
+
+
+class _Inflater:
+    """gzip or deflate, decoded in steps that never produce more than the room left under the cap."""
+
+    def __init__(self, coding: str) -> None:
+        self._deflate = coding == "deflate"
+        self._started = False
+        self._z = zlib.decompressobj(zlib.MAX_WBITS if self._deflate else 16 + zlib.MAX_WBITS)
+
+    def feed(self, data: bytes, out: bytearray, cap: int | None, url: str) -> None:
+        while data and not self._z.eof:
+            room = 0 if cap is None else cap - len(out) + 1  # one byte past the cap proves it is passed
+            try:
+                piece = self._z.decompress(data, room)
+            except zlib.error as exc:
+                if self._deflate and not self._started:
+                    # "deflate" is zlib-wrapped by the standard, raw in some servers: try raw once.
+                    self._z = zlib.decompressobj(-zlib.MAX_WBITS)
+                    self._started = True
+                    continue
+                raise RdapTransportError(url, f"body could not be decoded ({exc})") from None
+            self._started = True
+            out += piece
+            if cap is not None and len(out) > cap:
+                raise RdapTooLargeError(url, f"body larger than {cap} bytes once decoded")
+            data = self._z.unconsumed_tail
+
+    def finish(self, out: bytearray, cap: int | None, url: str) -> None:
+        try:
+            out += self._z.flush()
+        except zlib.error as exc:
+            raise RdapTransportError(url, f"body could not be decoded ({exc})") from None
+        if cap is not None and len(out) > cap:
+            raise RdapTooLargeError(url, f"body larger than {cap} bytes once decoded")
