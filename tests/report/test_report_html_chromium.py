@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 from chromium import AVAILABLE, console_errors, start, stop
-from conftest import make_sample
 from hostile import HOSTILE
+from report_support import make_sample
 from test_report_escaping import hostile_report
 
 from ipowner.render.html import render_html
