@@ -13,6 +13,8 @@ import pytest
 from mmdb_support import BAD, DATA, write_mmdb
 from network_guard import cli_code
 
+pytestmark = pytest.mark.slow  # every test starts the CLI in subprocesses
+
 
 def run(args: list[str], data_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
     full_env = dict(os.environ)  # tests/conftest.py has already removed the developer's IPOWNER_* settings

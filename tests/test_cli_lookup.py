@@ -15,6 +15,8 @@ import pytest
 from ipowner.model import SCHEMA_LOOKUP
 from network_guard import cli_code
 
+pytestmark = pytest.mark.slow  # every test starts the CLI in subprocesses
+
 MMDB = Path(__file__).parent / "data" / "mmdb"
 CITY_TEST = MMDB / "GeoIP2-City-Test.mmdb"
 BAD = MMDB / "bad"

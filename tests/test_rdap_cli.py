@@ -18,6 +18,8 @@ import pytest
 from network_guard import cli_code
 from rdap_support import RecordedRdap
 
+pytestmark = pytest.mark.slow  # every test starts the CLI in subprocesses
+
 LOOPBACK_ONLY = cli_code("loopback")
 NO_SOCKET = cli_code("none")  # not even loopback: the offline runs open no socket at all
 

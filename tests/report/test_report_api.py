@@ -65,6 +65,7 @@ def _saved(tmp_path, name, tr, records):
     return p
 
 
+@pytest.mark.slow  # the CLI in subprocesses
 def test_diff_of_saved_reports_lists_what_changed(tmp_path):
     tr, records = make_sample()
     before = _saved(tmp_path, "before.json", tr, records)
