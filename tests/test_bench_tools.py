@@ -64,6 +64,7 @@ def test_struct_loop_equals_truth(capture: tuple[Path, dict]) -> None:
     assert eps == truth["endpoints"]
 
 
+@pytest.mark.slow  # tshark
 @pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark is not installed")
 def test_truth_equals_tshark_per_frame(capture: tuple[Path, dict]) -> None:
     """An independent reader: tshark's per-frame addresses and frame.len, summed per address."""

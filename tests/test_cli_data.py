@@ -11,14 +11,17 @@ from pathlib import Path
 import pytest
 
 from mmdb_support import BAD, DATA, write_mmdb
+from network_guard import cli_code
+
+pytestmark = pytest.mark.slow  # every test starts the CLI in subprocesses
 
 
 def run(args: list[str], data_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("IPOWNER_")}
+    full_env = dict(os.environ)  # tests/conftest.py has already removed the developer's IPOWNER_* settings
     full_env.update(IPOWNER_DATA_DIR=str(data_dir), IPOWNER_CACHE_DIR=str(data_dir / "cache"),
                     IPOWNER_NO_SYSTEM_MMDB="1", COLUMNS="200", **env)
     return subprocess.run(
-        [sys.executable, "-c", "from ipowner.cli import main; main()", *args],
+        [sys.executable, "-c", cli_code("loopback"), *args],
         capture_output=True, text=True, env=full_env, timeout=120, check=False,
     )
 

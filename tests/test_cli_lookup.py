@@ -13,6 +13,9 @@ from pathlib import Path
 import pytest
 
 from ipowner.model import SCHEMA_LOOKUP
+from network_guard import cli_code
+
+pytestmark = pytest.mark.slow  # every test starts the CLI in subprocesses
 
 MMDB = Path(__file__).parent / "data" / "mmdb"
 CITY_TEST = MMDB / "GeoIP2-City-Test.mmdb"
@@ -30,35 +33,20 @@ FAILS_ON_LOOKUP = [
 DONE_WHEN = ["8.8.8.8", "1.1.1.1", "1.2.4.8", "2001:4860:4860::8888", "10.0.0.1", "64:ff9b::808:808"]
 
 # Runs the CLI with every way of opening a socket or resolving a name made to fail loudly.
-NO_SOCKET = """
-import socket, sys
-def _deny(*a, **k):
-    raise OSError("test: a socket was opened")
-class _NoSocket(socket.socket):
-    def __init__(self, *a, **k):
-        raise OSError("test: a socket was opened")
-socket.socket = _NoSocket
-for name in ("getaddrinfo", "gethostbyname", "gethostbyname_ex", "create_connection", "socketpair", "fromfd"):
-    setattr(socket, name, _deny)
-from ipowner.cli import main
-sys.argv[0] = "ipowner"
-main()
-"""
+NO_SOCKET = cli_code("none")
 
 # getaddrinfo that never answers: the resolver must give up at its deadline and the process exit.
-HANGING_RESOLVER = """
-import socket, sys, time
+HANGING_RESOLVER = cli_code(setup="""
+import socket, time
 def _hang(*a, **k):
     time.sleep(600)
 socket.getaddrinfo = _hang
-from ipowner.cli import main
-main()
-"""
+""")
 
 # A synthetic getaddrinfo: dual.example has one A and one AAAA answer (each listed twice, as getaddrinfo
 # does for several socket types); any other name does not exist.
-FAKE_GETADDRINFO = """
-import socket, sys
+FAKE_GETADDRINFO = cli_code(setup="""
+import socket
 def _fake(host, port, family=0, type=0, proto=0, flags=0):
     if host != "dual.example":
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
@@ -66,9 +54,7 @@ def _fake(host, port, family=0, type=0, proto=0, flags=0):
     b = (socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("64:ff9b::808:808", 0, 0, 0))
     return [a, b, a, b]
 socket.getaddrinfo = _fake
-from ipowner.cli import main
-main()
-"""
+""")
 
 
 @pytest.fixture(scope="session")
@@ -80,11 +66,11 @@ def dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 def run(dirs: dict[str, str], *args: str, stdin: str | None = None, code: str | None = None,
         timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IPOWNER_")}
+    env = dict(os.environ)  # tests/conftest.py has already removed the developer's IPOWNER_* settings
     env.update(dirs)
     env["IPOWNER_NO_SYSTEM_MMDB"] = "1"  # answers must not depend on the machine's GeoIP folders
     env["COLUMNS"] = "120"
-    cmd = [sys.executable, "-c", code or "from ipowner.cli import main; main()", *args]
+    cmd = [sys.executable, "-c", code or cli_code("loopback"), *args]
     return subprocess.run(cmd, input=stdin if stdin is not None else "", capture_output=True, text=True,
                           env=env, timeout=timeout)
 

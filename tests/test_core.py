@@ -208,6 +208,7 @@ def test_http_host_lines_cut_short_are_not_names():
     assert http_host(b"GET / HTTP/1.1\r\nHost: api.example.org:8080\r\n\r\n") == ("api.example.org", True)
 
 
+@pytest.mark.slow  # a generated capture of 30000 packets
 def test_no_partial_names_from_a_snaplen_cut_capture(tmp_path):
     """The generator's third interface cuts frames at 128 bytes: names seen there are whole or absent."""
     gen = Path(__file__).parent.parent / "bench" / "gen_capture.py"

@@ -215,6 +215,7 @@ print(json.dumps([{{"filename": out.name}}]))
 '''
 
 
+@pytest.mark.slow  # the embedded-data build script
 def test_build_script_end_to_end_with_a_synthetic_npm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """fetch (npm pack) -> read the tarballs -> build -> xz + JSON, then the provider reads the result."""
     import hashlib

@@ -19,7 +19,7 @@ import ipowner
 from ipowner.model.serialize import plain
 from ipowner.providers.rdap import RdapClient, RdapConfig
 from mmdb_support import DATA, source_entries
-from rdap_support import RecordedRdap, guard_loopback
+from rdap_support import RecordedRdap
 
 USER_DBS = [DATA / n for n in ("GeoIP2-City-Test.mmdb", "GeoLite2-ASN-Test.mmdb", "GeoIP2-ISP-Test.mmdb",
                                "GeoIP2-Anonymous-IP-Test.mmdb", "MaxMind-DB-test-ipv4-24.mmdb")]
@@ -191,7 +191,6 @@ def test_equals_lookup_embedded_and_user_databases(env) -> None:
 
 def test_equals_lookup_with_rdap_cache(env, monkeypatch: pytest.MonkeyPatch) -> None:
     root, _mp = env
-    guard_loopback(monkeypatch)
     server = RecordedRdap()
     try:
         boot = server.write_bootstrap(root / "bootstrap")

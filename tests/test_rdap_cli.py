@@ -1,6 +1,6 @@
 """`ipowner lookup` and `ipowner cache` end to end with RDAP, in a subprocess, against the loopback server.
 
-The subprocess may connect to 127.0.0.1 only: a prelude makes every other connection or name lookup fail.
+The subprocess may reach loopback only: tests/network_guard.py makes every other connection or name lookup fail.
 """
 
 from __future__ import annotations
@@ -15,38 +15,13 @@ from pathlib import Path
 
 import pytest
 
+from network_guard import cli_code
 from rdap_support import RecordedRdap
 
-LOOPBACK_ONLY = """
-import socket, sys
-_connect = socket.socket.connect
-def _guarded(self, address):
-    if isinstance(address, tuple) and address[0] not in ("127.0.0.1",):
-        raise OSError(f"test: connection to {address!r} refused")
-    return _connect(self, address)
-def _no_dns(host, *a, **k):
-    raise OSError(f"test: name lookup of {host!r} refused")
-socket.socket.connect = _guarded
-socket.getaddrinfo = _no_dns
-from ipowner.cli import main
-sys.argv[0] = "ipowner"
-main()
-"""
+pytestmark = pytest.mark.slow  # every test starts the CLI in subprocesses
 
-NO_SOCKET = """
-import socket, sys
-def _deny(*a, **k):
-    raise OSError("test: a socket was opened")
-class _NoSocket(socket.socket):
-    def __init__(self, *a, **k):
-        raise OSError("test: a socket was opened")
-socket.socket = _NoSocket
-for name in ("getaddrinfo", "gethostbyname", "gethostbyname_ex", "create_connection", "socketpair", "fromfd"):
-    setattr(socket, name, _deny)
-from ipowner.cli import main
-sys.argv[0] = "ipowner"
-main()
-"""
+LOOPBACK_ONLY = cli_code("loopback")
+NO_SOCKET = cli_code("none")  # not even loopback: the offline runs open no socket at all
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +35,7 @@ def server():
 def cli(server: RecordedRdap, tmp_path: Path):
     server.reset()
     boot = server.write_bootstrap(tmp_path / "bootstrap")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IPOWNER_")}
+    env = dict(os.environ)  # tests/conftest.py has already removed the developer's IPOWNER_* settings
     env.update(
         IPOWNER_CACHE_DIR=str(tmp_path / "cache"),
         IPOWNER_DATA_DIR=str(tmp_path / "data"),

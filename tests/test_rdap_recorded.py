@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from ipowner.providers.rdap import RdapClient, RdapConfig
-from rdap_support import RecordedRdap, guard_loopback
+from rdap_support import RecordedRdap
 
 
 @pytest.fixture(scope="module")
@@ -24,8 +24,7 @@ def server():
 
 @pytest.fixture
 def env(server: RecordedRdap, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """Bootstrap folder and rewrites pointing at the loopback server; a fresh cache; no other sockets."""
-    guard_loopback(monkeypatch)
+    """Bootstrap folder and rewrites pointing at the loopback server; a fresh cache (no other sockets: conftest)."""
     server.reset()
 
     def setup(world: str = "main") -> Path:

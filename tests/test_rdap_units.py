@@ -30,15 +30,8 @@ from ipowner.providers.rdap._fetch import TokenBucket
 from ipowner.providers.rdap._holder import netname_hint
 from ipowner.providers.rdap._parse import error_from, parse_address, parse_entity, parse_network
 from ipowner.providers.rdap._transports import json_response
-from rdap_support import guard_loopback
 
 DATA = Path(__file__).parent / "data" / "rdap"
-
-
-@pytest.fixture(autouse=True)
-def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Any connection or name lookup beyond 127.0.0.1 fails the test."""
-    guard_loopback(monkeypatch)
 
 
 

@@ -100,6 +100,7 @@ def _per_address(res) -> dict[str, list[int]]:
     return {k: v for k, v in tot.items() if v != [0, 0]}
 
 
+@pytest.mark.slow  # tshark over every capture
 @needs_tshark
 @pytest.mark.parametrize("name", [p.name for p in CAPTURES])
 def test_packet_and_byte_totals_equal_tshark_endpoints(name, reference, results):
@@ -111,6 +112,7 @@ def _norm(n: str) -> str:
     return n.strip().rstrip(".").lower()
 
 
+@pytest.mark.slow  # tshark over every capture
 @needs_tshark
 @pytest.mark.parametrize("name", [p.name for p in CAPTURES])
 def test_hostnames_match_tshark_fields(name, reference, results):
@@ -417,6 +419,7 @@ def test_corrupted_pcapng_batch_and_per_frame_agree(tmp_path):
         assert not any("internal error" in w for w in batch.inputs[0].warnings + compiled.inputs[0].warnings)
 
 
+@pytest.mark.slow  # a big generated capture
 def test_paths_agree_on_the_benchmark_capture(tmp_path):
     """The benchmark's generator (VLAN tags, SLL2, a snaplen-cut interface, IPv6 extension headers,
     fragments, many short flows): batch and per-frame paths agree over several flow-table sweeps."""

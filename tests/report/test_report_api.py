@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import T0, dest, make_sample
+from report_support import T0, dest, make_sample
 
 import ipowner
 from ipowner.model import InputInfo, TrafficResult
@@ -22,19 +21,8 @@ IPOWNER = str(Path(sys.executable).parent / "ipowner")
 
 
 @pytest.fixture
-def no_sockets(monkeypatch):
-    def refuse(*a, **k):
-        raise AssertionError("a socket was opened while offline")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
-
-
-@pytest.fixture
-def data_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("IPOWNER_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("IPOWNER_CACHE_DIR", str(tmp_path / "cache"))
+def data_dir():
+    """Private data and cache folders: tests/conftest.py gives every test its own."""
 
 
 def traffic_of(*dests) -> TrafficResult:
@@ -77,11 +65,12 @@ def _saved(tmp_path, name, tr, records):
     return p
 
 
+@pytest.mark.slow  # the CLI in subprocesses
 def test_diff_of_saved_reports_lists_what_changed(tmp_path):
     tr, records = make_sample()
     before = _saved(tmp_path, "before.json", tr, records)
     # After an update: the CNNIC-space server is gone, a new one in the US appears, and AWS sends more.
-    from conftest import rec
+    from report_support import rec
 
     tr.destinations = [d for d in tr.destinations if d.address != "42.62.48.7"]
     tr.destinations[0].bytes_sent = 9000

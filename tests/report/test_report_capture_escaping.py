@@ -72,6 +72,7 @@ def test_crafted_capture_every_format(tmp_path, data_env, kind):
     assert not RAW_UNSAFE.search(outs["html"].replace("\n", ""))
 
 
+@pytest.mark.slow  # Chromium
 def test_crafted_capture_in_chromium(tmp_path, data_env):
     from chromium import AVAILABLE, console_errors, start, stop
 

@@ -16,6 +16,8 @@ WECHAT = Path(__file__).resolve().parents[1] / "data" / "traffic" / "ndpi--wecha
 IPOWNER = str(Path(sys.executable).parent / "ipowner")
 CN = {"203.205.151.162", "203.205.158.34", "203.205.151.211"}  # geolocated in China by the embedded data
 
+pytestmark = pytest.mark.slow  # every test starts the CLI in subprocesses
+
 
 @pytest.fixture
 def env(tmp_path):

@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from html.parser import HTMLParser
 
 import pytest
-from conftest import T0, dest, rec
 from hostile import HOSTILE, RAW_UNSAFE, check_csv, check_markdown, check_terminal
+from report_support import T0, dest, rec
 
 import ipowner.render
 from ipowner.model import Hostname, InputInfo, TrafficResult

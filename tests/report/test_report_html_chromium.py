@@ -6,14 +6,14 @@ from datetime import UTC, datetime
 
 import pytest
 from chromium import AVAILABLE, console_errors, start, stop
-from conftest import make_sample
 from hostile import HOSTILE
+from report_support import make_sample
 from test_report_escaping import hostile_report
 
 from ipowner.render.html import render_html
 from ipowner.reports.report import build_report
 
-pytestmark = pytest.mark.skipif(not AVAILABLE, reason="chromium and chromedriver are not installed")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not AVAILABLE, reason="chromium and chromedriver are not installed")]
 
 NOW = datetime(2026, 11, 29, tzinfo=UTC)
 

@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from conftest import rec
+from report_support import rec
 
 from ipowner.errors import InputError
 from ipowner.model.report import (
@@ -156,14 +156,7 @@ def test_one_registry_table_for_rdap_and_the_judgement():
     assert (j.registry, j.registry_country, j.registry_basis) == ("RIPE NCC", "NL", "IANA /8 table")
 
 
-def test_registered_domains_from_the_bundled_list(monkeypatch):
-    import socket
-
-    def no_network(*a, **k):
-        raise AssertionError("the Public Suffix List must not be downloaded")
-
-    monkeypatch.setattr(socket, "create_connection", no_network)
-    monkeypatch.setattr(socket.socket, "connect", no_network)
+def test_registered_domains_from_the_bundled_list(no_sockets):  # the Public Suffix List is not downloaded
     assert registered_domain("api.account.xiaomi.com") == "xiaomi.com"
     assert registered_domain("a.b.example.co.uk") == "example.co.uk"
     assert registered_domain("foo.s3.amazonaws.com") == "foo.s3.amazonaws.com"  # a private-section suffix
@@ -239,7 +232,7 @@ def test_policy_rules(sample):
 def test_terminal_shows_the_top_rows_and_says_how_many_more():
     import io
 
-    from conftest import dest
+    from report_support import dest
 
     from ipowner.model import TrafficResult
     from ipowner.render.terminal.report import ROWS, write_terminal_report

@@ -10,14 +10,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import T0, dest
 from hostile import HOSTILE, RAW_UNSAFE, check_csv, check_markdown, check_terminal
+from report_support import T0, dest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the RDAP test server lives in tests/
 import ipowner  # noqa: E402
 from ipowner.model import InputInfo, TrafficResult  # noqa: E402
 from ipowner.render import render  # noqa: E402
-from rdap_support import RecordedRdap, _range, guard_loopback, load  # noqa: E402
+from rdap_support import RecordedRdap, _range, load  # noqa: E402
 
 NOW = datetime(2026, 11, 29, tzinfo=UTC)
 
@@ -31,13 +31,11 @@ def server():
 
 @pytest.fixture
 def rdap_env(server, tmp_path, monkeypatch):
-    guard_loopback(monkeypatch)
     server.reset()
 
     def setup(world: str = "main") -> None:
         boot = server.write_bootstrap(tmp_path / f"bootstrap-{world}", world)
-        monkeypatch.setenv("IPOWNER_CACHE_DIR", str(tmp_path / "cache"))
-        monkeypatch.setenv("IPOWNER_DATA_DIR", str(tmp_path / "data"))
+        monkeypatch.setenv("IPOWNER_CACHE_DIR", str(tmp_path / "cache"))  # the data folder: tests/conftest.py
         monkeypatch.setenv("IPOWNER_RDAP_BOOTSTRAP", str(boot))
         monkeypatch.setenv("IPOWNER_RDAP_REWRITE", server.rewrite_env(world))
 
