@@ -221,6 +221,7 @@ def test_no_partial_names_from_a_snaplen_cut_capture(tmp_path):
 def test_compiled_reader_missing_is_a_usage_error(monkeypatch, tmp_path, capsys):
     import ipowner.capture.traffic as traffic_mod
 
+    monkeypatch.delenv("IPOWNER_NO_CORE", raising=False)  # not disabled: missing
     monkeypatch.setattr(traffic_mod, "core_available", lambda: False)
     cap = _pcap(tmp_path / "synthetic-one.pcap", [(1.0, _frame(DEV, SRV, 17, _udp(1, 2, b"x")))])
     with pytest.raises(UsageError):

@@ -34,7 +34,7 @@ typedef struct {
     int64_t max_record, max_block;
     uint32_t pcapng_epb;
     LinkRule links[MAX_LINKS];
-    int nlinks, linktype_ethernet;
+    int nlinks;
     uint8_t af_version[256]; /* NULL/loopback address family -> 4, 6, or 0 */
     uint8_t broadcast[6];
     int et_ipv4, et_ipv6, vlan[MAX_TAGS], nvlan, vlan_len, pppoe, pppoe_len, ppp4, ppp6, mpls[MAX_TAGS], nmpls,
@@ -1448,7 +1448,7 @@ static PyObject *getm(PyObject *engine, const char *name) { return PyObject_GetA
 
 /* Every rule this file reads, by its name in rules.py (core.CORE_RULES is the same list). */
 static const char *RULE_NAMES[] = {
-    "MAX_RECORD", "MAX_BLOCK", "PCAPNG_EPB", "LINK_TYPES", "LINKTYPE_ETHERNET", "AF_INET_VALUES", "AF_INET6_VALUES",
+    "MAX_RECORD", "MAX_BLOCK", "PCAPNG_EPB", "LINK_TYPES", "AF_INET_VALUES", "AF_INET6_VALUES",
     "ETHERNET_BROADCAST", "ETHERTYPE_IPV4", "ETHERTYPE_IPV6", "VLAN_TAGS", "VLAN_TAG_LENGTH", "PPPOE_SESSION",
     "PPPOE_HEADER", "PPP_IPV4", "PPP_IPV6", "MPLS", "MPLS_LABEL_LENGTH", "PCAPDROID_MAGIC", "PCAPDROID_TRAILER",
     "PCAPDROID_MIN_FRAME", "IPV6_EXTENSION_HEADERS", "NO_NEXT_HEADER", "ICMP", "TCP", "UDP", "ICMPV6", "TCP_FIN",
@@ -1618,7 +1618,6 @@ static int load_rules(Rules *R, PyObject *rules) {
         if (!ok) return bad_rule("LINK_TYPES", "a row does not fit its framing");
     }
     R->nlinks = n;
-    RULE_INT("LINKTYPE_ETHERNET", 0, 0x03FFFFFF, R->linktype_ethernet);
     uint8_t af4[256] = {0}, af6[256] = {0};
     if (rule_set(rules, "AF_INET_VALUES", 0, 255, af4, NULL, NULL, NULL, 0) < 0) return -1;
     if (rule_set(rules, "AF_INET6_VALUES", 0, 255, af6, NULL, NULL, NULL, 0) < 0) return -1;
@@ -1750,7 +1749,6 @@ static PyObject *Core_rules(Core *c, PyObject *Py_UNUSED(ignored)) {
         else PyTuple_SET_ITEM(links, i, row);
     }
     PUT("LINK_TYPES", links);
-    INT("LINKTYPE_ETHERNET", R->linktype_ethernet);
     PUT("AF_INET_VALUES", map_values(R->af_version, 256, 4));
     PUT("AF_INET6_VALUES", map_values(R->af_version, 256, 6));
     BYTES("ETHERNET_BROADCAST", R->broadcast, 6);

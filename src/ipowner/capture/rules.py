@@ -52,7 +52,6 @@ LINK_TYPES: Final[dict[int, LinkType]] = {
     229: LinkType("ipv6", Framing.RAW, 0, 0),
     276: LinkType("linux-sll2", Framing.COOKED, 20, 0),
 }
-LINKTYPE_ETHERNET: Final = 1  # the one link type with a broadcast address and PCAPdroid trailers
 
 # NULL/loopback address families: AF_INET is 2 everywhere; AF_INET6 is 10, 24, 28 or 30 depending on the OS.
 # The family is in host order, so the larger of its first and last byte is read.
