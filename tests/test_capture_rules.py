@@ -186,3 +186,29 @@ def test_removed_readers_are_a_usage_error_naming_the_others(reader, capsys):
     assert exit_.value.code == 2
     assert len(err.strip().splitlines()) == 1
     assert "'auto', 'compiled', 'frame'" in err and reader in err
+
+
+@needs_core
+def test_the_stub_matches_the_compiled_module():
+    stubtest = pytest.importorskip("mypy.stubtest")
+    assert stubtest.test_stubs(stubtest.parse_options(["ipowner.capture._core"])) == 0
+
+
+@pytest.mark.parametrize("header", [0, 60, 135, 139, 140, 253, 254, 51])
+def test_every_ipv6_extension_header_of_the_registry_is_stepped_over(tmp_path, header):
+    """A UDP datagram behind one extension header of each kind counts on its UDP flow, in every reader."""
+    import struct
+
+    from capture_support import all_readers
+
+    src, dst = bytes.fromhex("20010db8000000000000000000000001"), bytes.fromhex("20010db8000000000000000000000002")
+    udp = struct.pack("!HHHH", 50000, 443, 8 + 4, 0) + b"ping"
+    ext = bytes([17, 1]) + b"\0" * 10 if header == 51 else bytes([17, 0]) + b"\0" * 6  # AH: 12 bytes, others 8
+    ip6 = struct.pack("!IHBB", 6 << 28, len(ext) + len(udp), header, 64) + src + dst + ext + udp
+    frame = b"\x02" * 6 + b"\x04" * 6 + b"\x86\xdd" + ip6
+    out = bytearray(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+    out += struct.pack("<IIII", 1_700_000_000, 0, len(frame), len(frame)) + frame
+    path = tmp_path / f"synthetic-ipv6-ext-{header}.pcap"
+    path.write_bytes(bytes(out))
+    doc = all_readers([path])
+    assert [(d["address"], d["ports"]) for d in doc["destinations"]] == [("2001:db8::2", ["udp/443"])]

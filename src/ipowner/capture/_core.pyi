@@ -1,9 +1,11 @@
 """The compiled core of the capture readers (``_core.c``); see ``core.py`` for the interface it calls."""
 
 from collections.abc import Mapping
+from typing import final
 
 from ipowner.capture.core import CoreHost
 
+@final
 class Core:
     """Flow table and frame walker bound to one engine, for one input."""
 

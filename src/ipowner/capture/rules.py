@@ -4,8 +4,9 @@ Two walkers read frames: ``frame.py`` (Python, the readable specification) and t
 the fast one). Neither restates what is here: ``frame.py`` and ``engine.py`` import these names, and the
 C core is handed them (``core.core_rules()``) each time a ``Core`` is constructed and hands back what it
 holds (``Core.rules()``), which the tests compare with this module. Change a rule here and both walkers
-follow. Offsets of fields inside fixed headers (an IPv4 header's protocol byte, a pcap record's length
-word) are the walkers' code, not rules.
+follow; the core refuses a value it could not read frames with safely (an EtherType offset outside its
+link header, say). Offsets of fields inside fixed headers (an IPv4 header's protocol byte, a pcap
+record's length word) are the walkers' code, not rules.
 """
 
 from __future__ import annotations
