@@ -23,6 +23,7 @@ enum { F_ETHERNET = 1, F_RAW = 2, F_COOKED = 3, F_FAMILY = 4 };
 enum { X_NONE = 0, X_OCTETS8 = 1, X_FRAGMENT = 2, X_AH = 3 };
 
 #define MAX_LINKS 32
+#define LINKS_DIRECT 1024 /* link types below this are found by index, the others by a scan */
 #define MAX_TAGS 8
 
 typedef struct {
@@ -35,8 +36,12 @@ typedef struct {
     uint32_t pcapng_epb;
     LinkRule links[MAX_LINKS];
     int nlinks;
+    uint8_t link_at[LINKS_DIRECT]; /* link type -> its index in links + 1; 0: not there */
     uint8_t af_version[256]; /* NULL/loopback address family -> 4, 6, or 0 */
     uint8_t broadcast[6];
+    uint32_t bcast_hi, pd_magic32; /* the same bytes as words, compared in place */
+    uint16_t bcast_lo;
+    uint8_t vlan_map[65536 / 8], mpls_map[65536 / 8]; /* EtherType bit maps */
     int et_ipv4, et_ipv6, vlan[MAX_TAGS], nvlan, vlan_len, pppoe, pppoe_len, ppp4, ppp6, mpls[MAX_TAGS], nmpls,
         mpls_len;
     uint8_t pd_magic[4];
@@ -128,7 +133,6 @@ typedef struct {
     int64_t npairs, cappairs;
     PEntry *ptab;
     int64_t ptabcap;
-    const LinkRule *last_link; /* the link type of the frame before (a capture or interface has one) */
     Rules r;
 } Core;
 
@@ -977,7 +981,9 @@ static int inspect_whole(Core *c, int64_t slot, int dir, PyObject *whole) {
 /* frame.pcapdroid_app */
 static PyObject *pcapdroid_app(const Rules *R, const uint8_t *buf, Py_ssize_t end) {
     const uint8_t *t = buf + end - R->pd_trailer;
-    if (memcmp(t, R->pd_magic, 4) != 0) return NULL;
+    uint32_t magic;
+    memcpy(&magic, t, 4);
+    if (magic != R->pd_magic32) return NULL;
     int32_t uid = (int32_t)be32(t + 4);
     Py_ssize_t ln = 0;
     while (ln < 20 && t[8 + ln]) ln++;
@@ -995,17 +1001,21 @@ static PyObject *pcapdroid_app(const Rules *R, const uint8_t *buf, Py_ssize_t en
         if ((x) < 0) return -1;                                                                                        \
     } while (0)
 
-static const LinkRule *link_of(Core *c, int lt) {
-    if (c->last_link && c->last_link->lt == lt) return c->last_link;
-    for (int i = 0; i < c->r.nlinks; i++)
-        if (c->r.links[i].lt == lt) return c->last_link = &c->r.links[i];
+static inline const LinkRule *link_of(const Rules *R, int lt) {
+    if (lt >= 0 && lt < LINKS_DIRECT) return R->link_at[lt] ? &R->links[R->link_at[lt] - 1] : NULL;
+    for (int i = 0; i < R->nlinks; i++)
+        if (R->links[i].lt == lt) return &R->links[i];
     return NULL;
 }
 
-static inline int in_list(const int *v, int n, int x) {
-    for (int i = 0; i < n; i++)
-        if (v[i] == x) return 1;
-    return 0;
+static inline int in_map(const uint8_t *map, int x) { return (map[x >> 3] >> (x & 7)) & 1; }
+
+static inline int is_broadcast(const Rules *R, const uint8_t *p) {
+    uint32_t hi;
+    uint16_t lo;
+    memcpy(&hi, p, 4);
+    memcpy(&lo, p + 4, 2);
+    return hi == R->bcast_hi && lo == R->bcast_lo;
 }
 
 /* frame.make_handler's handle(), step by step */
@@ -1018,14 +1028,14 @@ static int frame(Core *c, const uint8_t *buf, Py_ssize_t off, Py_ssize_t incl, i
     Py_ssize_t p;
     int ver;
     /* ---- link layer: p is where the IP header starts, ver its version (0: not IP) */
-    const LinkRule *link = link_of(c, lt);
+    const LinkRule *link = link_of(R, lt);
     if (!link) return NOT_IP;
     int eth = link->framing == F_ETHERNET;
     if (eth) {
         if (incl < link->header) return TRUNCATED;
         p = off + link->header;
         int et = be16(buf + off + link->type_at);
-        while (in_list(R->vlan, R->nvlan, et)) {
+        while (in_map(R->vlan_map, et)) {
             if (p + R->vlan_len > end) return TRUNCATED;
             et = be16(buf + p + 2); /* after the tag control field */
             p += R->vlan_len;
@@ -1037,7 +1047,7 @@ static int frame(Core *c, const uint8_t *buf, Py_ssize_t off, Py_ssize_t incl, i
             int pp = be16(buf + p + R->pppoe_len);
             p += R->pppoe_len + 2;
             ver = pp == R->ppp4 ? 4 : pp == R->ppp6 ? 6 : 0;
-        } else if (in_list(R->mpls, R->nmpls, et)) {
+        } else if (in_map(R->mpls_map, et)) {
             while (p + R->mpls_len <= end && !(buf[p + 2] & 1)) p += R->mpls_len;
             p += R->mpls_len;
             if (p >= end) return TRUNCATED;
@@ -1136,7 +1146,7 @@ static int frame(Core *c, const uint8_t *buf, Py_ssize_t off, Py_ssize_t incl, i
     int cut = ip_end > end;
     if (cut) ip_end = end;
     const uint8_t *src = buf + ab, *dst = buf + ab + alen;
-    int l2b = eth && memcmp(buf + off, R->broadcast, 6) == 0;
+    int l2b = eth && is_broadcast(R, buf + off);
     int64_t ref;
     int table = proto == R->tcp ? T_TCP : proto == R->udp ? T_UDP : T_OTHER;
     PyObject *fidobj = NULL;
@@ -1616,6 +1626,7 @@ static int load_rules(Rules *R, PyObject *rules) {
         else if (l->framing == F_FAMILY) ok = ok && l->header >= 4;
         else if (l->framing != F_RAW) ok = 0;
         if (!ok) return bad_rule("LINK_TYPES", "a row does not fit its framing");
+        if (l->lt >= 0 && l->lt < LINKS_DIRECT) R->link_at[l->lt] = (uint8_t)(i + 1);
     }
     R->nlinks = n;
     uint8_t af4[256] = {0}, af6[256] = {0};
@@ -1623,17 +1634,20 @@ static int load_rules(Rules *R, PyObject *rules) {
     if (rule_set(rules, "AF_INET6_VALUES", 0, 255, af6, NULL, NULL, NULL, 0) < 0) return -1;
     for (int i = 0; i < 256; i++) R->af_version[i] = af4[i] ? 4 : af6[i] ? 6 : 0;
     if (rule_bytes(rules, "ETHERNET_BROADCAST", 6, 6, R->broadcast, NULL) < 0) return -1;
+    memcpy(&R->bcast_hi, R->broadcast, 4);
+    memcpy(&R->bcast_lo, R->broadcast + 4, 2);
     RULE_INT("ETHERTYPE_IPV4", 0, 0xFFFF, R->et_ipv4);
     RULE_INT("ETHERTYPE_IPV6", 0, 0xFFFF, R->et_ipv6);
-    if (rule_set(rules, "VLAN_TAGS", 0, 0xFFFF, NULL, NULL, R->vlan, &R->nvlan, MAX_TAGS) < 0) return -1;
+    if (rule_set(rules, "VLAN_TAGS", 0, 0xFFFF, NULL, R->vlan_map, R->vlan, &R->nvlan, MAX_TAGS) < 0) return -1;
     RULE_INT("VLAN_TAG_LENGTH", 4, 64, R->vlan_len);
     RULE_INT("PPPOE_SESSION", 0, 0xFFFF, R->pppoe);
     RULE_INT("PPPOE_HEADER", 0, 64, R->pppoe_len);
     RULE_INT("PPP_IPV4", 0, 0xFFFF, R->ppp4);
     RULE_INT("PPP_IPV6", 0, 0xFFFF, R->ppp6);
-    if (rule_set(rules, "MPLS", 0, 0xFFFF, NULL, NULL, R->mpls, &R->nmpls, MAX_TAGS) < 0) return -1;
+    if (rule_set(rules, "MPLS", 0, 0xFFFF, NULL, R->mpls_map, R->mpls, &R->nmpls, MAX_TAGS) < 0) return -1;
     RULE_INT("MPLS_LABEL_LENGTH", 4, 64, R->mpls_len);
     if (rule_bytes(rules, "PCAPDROID_MAGIC", 4, 4, R->pd_magic, NULL) < 0) return -1;
+    memcpy(&R->pd_magic32, R->pd_magic, 4);
     RULE_INT("PCAPDROID_TRAILER", 28, 1024, R->pd_trailer);
     RULE_INT("PCAPDROID_MIN_FRAME", R->pd_trailer, 1 << 20, R->pd_min_frame);
     if (rule_rows(rules, "IPV6_EXTENSION_HEADERS", 2, 256, rows, &n) < 0) return -1;

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import click
 
+from ipowner.capture.rules import DEFAULT_BUCKET
 from ipowner.capture.traffic import traffic as run_traffic
 from ipowner.cli._common import error_line
 from ipowner.cli._process import few_collections
@@ -64,7 +65,8 @@ def _rows(result: TrafficResult):
               help="The device's address (repeatable); default: the side that opened each flow.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "jsonl", "csv"]), default="table",
               show_default=True, help="Output format.")
-@click.option("--bucket", type=float, default=60.0, show_default=True, help="Timeline bucket in seconds (JSON).")
+@click.option("--bucket", type=float, default=DEFAULT_BUCKET, show_default=True,
+              help="Timeline bucket in seconds (JSON).")
 @click.option("--column", "columns", multiple=True, metavar="ROLE=NAME",
               help="For generic CSV input: which column holds address, device, port, proto, bytes_sent, "
                    "bytes_received, packets_sent, packets_received, first_seen, last_seen, hostname, app.")
