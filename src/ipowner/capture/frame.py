@@ -13,9 +13,36 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Final
 
-from ipowner.capture import rules
 from ipowner.capture.engine import PROTO_BYTE, Direction, Engine
-from ipowner.capture.rules import Framing
+from ipowner.capture.rules import (
+    AF_INET6_VALUES,
+    AF_INET_VALUES,
+    ETHERNET_BROADCAST,
+    ETHERTYPE_IPV4,
+    ETHERTYPE_IPV6,
+    ICMP,
+    ICMPV6,
+    IPV6_EXTENSION_HEADERS,
+    LINK_TYPES,
+    MPLS,
+    MPLS_LABEL_LENGTH,
+    NO_NEXT_HEADER,
+    PCAPDROID_MAGIC,
+    PCAPDROID_MIN_FRAME,
+    PCAPDROID_TRAILER,
+    PPP_IPV4,
+    PPP_IPV6,
+    PPPOE_HEADER,
+    PPPOE_SESSION,
+    TCP,
+    TCP_FIN,
+    TCP_RST,
+    UDP,
+    VLAN_TAG_LENGTH,
+    VLAN_TAGS,
+    ExtLength,
+    Framing,
+)
 
 # handle() results
 COUNTED, NOT_IP, TRUNCATED = 0, 1, 2
@@ -23,18 +50,24 @@ COUNTED, NOT_IP, TRUNCATED = 0, 1, 2
 FrameHandler = Callable[[bytes, int, int, int, float, int], int]  # (buf, offset, captured, original, ts, linktype)
 WalkerFactory = Callable[[Engine], FrameHandler]  # an engine -> its frame handler (make_handler, or a test's)
 
+# The rules in the shapes the loop reads them in (module globals: a closure's cells are copied at every call).
+_LINKS: Final = {lt: (t.framing, t.header, t.type_at) for lt, t in LINK_TYPES.items()}
+_ETHERNET, _RAW, _COOKED = Framing.ETHERNET, Framing.RAW, Framing.COOKED
+_V6_EXT: Final = [IPV6_EXTENSION_HEADERS.get(n, 0) for n in range(256)]  # next header -> ExtLength, or 0
+_V6_FRAGMENT, _V6_AH = ExtLength.FRAGMENT, ExtLength.AH
+_TRANSPORTS: Final = frozenset({TCP, UDP})  # flows keyed by ports
+_ICMPS: Final = frozenset({ICMP, ICMPV6})  # flows opened by an ICMP type
+_TCP_ENDS: Final = TCP_FIN | TCP_RST
+
 
 def pcapdroid_app(buf: bytes, end: int) -> str | None:
     """App name (or uid) from a PCAPdroid trailer at the end of an Ethernet frame, if there is one."""
-    t = end - rules.PCAPDROID_TRAILER
-    if buf[t : t + 4] != rules.PCAPDROID_MAGIC:
+    t = end - PCAPDROID_TRAILER
+    if buf[t : t + 4] != PCAPDROID_MAGIC:
         return None
     uid = int.from_bytes(buf[t + 4 : t + 8], "big", signed=True)
     name = buf[t + 8 : t + 28].split(b"\0", 1)[0].decode("utf-8", "replace")
     return name or f"uid:{uid}"
-
-
-_NOT_EXT: Final = 0
 
 
 def make_handler(engine: Engine) -> FrameHandler:
@@ -47,23 +80,6 @@ def make_handler(engine: Engine) -> FrameHandler:
     frag_owner_of = engine.frag_owner_of
     state = engine.counter  # frames handled so far
     sweep_mask = engine.sweep_mask
-    # the rules, read once per handler (the tests change some in a fresh process)
-    links = {lt: (t.framing, t.header, t.type_at) for lt, t in rules.LINK_TYPES.items()}
-    ethernet, raw, cooked = Framing.ETHERNET, Framing.RAW, Framing.COOKED
-    ipv4, ipv6 = rules.ETHERTYPE_IPV4, rules.ETHERTYPE_IPV6
-    vlan, vlan_len = rules.VLAN_TAGS, rules.VLAN_TAG_LENGTH
-    pppoe, pppoe_len, ppp4, ppp6 = rules.PPPOE_SESSION, rules.PPPOE_HEADER, rules.PPP_IPV4, rules.PPP_IPV6
-    mpls, mpls_len = rules.MPLS, rules.MPLS_LABEL_LENGTH
-    af4, af6 = rules.AF_INET_VALUES, rules.AF_INET6_VALUES
-    bcast = rules.ETHERNET_BROADCAST
-    trailer_from = rules.PCAPDROID_MIN_FRAME
-    v6_ext = [rules.IPV6_EXTENSION_HEADERS.get(n, _NOT_EXT) for n in range(256)]
-    v6_frag, v6_ah = rules.ExtLength.FRAGMENT, rules.ExtLength.AH
-    no_next = rules.NO_NEXT_HEADER
-    TCP, UDP = rules.TCP, rules.UDP
-    transports = frozenset({TCP, UDP})  # flows keyed by ports
-    icmps = frozenset({rules.ICMP, rules.ICMPV6})  # flows opened by an ICMP type
-    tcp_ends = rules.TCP_FIN | rules.TCP_RST
 
     def roll(c: Direction, b: float, orig: int) -> None:
         # the direction moved to a new time bucket: park the finished one on the flow
@@ -81,56 +97,56 @@ def make_handler(engine: Engine) -> FrameHandler:
         if not state[0] & sweep_mask:
             engine.sweep(ts)
         # ---- link layer: p is where the IP header starts, ver its version (0: not IP)
-        link = links.get(lt)
+        link = _LINKS.get(lt)
         if link is None:
             return NOT_IP
         framing, hdr, type_at = link
-        if framing is ethernet:
+        if framing is _ETHERNET:
             if incl < hdr:
                 return TRUNCATED
             p = off + hdr
             et = (buf[off + type_at] << 8) | buf[off + type_at + 1]
-            while et in vlan:
-                if p + vlan_len > end:
+            while et in VLAN_TAGS:
+                if p + VLAN_TAG_LENGTH > end:
                     return TRUNCATED
                 et = (buf[p + 2] << 8) | buf[p + 3]  # after the tag control field
-                p += vlan_len
-            if et == ipv4:
+                p += VLAN_TAG_LENGTH
+            if et == ETHERTYPE_IPV4:
                 ver = 4
-            elif et == ipv6:
+            elif et == ETHERTYPE_IPV6:
                 ver = 6
-            elif et == pppoe:  # PPPoE session header, then the PPP protocol
-                if p + pppoe_len + 2 > end:
+            elif et == PPPOE_SESSION:  # PPPoE session header, then the PPP protocol
+                if p + PPPOE_HEADER + 2 > end:
                     return TRUNCATED
-                pp = (buf[p + pppoe_len] << 8) | buf[p + pppoe_len + 1]
-                p += pppoe_len + 2
-                ver = 4 if pp == ppp4 else 6 if pp == ppp6 else 0
-            elif et in mpls:  # skip labels to the bottom of the stack
-                while p + mpls_len <= end and not buf[p + 2] & 1:
-                    p += mpls_len
-                p += mpls_len
+                pp = (buf[p + PPPOE_HEADER] << 8) | buf[p + PPPOE_HEADER + 1]
+                p += PPPOE_HEADER + 2
+                ver = 4 if pp == PPP_IPV4 else 6 if pp == PPP_IPV6 else 0
+            elif et in MPLS:  # skip labels to the bottom of the stack
+                while p + MPLS_LABEL_LENGTH <= end and not buf[p + 2] & 1:
+                    p += MPLS_LABEL_LENGTH
+                p += MPLS_LABEL_LENGTH
                 if p >= end:
                     return TRUNCATED
                 ver = buf[p] >> 4
             else:
                 return NOT_IP
-        elif framing is raw:
+        elif framing is _RAW:
             p = off + hdr
             if incl < hdr + 1:
                 return TRUNCATED
             ver = buf[p] >> 4
-        elif framing is cooked:
+        elif framing is _COOKED:
             if incl < hdr:
                 return TRUNCATED
             et = (buf[off + type_at] << 8) | buf[off + type_at + 1]
             p = off + hdr
-            ver = 4 if et == ipv4 else 6 if et == ipv6 else 0
+            ver = 4 if et == ETHERTYPE_IPV4 else 6 if et == ETHERTYPE_IPV6 else 0
         else:  # the address family, in host order: the larger of its first and last byte
             if incl < hdr:
                 return TRUNCATED
             p = off + hdr
             fv = max(buf[off], buf[off + 3])
-            ver = 4 if fv in af4 else 6 if fv in af6 else 0
+            ver = 4 if fv in AF_INET_VALUES else 6 if fv in AF_INET6_VALUES else 0
         # ---- network layer: ab..ae are the source and destination addresses, l4 the transport header
         frag_off = 0
         more = False
@@ -174,12 +190,12 @@ def make_handler(engine: Engine) -> FrameHandler:
             ab = p + 8
             ae = p + 40
             l4 = ae
-            ext = v6_ext[proto]
+            ext = _V6_EXT[proto]
             while ext:
                 if l4 + 8 > end:
-                    proto = no_next
+                    proto = NO_NEXT_HEADER
                     break
-                if ext is v6_frag:
+                if ext is _V6_FRAGMENT:
                     fo = (buf[l4 + 2] << 8) | buf[l4 + 3]
                     frag_off = fo & 0xFFF8
                     more = bool(fo & 1)
@@ -188,11 +204,11 @@ def make_handler(engine: Engine) -> FrameHandler:
                     l4 += 8
                     if frag_off:
                         break
-                elif ext is v6_ah:
+                elif ext is _V6_AH:
                     proto, l4 = buf[l4], l4 + ((buf[l4 + 1] + 2) << 2)
                 else:
                     proto, l4 = buf[l4], l4 + ((buf[l4 + 1] + 1) << 3)
-                ext = v6_ext[proto]
+                ext = _V6_EXT[proto]
         else:
             return NOT_IP
         cut = ip_end > end
@@ -211,14 +227,14 @@ def make_handler(engine: Engine) -> FrameHandler:
                     half = (ae - ab) >> 1
                     src, dst = addrs[:half], addrs[half:]
                     c = new_flow(t, key, dst + src + key[ae - ab :], src, dst, proto, 0, 0, 0, ts,
-                                 framing is ethernet and buf[off : off + 6] == bcast, None)
+                                 framing is _ETHERNET and buf[off : off + 6] == ETHERNET_BROADCAST, None)
                 if proto == UDP and not cut:  # kept in case the first fragment (with the ports) comes later
                     engine.fragment(fid, frag_off, more, buf[l4:ip_end], None)
             elif c.inspect and proto == UDP and not cut:
                 whole = engine.fragment(fid, frag_off, more, buf[l4:ip_end], c)
                 if whole is not None and len(whole) > 8:
                     inspect(c, UDP, whole[8:])
-        elif proto in transports:
+        elif proto in _TRANSPORTS:
             t = tcp if proto == TCP else udp
             if l4 + 4 <= end:
                 # addresses and ports side by side in the header make the key in one slice
@@ -234,8 +250,8 @@ def make_handler(engine: Engine) -> FrameHandler:
                 dport = (ports[2] << 8) | ports[3]
                 flags = buf[l4 + 13] if proto == TCP and l4 + 14 <= end else 0
                 c = new_flow(t, key, dst + src + ports[2:] + ports[:2], src, dst, proto, sport, dport, flags, ts,
-                             framing is ethernet and buf[off : off + 6] == bcast,
-                             pcapdroid_app(buf, end) if framing is ethernet and incl >= trailer_from else None)
+                             framing is _ETHERNET and buf[off : off + 6] == ETHERNET_BROADCAST,
+                             pcapdroid_app(buf, end) if framing is _ETHERNET and incl >= PCAPDROID_MIN_FRAME else None)
             if more:
                 frag_owner[fid] = c
             if c.inspect:
@@ -254,7 +270,7 @@ def make_handler(engine: Engine) -> FrameHandler:
                         u_end = l4 + ulen if ulen >= 8 and l4 + ulen < ip_end else ip_end
                         if u_end > l4 + 8:
                             inspect(c, UDP, buf[l4 + 8 : u_end])
-            if proto == TCP and l4 + 14 <= end and buf[l4 + 13] & tcp_ends and not c.flow.fin:
+            if proto == TCP and l4 + 14 <= end and buf[l4 + 13] & _TCP_ENDS and not c.flow.fin:
                 engine.mark_finished(c.flow)
         else:
             addrs = buf[ab:ae]
@@ -263,9 +279,9 @@ def make_handler(engine: Engine) -> FrameHandler:
             if c is None:
                 half = (ae - ab) >> 1
                 src, dst = addrs[:half], addrs[half:]
-                icmp_type = buf[l4] if proto in icmps and l4 < end else 0
+                icmp_type = buf[l4] if proto in _ICMPS and l4 < end else 0
                 c = new_flow(other, key, dst + src + PROTO_BYTE[proto], src, dst, proto, icmp_type, 0, 0, ts,
-                             framing is ethernet and buf[off : off + 6] == bcast, None)
+                             framing is _ETHERNET and buf[off : off + 6] == ETHERNET_BROADCAST, None)
             if more:
                 frag_owner[fid] = c
         # ---- accounting
