@@ -99,12 +99,13 @@ def core_disabled() -> bool:
 
 
 def core_built() -> bool:
-    """Whether the compiled core was built for this installation."""
+    """Whether the compiled core was built for this installation (and from this source: a core built
+    before it was handed the rules takes other arguments, and is left unused)."""
     try:
-        from ipowner.capture._core import Core  # noqa: F401
+        from ipowner.capture._core import Core
     except ImportError:
         return False
-    return True
+    return hasattr(Core, "rules")
 
 
 def core_available() -> bool:
@@ -118,7 +119,11 @@ def core_status() -> str:
         return f"pure Python (the C core is disabled by {NO_CORE_ENV})"
     if core_built():
         return "compiled core"
-    return "pure Python (the C core was not built at install)"
+    try:
+        from ipowner.capture import _core  # noqa: F401
+    except ImportError:
+        return "pure Python (the C core was not built at install)"
+    return "pure Python (the C core is out of date: reinstall to rebuild it)"
 
 
 def core_rules() -> dict[str, object]:
