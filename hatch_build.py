@@ -1,7 +1,9 @@
 """Build hook: compiles the capture readers' C core (src/ipowner/capture/_core.c) into the wheel.
 
-Without a C compiler the package still installs and works: the readers fall back to their pure-Python
-paths (same results, slower), and ``ipowner data`` says which one is in use.
+Without a C compiler the package still installs and works: captures are read by the per-frame walker
+(capture/frame.py: same results, slower), and ``ipowner --version`` says which reader is in use. The
+rules the core decides by are not compiled in: it is handed them from capture/rules.py at run time.
+``IPOWNER_NO_EXTENSION=1`` skips the build; ``IPOWNER_NO_CORE=1`` at run time leaves a built core unused.
 """
 
 from __future__ import annotations
@@ -27,8 +29,8 @@ class CoreBuildHook(BuildHookInterface):
             return
         try:
             built = _compile(Path(self.root))
-        except Exception as exc:  # noqa: BLE001 - no compiler: install the pure-Python readers
-            print(f"ipowner: C core not built ({type(exc).__name__}: {exc}); using the pure-Python readers",
+        except Exception as exc:  # noqa: BLE001 - no compiler: install the pure-Python walker
+            print(f"ipowner: C core not built ({type(exc).__name__}: {exc}); captures are read in pure Python",
                   file=sys.stderr)
             return
         name = built.name

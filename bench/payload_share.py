@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
 """How much of capture reading is payload inspection, and how that compares with another source tree.
 
-Runs ``ipowner.traffic([CAPTURE], batch=False)`` (the per-frame reader; ``--reader compiled`` for the
-compiled one, ``--reader batch`` for the numpy batches) in fresh processes: once plain for the wall time, once with ``Engine.inspect`` wrapped by a
+Runs ``ipowner.traffic([CAPTURE], compiled=False)`` (the per-frame walker; ``--reader compiled`` for the
+compiled core) in fresh processes: once plain for the wall time, once with ``Engine.inspect`` wrapped by a
 timer for the time spent inspecting payloads (DNS answers, ClientHellos, HTTP heads, server
 certificates, QUIC Initials). With ``--reference SRC`` (the ``src`` folder of another checkout, e.g.
 a ``git worktree`` of an older commit) the two trees alternate, one process per run, so a busy
 machine slows both alike, and the ratios reference/this are printed.
 
-Usage: payload_share.py CAPTURE [--reader frame|compiled|batch] [--rounds 5] [--reference OTHER/src] [--json]
+Usage: payload_share.py CAPTURE [--reader frame|compiled] [--rounds 5] [--reference OTHER/src] [--json]
 """
 
 from __future__ import annotations
@@ -28,7 +28,9 @@ import ipowner
 from ipowner.capture import engine as _engine
 
 path = sys.argv[1]
-kw = {"frame": {"batch": False}, "compiled": {"compiled": True}, "batch": {"batch": True}}[sys.argv[2]]
+kw = {"frame": {"compiled": False}, "compiled": {"compiled": True}}[sys.argv[2]]
+if sys.argv[2] == "frame" and "batch" in __import__("inspect").signature(ipowner.traffic).parameters:
+    kw = {"batch": False}  # a tree from before the batch reader was removed
 t = perf_counter()
 ipowner.traffic([path], **kw)
 wall = perf_counter() - t
@@ -80,7 +82,7 @@ def summary(runs: list[dict]) -> dict:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("capture")
-    ap.add_argument("--reader", choices=("frame", "compiled", "batch"), default="frame")
+    ap.add_argument("--reader", choices=("frame", "compiled"), default="frame")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--reference", help="the src folder of the tree to compare with")
     ap.add_argument("--json", action="store_true")

@@ -217,13 +217,13 @@ def ingest(res: Results, work: Path, a: argparse.Namespace, deadline: float) -> 
     if traffic:
         tools["ipowner traffic"] = [*ipowner(), "traffic", "--format", "json"]
         probe = subprocess.run([*ipowner(), "traffic", "--reader", "compiled", os.devnull], capture_output=True, text=True)
-        compiled = "not built" not in probe.stderr
+        compiled = probe.returncode != 2  # 2: the compiled reader is not built, or disabled
         res.note(S, "ipowner traffic read the captures with "
-                 + ("its compiled core (readers/_core.c); the row 'pure-Python readers' is the same command "
-                    "with `--reader batch`, as installed without a C compiler." if compiled else
-                    "its pure-Python readers: the compiled core is not built in this installation."))
+                 + ("its compiled core (capture/_core.c); the row 'pure-Python readers' is the same command "
+                    "with `--reader frame`, as installed without a C compiler." if compiled else
+                    "its pure-Python reader: the compiled core is not built (or disabled) in this installation."))
         if compiled:
-            tools["ipowner traffic, pure Python"] = [*ipowner(), "traffic", "--format", "json", "--reader", "batch"]
+            tools["ipowner traffic, pure Python"] = [*ipowner(), "traffic", "--format", "json", "--reader", "frame"]
     if tshark:
         tools["tshark conv,ip"] = ["tshark", "-n", "-q", "-z", "conv,ip", "-r"]
     tools["struct loop"] = [PY, str(BENCH / "struct_loop.py")]

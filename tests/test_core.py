@@ -1,4 +1,4 @@
-"""The compiled core of the capture readers (readers/_core.c) against the pure-Python paths.
+"""The compiled core of the capture readers (capture/_core.c) against the per-frame walker and the oracle.
 
 Every capture in tests/data is compared in test_traffic.py; here, synthetic frames aimed at the
 branches the core decides without Python (whole ClientHellos, server first flights, non-QUIC UDP) and
@@ -17,14 +17,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from capture_support import all_readers, needs_core
 from ipowner import traffic
-from ipowner.capture.context import core_available
-from ipowner.capture.protocols.payload import http_host
+from ipowner.capture.core import core_available, core_disabled
+from ipowner.capture.protocols.http import http_host
 from ipowner.cli import cli, main
 from ipowner.cli.commands import cli as _registered  # noqa: F401 - registers the subcommands
 from ipowner.errors import UsageError
-
-needs_core = pytest.mark.skipif(not core_available(), reason="the compiled core is not built")
 
 DEV, SRV = bytes([192, 168, 1, 10]), bytes([203, 0, 113, 7])
 
@@ -33,6 +32,8 @@ def test_the_core_is_built():
     """CI builds the extension (gcc and the Python headers are there): the tests must exercise it."""
     if os.environ.get("IPOWNER_NO_EXTENSION"):
         pytest.skip("built without the extension on purpose")
+    if core_disabled():
+        pytest.skip("the compiled core is disabled by IPOWNER_NO_CORE")
     assert core_available()
 
 
@@ -99,11 +100,7 @@ def _session(port: int, first: int, client: list[bytes], server: list[bytes], t:
 
 
 def _all_paths(path: Path) -> dict:
-    ref = traffic([path], batch=False).to_dict()
-    assert traffic([path], fast=False).to_dict() == ref
-    if core_available():
-        assert traffic([path], compiled=True).to_dict() == ref
-    return ref
+    return all_readers([path])
 
 
 def _names(doc: dict) -> dict[str, set[tuple]]:
@@ -185,9 +182,9 @@ def test_a_flow_that_is_its_own_reverse(tmp_path):
 
 def test_fragments_arriving_after_their_flow_was_folded(tmp_path, monkeypatch):
     """The first fragment's flow finishes and is folded; a late fragment counts as a port-less flow."""
-    import ipowner.capture.engine as engine_mod
+    import ipowner.capture.rules as rules_mod
 
-    monkeypatch.setattr(engine_mod, "SWEEP_MASK", 7)
+    monkeypatch.setattr(rules_mod, "SWEEP_MASK", 7)
     first = _frame(SRV, DEV, 17, _udp(53, 40000, b"\x00" * 24), ident=77, frag=0x2000)
     frames = [(5000.0, first)]
     # idle traffic elsewhere long enough for a full sweep to fold the owner
@@ -225,6 +222,7 @@ def test_no_partial_names_from_a_snaplen_cut_capture(tmp_path):
 def test_compiled_reader_missing_is_a_usage_error(monkeypatch, tmp_path, capsys):
     import ipowner.capture.traffic as traffic_mod
 
+    monkeypatch.delenv("IPOWNER_NO_CORE", raising=False)  # not disabled: missing
     monkeypatch.setattr(traffic_mod, "core_available", lambda: False)
     cap = _pcap(tmp_path / "synthetic-one.pcap", [(1.0, _frame(DEV, SRV, 17, _udp(1, 2, b"x")))])
     with pytest.raises(UsageError):
@@ -291,7 +289,4 @@ def test_device_choice_through_every_reader(tmp_path, device):
     frames = _session(43000, 1, [_hello(_sni(b"d.example"))], [_server_hello(True)], 7000.0)
     frames += [(7001.0 + i, _frame(SRV, DEV, 17, _udp(443, 50000, b"\x00" * 30))) for i in range(3)]
     cap = _pcap(tmp_path / "synthetic-device.pcap", frames)
-    ref = traffic([cap], device=device, batch=False).to_dict()
-    assert traffic([cap], device=device, fast=False).to_dict() == ref
-    if core_available():
-        assert traffic([cap], device=device, compiled=True).to_dict() == ref
+    all_readers([cap], device=device)

@@ -16,18 +16,18 @@ import dpkt
 import pytest
 
 from capture_support import dns_responses
-from ipowner.capture.engine import FL, INS, PEER, TCP_CLIENT_INSPECT, TCP_SERVER_INSPECT, Engine
-from ipowner.capture.protocols.payload import (
+from ipowner.capture.engine import Direction, Engine
+from ipowner.capture.protocols.common import PayloadError, normalise_name
+from ipowner.capture.protocols.http import http_host
+from ipowner.capture.protocols.quic import QuicInitialState
+from ipowner.capture.protocols.tls import (
     ClientHello,
-    PayloadError,
     _client_hello_from_records,
     client_hello_from_stream,
-    http_host,
-    normalise_name,
     parse_client_hello_body,
     server_certificate_names,
 )
-from ipowner.capture.protocols.quic import QuicInitialState
+from ipowner.capture.rules import TCP_CLIENT_INSPECT, TCP_SERVER_INSPECT
 
 DATA = Path(__file__).parent / "data" / "traffic"
 CAPTURES = sorted(p for p in DATA.iterdir() if p.suffix in (".pcap", ".pcapng"))
@@ -126,7 +126,7 @@ def ref_client_hello(stream: bytes) -> ClientHello | None:
 
 
 def ref_server_names(stream: bytes) -> tuple[list[str] | None, bool]:
-    from ipowner.capture.protocols.payload import _cert_names, _server_hello_is_tls13
+    from ipowner.capture.protocols.tls import _cert_names, _server_hello_is_tls13
 
     hs, stopped, not_tls = ref_records(stream)
     if not_tls:
@@ -142,7 +142,7 @@ def ref_server_names(stream: bytes) -> tuple[list[str] | None, bool]:
 
 
 def ref_http_host(head: bytes) -> tuple[str | None, bool]:
-    from ipowner.capture.protocols.payload import _strip_port
+    from ipowner.capture.protocols.http import _strip_port
 
     end = head.find(b"\r\n\r\n")
     complete = end >= 0
@@ -413,7 +413,7 @@ def test_http_host_agrees_with_line_split(real_payloads):
 
 
 def test_certificate_names_remembered_per_certificate(certificate_message):
-    from ipowner.capture.protocols.payload import _cert_names
+    from ipowner.capture.protocols.tls import _cert_names
 
     body = certificate_message[4:]
     first = _cert_names(body)
@@ -427,7 +427,7 @@ def test_certificate_names_remembered_per_certificate(certificate_message):
 def test_quick_dns_with_an_edns_record_agrees_with_dnspython():
     """Responses given an OPT pseudo-record (with and without options, misplaced, doubled, damaged): the
     direct reader answers only when dnspython would answer the same, errors included."""
-    from ipowner.capture.protocols.payload import _quick_dns, parse_dns_response
+    from ipowner.capture.protocols.dns import _quick_dns, parse_dns_response
 
     def result(p: bytes, quick: bool):
         return outcome(lambda: (lambda a: None if a is None else (a.query, a.addresses))(
@@ -461,7 +461,7 @@ def test_quick_dns_with_an_edns_record_agrees_with_dnspython():
 def test_quick_dns_authority_and_glue_agree_with_dnspython():
     """Negative answers (SOA), delegations (NS) with glue, OPT among the glue, and damaged copies: the
     direct reader answers only when dnspython answers the same, errors included."""
-    from ipowner.capture.protocols.payload import _quick_dns, parse_dns_response
+    from ipowner.capture.protocols.dns import _quick_dns, parse_dns_response
 
     def result(p: bytes, quick: bool):
         return outcome(lambda: (lambda a: None if a is None else (a.query, a.addresses))(
@@ -509,7 +509,7 @@ def test_quick_dns_address_text_is_ipaddress_text():
     inet_ntop writes), the first time and when remembered."""
     import ipaddress
 
-    from ipowner.capture.protocols.payload import _quick_dns, parse_dns_response
+    from ipowner.capture.protocols.dns import _quick_dns, parse_dns_response
 
     v6 = ["::ffff:1.2.3.4", "::1.2.3.4", "2001:db8:0:1:1:1:1:1", "2001:db8::1", "64:ff9b::808:808", "::"]
     v4 = ["0.0.0.0", "255.255.255.255", "10.0.0.1"]
@@ -527,7 +527,7 @@ def test_quick_dns_address_text_is_ipaddress_text():
 # ---------------------------------------------------------------- the engine
 
 
-def tcp_flow(engine: Engine, n: int) -> list:
+def tcp_flow(engine: Engine, n: int) -> Direction:
     src, dst = bytes([10, 0, 0, n]), bytes([93, 184, 216, n])
     ports = struct.pack("!HH", 40000 + n, 443)
     return engine.new_flow(engine.tcp, src + dst + ports, dst + src + ports[2:] + ports[:2], src, dst, 6,
@@ -540,7 +540,7 @@ def feed(engine: Engine, c: list, stream: bytes, cuts: list[int], seq: int = 100
     if reverse:
         segs = segs[:1] + segs[:0:-1]  # later segments out of order (a first one that is not a record start ends it)
     for s, data in segs:
-        if c[INS]:
+        if c.inspect:
             engine.inspect(c, 6, data, s)
 
 
@@ -559,16 +559,16 @@ def test_engine_finds_the_same_names_in_whole_and_split_segments(certificate_mes
                 for reverse in (False, True):
                     e = Engine()
                     client = tcp_flow(e, 1)
-                    server = client[FL].b
+                    server = client.flow.b
                     feed(e, client, ch, cuts, reverse=reverse)
-                    assert client[INS] == 0 and server[INS] == TCP_SERVER_INSPECT
+                    assert client.inspect == 0 and server.inspect == TCP_SERVER_INSPECT
                     feed(e, server, sv, [c for c in cuts if c < len(sv)], reverse=reverse)
-                    assert server[INS] == 0
+                    assert server.inspect == 0
                     # as plain strings: the labels are StrEnums, whose repr names the class
                     names = {a: [(h.name, str(h.source), h.concealment and str(h.concealment)) for h in hs]
                              for a, hs in e.names.items()}
                     results.add((ch, sv, repr(names), repr(e.concealment)))
-                    assert client[PEER] in names
+                    assert client.peer in names
     assert len(results) == 6  # one answer per (hello, flight), whatever the cuts and order
     by = {(ch, sv): (n, c) for ch, sv, n, c in results}
     assert "[('www.synthetic.example', 'sni', None)]" in by[(plain, tls13)][0] and by[(plain, tls13)][1] == "{}"
@@ -582,33 +582,33 @@ def test_engine_incomplete_or_bad_first_segment():
     c = tcp_flow(e, 2)
     hs = handshake(1, hello_body())
     e.inspect(c, 6, record(22, hs)[:30], 1)  # incomplete: kept, still inspecting
-    assert c[INS] == TCP_CLIENT_INSPECT - 1 and c[FL].streams and not e.names
+    assert c.inspect == TCP_CLIENT_INSPECT - 1 and c.flow.streams and not e.names
     c2 = tcp_flow(e, 3)
     e.inspect(c2, 6, b"\x16\x03\x01\x00\x05\x02\x00\x00\x01\x00", 1)  # a handshake, but not a ClientHello
-    assert c2[INS] == 0 and not e.names
+    assert c2.inspect == 0 and not e.names
     c3 = tcp_flow(e, 4)
     e.inspect(c3, 6, b"\x16\x03\x03\xff\xff\x01\xff\xff\xff" + b"\x00" * 40, 1)  # lengths past the end
-    assert c3[INS] == TCP_CLIENT_INSPECT - 1 and not e.names
+    assert c3.inspect == TCP_CLIENT_INSPECT - 1 and not e.names
     c4 = tcp_flow(e, 5)
     e.inspect(c4, 6, record(22, handshake(1, b"\x03\x03" + b"\x00" * 20)), 1)  # body cut inside the record
-    assert c4[INS] == 0 and not e.names
+    assert c4.inspect == 0 and not e.names
 
 
 def test_engine_server_first_segment_beyond_the_stream_limit(certificate_message):
     """A first server segment (offloaded, so larger than a packet) past STREAM_LIMIT with no answer yet:
     inspection ends there, as when it was gathered in a Stream; below the limit it waits for more."""
-    from ipowner.capture.engine import STREAM_LIMIT
+    from ipowner.capture.rules import STREAM_LIMIT
 
     big = record(22, server_hello(False) + handshake(16, b"\x00" * 16000)) * 3
     for size, more in ((len(big), False), (STREAM_LIMIT - 5, True)):
         e = Engine()
         c = tcp_flow(e, 6)
         e.inspect(c, 6, record(22, handshake(1, hello_body())), 1)
-        server = c[FL].b
+        server = c.flow.b
         seg = big[:size]
         assert server_certificate_names(seg) == (None, False)
         e.inspect(server, 6, seg, 1)
-        assert bool(server[INS]) is more and bool(c[FL].streams) is more
+        assert bool(server.inspect) is more and bool(c.flow.streams) is more
 
 
 def test_core_hello_repeats_record_what_a_hello_records():

@@ -26,7 +26,7 @@ from ipowner.providers.rdap._client import cache_range
 from ipowner.providers.rdap._config import Rewriter, parse_size
 from ipowner.providers.rdap._parse import MAX_DEPTH, decode, parse_network
 from ipowner.reference.countries import normalise_country_code
-from rdap_support import REGISTRIES, Action, RecordedRdap, guard_loopback, load
+from rdap_support import REGISTRIES, Action, RecordedRdap, load
 
 ARIN_SYN = "198.51.100.7"  # 198.0.0.0/8 is ARIN's in the bootstrap; nothing recorded covers it
 GOOGLE = "74.125.225.229"
@@ -50,8 +50,8 @@ def foreign():
 
 @pytest.fixture
 def env(server: RecordedRdap, foreign: RecordedRdap, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """A world per test, served here: bootstrap folder plus rewrites of every public registry URL."""
-    guard_loopback(monkeypatch)
+    """A world per test, served here: bootstrap folder plus rewrites of every public registry URL (the root
+    conftest keeps every socket on loopback)."""
     server.reset()
     foreign.reset()
 

@@ -1,4 +1,4 @@
-"""ipowner traffic: captures and logs against tshark, nDPI's recorded results, and the slow path."""
+"""ipowner traffic: captures and logs against tshark, nDPI's recorded results, and the dpkt oracle."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from capture_support import dns_responses
+from capture_support import all_readers, dns_responses, needs_core
 from ipowner import traffic
 from ipowner.cli import cli
 from ipowner.cli.commands import cli as _registered  # noqa: F401 - registers the subcommands
@@ -88,7 +88,7 @@ def reference() -> dict[str, dict]:
 
 @pytest.fixture(scope="module")
 def results() -> dict[str, object]:
-    return {p.name: traffic([p], batch=True) for p in CAPTURES}  # the batch path; compared with the others below
+    return {p.name: traffic([p]) for p in CAPTURES}  # the default reader; compared with the others below
 
 
 def _per_address(res) -> dict[str, list[int]]:
@@ -154,38 +154,29 @@ def test_hostnames_match_tshark_fields(name, reference, results):
 
 
 @pytest.mark.parametrize("name", [p.name for p in CAPTURES])
-def test_fast_and_slow_paths_agree(name, results):
-    """The compiled core, the batch path, the per-frame fast path and the dpkt slow path: identical results."""
-    batch = results[name].to_dict()
-    assert batch == traffic([DATA / name], compiled=True).to_dict()
-    assert batch == traffic([DATA / name], batch=False).to_dict()
-    assert batch == traffic([DATA / name], fast=False).to_dict()
+def test_readers_agree(name, results):
+    """The compiled core, the per-frame walker and the dpkt oracle: identical results."""
+    assert results[name].to_dict() == all_readers([DATA / name])
 
 
 @pytest.fixture
 def frequent_sweeps(monkeypatch):
-    """Sweep the flow table every 64 frames (a full sweep every 1024): folding happens mid-capture,
-    batches are cut at every sweep and flows come back after being folded."""
-    import ipowner.capture.engine as engine_mod
+    """Sweep the flow table every 64 frames (a full sweep every 1024): folding happens mid-capture
+    and flows come back after being folded."""
+    import ipowner.capture.rules as rules_mod
 
-    monkeypatch.setattr(engine_mod, "SWEEP_MASK", 63)
+    monkeypatch.setattr(rules_mod, "SWEEP_MASK", 63)
 
 
 @pytest.mark.parametrize("name", [p.name for p in CAPTURES if p.stat().st_size > 20000])
-def test_paths_agree_with_frequent_sweeps(name, frequent_sweeps):
-    batch = traffic([DATA / name], batch=True).to_dict()
-    assert batch == traffic([DATA / name], compiled=True).to_dict()
-    assert batch == traffic([DATA / name], batch=False).to_dict()
-    assert batch == traffic([DATA / name], fast=False).to_dict()
+def test_readers_agree_with_frequent_sweeps(name, frequent_sweeps):
+    assert all_readers([DATA / name])["inputs"][0]["records"]
 
 
-def test_paths_agree_on_several_inputs(frequent_sweeps):
+def test_readers_agree_on_several_inputs(frequent_sweeps):
     """Inputs read one after another share the frame counter, the flow table and the names."""
     inputs = [DATA / "ndpi--wechat.pcap", DATA / "ndpi--alexa-app.pcapng", DATA / "zeek--wikipedia.pcap"]
-    batch = traffic(inputs, batch=True).to_dict()
-    assert batch == traffic(inputs, compiled=True).to_dict()
-    assert batch == traffic(inputs, batch=False).to_dict()
-    assert batch == traffic(inputs, fast=False).to_dict()
+    assert all_readers(inputs)["destinations"]
 
 
 def _dest(res, address):
@@ -376,8 +367,8 @@ def test_hostile_hostnames_are_escaped(tmp_path):
     assert "\x1b" not in r.stdout and "'=cmd" in r.stdout
 
 
-def test_corrupted_captures_never_raise_and_paths_still_agree(tmp_path):
-    """Bytes flipped at fixed pseudo-random places in real captures: no exception, fast == slow."""
+def test_corrupted_captures_never_raise_and_readers_still_agree(tmp_path):
+    """Bytes flipped at fixed pseudo-random places in real captures: no exception, every reader agrees."""
     import random
 
     rng = random.Random(20261129)
@@ -390,16 +381,13 @@ def test_corrupted_captures_never_raise_and_paths_still_agree(tmp_path):
             data = data[: rng.randrange(24, len(data))]
         p = tmp_path / f"corrupt-{i}.pcap"
         p.write_bytes(bytes(data))
-        fast, slow = traffic([p], batch=True), traffic([p], fast=False)
-        assert fast.to_dict() == slow.to_dict()
-        assert fast.to_dict() == traffic([p], batch=False).to_dict()
-        assert fast.to_dict() == traffic([p], compiled=True).to_dict()
-        assert not any("internal error" in w for w in fast.inputs[0].warnings)
+        doc = all_readers([p])
+        assert not any("internal error" in w for w in doc["inputs"][0]["warnings"])
 
 
-def test_corrupted_pcapng_batch_and_per_frame_agree(tmp_path):
-    """Bytes flipped in pcapng captures (block lengths, interface ids, lengths, headers): the batch path
-    keeps what the per-frame path keeps, with the same warnings."""
+def test_corrupted_pcapng_readers_agree(tmp_path):
+    """Bytes flipped in pcapng captures (block lengths, interface ids, lengths, headers): the compiled core
+    keeps what the per-frame walker keeps, with the same warnings."""
     import random
 
     rng = random.Random(20261130)
@@ -412,17 +400,15 @@ def test_corrupted_pcapng_batch_and_per_frame_agree(tmp_path):
             data = data[: rng.randrange(28, len(data))]
         p = tmp_path / f"corrupt-{i}.pcapng"
         p.write_bytes(bytes(data))
-        batch = traffic([p], batch=True)
-        assert batch.to_dict() == traffic([p], batch=False).to_dict()
-        compiled = traffic([p], compiled=True)
-        assert batch.to_dict() == compiled.to_dict()
-        assert not any("internal error" in w for w in batch.inputs[0].warnings + compiled.inputs[0].warnings)
+        doc = all_readers([p])
+        assert not any("internal error" in w for w in doc["inputs"][0]["warnings"])
 
 
 @pytest.mark.slow  # a big generated capture
-def test_paths_agree_on_the_benchmark_capture(tmp_path):
+@needs_core
+def test_readers_agree_on_the_benchmark_capture(tmp_path):
     """The benchmark's generator (VLAN tags, SLL2, a snaplen-cut interface, IPv6 extension headers,
-    fragments, many short flows): batch and per-frame paths agree over several flow-table sweeps."""
+    fragments, many short flows): the compiled core and the per-frame walker agree over several sweeps."""
     import sys
 
     gen = Path(__file__).parent.parent / "bench" / "gen_capture.py"
@@ -432,10 +418,9 @@ def test_paths_agree_on_the_benchmark_capture(tmp_path):
         subprocess.run([sys.executable, str(gen), "--packets", str(n), "--format", fmt, str(out), "--quiet",
                         "--destinations", "1500"], check=True, timeout=120)
         caps.append(out)
-    batch = traffic(caps, batch=True).to_dict()
-    assert batch == traffic(caps, batch=False).to_dict()
-    assert batch == traffic(caps, compiled=True).to_dict()
-    assert batch["destinations"] and not batch["partial"]
+    frame = traffic(caps, compiled=False).to_dict()
+    assert frame == traffic(caps, compiled=True).to_dict()
+    assert frame["destinations"] and not frame["partial"]
 
 
 def test_timeline_and_device_totals_add_up(results):
@@ -467,7 +452,8 @@ def test_quick_dns_reader_agrees_with_dnspython():
     copies (bytes set to label lengths, pointers, types, cut short) too, errors included."""
     import random
 
-    from ipowner.capture.protocols.payload import PayloadError, _quick_dns, parse_dns_response
+    from ipowner.capture.protocols.common import PayloadError
+    from ipowner.capture.protocols.dns import _quick_dns, parse_dns_response
 
     def outcome(p: bytes, quick: bool):
         try:
@@ -495,15 +481,9 @@ def test_quick_dns_reader_agrees_with_dnspython():
 
 @pytest.mark.parametrize("name", ["ndpi--1kxun.pcap", "ndpi--alexa-app.pcapng", "zeek--empty.pcap",
                                   "synthetic-truncated-last-record.pcap", "synthetic-two-interfaces.pcapng"])
-@pytest.mark.parametrize("threshold", [100, 1000, 1 << 30])
-def test_auto_reader_choice_reads_ahead_without_losing_bytes(name, threshold, monkeypatch):
-    """By default the batch path is used from a size on; deciding reads ahead, which the reader gets back."""
-    import ipowner.capture.context as base
-
-    per_frame = traffic([DATA / name], batch=False).to_dict()
-    monkeypatch.setattr(base, "BATCH_FROM", threshold)
-    assert traffic([DATA / name], compiled=False).to_dict() == per_frame
-    assert traffic([DATA / name]).to_dict() == per_frame
+def test_default_reader_matches_the_frame_walker(name):
+    """The default reader (the compiled core when available) reads what the per-frame walker reads."""
+    assert traffic([DATA / name]).to_dict() == traffic([DATA / name], compiled=False).to_dict()
 
 
 def _ip4_fragment(src: bytes, dst: bytes, ident: int, offset8: int, more: bool, payload: bytes) -> bytes:

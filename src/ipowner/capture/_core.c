@@ -1,7 +1,11 @@
 /* The compiled common path of the capture readers: record walking, header parsing, the flow table
- * and folding, with the same rules as readers/_fast.py and readers/_engine.py (the reference: the
- * differential tests require identical results). Python is called only where a real parser is needed:
- * payloads of flows still being inspected, fragment reassembly, names and concealment labels.
+ * and folding, with the same rules as capture/frame.py (the readable specification, followed here step by
+ * step) and capture/engine.py: the differential tests require identical results. Python is called only
+ * where a real parser is needed: payloads of flows still being inspected, fragment reassembly, names and
+ * concealment labels, through the interface documented in capture/core.py (CoreHost).
+ *
+ * No rule is restated here: every constant and table comes from capture/rules.py, handed over as a dict
+ * when a Core is constructed (core.core_rules()), and Core.rules() gives back what this file holds.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -10,19 +14,54 @@
 #include <stdint.h>
 #include <string.h>
 
-#define MAX_RECORD 262144
-#define MAX_BLOCK (16 << 20)
-#define IDLE_TIMEOUT 300.0
-#define FINISHED_GRACE 10.0
-#define FULL_SWEEP_EVERY 16
-#define TCP_CLIENT_INSPECT 8
-#define TCP_SERVER_INSPECT 16
-#define UDP_CLIENT_INSPECT 4
-
 enum { K_OTHER = 0, K_DNS, K_UDP, K_DNSTCP, K_TCP };
 static const char *KIND_NAMES[] = {"other", "dns", "udp", "dns-tcp", "tcp"};
 enum { T_TCP = 0, T_UDP = 1, T_OTHER = 2 };
 enum { COUNTED = 0, NOT_IP = 1, TRUNCATED = 2 };
+/* rules.Framing and rules.ExtLength */
+enum { F_ETHERNET = 1, F_RAW = 2, F_COOKED = 3, F_FAMILY = 4 };
+enum { X_NONE = 0, X_OCTETS8 = 1, X_FRAGMENT = 2, X_AH = 3 };
+
+#define MAX_LINKS 32
+#define LINKS_DIRECT 1024 /* link types below this are found by index, the others by a scan */
+#define MAX_TAGS 8
+
+typedef struct {
+    int lt, framing, header, type_at;
+} LinkRule;
+
+/* The capture rules (rules.py), as this file uses them: sets become bitmaps or short lists. */
+typedef struct {
+    int64_t max_record, max_block;
+    uint32_t pcapng_epb;
+    LinkRule links[MAX_LINKS];
+    int nlinks;
+    uint8_t link_at[LINKS_DIRECT]; /* link type -> its index in links + 1; 0: not there */
+    uint8_t af_version[256]; /* NULL/loopback address family -> 4, 6, or 0 */
+    uint8_t broadcast[6];
+    uint32_t bcast_hi, pd_magic32; /* the same bytes as words, compared in place */
+    uint16_t bcast_lo;
+    uint8_t vlan_map[65536 / 8], mpls_map[65536 / 8]; /* EtherType bit maps */
+    int et_ipv4, et_ipv6, vlan[MAX_TAGS], nvlan, vlan_len, pppoe, pppoe_len, ppp4, ppp6, mpls[MAX_TAGS], nmpls,
+        mpls_len;
+    uint8_t pd_magic[4];
+    int pd_trailer, pd_min_frame;
+    uint8_t v6ext[256]; /* next header -> X_* */
+    int no_next, icmp, tcp, udp, icmpv6, tcp_fin, tcp_syn, tcp_rst, tcp_ack;
+    uint8_t icmp_reply[256];
+    uint8_t server_port[65536 / 8];
+    int ephemeral_from, dns_port, dot_port;
+    int64_t inspect_always, tcp_client_inspect, tcp_server_inspect, udp_client_inspect, stream_limit;
+    uint8_t tls_ctype[256], tls_after_cert[256];
+    int tls_handshake, tls_major, tls_client_hello, tls_server_hello, tls_certificate, ext_sni,
+        ext_supported_versions, ext_ech, ext_esni, sni_host_name, ech_outer, tls13;
+    uint8_t http_first[256];
+    int quic_long, quic_min_initial, gquic_min, gquic_within;
+    uint8_t gquic_mark[8];
+    int gquic_mark_len;
+    double idle_timeout, finished_grace;
+    int64_t full_sweep_every;
+} Rules;
 
 typedef struct {
     int64_t pk, by, ib, bb;
@@ -74,13 +113,13 @@ typedef struct {
 /* the Python objects a Core holds, for the GC's traverse and clear */
 #define CORE_REFS(X)                                                                                                   \
     X(engine) X(inspect) X(dns_payload) X(fragment) X(conceal) X(core_view) X(core_hello) X(merge_pair) X(prune)      \
-    X(counter) X(frag_owner) X(apps) X(devices)
+    X(counter) X(frag_owner) X(folded) X(apps) X(devices)
 
 typedef struct {
     PyObject_HEAD
     PyObject *engine;
     PyObject *inspect, *dns_payload, *fragment, *conceal, *core_view, *core_hello, *merge_pair, *prune, *counter;
-    PyObject *frag_owner, *apps, *devices;
+    PyObject *frag_owner, *folded, *apps, *devices;
     double bucket;
     int64_t mask, count, sweeps;
     Flow *flows;
@@ -94,9 +133,11 @@ typedef struct {
     int64_t npairs, cappairs;
     PEntry *ptab;
     int64_t ptabcap;
-    uint8_t server_port[65536 / 8];
-    int failed;
+    Rules r;
 } Core;
+
+/* attribute names of the engine's Direction objects (engine.py), interned once */
+static PyObject *S_INSPECT, *S_FLOW;
 
 /* ------------------------------------------------------------------ helpers */
 
@@ -407,9 +448,9 @@ static int fold(Core *c, int64_t slot) {
     else c->live_tail = f->prev;
     c->nlive--;
     if (f->va) {
-        /* the lists point back at the engine's Flow object; break the cycle so they go at once */
-        PyList_SetItem(f->va, 7, Py_NewRef(Py_None));
-        PyList_SetItem(f->vb, 7, Py_NewRef(Py_None));
+        /* the directions point back at the engine's Flow object; break the cycle so they go at once */
+        if (PyObject_SetAttr(f->va, S_FLOW, c->folded) < 0 || PyObject_SetAttr(f->vb, S_FLOW, c->folded) < 0)
+            return -1;
     }
     Py_CLEAR(f->va);
     Py_CLEAR(f->vb);
@@ -433,13 +474,13 @@ static int sweep(Core *c, double now) {
         return -1;
     }
     Py_DECREF(n);
-    if (c->sweeps % FULL_SWEEP_EVERY == 0) {
+    if (c->sweeps % c->r.full_sweep_every == 0) {
         int64_t s = c->live_head;
         while (s >= 0) {
             Flow *f = &c->flows[s];
             int64_t nx = f->next;
             double last = f->d[0].lt > f->d[1].lt ? f->d[0].lt : f->d[1].lt;
-            if (now - last > IDLE_TIMEOUT || (f->fin && now - last > FINISHED_GRACE)) {
+            if (now - last > c->r.idle_timeout || (f->fin && now - last > c->r.finished_grace)) {
                 if (fold(c, s) < 0) return -1;
             }
             s = nx;
@@ -455,7 +496,7 @@ static int sweep(Core *c, double now) {
             if (!alive(c, r.slot, r.serial)) continue;
             Flow *f = &c->flows[r.slot];
             double last = f->d[0].lt > f->d[1].lt ? f->d[0].lt : f->d[1].lt;
-            if (now - last > FINISHED_GRACE) {
+            if (now - last > c->r.finished_grace) {
                 if (fold(c, r.slot) < 0) return -1;
             } else {
                 c->fin[k++] = r;
@@ -499,18 +540,20 @@ static int is_device(Core *c, const uint8_t *a, int alen) {
     return 0;
 }
 
-static int sender_is_client(Core *c, int proto, int sport, int dport, int flags) {
-    if (proto == 6) {
-        if (flags & 0x02) return !(flags & 0x10);
-    } else if (proto == 1 || proto == 58) {
-        return !(sport == 0 || sport == 129);
-    } else if (proto != 17) {
+/* engine._sender_is_client */
+static int sender_is_client(const Rules *R, int proto, int sport, int dport, int flags) {
+    if (proto == R->tcp) {
+        if (flags & R->tcp_syn) return !(flags & R->tcp_ack);
+    } else if (proto == R->icmp || proto == R->icmpv6) {
+        /* sport carries the ICMP type here */
+        return !(sport >= 0 && sport < 256 && R->icmp_reply[sport]);
+    } else if (proto != R->udp) {
         return 1;
     }
-    int s_srv = (c->server_port[sport >> 3] >> (sport & 7)) & 1;
-    int d_srv = (c->server_port[dport >> 3] >> (dport & 7)) & 1;
+    int s_srv = (R->server_port[sport >> 3] >> (sport & 7)) & 1;
+    int d_srv = (R->server_port[dport >> 3] >> (dport & 7)) & 1;
     if (s_srv != d_srv) return d_srv;
-    return !(sport < 1024 && 1024 <= dport);
+    return !(sport < R->ephemeral_from && R->ephemeral_from <= dport);
 }
 
 static PyObject *intern_app(Core *c, PyObject *app) {
@@ -525,7 +568,8 @@ static PyObject *intern_app(Core *c, PyObject *app) {
 static int64_t new_flow(Core *c, int table, int alen, const uint8_t *src, const uint8_t *dst, uint16_t w0,
                         uint16_t w1, int proto, int sport, int dport, int flags, double ts, int l2b,
                         PyObject *app /* new ref or NULL */, uint64_t h) {
-    int sc = sender_is_client(c, proto, sport, dport, flags);
+    const Rules *R = &c->r;
+    int sc = sender_is_client(R, proto, sport, dport, flags);
     if (PyTuple_GET_SIZE(c->devices)) {
         int sd = is_device(c, src, alen), dd = is_device(c, dst, alen);
         if (dd && !sd) sc = 0;
@@ -600,26 +644,26 @@ static int64_t new_flow(Core *c, int table, int alen, const uint8_t *src, const 
     uint16_t r0 = table == T_OTHER ? w0 : w1, r1 = table == T_OTHER ? w1 : w0;
     uint64_t rh = key_hash(table, alen, dst, src, r0, r1);
     if (tab_set(c, rh, table, alen, dst, src, r0, r1, slot * 2 + 1 - sdir) < 0) return -1;
-    if (proto == 17) {
-        if (sport == 53 || dport == 53) {
+    if (proto == R->udp) {
+        if (sport == R->dns_port || dport == R->dns_port) {
             f->kind = K_DNS;
-            f->d[0].ins = f->d[1].ins = -1;
+            f->d[0].ins = f->d[1].ins = R->inspect_always;
         } else {
             f->kind = K_UDP;
-            f->d[0].ins = UDP_CLIENT_INSPECT;
+            f->d[0].ins = R->udp_client_inspect;
         }
-    } else if (proto == 6) {
-        if (sport == 53 || dport == 53) {
+    } else if (proto == R->tcp) {
+        if (sport == R->dns_port || dport == R->dns_port) {
             f->kind = K_DNSTCP;
-            f->d[0].ins = f->d[1].ins = -1;
+            f->d[0].ins = f->d[1].ins = R->inspect_always;
         } else {
             f->kind = K_TCP;
-            f->d[0].ins = TCP_CLIENT_INSPECT;
+            f->d[0].ins = R->tcp_client_inspect;
         }
     } else {
         f->kind = K_OTHER;
     }
-    if (f->resp_port == 853 && (proto == 6 || proto == 17)) {
+    if (f->resp_port == R->dot_port && (proto == R->tcp || proto == R->udp)) {
         PyObject *t = addr_text(f->addr[1], alen);
         if (!t) return -1;
         PyObject *r = PyObject_CallFunction(c->conceal, "Os", t, "dot");
@@ -642,7 +686,7 @@ static int make_view(Core *c, Flow *f) {
     if (!v) return -1;
     if (!PyTuple_Check(v) || PyTuple_GET_SIZE(v) != 2) {
         Py_DECREF(v);
-        PyErr_SetString(PyExc_TypeError, "core_view must return two lists");
+        PyErr_SetString(PyExc_TypeError, "core_view must return two directions");
         return -1;
     }
     f->va = Py_NewRef(PyTuple_GET_ITEM(v, 0));
@@ -651,14 +695,20 @@ static int make_view(Core *c, Flow *f) {
     return 0;
 }
 
-static int set_ins(PyObject *lst, int64_t v) {
+/* a view direction's inspection budget (Direction.inspect), set before a callback and read after */
+static int set_ins(PyObject *dir, int64_t v) {
     PyObject *o = PyLong_FromLongLong(v);
     if (!o) return -1;
-    return PyList_SetItem(lst, 6, o);
+    int rc = PyObject_SetAttr(dir, S_INSPECT, o);
+    Py_DECREF(o);
+    return rc;
 }
 
-static int get_ins(PyObject *lst, int64_t *out) {
-    long long v = PyLong_AsLongLong(PyList_GET_ITEM(lst, 6));
+static int get_ins(PyObject *dir, int64_t *out) {
+    PyObject *o = PyObject_GetAttr(dir, S_INSPECT);
+    if (!o) return -1;
+    long long v = PyLong_AsLongLong(o);
+    Py_DECREF(o);
     if (v == -1 && PyErr_Occurred()) return -1;
     *out = v;
     return 0;
@@ -672,8 +722,8 @@ static uint64_t slice_int(const uint8_t *b, Py_ssize_t len, Py_ssize_t lo, Py_ss
     return v;
 }
 
-/* _payload._server_hello_is_tls13, byte for byte */
-static int server_hello_is_tls13(const uint8_t *b, Py_ssize_t len) {
+/* protocols/tls._server_hello_is_tls13, byte for byte */
+static int server_hello_is_tls13(const Rules *R, const uint8_t *b, Py_ssize_t len) {
     Py_ssize_t p = 34;
     if (p >= len) return 0;
     p += 1 + b[p];
@@ -683,28 +733,31 @@ static int server_hello_is_tls13(const uint8_t *b, Py_ssize_t len) {
     p += 2;
     while (p + 4 <= end) {
         uint64_t etype = slice_int(b, len, p, p + 2), elen = slice_int(b, len, p + 2, p + 4);
-        if (etype == 43 && elen == 2 && p + 6 <= len && b[p + 4] == 3 && b[p + 5] == 4) return 1;
+        if (etype == (uint64_t)R->ext_supported_versions && elen == 2 && p + 6 <= len && b[p + 4] == R->tls13 >> 8 &&
+            b[p + 5] == (R->tls13 & 0xFF))
+            return 1;
         p += 4 + (Py_ssize_t)elen;
     }
     return 0;
 }
 
-/* _payload.tls_record_handshakes: the handshake bytes of the whole TLS records at the start of p, copied to
+/* protocols/tls.tls_record_handshakes: the handshake bytes of the whole TLS records at the start of p, copied to
  * hs (n bytes at least) with their length in *hl; *stopped when a record that is not a handshake ends the
  * walk. Returns 1 when p does not start with a TLS record at all. */
-static int tls_handshakes(const uint8_t *p, Py_ssize_t n, uint8_t *hs, Py_ssize_t *hl, int *stopped) {
+static int tls_handshakes(const Rules *R, const uint8_t *p, Py_ssize_t n, uint8_t *hs, Py_ssize_t *hl,
+                          int *stopped) {
     Py_ssize_t q = 0;
     *hl = 0;
     *stopped = 0;
     while (q + 5 <= n) {
         int ct = p[q];
-        if (ct < 20 || ct > 23 || p[q + 1] != 3) {
+        if (!R->tls_ctype[ct] || p[q + 1] != R->tls_major) {
             *stopped = 1;
             return q == 0;
         }
         Py_ssize_t ln = be16(p + q + 3);
         if (q + 5 + ln > n) break;
-        if (ct != 22) {
+        if (ct != R->tls_handshake) {
             *stopped = 1;
             break;
         }
@@ -715,10 +768,10 @@ static int tls_handshakes(const uint8_t *p, Py_ssize_t n, uint8_t *hs, Py_ssize_
     return 0;
 }
 
-/* The server's first TLS flight, as _payload.server_certificate_names sees it: 1 when it is done with no
+/* The server's first TLS flight, as protocols/tls.server_certificate_names sees it: 1 when it is done with no
  * names (not TLS, TLS 1.3, a flight without a certificate, a record that stops the walk), 0 when Python
  * must look (a certificate, or records still to come), -1 on error. */
-static int server_flight_done(const uint8_t *p, Py_ssize_t n) {
+static int server_flight_done(const Rules *R, const uint8_t *p, Py_ssize_t n) {
     uint8_t *hs = PyMem_Malloc(n > 0 ? n : 1);
     if (!hs) {
         PyErr_NoMemory();
@@ -726,14 +779,14 @@ static int server_flight_done(const uint8_t *p, Py_ssize_t n) {
     }
     Py_ssize_t hl = 0;
     int stopped = 0;
-    int result = tls_handshakes(p, n, hs, &hl, &stopped) ? 1 /* not TLS */ : -2;
+    int result = tls_handshakes(R, p, n, hs, &hl, &stopped) ? 1 /* not TLS */ : -2;
     for (Py_ssize_t m = 0; result == -2 && m + 4 <= hl;) {
         Py_ssize_t ln = ((Py_ssize_t)hs[m + 1] << 16) | (hs[m + 2] << 8) | hs[m + 3];
         if (m + 4 + ln > hl) break;
         int t = hs[m];
-        if (t == 2 && server_hello_is_tls13(hs + m + 4, ln)) result = 1;
-        else if (t == 11) result = 0; /* a certificate: its names are read in Python */
-        else if (t == 12 || t == 13 || t == 14) result = 1;
+        if (t == R->tls_server_hello && server_hello_is_tls13(R, hs + m + 4, ln)) result = 1;
+        else if (t == R->tls_certificate) result = 0; /* a certificate: its names are read in Python */
+        else if (R->tls_after_cert[t]) result = 1;
         m += 4 + ln;
     }
     PyMem_Free(hs);
@@ -741,12 +794,12 @@ static int server_flight_done(const uint8_t *p, Py_ssize_t n) {
     return result;
 }
 
-/* A whole ClientHello at the start of a client's first segment, as _payload.client_hello_from_stream and
+/* A whole ClientHello at the start of a client's first segment, as protocols/tls.client_hello_from_stream and
  * parse_client_hello_body read it: 1 found (sni and sni_len: the last server_name entry, or NULL; ech),
  * 2 not TLS or not a ClientHello (the reference raises PayloadError and stops looking), 0 incomplete (Python
  * keeps a stream), -1 on error. */
-static int client_hello(const uint8_t *p, Py_ssize_t n, const uint8_t **sni, Py_ssize_t *sni_len, int *ech,
-                        uint8_t **owned) {
+static int client_hello(const Rules *R, const uint8_t *p, Py_ssize_t n, const uint8_t **sni, Py_ssize_t *sni_len,
+                        int *ech, uint8_t **owned) {
     uint8_t *hs = PyMem_Malloc(n > 0 ? n : 1);
     if (!hs) {
         PyErr_NoMemory();
@@ -755,9 +808,9 @@ static int client_hello(const uint8_t *p, Py_ssize_t n, const uint8_t **sni, Py_
     *owned = hs;
     Py_ssize_t hl = 0;
     int stopped = 0;
-    if (tls_handshakes(p, n, hs, &hl, &stopped)) return 2;
+    if (tls_handshakes(R, p, n, hs, &hl, &stopped)) return 2;
     if (hl >= 4) {
-        if (hs[0] != 1) return 2;
+        if (hs[0] != R->tls_client_hello) return 2;
         Py_ssize_t need = ((Py_ssize_t)hs[1] << 16) | (hs[2] << 8) | hs[3];
         if (hl >= 4 + need) {
             const uint8_t *b = hs + 4;
@@ -781,7 +834,7 @@ static int client_hello(const uint8_t *p, Py_ssize_t n, const uint8_t **sni, Py_
                 Py_ssize_t dlen = (pos + 4 + elen < len ? pos + 4 + elen : len) - (pos + 4);
                 if (dlen < 0) dlen = 0;
                 pos += 4 + elen;
-                if (etype == 0 && dlen >= 5) {
+                if (etype == R->ext_sni && dlen >= 5) {
                     Py_ssize_t k = 2;
                     while (k + 3 <= dlen) {
                         int ntype = d[k];
@@ -790,14 +843,14 @@ static int client_hello(const uint8_t *p, Py_ssize_t n, const uint8_t **sni, Py_
                         const uint8_t *name = d + k + 3;
                         Py_ssize_t name_len = nend - (k + 3);
                         k += 3 + nlen;
-                        if (ntype == 0 && name_len > 0) {
+                        if (ntype == R->sni_host_name && name_len > 0) {
                             *sni = name;
                             *sni_len = name_len;
                             break;
                         }
                     }
-                } else if (etype == 0xFE0D || etype == 0xFFCE) {
-                    *ech = etype == 0xFFCE || (dlen > 0 && d[0] == 0);
+                } else if (etype == R->ext_ech || etype == R->ext_esni) {
+                    *ech = etype == R->ext_esni || (dlen > 0 && d[0] == R->ech_outer);
                 }
             }
             return 1;
@@ -809,6 +862,7 @@ static int client_hello(const uint8_t *p, Py_ssize_t n, const uint8_t **sni, Py_
 /* Engine.inspect for one payload of direction dir of flow slot. */
 static int inspect(Core *c, int64_t slot, int dir, int proto, const uint8_t *p, Py_ssize_t n, int64_t seq) {
     Flow *f = &c->flows[slot];
+    const Rules *R = &c->r;
     if (f->kind == K_DNS) {
         if (sync_counter(c) < 0) return -1;
         PyObject *b = PyBytes_FromStringAndSize((const char *)p, n);
@@ -821,25 +875,24 @@ static int inspect(Core *c, int64_t slot, int dir, int proto, const uint8_t *p, 
     if (f->kind == K_TCP && f->va == NULL) {
         /* Engine._tcp's first test, before any stream exists: neither a TLS record nor an HTTP request */
         uint8_t b0 = p[0];
-        int http = dir == 0 && (b0 == 'G' || b0 == 'P' || b0 == 'H' || b0 == 'D' || b0 == 'O' || b0 == 'C' ||
-                                b0 == 'T');
-        if (b0 != 0x16 && !http) {
+        int http = dir == 0 && R->http_first[b0];
+        if (b0 != R->tls_handshake && !http) {
             f->d[dir].ins = 0;
             return 0;
         }
-        if (dir == 0 && b0 == 0x16) {
+        if (dir == 0 && b0 == R->tls_handshake) {
             /* a client's first segment holding its whole ClientHello: read here, the name recorded by Python */
             const uint8_t *sni = NULL;
             Py_ssize_t sni_len = 0;
             int ech = 0;
             uint8_t *owned = NULL;
-            int r = client_hello(p, n, &sni, &sni_len, &ech, &owned);
+            int r = client_hello(R, p, n, &sni, &sni_len, &ech, &owned);
             int rc = 0;
             if (r == 2) {
                 f->d[0].ins = 0;
             } else if (r == 1) {
                 f->d[0].ins = 0;
-                f->d[1].ins = TCP_SERVER_INSPECT;
+                f->d[1].ins = R->tcp_server_inspect;
                 if (sni || ech) {
                     PyObject *srv = addr_text(f->addr[1], f->alen);
                     PyObject *res = NULL;
@@ -862,12 +915,13 @@ static int inspect(Core *c, int64_t slot, int dir, int proto, const uint8_t *p, 
     }
     if (f->kind == K_UDP && f->va == NULL && dir == 0) {
         /* the reference's first test: neither a QUIC Initial (long header) nor a Google QUIC hello */
-        int maybe_initial = n >= 7 && (p[0] & 0x80);
+        int maybe_initial = n >= R->quic_min_initial && (p[0] & R->quic_long);
         if (!maybe_initial) {
-            int q0 = 0;
-            for (Py_ssize_t i = 0; i + 1 < (n < 16 ? n : 16); i++)
-                if (p[i] == 'Q' && p[i + 1] == '0') q0 = 1;
-            if (n < 30 || ((p[0] & 0x80) && p[1] != 'Q') || !q0) {
+            int marked = 0;
+            Py_ssize_t within = n < R->gquic_within ? n : R->gquic_within;
+            for (Py_ssize_t i = 0; i + R->gquic_mark_len <= within && !marked; i++)
+                marked = memcmp(p + i, R->gquic_mark, R->gquic_mark_len) == 0;
+            if (n < R->gquic_min || ((p[0] & R->quic_long) && p[1] != R->gquic_mark[0]) || !marked) {
                 f->d[0].ins = 0;
                 return 0;
             }
@@ -875,7 +929,7 @@ static int inspect(Core *c, int64_t slot, int dir, int proto, const uint8_t *p, 
     }
     if (f->kind == K_TCP && dir == 1 && !f->srv_py) {
         /* the server's first flight after a ClientHello, no stream yet: TLS 1.3 shows no certificate */
-        int done = p[0] != 0x16 ? 1 : n > 32768 ? 0 : server_flight_done(p, n);
+        int done = p[0] != R->tls_handshake ? 1 : n > R->stream_limit ? 0 : server_flight_done(R, p, n);
         if (done < 0) return -1;
         if (done) {
             f->d[1].ins = 0;
@@ -890,7 +944,8 @@ static int inspect(Core *c, int64_t slot, int dir, int proto, const uint8_t *p, 
     PyObject *b = PyBytes_FromStringAndSize((const char *)p, n);
     if (!b) return -1;
     PyObject *r;
-    if (proto == 6) r = PyObject_CallFunction(c->inspect, "OiOL", dir ? f->vb : f->va, proto, b, (long long)seq);
+    if (proto == R->tcp)
+        r = PyObject_CallFunction(c->inspect, "OiOL", dir ? f->vb : f->va, proto, b, (long long)seq);
     else r = PyObject_CallFunction(c->inspect, "OiO", dir ? f->vb : f->va, proto, b);
     Py_DECREF(b);
     if (!r) return -1;
@@ -917,15 +972,18 @@ static PyObject *fragment(Core *c, PyObject *fid, int64_t off, int more, const u
 static int inspect_whole(Core *c, int64_t slot, int dir, PyObject *whole) {
     if (!PyBytes_Check(whole)) return 0;
     Py_ssize_t n = PyBytes_GET_SIZE(whole);
-    if (n > 8) return inspect(c, slot, dir, 17, (const uint8_t *)PyBytes_AS_STRING(whole) + 8, n - 8, 0);
+    if (n > 8) return inspect(c, slot, dir, c->r.udp, (const uint8_t *)PyBytes_AS_STRING(whole) + 8, n - 8, 0);
     return 0;
 }
 
 /* ------------------------------------------------------------------ one frame */
 
-static PyObject *pcapdroid_app(const uint8_t *buf, Py_ssize_t end) {
-    const uint8_t *t = buf + end - 32;
-    if (!(t[0] == 0x01 && t[1] == 0x07 && t[2] == 0x20 && t[3] == 0x21)) return NULL;
+/* frame.pcapdroid_app */
+static PyObject *pcapdroid_app(const Rules *R, const uint8_t *buf, Py_ssize_t end) {
+    const uint8_t *t = buf + end - R->pd_trailer;
+    uint32_t magic;
+    memcpy(&magic, t, 4);
+    if (magic != R->pd_magic32) return NULL;
     int32_t uid = (int32_t)be32(t + 4);
     Py_ssize_t ln = 0;
     while (ln < 20 && t[8 + ln]) ln++;
@@ -943,58 +1001,73 @@ static PyObject *pcapdroid_app(const uint8_t *buf, Py_ssize_t end) {
         if ((x) < 0) return -1;                                                                                        \
     } while (0)
 
+static inline const LinkRule *link_of(const Rules *R, int lt) {
+    if (lt >= 0 && lt < LINKS_DIRECT) return R->link_at[lt] ? &R->links[R->link_at[lt] - 1] : NULL;
+    for (int i = 0; i < R->nlinks; i++)
+        if (R->links[i].lt == lt) return &R->links[i];
+    return NULL;
+}
+
+static inline int in_map(const uint8_t *map, int x) { return (map[x >> 3] >> (x & 7)) & 1; }
+
+static inline int is_broadcast(const Rules *R, const uint8_t *p) {
+    uint32_t hi;
+    uint16_t lo;
+    memcpy(&hi, p, 4);
+    memcpy(&lo, p + 4, 2);
+    return hi == R->bcast_hi && lo == R->bcast_lo;
+}
+
+/* frame.make_handler's handle(), step by step */
 static int frame(Core *c, const uint8_t *buf, Py_ssize_t off, Py_ssize_t incl, int64_t orig,
                  double ts, int lt) {
+    const Rules *R = &c->r;
     Py_ssize_t end = off + incl;
     c->count++;
     if (!(c->count & c->mask)) FAIL(sweep(c, ts));
     Py_ssize_t p;
     int ver;
-    /* ---- link layer */
-    if (lt == 1) {
-        if (incl < 14) return TRUNCATED;
-        p = off + 14;
-        int et = be16(buf + off + 12);
-        while (et == 0x8100 || et == 0x88A8 || et == 0x9100) {
-            if (p + 4 > end) return TRUNCATED;
-            et = be16(buf + p + 2);
-            p += 4;
+    /* ---- link layer: p is where the IP header starts, ver its version (0: not IP) */
+    const LinkRule *link = link_of(R, lt);
+    if (!link) return NOT_IP;
+    int eth = link->framing == F_ETHERNET;
+    if (eth) {
+        if (incl < link->header) return TRUNCATED;
+        p = off + link->header;
+        int et = be16(buf + off + link->type_at);
+        while (in_map(R->vlan_map, et)) {
+            if (p + R->vlan_len > end) return TRUNCATED;
+            et = be16(buf + p + 2); /* after the tag control field */
+            p += R->vlan_len;
         }
-        if (et == 0x0800) ver = 4;
-        else if (et == 0x86DD) ver = 6;
-        else if (et == 0x8864) {
-            if (p + 8 > end) return TRUNCATED;
-            int pp = be16(buf + p + 6);
-            p += 8;
-            ver = pp == 0x0021 ? 4 : pp == 0x0057 ? 6 : 0;
-        } else if (et == 0x8847 || et == 0x8848) {
-            while (p + 4 <= end && !(buf[p + 2] & 1)) p += 4;
-            p += 4;
+        if (et == R->et_ipv4) ver = 4;
+        else if (et == R->et_ipv6) ver = 6;
+        else if (et == R->pppoe) {
+            if (p + R->pppoe_len + 2 > end) return TRUNCATED;
+            int pp = be16(buf + p + R->pppoe_len);
+            p += R->pppoe_len + 2;
+            ver = pp == R->ppp4 ? 4 : pp == R->ppp6 ? 6 : 0;
+        } else if (in_map(R->mpls_map, et)) {
+            while (p + R->mpls_len <= end && !(buf[p + 2] & 1)) p += R->mpls_len;
+            p += R->mpls_len;
             if (p >= end) return TRUNCATED;
             ver = buf[p] >> 4;
         } else
             return NOT_IP;
-    } else if (lt == 12 || lt == 14 || lt == 101 || lt == 228 || lt == 229) {
-        p = off;
-        if (incl < 1) return TRUNCATED;
+    } else if (link->framing == F_RAW) {
+        p = off + link->header;
+        if (incl < link->header + 1) return TRUNCATED;
         ver = buf[p] >> 4;
-    } else if (lt == 113) {
-        if (incl < 16) return TRUNCATED;
-        int et = be16(buf + off + 14);
-        p = off + 16;
-        ver = et == 0x0800 ? 4 : et == 0x86DD ? 6 : 0;
-    } else if (lt == 276) {
-        if (incl < 20) return TRUNCATED;
-        int et = be16(buf + off);
-        p = off + 20;
-        ver = et == 0x0800 ? 4 : et == 0x86DD ? 6 : 0;
-    } else if (lt == 0 || lt == 108) {
-        if (incl < 4) return TRUNCATED;
-        p = off + 4;
-        int fv = buf[off] > buf[off + 3] ? buf[off] : buf[off + 3];
-        ver = fv == 2 ? 4 : (fv == 10 || fv == 24 || fv == 28 || fv == 30) ? 6 : 0;
-    } else
-        return NOT_IP;
+    } else if (link->framing == F_COOKED) {
+        if (incl < link->header) return TRUNCATED;
+        int et = be16(buf + off + link->type_at);
+        p = off + link->header;
+        ver = et == R->et_ipv4 ? 4 : et == R->et_ipv6 ? 6 : 0;
+    } else { /* the address family, in host order: the larger of its first and last byte */
+        if (incl < link->header) return TRUNCATED;
+        p = off + link->header;
+        ver = R->af_version[buf[off] > buf[off + 3] ? buf[off] : buf[off + 3]];
+    }
     /* ---- network layer */
     int64_t frag_off = 0;
     int more = 0;
@@ -1040,13 +1113,13 @@ static int frame(Core *c, const uint8_t *buf, Py_ssize_t off, Py_ssize_t incl, i
         ab = p + 8;
         alen = 16;
         l4 = p + 40;
-        while (proto == 0 || proto == 43 || proto == 60 || proto == 135 || proto == 139 || proto == 140 ||
-               proto == 44 || proto == 51) {
+        int ext = R->v6ext[proto];
+        while (ext) {
             if (l4 + 8 > end) {
-                proto = 59;
+                proto = R->no_next;
                 break;
             }
-            if (proto == 44) {
+            if (ext == X_FRAGMENT) {
                 int fo = be16(buf + l4 + 2);
                 frag_off = fo & 0xFFF8;
                 more = fo & 1;
@@ -1057,7 +1130,7 @@ static int frame(Core *c, const uint8_t *buf, Py_ssize_t off, Py_ssize_t incl, i
                 proto = buf[l4];
                 l4 += 8;
                 if (frag_off) break;
-            } else if (proto == 51) {
+            } else if (ext == X_AH) {
                 int nx = buf[l4];
                 l4 = l4 + ((buf[l4 + 1] + 2) << 2);
                 proto = nx;
@@ -1066,15 +1139,16 @@ static int frame(Core *c, const uint8_t *buf, Py_ssize_t off, Py_ssize_t incl, i
                 l4 = l4 + ((buf[l4 + 1] + 1) << 3);
                 proto = nx;
             }
+            ext = R->v6ext[proto];
         }
     } else
         return NOT_IP;
     int cut = ip_end > end;
     if (cut) ip_end = end;
     const uint8_t *src = buf + ab, *dst = buf + ab + alen;
-    int l2b = lt == 1 && memcmp(buf + off, "\xff\xff\xff\xff\xff\xff", 6) == 0;
+    int l2b = eth && is_broadcast(R, buf + off);
     int64_t ref;
-    int table = proto == 6 ? T_TCP : proto == 17 ? T_UDP : T_OTHER;
+    int table = proto == R->tcp ? T_TCP : proto == R->udp ? T_UDP : T_OTHER;
     PyObject *fidobj = NULL;
     if (fidlen) {
         fidobj = PyBytes_FromStringAndSize((const char *)fid, fidlen);
@@ -1102,12 +1176,12 @@ static int frame(Core *c, const uint8_t *buf, Py_ssize_t off, Py_ssize_t incl, i
                 ref = new_flow(c, table, alen, src, dst, w0, 0, proto, 0, 0, 0, ts, l2b, NULL, h);
                 if (ref < 0) goto done;
             }
-            if (proto == 17 && !cut) {
+            if (proto == R->udp && !cut) {
                 PyObject *w = fragment(c, fidobj, frag_off, more, buf + l4, ip_end - l4);
                 if (!w && PyErr_Occurred()) goto done;
                 Py_XDECREF(w);
             }
-        } else if (c->flows[ref >> 1].d[ref & 1].ins && proto == 17 && !cut) {
+        } else if (c->flows[ref >> 1].d[ref & 1].ins && proto == R->udp && !cut) {
             PyObject *w = fragment(c, fidobj, frag_off, more, buf + l4, ip_end - l4);
             if (!w) {
                 if (PyErr_Occurred()) goto done;
@@ -1117,7 +1191,7 @@ static int frame(Core *c, const uint8_t *buf, Py_ssize_t off, Py_ssize_t incl, i
                 if (e < 0) goto done;
             }
         }
-    } else if (proto == 6 || proto == 17) {
+    } else if (proto == R->tcp || proto == R->udp) {
         uint16_t sport = 0, dport = 0;
         if (l4 + 4 <= end) {
             sport = be16(buf + l4);
@@ -1126,10 +1200,10 @@ static int frame(Core *c, const uint8_t *buf, Py_ssize_t off, Py_ssize_t incl, i
         uint64_t h = key_hash(table, alen, src, dst, sport, dport);
         ref = tab_get(c, h, table, alen, src, dst, sport, dport);
         if (ref < 0) {
-            int flags = proto == 6 && l4 + 14 <= end ? buf[l4 + 13] : 0;
+            int flags = proto == R->tcp && l4 + 14 <= end ? buf[l4 + 13] : 0;
             PyObject *app = NULL;
-            if (lt == 1 && incl >= 46) {
-                PyObject *a = pcapdroid_app(buf, end);
+            if (eth && incl >= R->pd_min_frame) {
+                PyObject *a = pcapdroid_app(R, buf, end);
                 if (a) {
                     app = intern_app(c, a);
                     Py_DECREF(a);
@@ -1152,11 +1226,11 @@ static int frame(Core *c, const uint8_t *buf, Py_ssize_t off, Py_ssize_t incl, i
         int64_t slot = ref >> 1;
         int dir = (int)(ref & 1);
         if (c->flows[slot].d[dir].ins) {
-            if (proto == 6) {
+            if (proto == R->tcp) {
                 if (l4 + 20 <= ip_end) {
                     Py_ssize_t hl = (buf[l4 + 12] >> 4) << 2;
                     if (l4 + hl < ip_end && !more) {
-                        if (inspect(c, slot, dir, 6, buf + l4 + hl, ip_end - l4 - hl, be32(buf + l4 + 4)) < 0)
+                        if (inspect(c, slot, dir, R->tcp, buf + l4 + hl, ip_end - l4 - hl, be32(buf + l4 + 4)) < 0)
                             goto done;
                     }
                 }
@@ -1174,12 +1248,12 @@ static int frame(Core *c, const uint8_t *buf, Py_ssize_t off, Py_ssize_t incl, i
                     Py_ssize_t ulen = be16(buf + l4 + 4);
                     Py_ssize_t u_end = ulen >= 8 && l4 + ulen < ip_end ? l4 + ulen : ip_end;
                     if (u_end > l4 + 8) {
-                        if (inspect(c, slot, dir, 17, buf + l4 + 8, u_end - l4 - 8, 0) < 0) goto done;
+                        if (inspect(c, slot, dir, R->udp, buf + l4 + 8, u_end - l4 - 8, 0) < 0) goto done;
                     }
                 }
             }
         }
-        if (proto == 6 && l4 + 14 <= end && (buf[l4 + 13] & 5) && !c->flows[slot].fin) {
+        if (proto == R->tcp && l4 + 14 <= end && (buf[l4 + 13] & (R->tcp_fin | R->tcp_rst)) && !c->flows[slot].fin) {
             if (mark_finished(c, slot) < 0) goto done;
         }
     } else {
@@ -1187,7 +1261,7 @@ static int frame(Core *c, const uint8_t *buf, Py_ssize_t off, Py_ssize_t incl, i
         uint64_t h = key_hash(T_OTHER, alen, src, dst, w0, 0);
         ref = tab_get(c, h, T_OTHER, alen, src, dst, w0, 0);
         if (ref < 0) {
-            int icmp_type = (proto == 1 || proto == 58) && l4 < end ? buf[l4] : 0;
+            int icmp_type = (proto == R->icmp || proto == R->icmpv6) && l4 < end ? buf[l4] : 0;
             ref = new_flow(c, T_OTHER, alen, src, dst, w0, 0, proto, icmp_type, 0, 0, ts, l2b, NULL, h);
             if (ref < 0) goto done;
         }
@@ -1305,7 +1379,7 @@ static PyObject *Core_pcap(Core *c, PyObject *args) {
     while (off + 16 <= n) {
         uint32_t sec = rd32(buf + off, big), frac = rd32(buf + off + 4, big);
         uint32_t incl = rd32(buf + off + 8, big), orig = rd32(buf + off + 12, big);
-        if (incl > MAX_RECORD) {
+        if (incl > c->r.max_record) {
             oversized = 1;
             break;
         }
@@ -1351,10 +1425,10 @@ static PyObject *Core_pcapng(Core *c, PyObject *args) {
     if (load_count(c) < 0) goto fail;
     while (off + 12 <= n) {
         uint32_t bt = rd32(buf + off, big), bl = rd32(buf + off + 4, big);
-        if (bt != 6 || bl < 32 || (bl & 3) || bl > MAX_BLOCK || off + (Py_ssize_t)bl > n) break;
+        if (bt != c->r.pcapng_epb || bl < 32 || (bl & 3) || bl > c->r.max_block || off + (Py_ssize_t)bl > n) break;
         uint32_t iid = rd32(buf + off + 8, big), hi = rd32(buf + off + 12, big), lo = rd32(buf + off + 16, big);
         uint32_t incl = rd32(buf + off + 20, big), orig = rd32(buf + off + 24, big);
-        if (iid >= (uint32_t)ni || incl > bl - 32 || incl > MAX_RECORD) break;
+        if (iid >= (uint32_t)ni || incl > bl - 32 || incl > c->r.max_record) break;
         double ts = (double)(((uint64_t)hi << 32) | lo) * muls[iid] + offs[iid];
         last = ts;
         have_last = 1;
@@ -1380,19 +1454,406 @@ static PyObject *Core_live(Core *c, PyObject *Py_UNUSED(ignored)) { return PyLon
 
 static PyObject *getm(PyObject *engine, const char *name) { return PyObject_GetAttrString(engine, name); }
 
+/* ------------------------------------------------------------------ the rules, from rules.py */
+
+/* Every rule this file reads, by its name in rules.py (core.CORE_RULES is the same list). */
+static const char *RULE_NAMES[] = {
+    "MAX_RECORD", "MAX_BLOCK", "PCAPNG_EPB", "LINK_TYPES", "AF_INET_VALUES", "AF_INET6_VALUES",
+    "ETHERNET_BROADCAST", "ETHERTYPE_IPV4", "ETHERTYPE_IPV6", "VLAN_TAGS", "VLAN_TAG_LENGTH", "PPPOE_SESSION",
+    "PPPOE_HEADER", "PPP_IPV4", "PPP_IPV6", "MPLS", "MPLS_LABEL_LENGTH", "PCAPDROID_MAGIC", "PCAPDROID_TRAILER",
+    "PCAPDROID_MIN_FRAME", "IPV6_EXTENSION_HEADERS", "NO_NEXT_HEADER", "ICMP", "TCP", "UDP", "ICMPV6", "TCP_FIN",
+    "TCP_SYN", "TCP_RST", "TCP_ACK", "ICMP_REPLIES", "SERVER_PORTS", "EPHEMERAL_FROM", "DNS_PORT", "DOT_PORT",
+    "INSPECT_ALWAYS", "TCP_CLIENT_INSPECT", "TCP_SERVER_INSPECT", "UDP_CLIENT_INSPECT", "STREAM_LIMIT",
+    "TLS_CONTENT_TYPES", "TLS_HANDSHAKE", "TLS_MAJOR", "TLS_CLIENT_HELLO", "TLS_SERVER_HELLO", "TLS_CERTIFICATE",
+    "TLS_AFTER_CERTIFICATE", "TLS_EXT_SERVER_NAME", "TLS_EXT_SUPPORTED_VERSIONS", "TLS_EXT_ECH", "TLS_EXT_ESNI",
+    "TLS_SNI_HOST_NAME", "TLS_ECH_OUTER", "TLS_13", "HTTP_METHODS", "QUIC_LONG_HEADER", "QUIC_MIN_INITIAL",
+    "GQUIC_MIN_HELLO", "GQUIC_MARK", "GQUIC_MARK_WITHIN", "IDLE_TIMEOUT", "FINISHED_GRACE", "FULL_SWEEP_EVERY",
+    NULL,
+};
+
+static PyObject *rule(PyObject *rules, const char *name) { /* borrowed */
+    PyObject *v = PyDict_GetItemString(rules, name);
+    if (!v && !PyErr_Occurred()) PyErr_Format(PyExc_KeyError, "capture rule %s is missing", name);
+    return v;
+}
+
+static int bad_rule(const char *name, const char *why) {
+    PyErr_Format(PyExc_ValueError, "capture rule %s: %s", name, why);
+    return -1;
+}
+
+static int rule_int(PyObject *rules, const char *name, long long lo, long long hi, int64_t *out) {
+    PyObject *v = rule(rules, name);
+    if (!v) return -1;
+    long long x = PyLong_AsLongLong(v);
+    if (x == -1 && PyErr_Occurred()) return -1;
+    if (x < lo || x > hi) return bad_rule(name, "out of range");
+    *out = x;
+    return 0;
+}
+
+/* an int rule into an int field */
+#define RULE_INT(name, lo, hi, field)                                                                                  \
+    do {                                                                                                               \
+        int64_t v_;                                                                                                    \
+        if (rule_int(rules, name, lo, hi, &v_) < 0) return -1;                                                         \
+        field = (int)v_;                                                                                               \
+    } while (0)
+
+static int rule_float(PyObject *rules, const char *name, double *out) {
+    PyObject *v = rule(rules, name);
+    if (!v) return -1;
+    double x = PyFloat_AsDouble(v);
+    if (x == -1.0 && PyErr_Occurred()) return -1;
+    if (!(x >= 0)) return bad_rule(name, "must be a number of seconds");
+    *out = x;
+    return 0;
+}
+
+static int rule_bytes(PyObject *rules, const char *name, Py_ssize_t lo, Py_ssize_t hi, uint8_t *out, int *len) {
+    PyObject *v = rule(rules, name);
+    if (!v) return -1;
+    if (!PyBytes_Check(v)) {
+        PyErr_Format(PyExc_TypeError, "capture rule %s must be bytes", name);
+        return -1;
+    }
+    Py_ssize_t n = PyBytes_GET_SIZE(v);
+    if (n < lo || n > hi) return bad_rule(name, "has the wrong length");
+    memcpy(out, PyBytes_AS_STRING(v), n);
+    if (len) *len = (int)n;
+    return 0;
+}
+
+/* A set of ints in [lo, hi]: marked in a byte map (one byte per value) or a bit map, or listed. */
+static int rule_set(PyObject *rules, const char *name, long lo, long hi, uint8_t *bytemap, uint8_t *bitmap,
+                    int *list, int *nlist, int maxlist) {
+    PyObject *v = rule(rules, name);
+    if (!v) return -1;
+    PyObject *seq = PySequence_Fast(v, "a capture rule set must be a sequence");
+    if (!seq) return -1;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    if (list && n > maxlist) {
+        Py_DECREF(seq);
+        return bad_rule(name, "has too many values");
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        long x = PyLong_AsLong(PySequence_Fast_GET_ITEM(seq, i));
+        if (x == -1 && PyErr_Occurred()) {
+            Py_DECREF(seq);
+            return -1;
+        }
+        if (x < lo || x > hi) {
+            Py_DECREF(seq);
+            return bad_rule(name, "has a value out of range");
+        }
+        if (bytemap) bytemap[x] = 1;
+        if (bitmap) bitmap[x >> 3] |= (uint8_t)(1 << (x & 7));
+        if (list) list[i] = (int)x;
+    }
+    if (nlist) *nlist = (int)n;
+    Py_DECREF(seq);
+    return 0;
+}
+
+/* rows of ints: a table rule as core.core_rules() packs it */
+static int rule_rows(PyObject *rules, const char *name, int width, int maxrows, long long (*rows)[4], int *nrows) {
+    PyObject *v = rule(rules, name);
+    if (!v) return -1;
+    PyObject *seq = PySequence_Fast(v, "a capture rule table must be a sequence");
+    if (!seq) return -1;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    int rc = 0;
+    if (n > maxrows) rc = bad_rule(name, "has too many rows");
+    for (Py_ssize_t i = 0; rc == 0 && i < n; i++) {
+        PyObject *row = PySequence_Fast(PySequence_Fast_GET_ITEM(seq, i), "a capture rule row must be a sequence");
+        if (!row) {
+            rc = -1;
+            break;
+        }
+        if (PySequence_Fast_GET_SIZE(row) != width) rc = bad_rule(name, "has a row of the wrong width");
+        for (int k = 0; rc == 0 && k < width; k++) {
+            long long x = PyLong_AsLongLong(PySequence_Fast_GET_ITEM(row, k));
+            if (x == -1 && PyErr_Occurred()) rc = -1;
+            rows[i][k] = x;
+        }
+        Py_DECREF(row);
+    }
+    *nrows = (int)n;
+    Py_DECREF(seq);
+    return rc;
+}
+
+static int load_rules(Rules *R, PyObject *rules) {
+    if (!PyDict_Check(rules)) {
+        PyErr_SetString(PyExc_TypeError, "the capture rules must be a dict (core.core_rules())");
+        return -1;
+    }
+    /* an unknown name is a rule Python decides by and this file would ignore: refuse it */
+    PyObject *key, *val;
+    Py_ssize_t pos = 0;
+    while (PyDict_Next(rules, &pos, &key, &val)) {
+        const char *k = PyUnicode_Check(key) ? PyUnicode_AsUTF8(key) : NULL;
+        if (!k) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "capture rule names must be str");
+            return -1;
+        }
+        int known = 0;
+        for (const char **n = RULE_NAMES; *n && !known; n++) known = strcmp(*n, k) == 0;
+        if (!known) {
+            PyErr_Format(PyExc_ValueError, "capture rule %s is not known to the C core", k);
+            return -1;
+        }
+    }
+    memset(R, 0, sizeof *R);
+    int64_t v;
+    if (rule_int(rules, "MAX_RECORD", 1, 1LL << 30, &R->max_record) < 0) return -1;
+    if (rule_int(rules, "MAX_BLOCK", 32, 1LL << 31, &R->max_block) < 0) return -1;
+    if (rule_int(rules, "PCAPNG_EPB", 0, 0xFFFFFFFFLL, &v) < 0) return -1;
+    R->pcapng_epb = (uint32_t)v;
+    long long rows[256][4];
+    int n;
+    if (rule_rows(rules, "LINK_TYPES", 4, MAX_LINKS, rows, &n) < 0) return -1;
+    for (int i = 0; i < n; i++) {
+        LinkRule *l = &R->links[i];
+        l->lt = (int)rows[i][0];
+        l->framing = (int)rows[i][1];
+        l->header = (int)rows[i][2];
+        l->type_at = (int)rows[i][3];
+        /* what frame() reads must lie inside the header it checked */
+        int ok = l->header >= 0 && l->header <= 64 && l->type_at >= 0;
+        if (l->framing == F_ETHERNET) ok = ok && l->type_at + 2 <= l->header && l->header >= 6;
+        else if (l->framing == F_COOKED) ok = ok && l->type_at + 2 <= l->header;
+        else if (l->framing == F_FAMILY) ok = ok && l->header >= 4;
+        else if (l->framing != F_RAW) ok = 0;
+        if (!ok) return bad_rule("LINK_TYPES", "a row does not fit its framing");
+        if (l->lt >= 0 && l->lt < LINKS_DIRECT) R->link_at[l->lt] = (uint8_t)(i + 1);
+    }
+    R->nlinks = n;
+    uint8_t af4[256] = {0}, af6[256] = {0};
+    if (rule_set(rules, "AF_INET_VALUES", 0, 255, af4, NULL, NULL, NULL, 0) < 0) return -1;
+    if (rule_set(rules, "AF_INET6_VALUES", 0, 255, af6, NULL, NULL, NULL, 0) < 0) return -1;
+    for (int i = 0; i < 256; i++) R->af_version[i] = af4[i] ? 4 : af6[i] ? 6 : 0;
+    if (rule_bytes(rules, "ETHERNET_BROADCAST", 6, 6, R->broadcast, NULL) < 0) return -1;
+    memcpy(&R->bcast_hi, R->broadcast, 4);
+    memcpy(&R->bcast_lo, R->broadcast + 4, 2);
+    RULE_INT("ETHERTYPE_IPV4", 0, 0xFFFF, R->et_ipv4);
+    RULE_INT("ETHERTYPE_IPV6", 0, 0xFFFF, R->et_ipv6);
+    if (rule_set(rules, "VLAN_TAGS", 0, 0xFFFF, NULL, R->vlan_map, R->vlan, &R->nvlan, MAX_TAGS) < 0) return -1;
+    RULE_INT("VLAN_TAG_LENGTH", 4, 64, R->vlan_len);
+    RULE_INT("PPPOE_SESSION", 0, 0xFFFF, R->pppoe);
+    RULE_INT("PPPOE_HEADER", 0, 64, R->pppoe_len);
+    RULE_INT("PPP_IPV4", 0, 0xFFFF, R->ppp4);
+    RULE_INT("PPP_IPV6", 0, 0xFFFF, R->ppp6);
+    if (rule_set(rules, "MPLS", 0, 0xFFFF, NULL, R->mpls_map, R->mpls, &R->nmpls, MAX_TAGS) < 0) return -1;
+    RULE_INT("MPLS_LABEL_LENGTH", 4, 64, R->mpls_len);
+    if (rule_bytes(rules, "PCAPDROID_MAGIC", 4, 4, R->pd_magic, NULL) < 0) return -1;
+    memcpy(&R->pd_magic32, R->pd_magic, 4);
+    RULE_INT("PCAPDROID_TRAILER", 28, 1024, R->pd_trailer);
+    RULE_INT("PCAPDROID_MIN_FRAME", R->pd_trailer, 1 << 20, R->pd_min_frame);
+    if (rule_rows(rules, "IPV6_EXTENSION_HEADERS", 2, 256, rows, &n) < 0) return -1;
+    for (int i = 0; i < n; i++) {
+        if (rows[i][0] < 0 || rows[i][0] > 255 || rows[i][1] < X_OCTETS8 || rows[i][1] > X_AH)
+            return bad_rule("IPV6_EXTENSION_HEADERS", "a row is out of range");
+        R->v6ext[rows[i][0]] = (uint8_t)rows[i][1];
+    }
+    RULE_INT("NO_NEXT_HEADER", 0, 255, R->no_next);
+    RULE_INT("ICMP", 0, 255, R->icmp);
+    RULE_INT("TCP", 0, 255, R->tcp);
+    RULE_INT("UDP", 0, 255, R->udp);
+    RULE_INT("ICMPV6", 0, 255, R->icmpv6);
+    RULE_INT("TCP_FIN", 0, 255, R->tcp_fin);
+    RULE_INT("TCP_SYN", 0, 255, R->tcp_syn);
+    RULE_INT("TCP_RST", 0, 255, R->tcp_rst);
+    RULE_INT("TCP_ACK", 0, 255, R->tcp_ack);
+    if (rule_set(rules, "ICMP_REPLIES", 0, 255, R->icmp_reply, NULL, NULL, NULL, 0) < 0) return -1;
+    if (rule_set(rules, "SERVER_PORTS", 0, 65535, NULL, R->server_port, NULL, NULL, 0) < 0) return -1;
+    RULE_INT("EPHEMERAL_FROM", 0, 65536, R->ephemeral_from);
+    RULE_INT("DNS_PORT", 0, 65535, R->dns_port);
+    RULE_INT("DOT_PORT", 0, 65535, R->dot_port);
+    if (rule_int(rules, "INSPECT_ALWAYS", -1000, -1, &R->inspect_always) < 0) return -1;
+    if (rule_int(rules, "TCP_CLIENT_INSPECT", 0, 1 << 20, &R->tcp_client_inspect) < 0) return -1;
+    if (rule_int(rules, "TCP_SERVER_INSPECT", 0, 1 << 20, &R->tcp_server_inspect) < 0) return -1;
+    if (rule_int(rules, "UDP_CLIENT_INSPECT", 0, 1 << 20, &R->udp_client_inspect) < 0) return -1;
+    if (rule_int(rules, "STREAM_LIMIT", 0, 1LL << 31, &R->stream_limit) < 0) return -1;
+    if (rule_set(rules, "TLS_CONTENT_TYPES", 0, 255, R->tls_ctype, NULL, NULL, NULL, 0) < 0) return -1;
+    RULE_INT("TLS_HANDSHAKE", 0, 255, R->tls_handshake);
+    RULE_INT("TLS_MAJOR", 0, 255, R->tls_major);
+    RULE_INT("TLS_CLIENT_HELLO", 0, 255, R->tls_client_hello);
+    RULE_INT("TLS_SERVER_HELLO", 0, 255, R->tls_server_hello);
+    RULE_INT("TLS_CERTIFICATE", 0, 255, R->tls_certificate);
+    if (rule_set(rules, "TLS_AFTER_CERTIFICATE", 0, 255, R->tls_after_cert, NULL, NULL, NULL, 0) < 0) return -1;
+    RULE_INT("TLS_EXT_SERVER_NAME", 0, 0xFFFF, R->ext_sni);
+    RULE_INT("TLS_EXT_SUPPORTED_VERSIONS", 0, 0xFFFF, R->ext_supported_versions);
+    RULE_INT("TLS_EXT_ECH", 0, 0xFFFF, R->ext_ech);
+    RULE_INT("TLS_EXT_ESNI", 0, 0xFFFF, R->ext_esni);
+    RULE_INT("TLS_SNI_HOST_NAME", 0, 255, R->sni_host_name);
+    RULE_INT("TLS_ECH_OUTER", 0, 255, R->ech_outer);
+    RULE_INT("TLS_13", 0, 0xFFFF, R->tls13);
+    int nfirst;
+    uint8_t first[256];
+    if (rule_bytes(rules, "HTTP_METHODS", 0, 256, first, &nfirst) < 0) return -1;
+    for (int i = 0; i < nfirst; i++) R->http_first[first[i]] = 1;
+    RULE_INT("QUIC_LONG_HEADER", 1, 255, R->quic_long);
+    RULE_INT("QUIC_MIN_INITIAL", 1, 1 << 16, R->quic_min_initial);
+    RULE_INT("GQUIC_MIN_HELLO", 2, 1 << 16, R->gquic_min);
+    if (rule_bytes(rules, "GQUIC_MARK", 1, 8, R->gquic_mark, &R->gquic_mark_len) < 0) return -1;
+    RULE_INT("GQUIC_MARK_WITHIN", 0, 1 << 16, R->gquic_within);
+    if (rule_float(rules, "IDLE_TIMEOUT", &R->idle_timeout) < 0) return -1;
+    if (rule_float(rules, "FINISHED_GRACE", &R->finished_grace) < 0) return -1;
+    if (rule_int(rules, "FULL_SWEEP_EVERY", 1, 1 << 30, &R->full_sweep_every) < 0) return -1;
+    return 0;
+}
+
+/* sorted tuple of the values marked in a byte map of n entries */
+static PyObject *map_values(const uint8_t *map, int n, int want) {
+    PyObject *out = PyList_New(0);
+    for (int i = 0; out && i < n; i++) {
+        if (map[i] != want) continue;
+        PyObject *x = PyLong_FromLong(i);
+        if (!x || PyList_Append(out, x) < 0) Py_CLEAR(out);
+        Py_XDECREF(x);
+    }
+    if (!out) return NULL;
+    PyObject *t = PyList_AsTuple(out);
+    Py_DECREF(out);
+    return t;
+}
+
+static PyObject *list_values(const int *v, int n) {
+    PyObject *t = PyTuple_New(n);
+    for (int i = 0; t && i < n; i++) {
+        PyObject *x = PyLong_FromLong(v[i]);
+        if (!x) Py_CLEAR(t);
+        else PyTuple_SET_ITEM(t, i, x);
+    }
+    return t;
+}
+
+/* Core.rules(): the rules as this file holds them, in core.core_rules()'s forms */
+static PyObject *Core_rules(Core *c, PyObject *Py_UNUSED(ignored)) {
+    const Rules *R = &c->r;
+    PyObject *d = PyDict_New();
+    if (!d) return NULL;
+#define PUT(name, expr)                                                                                                \
+    do {                                                                                                               \
+        PyObject *o_ = (expr);                                                                                         \
+        if (!o_ || PyDict_SetItemString(d, name, o_) < 0) {                                                            \
+            Py_XDECREF(o_);                                                                                            \
+            Py_DECREF(d);                                                                                              \
+            return NULL;                                                                                               \
+        }                                                                                                              \
+        Py_DECREF(o_);                                                                                                 \
+    } while (0)
+#define INT(name, v) PUT(name, PyLong_FromLongLong((long long)(v)))
+#define FLT(name, v) PUT(name, PyFloat_FromDouble(v))
+#define BYTES(name, p, n) PUT(name, PyBytes_FromStringAndSize((const char *)(p), (n)))
+    uint8_t ports[65536], first[256];
+    int nfirst = 0;
+    for (int i = 0; i < 65536; i++) ports[i] = (R->server_port[i >> 3] >> (i & 7)) & 1;
+    for (int i = 0; i < 256; i++)
+        if (R->http_first[i]) first[nfirst++] = (uint8_t)i;
+    INT("MAX_RECORD", R->max_record);
+    INT("MAX_BLOCK", R->max_block);
+    INT("PCAPNG_EPB", R->pcapng_epb);
+    PyObject *links = PyTuple_New(R->nlinks);
+    for (int i = 0; links && i < R->nlinks; i++) {
+        const LinkRule *l = &R->links[i];
+        PyObject *row = Py_BuildValue("(iiii)", l->lt, l->framing, l->header, l->type_at);
+        if (!row) Py_CLEAR(links);
+        else PyTuple_SET_ITEM(links, i, row);
+    }
+    PUT("LINK_TYPES", links);
+    PUT("AF_INET_VALUES", map_values(R->af_version, 256, 4));
+    PUT("AF_INET6_VALUES", map_values(R->af_version, 256, 6));
+    BYTES("ETHERNET_BROADCAST", R->broadcast, 6);
+    INT("ETHERTYPE_IPV4", R->et_ipv4);
+    INT("ETHERTYPE_IPV6", R->et_ipv6);
+    PUT("VLAN_TAGS", list_values(R->vlan, R->nvlan));
+    INT("VLAN_TAG_LENGTH", R->vlan_len);
+    INT("PPPOE_SESSION", R->pppoe);
+    INT("PPPOE_HEADER", R->pppoe_len);
+    INT("PPP_IPV4", R->ppp4);
+    INT("PPP_IPV6", R->ppp6);
+    PUT("MPLS", list_values(R->mpls, R->nmpls));
+    INT("MPLS_LABEL_LENGTH", R->mpls_len);
+    BYTES("PCAPDROID_MAGIC", R->pd_magic, 4);
+    INT("PCAPDROID_TRAILER", R->pd_trailer);
+    INT("PCAPDROID_MIN_FRAME", R->pd_min_frame);
+    PyObject *ext = PyList_New(0);
+    for (int i = 0; ext && i < 256; i++) {
+        if (!R->v6ext[i]) continue;
+        PyObject *row = Py_BuildValue("(ii)", i, R->v6ext[i]);
+        if (!row || PyList_Append(ext, row) < 0) Py_CLEAR(ext);
+        Py_XDECREF(row);
+    }
+    PyObject *ext_t = ext ? PyList_AsTuple(ext) : NULL;
+    Py_XDECREF(ext);
+    PUT("IPV6_EXTENSION_HEADERS", ext_t);
+    INT("NO_NEXT_HEADER", R->no_next);
+    INT("ICMP", R->icmp);
+    INT("TCP", R->tcp);
+    INT("UDP", R->udp);
+    INT("ICMPV6", R->icmpv6);
+    INT("TCP_FIN", R->tcp_fin);
+    INT("TCP_SYN", R->tcp_syn);
+    INT("TCP_RST", R->tcp_rst);
+    INT("TCP_ACK", R->tcp_ack);
+    PUT("ICMP_REPLIES", map_values(R->icmp_reply, 256, 1));
+    PUT("SERVER_PORTS", map_values(ports, 65536, 1));
+    INT("EPHEMERAL_FROM", R->ephemeral_from);
+    INT("DNS_PORT", R->dns_port);
+    INT("DOT_PORT", R->dot_port);
+    INT("INSPECT_ALWAYS", R->inspect_always);
+    INT("TCP_CLIENT_INSPECT", R->tcp_client_inspect);
+    INT("TCP_SERVER_INSPECT", R->tcp_server_inspect);
+    INT("UDP_CLIENT_INSPECT", R->udp_client_inspect);
+    INT("STREAM_LIMIT", R->stream_limit);
+    PUT("TLS_CONTENT_TYPES", map_values(R->tls_ctype, 256, 1));
+    INT("TLS_HANDSHAKE", R->tls_handshake);
+    INT("TLS_MAJOR", R->tls_major);
+    INT("TLS_CLIENT_HELLO", R->tls_client_hello);
+    INT("TLS_SERVER_HELLO", R->tls_server_hello);
+    INT("TLS_CERTIFICATE", R->tls_certificate);
+    PUT("TLS_AFTER_CERTIFICATE", map_values(R->tls_after_cert, 256, 1));
+    INT("TLS_EXT_SERVER_NAME", R->ext_sni);
+    INT("TLS_EXT_SUPPORTED_VERSIONS", R->ext_supported_versions);
+    INT("TLS_EXT_ECH", R->ext_ech);
+    INT("TLS_EXT_ESNI", R->ext_esni);
+    INT("TLS_SNI_HOST_NAME", R->sni_host_name);
+    INT("TLS_ECH_OUTER", R->ech_outer);
+    INT("TLS_13", R->tls13);
+    BYTES("HTTP_METHODS", first, nfirst);
+    INT("QUIC_LONG_HEADER", R->quic_long);
+    INT("QUIC_MIN_INITIAL", R->quic_min_initial);
+    INT("GQUIC_MIN_HELLO", R->gquic_min);
+    BYTES("GQUIC_MARK", R->gquic_mark, R->gquic_mark_len);
+    INT("GQUIC_MARK_WITHIN", R->gquic_within);
+    FLT("IDLE_TIMEOUT", R->idle_timeout);
+    FLT("FINISHED_GRACE", R->finished_grace);
+    INT("FULL_SWEEP_EVERY", R->full_sweep_every);
+#undef PUT
+#undef INT
+#undef FLT
+#undef BYTES
+    return d;
+}
+
 static int Core_init(Core *c, PyObject *args, PyObject *Py_UNUSED(kw)) {
-    PyObject *engine, *devices, *server_ports;
-    if (!PyArg_ParseTuple(args, "OO!O", &engine, &PyTuple_Type, &devices, &server_ports)) return -1;
+    PyObject *engine, *devices, *rules;
+    if (!PyArg_ParseTuple(args, "OO!O", &engine, &PyTuple_Type, &devices, &rules)) return -1;
+    if (load_rules(&c->r, rules) < 0) return -1;
     c->engine = Py_NewRef(engine);
     c->devices = Py_NewRef(devices);
+    /* core.CoreHost, the whole interface */
     if (!(c->inspect = getm(engine, "inspect")) || !(c->dns_payload = getm(engine, "dns_payload")) ||
-        !(c->fragment = getm(engine, "fragment")) || !(c->conceal = getm(engine, "_conceal")) ||
-        !(c->core_view = getm(engine, "core_view")) || !(c->core_hello = getm(engine, "core_hello")) || !(c->merge_pair = getm(engine, "merge_pair")) ||
-        !(c->prune = getm(engine, "prune_fragments")) || !(c->counter = getm(engine, "counter")) ||
-        !(c->frag_owner = getm(engine, "frag_owner")))
+        !(c->fragment = getm(engine, "fragment")) || !(c->conceal = getm(engine, "conceal")) ||
+        !(c->core_view = getm(engine, "core_view")) || !(c->core_hello = getm(engine, "core_hello")) ||
+        !(c->merge_pair = getm(engine, "merge_pair")) || !(c->prune = getm(engine, "prune_fragments")) ||
+        !(c->counter = getm(engine, "counter")) || !(c->frag_owner = getm(engine, "core_frag_owner")) ||
+        !(c->folded = getm(engine, "folded")))
         return -1;
-    if (!PyList_Check(c->counter) || !PyDict_Check(c->frag_owner)) {
-        PyErr_SetString(PyExc_TypeError, "engine counter must be a list and frag_owner a dict");
+    if (!PyList_Check(c->counter) || PyList_GET_SIZE(c->counter) < 1 || !PyDict_Check(c->frag_owner)) {
+        PyErr_SetString(PyExc_TypeError, "engine counter must be a list and core_frag_owner a dict");
         return -1;
     }
     PyObject *v = getm(engine, "bucket");
@@ -1408,17 +1869,11 @@ static int Core_init(Core *c, PyObject *args, PyObject *Py_UNUSED(kw)) {
     c->sweeps = PyLong_AsLongLong(v);
     Py_DECREF(v);
     if (PyErr_Occurred()) return -1;
-    if (!(c->apps = PyDict_New())) return -1;
-    PyObject *it = PyObject_GetIter(server_ports);
-    if (!it) return -1;
-    PyObject *x;
-    while ((x = PyIter_Next(it))) {
-        long port = PyLong_AsLong(x);
-        Py_DECREF(x);
-        if (port >= 0 && port < 65536) c->server_port[port >> 3] |= (uint8_t)(1 << (port & 7));
+    if (!(c->bucket > 0)) {
+        PyErr_SetString(PyExc_ValueError, "the timeline bucket must be positive");
+        return -1;
     }
-    Py_DECREF(it);
-    if (PyErr_Occurred()) return -1;
+    if (!(c->apps = PyDict_New())) return -1;
     c->freehead = c->live_head = c->live_tail = -1;
     c->next_serial = 1;
     return tab_grow(c);
@@ -1489,6 +1944,7 @@ static PyMethodDef Core_methods[] = {
      "pcapng(buf, offset, big_endian, ifaces) -> (offset, blocks, last_ts or None)"},
     {"finish", (PyCFunction)Core_finish, METH_NOARGS, "fold every flow and hand the pairs to the engine"},
     {"live", (PyCFunction)Core_live, METH_NOARGS, "number of flows in the table"},
+    {"rules", (PyCFunction)Core_rules, METH_NOARGS, "the capture rules the core holds, as core.core_rules() packs them"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1509,6 +1965,8 @@ static struct PyModuleDef coremodule = {
     PyModuleDef_HEAD_INIT, .m_name = "_core", .m_doc = "The compiled common path of the capture readers.", .m_size = -1};
 
 PyMODINIT_FUNC PyInit__core(void) {
+    if (!S_INSPECT && !(S_INSPECT = PyUnicode_InternFromString("inspect"))) return NULL;
+    if (!S_FLOW && !(S_FLOW = PyUnicode_InternFromString("flow"))) return NULL;
     if (PyType_Ready(&CoreType) < 0) return NULL;
     PyObject *m = PyModule_Create(&coremodule);
     if (!m) return NULL;

@@ -2,30 +2,23 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Protocol
 
+from ipowner.capture.core import core_available
 from ipowner.capture.engine import Engine
+from ipowner.capture.frame import WalkerFactory, make_handler
 from ipowner.model.traffic import InputInfo
 
-CHUNK = 1 << 22  # bytes read at a time from a capture
-BATCH_FROM = CHUNK  # captures smaller than this are read frame by frame unless asked (numpy costs its import)
-MAX_RECORD = 262144  # the largest record tshark/libpcap accept; a header claiming more is corrupt
+
+class Source(Protocol):
+    """What an input is read from: a binary stream's ``read``."""
+
+    def read(self, n: int = -1, /) -> bytes: ...
+
 
 Progress = Callable[[int], None]  # called with the number of bytes consumed so far
-
-
-def core_available() -> bool:
-    """Whether the compiled core of the capture readers was built for this installation."""
-    if os.environ.get("IPOWNER_NO_CORE"):  # the environment switch (CI runs the suite without the core)
-        return False
-    try:
-        from ipowner.capture._core import Core  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 @dataclass(slots=True)
@@ -33,30 +26,19 @@ class ReadContext:
     """One input being read into the engine."""
 
     name: str
-    stream: BinaryIO
+    stream: Source
     engine: Engine
     info: InputInfo
     head: bytes = b""  # bytes already read for format detection, to be consumed first
     progress: Progress | None = None
-    fast: bool = True  # False: the dpkt-based slow path (for differential tests)
-    batch: bool | None = None  # with fast: frames classified in batches (numpy); None: for large inputs
-    compiled: bool | None = None  # the C core (readers/_core.c); None: when it is built and batch is not chosen
+    compiled: bool | None = None  # the C core: True required, False refused, None when available
+    walker: WalkerFactory = make_handler  # the per-frame walker used without the core (the tests plug in theirs)
 
     def use_core(self) -> bool:
         """Whether to read this capture with the compiled core."""
-        if not self.fast or self.compiled is False or self.batch is not None:
-            return False
-        return self.compiled is True or core_available()
-
-    def use_batch(self) -> bool:
-        """Whether to read this capture in batches; may read ahead (kept for the reader)."""
-        if not self.fast or self.batch is False:
-            return False
-        if self.batch:
-            return True
-        ahead = self.read(BATCH_FROM)
-        self.head = ahead + self.head
-        return len(ahead) >= BATCH_FROM
+        if self.compiled is not None:
+            return self.compiled
+        return self.walker is make_handler and core_available()
 
     def read(self, n: int) -> bytes:
         if self.head:

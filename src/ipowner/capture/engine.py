@@ -1,9 +1,9 @@
 """The flow table every reader feeds: flows by 5-tuple, folded per (device, destination, app) pair.
 
-Per-direction counters are plain lists so the packet loop touches only list slots:
-``[packets, frame_bytes, ip_bytes, last_ts, bucket, bucket_bytes, inspect, flow, peer]``.
-A flow lives in its table under both directions' keys; when it ends or goes idle it is folded into
-its pair and forgotten, so memory follows destinations, not packets or flows.
+A flow has two ``Direction``s (client and server side), each with the counters the packet loop adds to
+and the budget of payloads still to look at. A flow lives in its table under both directions' keys;
+when it ends or goes idle it is folded into its ``Pair`` and forgotten, so memory follows destinations,
+not packets or flows. The rules it decides by (timeouts, budgets, ports) are in ``rules.py``.
 """
 
 from __future__ import annotations
@@ -12,52 +12,68 @@ import ipaddress
 import itertools
 import socket
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Final, Literal
 
-from ipowner.capture.protocols.payload import (
+from ipowner.capture import rules
+from ipowner.capture.protocols.common import PayloadError, normalise_name
+from ipowner.capture.protocols.dns import parse_dns_response
+from ipowner.capture.protocols.http import http_host, looks_like_http_request
+from ipowner.capture.protocols.quic import QuicInitialState, gquic_chlo_sni, is_client_initial
+from ipowner.capture.protocols.tls import ClientHello, client_hello_from_stream, server_certificate_names
+from ipowner.capture.rules import (
+    ADDRESS_TEXTS_MAX,
+    DNS_PORT,
+    DNS_SEEN_MAX,
     DOH_NAMES,
-    ClientHello,
-    PayloadError,
-    client_hello_from_stream,
-    gquic_chlo_sni,
-    http_host,
-    looks_like_http_request,
-    normalise_name,
-    parse_dns_response,
-    server_certificate_names,
+    DOT_PORT,
+    EPHEMERAL_FROM,
+    FINISHED_GRACE,
+    FRAGMENT_OWNERS_KEEP,
+    FRAGMENT_OWNERS_MAX,
+    FRAGMENTED_DATAGRAMS_MAX,
+    FULL_SWEEP_EVERY,
+    HELLOS_SEEN_MAX,
+    HTTP_METHODS,
+    ICMP,
+    ICMP_REPLIES,
+    ICMPV6,
+    IDLE_TIMEOUT,
+    INSPECT_ALWAYS,
+    PORTED_PROTOCOLS,
+    PROTO_NAMES,
+    SERVER_PORTS,
+    STREAM_LIMIT,
+    STREAM_PENDING,
+    TCP,
+    TCP_ACK,
+    TCP_CLIENT_INSPECT,
+    TCP_SERVER_INSPECT,
+    TCP_SYN,
+    TLS_HANDSHAKE,
+    UDP,
+    UDP_CLIENT_INSPECT,
 )
-from ipowner.capture.protocols.quic import QuicInitialState, is_client_initial
 from ipowner.model.kinds import Concealment, HostnameSource
 from ipowner.model.traffic import Hostname
 
-# counter slots
-PK, BY, IB, LT, BK, BB, INS, FL, PEER = range(9)
+if TYPE_CHECKING:
+    from ipowner.capture._core import Core
 
-TCP, UDP, ICMP, ICMP6 = 6, 17, 1, 58
-PROTO_NAMES = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmpv6", 2: "igmp", 47: "gre", 50: "esp", 51: "ah", 132: "sctp", 89: "ospf"}
-PROTO_BYTE = [bytes([i]) for i in range(256)]
+PROTO_BYTE: Final = [bytes([i]) for i in range(256)]  # protocol number -> the one byte it adds to a flow key
+_HTTP_FIRST: Final = frozenset(m[0] for m in HTTP_METHODS)  # first letters of the HTTP methods
 
-IDLE_TIMEOUT = 300.0  # seconds of capture time without a packet before a flow is folded
-FINISHED_GRACE = 10.0  # after FIN/RST, wait this long for stragglers before folding
-FULL_SWEEP_EVERY = 16  # sweeps between scans of every live flow for idleness (others look at finished ones)
-SWEEP_MASK = (1 << 16) - 1  # the flow table is swept every 65536 frames
-
-# Server ports that make the sender of a first packet the client even when no SYN was captured.
-_SERVER_PORTS = frozenset({53, 67, 80, 88, 110, 123, 137, 138, 143, 161, 389, 443, 465, 514, 587, 853, 993, 995,
-                           1194, 1900, 3478, 5060, 5228, 5353, 5355, 8080, 8443})
-
-TCP_CLIENT_INSPECT = 8  # client data segments looked at for a ClientHello or HTTP request head
-TCP_SERVER_INSPECT = 16  # server data segments looked at for a TLS <= 1.2 certificate
-UDP_CLIENT_INSPECT = 4  # client datagrams looked at for a QUIC Initial
-_HTTP_FIRST = frozenset(b"GPHDOCT")  # first letters of the HTTP methods
-STREAM_LIMIT = 32768  # bytes of a TCP stream kept while looking for a handshake
+FlowKind = Literal["dns", "udp", "dns-tcp", "tcp", "other"]  # what a flow's payloads are looked at for
+PortKey = tuple[int | str, int | None]  # (protocol number, or a log's protocol name; server port or None)
+PairKey = tuple[str | None, str, str | None]  # (device, destination, app); logs may not name the device
+FragmentOwner = tuple["Core", int, int]  # the C core's (core, flow slot * 2 + direction, flow serial)
 
 
-def port_label(key: tuple) -> str:
+def port_label(key: PortKey) -> str:
     """'tcp/443', 'udp/53', 'icmp' from a pair's port key."""
     proto, port = key
     if isinstance(proto, int):
         name = PROTO_NAMES.get(proto, f"ip-proto-{proto}")
-        return f"{name}/{port}" if proto in (TCP, UDP, 132) else name
+        return f"{name}/{port}" if proto in PORTED_PROTOCOLS else name
     return f"{proto}/{port}" if port is not None else str(proto)
 
 
@@ -73,7 +89,7 @@ def scope_of(address: str, l2_broadcast: bool = False) -> str:
         return "multicast"
     if l2_broadcast:
         return "broadcast"  # e.g. a subnet-directed broadcast sent to ff:ff:ff:ff:ff:ff
-    if ip.version == 6 and ip.ipv4_mapped is not None:
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
     if ip.is_private or ip.is_link_local or ip.is_loopback or ip.is_unspecified:
         # 64:ff9b::/96 (NAT64) is flagged private by ipaddress but leads to the internet
@@ -109,7 +125,7 @@ class Stream:
                 self.data += chunk
                 self.next_seq = (self.next_seq + len(chunk)) & 0xFFFFFFFF
         elif rel < 0x80000000:
-            if len(self.pending) < 32:
+            if len(self.pending) < STREAM_PENDING:
                 self.pending[seq] = payload
         else:
             # overlaps what we have: keep only the new tail
@@ -121,18 +137,62 @@ class Stream:
         return grew
 
 
+@dataclass(slots=True, eq=False)
+class Direction:
+    """One direction of a flow: what the packet loop adds to, and what is still looked at in its payloads.
+
+    Compared and hashed by identity (``c is f.a`` tells the client's side).
+    """
+
+    packets: int
+    frame_bytes: int
+    ip_bytes: int
+    last_ts: float
+    bucket: float  # the timeline bucket being counted (timestamp // bucket length)...
+    bucket_bytes: int  # ...and the frame bytes in it so far; earlier buckets are parked on the flow
+    inspect: int  # payloads still to look at: 0 none, INSPECT_ALWAYS every one
+    flow: Flow
+    peer: str  # where this direction's packets go
+
+
 class Flow:
+    """One flow (a 5-tuple, or an address pair and protocol), from its first packet until it is folded.
+
+    Every slot is set in ``Engine.new_flow`` (or ``core_view``); ``timeline``, ``streams`` and ``quic``
+    stay None until a flow needs them.
+    """
+
     __slots__ = ("init", "resp", "proto", "init_port", "resp_port", "app", "first", "a", "b", "keys", "table",
                  "timeline", "fin", "kind", "streams", "quic", "l2_bcast")
 
-    # every slot is set in Engine.new_flow; timeline and streams stay None until a flow needs them
+    init: str  # the initiator (the client, the device side by default)
+    resp: str  # the responder
+    proto: int
+    init_port: int
+    resp_port: int  # the server port (for ICMP, the type the flow was opened with)
+    app: str | None
+    first: float
+    a: Direction  # the initiator's side
+    b: Direction  # the responder's side
+    keys: tuple[bytes, bytes]  # its two keys in ``table``
+    table: dict[bytes, Direction]
+    timeline: dict[float, list[int]] | None  # bucket -> [sent, received] of buckets rolled over
+    fin: bool  # saw FIN or RST: folded after FINISHED_GRACE
+    kind: FlowKind
+    streams: dict[bool, Stream] | None  # per side (True: the client's) when a handshake spans segments
+    quic: QuicInitialState | None
+    l2_bcast: bool
+
+
+# A folded flow's directions point here, so a flow and its directions free each other without the collector.
+FOLDED: Final = Flow()
 
 
 @dataclass(slots=True)
 class Pair:
     """Everything known about one (device, destination, app) pair once its flows are folded."""
 
-    device: str
+    device: str | None
     remote: str
     app: str | None
     flows: int = 0
@@ -144,47 +204,51 @@ class Pair:
     ip_bytes_received: int = 0
     first_seen: float | None = None
     last_seen: float | None = None
-    ports: dict[tuple, None] = field(default_factory=dict)  # (protocol number or name, server port or None)
+    ports: dict[PortKey, None] = field(default_factory=dict)
     timeline: dict[float, list[int]] = field(default_factory=dict)  # bucket -> [sent, received] frame bytes
     l2_broadcast: bool = False
     ip_only: bool = False  # counts came from a log: no frame bytes
 
 
 class Engine:
-    """Collects flows, names and pairs from any number of inputs."""
+    """Collects flows, names and pairs from any number of inputs.
 
-    def __init__(self, *, bucket: float = 60.0, devices: set[str] | None = None, fast_payloads: bool = True) -> None:
+    It implements ``core.CoreHost``, what the C core calls back (see there).
+    """
+
+    def __init__(self, *, bucket: float = rules.DEFAULT_BUCKET, devices: set[str] | None = None) -> None:
         self.bucket = float(bucket)
         self.devices_given = {ipaddress.ip_address(d).compressed for d in (devices or set())}
-        self.tables: dict[int, dict[bytes, list]] = {}
-        self.tcp: dict[bytes, list] = {}
-        self.udp: dict[bytes, list] = {}
-        self.other: dict[bytes, list] = {}
+        self.tcp: dict[bytes, Direction] = {}
+        self.udp: dict[bytes, Direction] = {}
+        self.other: dict[bytes, Direction] = {}
         self.live: dict[Flow, None] = {}
         self.finished: list[Flow] = []  # flows that saw FIN or RST, folded after FINISHED_GRACE
         self.sweeps = 0
         self.addr_names: dict[bytes, str] = {}  # raw address -> text, so each is formatted once
-        self.pairs: dict[tuple[str, str, str | None], Pair] = {}
+        self.pairs: dict[PairKey, Pair] = {}
         self.names: dict[str, dict[Hostname, None]] = {}
         self.named: set[tuple[str, str, str, str | None]] = set()  # what add_name has put in names
-        self.core_hellos: set[tuple] = set()  # (server, raw name, ech, port) recorded by core_hello
+        self.core_hellos: set[tuple[str, bytes | None, bool, int]] = set()  # (server, raw name, ech, port)
         self.concealment: dict[str, dict[str, None]] = {}
-        self.frag_owner: dict[bytes, list] = {}
-        self.frag_pieces: dict[bytes, dict] = {}
+        self.frag_owner: dict[bytes, Direction] = {}  # datagram -> the side its first fragment counted on
+        self.core_frag_owner: dict[bytes, FragmentOwner] = {}  # the same for the C core, kept by it
+        self.frag_pieces: dict[bytes, dict[int, bytes]] = {}
         self.counter = [0]  # frames handled, all inputs together
-        self.sweep_mask = SWEEP_MASK  # read here so tests can sweep more often
+        self.sweep_mask = rules.SWEEP_MASK  # read at construction, so tests can sweep more often
         self.dns_errors = 0
         self.dns_seen: set[bytes] = set()
         self.first_dns_error: tuple[int, str] | None = None
         self.now = 0.0
         self.current_app: str | None = None  # set by readers whose container names the app per packet
-        self.cores: list = []  # compiled flow tables feeding this engine (one per capture being read)
+        self.cores: list[Core] = []  # compiled flow tables feeding this engine (one per capture being read)
+        self.folded = FOLDED
 
     # ------------------------------------------------------------ flow creation
 
-    def new_flow(self, table: dict, key: bytes, rkey: bytes, src: bytes, dst: bytes, proto: int, sport: int,
-                 dport: int, flags: int, ts: float, l2_bcast: bool, app: str | None) -> list:
-        """Create a flow for a packet src->dst whose key is missing; return the sender's counters."""
+    def new_flow(self, table: dict[bytes, Direction], key: bytes, rkey: bytes, src: bytes, dst: bytes, proto: int,
+                 sport: int, dport: int, flags: int, ts: float, l2_bcast: bool, app: str | None) -> Direction:
+        """Create a flow for a packet src->dst whose key is missing; return the sender's direction."""
         sender_is_client = _sender_is_client(proto, sport, dport, flags)
         names = self.addr_names
         s_txt = names.get(src)
@@ -193,7 +257,7 @@ class Engine:
         d_txt = names.get(dst)
         if d_txt is None:
             d_txt = names[dst] = addr_text(dst)
-        if len(names) > 1 << 20:
+        if len(names) > ADDRESS_TEXTS_MAX:
             names.clear()
         if self.devices_given:
             if d_txt in self.devices_given and s_txt not in self.devices_given:
@@ -211,8 +275,8 @@ class Engine:
         f.streams = None
         f.quic = None
         bk = ts // self.bucket
-        sc = [0, 0, 0, ts, bk, 0, 0, f, d_txt]
-        rc = [0, 0, 0, ts, bk, 0, 0, f, s_txt]
+        sc = Direction(0, 0, 0, ts, bk, 0, 0, f, d_txt)
+        rc = Direction(0, 0, 0, ts, bk, 0, 0, f, s_txt)
         if sender_is_client:
             f.init, f.resp, f.init_port, f.resp_port, f.a, f.b = s_txt, d_txt, sport, dport, sc, rc
         else:
@@ -222,32 +286,31 @@ class Engine:
         table[rkey] = rc
         self.live[f] = None
         # what to look at in the payloads
-        client, _server = f.a, f.b
         if proto == UDP:
-            if sport == 53 or dport == 53:
+            if sport == DNS_PORT or dport == DNS_PORT:
                 f.kind = "dns"
-                sc[INS] = rc[INS] = -1  # every datagram may carry answers
+                sc.inspect = rc.inspect = INSPECT_ALWAYS  # every datagram may carry answers
             else:
                 f.kind = "udp"
-                client[INS] = UDP_CLIENT_INSPECT
+                f.a.inspect = UDP_CLIENT_INSPECT
         elif proto == TCP:
-            if sport == 53 or dport == 53:
+            if sport == DNS_PORT or dport == DNS_PORT:
                 f.kind = "dns-tcp"
-                sc[INS] = rc[INS] = -1
+                sc.inspect = rc.inspect = INSPECT_ALWAYS
             else:
                 f.kind = "tcp"
-                client[INS] = TCP_CLIENT_INSPECT
+                f.a.inspect = TCP_CLIENT_INSPECT
         else:
             f.kind = "other"
-        if f.resp_port == 853 and proto in (TCP, UDP):
-            self._conceal(f.resp, "dot")
+        if f.resp_port == DOT_PORT and proto in (TCP, UDP):
+            self.conceal(f.resp, "dot")
         return sc
 
     # ------------------------------------------------------------ payloads
 
-    def inspect(self, c: list, proto: int, payload: bytes, seq: int = 0) -> None:
+    def inspect(self, c: Direction, proto: int, payload: bytes, seq: int = 0) -> None:
         """Look at one payload of a flow direction still being inspected."""
-        f = c[FL]
+        f = c.flow
         kind = f.kind
         if kind == "dns":
             self.dns_payload(payload)
@@ -256,21 +319,21 @@ class Engine:
             if kind == "tcp":
                 self._tcp(c, f, payload, seq)
             elif kind == "udp":
-                c[INS] -= 1
+                c.inspect -= 1
                 if f.quic is None:
                     if not is_client_initial(payload):
                         sni = gquic_chlo_sni(payload)
                         if sni:
-                            self._hello(ClientHello(sni, False), c[PEER], "quic", f.resp_port)
+                            self._hello(ClientHello(sni, False), c.peer, "quic", f.resp_port)
                         else:
-                            c[INS] = 0  # a QUIC client starts with an Initial; this flow did not
+                            c.inspect = 0  # a QUIC client starts with an Initial; this flow did not
                         return
                     f.quic = QuicInitialState()
                 hello = f.quic.feed(payload)
                 if hello is not None or f.quic.done:
-                    c[INS] = 0
+                    c.inspect = 0
                 if hello is not None:
-                    self._hello(hello, c[PEER], "quic", f.resp_port)
+                    self._hello(hello, c.peer, "quic", f.resp_port)
             elif kind == "dns-tcp":
                 if f.streams is None:
                     f.streams = {}
@@ -280,7 +343,7 @@ class Engine:
                 if st.add(seq, payload):
                     self._dns_stream(st)
                 if st.done:
-                    c[INS] = 0
+                    c.inspect = 0
             else:
                 self._tcp(c, f, payload, seq)
         except Exception as exc:  # noqa: BLE001 - untrusted payloads: one bad payload never stops the reading
@@ -288,7 +351,7 @@ class Engine:
                 exc = PayloadError(f"unparsable payload ({type(exc).__name__})")
             if kind == "dns-tcp":
                 self._dns_error(exc)
-            c[INS] = 0  # not the protocol it looked like, or mangled: stop looking
+            c.inspect = 0  # not the protocol it looked like, or mangled: stop looking
 
     def dns_payload(self, payload: bytes) -> None:
         """One DNS message over UDP (any datagram of the flow may carry answers); errors are counted."""
@@ -307,50 +370,51 @@ class Engine:
         if self.first_dns_error is None:
             self.first_dns_error = (self.counter[0], str(exc))
 
-    def _tcp(self, c: list, f: Flow, payload: bytes, seq: int) -> None:
+    def _tcp(self, c: Direction, f: Flow, payload: bytes, seq: int) -> None:
         is_client = c is f.a
-        c[INS] -= 1
+        c.inspect -= 1
         streams = f.streams
         st = streams.get(is_client) if streams is not None else None
         if st is None:
             first = payload[0]
-            if first == 0x16:
+            if first == TLS_HANDSHAKE:
                 # A first segment is read where it lies; a Stream (a copy) only when it is incomplete.
                 if is_client:
                     hello = client_hello_from_stream(payload, alpn=False)
                     if hello is not None:
-                        c[INS] = 0
-                        self._hello(hello, c[PEER], "sni", f.resp_port)
-                        f.b[INS] = TCP_SERVER_INSPECT  # a TLS <= 1.2 server shows its certificate next
+                        c.inspect = 0
+                        self._hello(hello, c.peer, "sni", f.resp_port)
+                        f.b.inspect = TCP_SERVER_INSPECT  # a TLS <= 1.2 server shows its certificate next
                         return
                 else:
                     names, done = server_certificate_names(payload)
                     if names:
-                        sender = f.a[PEER]  # the server: where the client's packets go
+                        sender = f.a.peer  # the server: where the client's packets go
                         for n in names:
                             self.add_name(sender, n, "cert")
                     if done or len(payload) > STREAM_LIMIT:
-                        c[INS] = 0
+                        c.inspect = 0
                         return
                 if streams is None:
                     streams = f.streams = {}
                 st = streams[is_client] = Stream()
                 st.add(seq, payload)
                 if st.done:
-                    c[INS] = 0
+                    c.inspect = 0
                 return
             if not is_client or first not in _HTTP_FIRST:
-                c[INS] = 0  # neither a TLS handshake nor an HTTP request: nothing to learn here
+                c.inspect = 0  # neither a TLS handshake nor an HTTP request: nothing to learn here
                 return
             if looks_like_http_request(payload):
                 host, complete = http_host(payload)
                 if host:
-                    self.add_name(c[PEER], host, "http")
+                    self.add_name(c.peer, host, "http")
                 if complete or host:
                     return  # keep looking at later requests on the same connection
             if streams is None:
                 streams = f.streams = {}
             st = streams[is_client] = Stream()
+        assert streams is not None  # a stream exists, so its dict does
         if not st.add(seq, payload):
             return
         data = bytes(st.data)
@@ -358,26 +422,26 @@ class Engine:
             if looks_like_http_request(data):
                 host, complete = http_host(data)
                 if host:
-                    self.add_name(c[PEER], host, "http")
+                    self.add_name(c.peer, host, "http")
                 if host or complete or st.done:
                     del streams[is_client]
                 return
             hello = client_hello_from_stream(data, alpn=False)
             if hello is not None:
-                c[INS] = 0
+                c.inspect = 0
                 del streams[is_client]
-                self._hello(hello, c[PEER], "sni", f.resp_port)
-                f.b[INS] = TCP_SERVER_INSPECT
+                self._hello(hello, c.peer, "sni", f.resp_port)
+                f.b.inspect = TCP_SERVER_INSPECT
             elif st.done:
-                c[INS] = 0
+                c.inspect = 0
         else:
             names, done = server_certificate_names(data)
             if names:
-                sender = f.a[PEER]
+                sender = f.a.peer
                 for n in names:
                     self.add_name(sender, n, "cert")
             if done or st.done:
-                c[INS] = 0
+                c.inspect = 0
                 streams.pop(is_client, None)
 
     def _hello(self, hello: ClientHello, server: str, source: str, port: int) -> None:
@@ -389,13 +453,13 @@ class Engine:
             concealment = "ech-outer"
         elif sni in DOH_NAMES:
             concealment = "doh"
-        elif port == 853:
+        elif port == DOT_PORT:
             concealment = "dot"
         else:
             self.add_name(server, sni, source)
             return
         self.add_name(server, sni, source, concealment)
-        self._conceal(server, concealment)
+        self.conceal(server, concealment)
 
     def _dns(self, payload: bytes) -> None:
         # The same answer (all but the transaction id) recurs often; its names are already recorded.
@@ -405,7 +469,7 @@ class Engine:
 
     def _dns_new(self, payload: bytes, body: bytes) -> None:
         ans = parse_dns_response(payload)
-        if len(self.dns_seen) > 8192:
+        if len(self.dns_seen) > DNS_SEEN_MAX:
             self.dns_seen.clear()
         self.dns_seen.add(body)
         if ans is None:
@@ -437,16 +501,17 @@ class Engine:
             found = self.names[address] = {}
         found[Hostname(name, HostnameSource(source), Concealment(concealment) if concealment else None)] = None
 
-    def _conceal(self, address: str, label: str) -> None:
+    def conceal(self, address: str, label: str) -> None:
+        """Mark ``address`` as hiding what it serves ("dot", "doh", "ech-outer")."""
         self.concealment.setdefault(address, {})[label] = None
 
     # ------------------------------------------------------------ fragments
 
-    def fragment(self, fkey: bytes, offset: int, more: bool, piece: bytes, owner: list | None) -> bytes | None:
+    def fragment(self, fkey: bytes, offset: int, more: bool, piece: bytes, owner: Direction | None) -> bytes | None:
         """Keep UDP fragments of a datagram whose flow is inspected; the whole IP payload once complete."""
         pieces = self.frag_pieces.get(fkey)
         if pieces is None:
-            if len(self.frag_pieces) > 1024:
+            if len(self.frag_pieces) > FRAGMENTED_DATAGRAMS_MAX:
                 self.frag_pieces.clear()
             pieces = self.frag_pieces[fkey] = {}
         pieces[offset] = piece
@@ -462,6 +527,13 @@ class Engine:
         del self.frag_pieces[fkey]
         return bytes(data)
 
+    def frag_owner_of(self, fid: bytes) -> Direction | None:
+        """The side of the flow a datagram's first fragment went to, while that flow is live."""
+        c = self.frag_owner.get(fid)
+        if c is None or c.flow not in self.live:
+            return None  # never seen, or folded since: later fragments count as a port-less flow
+        return c
+
     # ------------------------------------------------------------ folding
 
     def mark_finished(self, f: Flow) -> None:
@@ -474,7 +546,7 @@ class Engine:
         live = self.live
         if self.sweeps % FULL_SWEEP_EVERY == 0:
             for f in list(live):
-                last = f.a[LT] if f.a[LT] > f.b[LT] else f.b[LT]
+                last = f.a.last_ts if f.a.last_ts > f.b.last_ts else f.b.last_ts
                 if now - last > IDLE_TIMEOUT or (f.fin and now - last > FINISHED_GRACE):
                     self.fold(f)
             self.finished = [f for f in self.finished if f in live]
@@ -482,7 +554,7 @@ class Engine:
             keep = []
             for f in self.finished:
                 if f in live:
-                    last = f.a[LT] if f.a[LT] > f.b[LT] else f.b[LT]
+                    last = f.a.last_ts if f.a.last_ts > f.b.last_ts else f.b.last_ts
                     if now - last > FINISHED_GRACE:
                         self.fold(f)
                     else:
@@ -491,12 +563,13 @@ class Engine:
         self.prune_fragments()
 
     def prune_fragments(self) -> None:
-        if len(self.frag_owner) > 4096:
-            # Drop the oldest half only: fragments still in flight keep their owner (clearing them all
-            # turned a datagram's later fragments into a port-less flow pointing the wrong way).
-            owners = self.frag_owner
-            for k in list(itertools.islice(owners, len(owners) - 2048)):
-                del owners[k]
+        """Bound the datagram -> first-fragment owner maps (the engine's and the C core's)."""
+        for owners in (self.frag_owner, self.core_frag_owner):
+            if len(owners) > FRAGMENT_OWNERS_MAX:
+                # Drop the oldest only: fragments still in flight keep their owner (clearing them all
+                # turned a datagram's later fragments into a port-less flow pointing the wrong way).
+                for k in list(itertools.islice(owners, len(owners) - FRAGMENT_OWNERS_KEEP)):
+                    del owners[k]
 
     def fold(self, f: Flow) -> None:
         a, b = f.a, f.b
@@ -505,14 +578,14 @@ class Engine:
         if p is None:
             p = self.pairs[key] = Pair(f.init, f.resp, f.app)
         p.flows += 1
-        p.packets_sent += a[PK]
-        p.packets_received += b[PK]
-        p.bytes_sent += a[BY]
-        p.bytes_received += b[BY]
-        p.ip_bytes_sent += a[IB]
-        p.ip_bytes_received += b[IB]
+        p.packets_sent += a.packets
+        p.packets_received += b.packets
+        p.bytes_sent += a.frame_bytes
+        p.bytes_received += b.frame_bytes
+        p.ip_bytes_sent += a.ip_bytes
+        p.ip_bytes_received += b.ip_bytes
         first = f.first
-        last = a[LT] if a[LT] > b[LT] else b[LT]
+        last = a.last_ts if a.last_ts > b.last_ts else b.last_ts
         if p.first_seen is None or first < p.first_seen:
             p.first_seen = first
         if p.last_seen is None or last > p.last_seen:
@@ -523,56 +596,49 @@ class Engine:
         ptl = p.timeline
         if f.timeline:
             _merge_timeline(ptl, f.timeline)
-        if a[BB]:
-            slot = ptl.get(a[BK])
+        if a.bucket_bytes:
+            slot = ptl.get(a.bucket)
             if slot is None:
-                ptl[a[BK]] = [a[BB], 0]
+                ptl[a.bucket] = [a.bucket_bytes, 0]
             else:
-                slot[0] += a[BB]
-        if b[BB]:
-            slot = ptl.get(b[BK])
+                slot[0] += a.bucket_bytes
+        if b.bucket_bytes:
+            slot = ptl.get(b.bucket)
             if slot is None:
-                ptl[b[BK]] = [0, b[BB]]
+                ptl[b.bucket] = [0, b.bucket_bytes]
             else:
-                slot[1] += b[BB]
+                slot[1] += b.bucket_bytes
         t = f.table
         k1, k2 = f.keys
         t.pop(k1, None)
         t.pop(k2, None)
         del self.live[f]
-        a[FL] = b[FL] = None  # the flow and its counter lists point at each other: free them without the GC
-
-    def frag_owner_of(self, fid: bytes) -> list | None:
-        """The counters of the flow a datagram's first fragment went to, while that flow is live."""
-        c = self.frag_owner.get(fid)
-        if c is None or c[FL] not in self.live:
-            return None  # never seen, or folded since: later fragments count as a port-less flow
-        return c
+        a.flow = b.flow = FOLDED  # the flow and its directions point at each other: free them without the GC
 
     # ------------------------------------------------------------ the compiled flow table
 
-    def attach_core(self):  # noqa: ANN201 - returns readers._core.Core, which may not be built
+    def attach_core(self) -> Core:
         """A compiled flow table for one capture, folded into this engine by ``fold_all``."""
-        from ipowner.capture._core import Core
+        from ipowner.capture.core import new_core
 
         devices = []
         for d in self.devices_given:
             raw = socket.inet_pton(socket.AF_INET6 if ":" in d else socket.AF_INET, d)
             if addr_text(raw) == d:  # the reference compares text: a form it cannot produce never matches
                 devices.append(raw)
-        core = Core(self, tuple(devices), _SERVER_PORTS)
+        core = new_core(self, tuple(devices))
         self.cores.append(core)
         return core
 
-    def core_view(self, kind: str, init: str, resp: str, resp_port: int) -> tuple[list, list]:
-        """The counter lists ``inspect`` works on, for a flow held by the compiled table."""
+    def core_view(self, kind: FlowKind, init: str, resp: str, resp_port: int) -> tuple[Direction, Direction]:
+        """The two directions ``inspect`` works on, for a flow held by the compiled table."""
         f = Flow()
         f.kind = kind
         f.init, f.resp, f.resp_port = init, resp, resp_port
         f.streams = None
         f.quic = None
-        a = [0, 0, 0, 0.0, 0.0, 0, 0, f, resp]
-        b = [0, 0, 0, 0.0, 0.0, 0, 0, f, init]
+        a = Direction(0, 0, 0, 0.0, 0.0, 0, 0, f, resp)
+        b = Direction(0, 0, 0, 0.0, 0.0, 0, 0, f, init)
         f.a, f.b = a, b
         return a, b
 
@@ -583,7 +649,7 @@ class Engine:
         seen = self.core_hellos
         if key in seen:
             return
-        if len(seen) > 1 << 16:
+        if len(seen) > HELLOS_SEEN_MAX:
             seen.clear()
         seen.add(key)
         name = normalise_name(sni.decode("utf-8", "replace")) if sni else None
@@ -592,8 +658,8 @@ class Engine:
 
     def merge_pair(self, init: str, resp: str, app: str | None, flows: int, packets_sent: int,
                    packets_received: int, bytes_sent: int, bytes_received: int, ip_bytes_sent: int,
-                   ip_bytes_received: int, first: float, last: float, ports: dict, l2_broadcast: bool,
-                   timeline: dict) -> None:
+                   ip_bytes_received: int, first: float, last: float, ports: dict[PortKey, None], l2_broadcast: bool,
+                   timeline: dict[float, list[int]]) -> None:
         """Flows folded by the compiled table, added as ``fold`` adds them one by one."""
         key = (init, resp, app)
         p = self.pairs.get(key)
@@ -624,12 +690,26 @@ class Engine:
             self.fold(f)
         self.finished = []
         self.frag_owner.clear()
+        self.core_frag_owner.clear()
         self.frag_pieces.clear()
+
+    # ------------------------------------------------------------ logs
 
     def note_peer(self, device: str | None, remote: str, *, proto: str, port: int | None, ts: float | None,
                   app: str | None = None) -> None:
         """A destination named by a log without counts (ssl/http logs, address lists)."""
-        _note_peer(self, device, remote, proto, port, ts, app)
+        key = (device, remote, app)
+        p = self.pairs.get(key)
+        if p is None:
+            p = self.pairs[key] = Pair(device, remote, app)
+            p.ip_only = True
+        if proto:
+            p.ports[(proto, port or None)] = None
+        if ts is not None:
+            if p.first_seen is None or ts < p.first_seen:
+                p.first_seen = ts
+            if p.last_seen is None or ts > p.last_seen:
+                p.last_seen = ts
 
     def add_log_pair(self, device: str | None, remote: str, app: str | None, *, proto: str, port: int | None,
                      packets_sent: int, packets_received: int, ip_bytes_sent: int, ip_bytes_received: int,
@@ -670,33 +750,17 @@ def _merge_timeline(into: dict[float, list[int]], timeline: dict[float, list[int
             slot[1] += r
 
 
-def _note_peer(engine: Engine, device: str | None, remote: str, proto: str, port: int | None,
-               ts: float | None, app: str | None = None) -> None:
-    key = (device, remote, app)
-    p = engine.pairs.get(key)  # type: ignore[arg-type]
-    if p is None:
-        p = engine.pairs[key] = Pair(device, remote, app)  # type: ignore[index,arg-type]
-        p.ip_only = True
-    if proto:
-        p.ports[(proto, port or None)] = None
-    if ts is not None:
-        if p.first_seen is None or ts < p.first_seen:
-            p.first_seen = ts
-        if p.last_seen is None or ts > p.last_seen:
-            p.last_seen = ts
-
-
 def _sender_is_client(proto: int, sport: int, dport: int, flags: int) -> bool:
     if proto == TCP:
-        if flags & 0x02:  # SYN: the SYN sender is the client, a SYN-ACK's receiver is
-            return not flags & 0x10
-    elif proto in (ICMP, ICMP6):
+        if flags & TCP_SYN:  # the SYN sender is the client, a SYN-ACK's receiver is
+            return not flags & TCP_ACK
+    elif proto in (ICMP, ICMPV6):
         # sport carries the ICMP type here: an echo reply means the other side asked
-        return sport not in (0, 129)
+        return sport not in ICMP_REPLIES
     elif proto != UDP:
         return True
-    s_srv = sport in _SERVER_PORTS
-    d_srv = dport in _SERVER_PORTS
+    s_srv = sport in SERVER_PORTS
+    d_srv = dport in SERVER_PORTS
     if s_srv != d_srv:
         return d_srv
-    return not sport < 1024 <= dport
+    return not sport < EPHEMERAL_FROM <= dport

@@ -1,46 +1,68 @@
-"""The fast path: one function per frame that reads fixed offsets from the raw bytes.
+"""The per-frame walker: one function per frame that reads fixed offsets from the raw bytes.
 
-No packet object is built. Link layer, IP header (with IPv6 extension headers and fragments) and the
-ports are read by offset; the flow's direction counters are found with one dict lookup on a key made
-of raw address and port bytes. Only payloads of flows still being inspected (DNS, the first client
-segments, QUIC Initials, a TLS <= 1.2 server flight) are handed to real parsers.
+This is the readable specification of frame walking; the C core (``_core.c``) follows it step by step
+and the differential tests require identical results. No packet object is built. Link layer, IP header
+(with IPv6 extension headers and fragments) and the ports are read by offset; the flow's direction is
+found with one dict lookup on a key made of raw address and port bytes. Only payloads of flows still
+being inspected (DNS, the first client segments, QUIC Initials, a TLS <= 1.2 server flight) are handed
+to the engine's parsers. Every number it decides by is a rule in ``rules.py``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Final
 
-from ipowner.capture.engine import (
-    BB,
-    BK,
-    BY,
-    FL,
-    IB,
-    INS,
-    LT,
-    PK,
-    PROTO_BYTE,
-    Engine,
+from ipowner.capture.engine import PROTO_BYTE, Direction, Engine
+from ipowner.capture.rules import (
+    AF_INET6_VALUES,
+    AF_INET_VALUES,
+    ETHERNET_BROADCAST,
+    ETHERTYPE_IPV4,
+    ETHERTYPE_IPV6,
+    ICMP,
+    ICMPV6,
+    IPV6_EXTENSION_HEADERS,
+    LINK_TYPES,
+    MPLS,
+    MPLS_LABEL_LENGTH,
+    NO_NEXT_HEADER,
+    PCAPDROID_MAGIC,
+    PCAPDROID_MIN_FRAME,
+    PCAPDROID_TRAILER,
+    PPP_IPV4,
+    PPP_IPV6,
+    PPPOE_HEADER,
+    PPPOE_SESSION,
+    TCP,
+    TCP_FIN,
+    TCP_RST,
+    UDP,
+    VLAN_TAG_LENGTH,
+    VLAN_TAGS,
+    ExtLength,
+    Framing,
 )
-
-# Link types (LINKTYPE_* values as written in pcap/pcapng files)
-LT_NULL, LT_ETHERNET, LT_RAW_12, LT_RAW_14, LT_RAW, LT_LOOP, LT_SLL, LT_IPV4, LT_IPV6, LT_SLL2 = (
-    0, 1, 12, 14, 101, 108, 113, 228, 229, 276)
-SUPPORTED_LINKTYPES = frozenset({LT_NULL, LT_ETHERNET, LT_RAW_12, LT_RAW_14, LT_RAW, LT_LOOP, LT_SLL, LT_IPV4,
-                                 LT_IPV6, LT_SLL2})
-_RAW = frozenset({LT_RAW_12, LT_RAW_14, LT_RAW, LT_IPV4, LT_IPV6})
-_VLAN = frozenset({0x8100, 0x88A8, 0x9100})
-_V6_EXT = frozenset({0, 43, 60, 135, 139, 140})  # hop-by-hop, routing, dest opts, mobility, HIP, shim6
-PCAPDROID_MAGIC = b"\x01\x07\x20\x21"
-_FF6 = b"\xff" * 6
 
 # handle() results
 COUNTED, NOT_IP, TRUNCATED = 0, 1, 2
 
+FrameHandler = Callable[[bytes, int, int, int, float, int], int]  # (buf, offset, captured, original, ts, linktype)
+WalkerFactory = Callable[[Engine], FrameHandler]  # an engine -> its frame handler (make_handler, or a test's)
+
+# The rules in the shapes the loop reads them in (module globals: a closure's cells are copied at every call).
+_LINKS: Final = {lt: (t.framing, t.header, t.type_at) for lt, t in LINK_TYPES.items()}
+_ETHERNET, _RAW, _COOKED = Framing.ETHERNET, Framing.RAW, Framing.COOKED
+_V6_EXT: Final = [IPV6_EXTENSION_HEADERS.get(n, 0) for n in range(256)]  # next header -> ExtLength, or 0
+_V6_FRAGMENT, _V6_AH = ExtLength.FRAGMENT, ExtLength.AH
+_TRANSPORTS: Final = frozenset({TCP, UDP})  # flows keyed by ports
+_ICMPS: Final = frozenset({ICMP, ICMPV6})  # flows opened by an ICMP type
+_TCP_ENDS: Final = TCP_FIN | TCP_RST
+
 
 def pcapdroid_app(buf: bytes, end: int) -> str | None:
     """App name (or uid) from a PCAPdroid trailer at the end of an Ethernet frame, if there is one."""
-    t = end - 32
+    t = end - PCAPDROID_TRAILER
     if buf[t : t + 4] != PCAPDROID_MAGIC:
         return None
     uid = int.from_bytes(buf[t + 4 : t + 8], "big", signed=True)
@@ -48,11 +70,8 @@ def pcapdroid_app(buf: bytes, end: int) -> str | None:
     return name or f"uid:{uid}"
 
 
-def make_handler(engine: Engine, sweep_mask: int | None = None) -> Callable[[bytes, int, int, int, float, int], int]:
-    """A frame handler bound to ``engine``: handle(buf, offset, captured_len, orig_len, ts, linktype).
-
-    ``sweep_mask=-1`` never sweeps: the batch path sweeps itself, at the same frames.
-    """
+def make_handler(engine: Engine) -> FrameHandler:
+    """A frame handler bound to ``engine``: handle(buf, offset, captured_len, orig_len, ts, linktype)."""
     tcp, udp, other = engine.tcp, engine.udp, engine.other
     new_flow = engine.new_flow
     inspect = engine.inspect
@@ -60,81 +79,74 @@ def make_handler(engine: Engine, sweep_mask: int | None = None) -> Callable[[byt
     frag_owner = engine.frag_owner
     frag_owner_of = engine.frag_owner_of
     state = engine.counter  # frames handled so far
-    if sweep_mask is None:
-        sweep_mask = engine.sweep_mask
+    sweep_mask = engine.sweep_mask
 
-    def roll(c: list, b: float, orig: int) -> None:
+    def roll(c: Direction, b: float, orig: int) -> None:
         # the direction moved to a new time bucket: park the finished one on the flow
-        if c[BB]:
-            f = c[FL]
+        if c.bucket_bytes:
+            f = c.flow
             if f.timeline is None:
                 f.timeline = {}
-            f.timeline.setdefault(c[BK], [0, 0])[0 if c is f.a else 1] += c[BB]
-        c[BK] = b
-        c[BB] = orig
+            f.timeline.setdefault(c.bucket, [0, 0])[0 if c is f.a else 1] += c.bucket_bytes
+        c.bucket = b
+        c.bucket_bytes = orig
 
     def handle(buf: bytes, off: int, incl: int, orig: int, ts: float, lt: int) -> int:
         end = off + incl
         state[0] += 1
         if not state[0] & sweep_mask:
             engine.sweep(ts)
-        # ---- link layer
-        if lt == 1:
-            if incl < 14:
+        # ---- link layer: p is where the IP header starts, ver its version (0: not IP)
+        link = _LINKS.get(lt)
+        if link is None:
+            return NOT_IP
+        framing, hdr, type_at = link
+        if framing is _ETHERNET:
+            if incl < hdr:
                 return TRUNCATED
-            p = off + 14
-            et = (buf[off + 12] << 8) | buf[off + 13]
-            while et in _VLAN:
-                if p + 4 > end:
+            p = off + hdr
+            et = (buf[off + type_at] << 8) | buf[off + type_at + 1]
+            while et in VLAN_TAGS:
+                if p + VLAN_TAG_LENGTH > end:
                     return TRUNCATED
-                et = (buf[p + 2] << 8) | buf[p + 3]
-                p += 4
-            if et == 0x0800:
+                et = (buf[p + 2] << 8) | buf[p + 3]  # after the tag control field
+                p += VLAN_TAG_LENGTH
+            if et == ETHERTYPE_IPV4:
                 ver = 4
-            elif et == 0x86DD:
+            elif et == ETHERTYPE_IPV6:
                 ver = 6
-            elif et == 0x8864:  # PPPoE session: 6-byte header, then the PPP protocol
-                if p + 8 > end:
+            elif et == PPPOE_SESSION:  # PPPoE session header, then the PPP protocol
+                if p + PPPOE_HEADER + 2 > end:
                     return TRUNCATED
-                pp = (buf[p + 6] << 8) | buf[p + 7]
-                p += 8
-                ver = 4 if pp == 0x0021 else 6 if pp == 0x0057 else 0
-            elif et == 0x8847 or et == 0x8848:  # MPLS: skip labels to the bottom of the stack
-                while p + 4 <= end and not buf[p + 2] & 1:
-                    p += 4
-                p += 4
+                pp = (buf[p + PPPOE_HEADER] << 8) | buf[p + PPPOE_HEADER + 1]
+                p += PPPOE_HEADER + 2
+                ver = 4 if pp == PPP_IPV4 else 6 if pp == PPP_IPV6 else 0
+            elif et in MPLS:  # skip labels to the bottom of the stack
+                while p + MPLS_LABEL_LENGTH <= end and not buf[p + 2] & 1:
+                    p += MPLS_LABEL_LENGTH
+                p += MPLS_LABEL_LENGTH
                 if p >= end:
                     return TRUNCATED
                 ver = buf[p] >> 4
             else:
                 return NOT_IP
-        elif lt in _RAW:
-            p = off
-            if incl < 1:
+        elif framing is _RAW:
+            p = off + hdr
+            if incl < hdr + 1:
                 return TRUNCATED
             ver = buf[p] >> 4
-        elif lt == 113:
-            if incl < 16:
+        elif framing is _COOKED:
+            if incl < hdr:
                 return TRUNCATED
-            et = (buf[off + 14] << 8) | buf[off + 15]
-            p = off + 16
-            ver = 4 if et == 0x0800 else 6 if et == 0x86DD else 0
-        elif lt == 276:
-            if incl < 20:
+            et = (buf[off + type_at] << 8) | buf[off + type_at + 1]
+            p = off + hdr
+            ver = 4 if et == ETHERTYPE_IPV4 else 6 if et == ETHERTYPE_IPV6 else 0
+        else:  # the address family, in host order: the larger of its first and last byte
+            if incl < hdr:
                 return TRUNCATED
-            et = (buf[off] << 8) | buf[off + 1]
-            p = off + 20
-            ver = 4 if et == 0x0800 else 6 if et == 0x86DD else 0
-        elif lt == 0 or lt == 108:
-            if incl < 4:
-                return TRUNCATED
-            p = off + 4
-            fam = buf[off : off + 4]
-            # AF_INET is 2 everywhere; AF_INET6 is 10, 24, 28 or 30 depending on the OS; NULL is host order
-            fv = max(fam[0], fam[3])
-            ver = 4 if fv == 2 else 6 if fv in (10, 24, 28, 30) else 0
-        else:
-            return NOT_IP
+            p = off + hdr
+            fv = max(buf[off], buf[off + 3])
+            ver = 4 if fv in AF_INET_VALUES else 6 if fv in AF_INET6_VALUES else 0
         # ---- network layer: ab..ae are the source and destination addresses, l4 the transport header
         frag_off = 0
         more = False
@@ -178,11 +190,12 @@ def make_handler(engine: Engine, sweep_mask: int | None = None) -> Callable[[byt
             ab = p + 8
             ae = p + 40
             l4 = ae
-            while proto in _V6_EXT or proto == 44 or proto == 51:
+            ext = _V6_EXT[proto]
+            while ext:
                 if l4 + 8 > end:
-                    proto = 59
+                    proto = NO_NEXT_HEADER
                     break
-                if proto == 44:
+                if ext is _V6_FRAGMENT:
                     fo = (buf[l4 + 2] << 8) | buf[l4 + 3]
                     frag_off = fo & 0xFFF8
                     more = bool(fo & 1)
@@ -191,10 +204,11 @@ def make_handler(engine: Engine, sweep_mask: int | None = None) -> Callable[[byt
                     l4 += 8
                     if frag_off:
                         break
-                elif proto == 51:
+                elif ext is _V6_AH:
                     proto, l4 = buf[l4], l4 + ((buf[l4 + 1] + 2) << 2)
                 else:
                     proto, l4 = buf[l4], l4 + ((buf[l4 + 1] + 1) << 3)
+                ext = _V6_EXT[proto]
         else:
             return NOT_IP
         cut = ip_end > end
@@ -206,22 +220,22 @@ def make_handler(engine: Engine, sweep_mask: int | None = None) -> Callable[[byt
             if c is None:
                 # a later fragment whose first one was not seen: counted on a port-less flow
                 addrs = buf[ab:ae]
-                t = tcp if proto == 6 else udp if proto == 17 else other
+                t = tcp if proto == TCP else udp if proto == UDP else other
                 key = addrs + (PROTO_BYTE[proto] if t is other else b"\0\0\0\0")
                 c = t.get(key)
                 if c is None:
                     half = (ae - ab) >> 1
                     src, dst = addrs[:half], addrs[half:]
                     c = new_flow(t, key, dst + src + key[ae - ab :], src, dst, proto, 0, 0, 0, ts,
-                                 lt == 1 and buf[off : off + 6] == _FF6, None)
-                if proto == 17 and not cut:  # kept in case the first fragment (with the ports) comes later
+                                 framing is _ETHERNET and buf[off : off + 6] == ETHERNET_BROADCAST, None)
+                if proto == UDP and not cut:  # kept in case the first fragment (with the ports) comes later
                     engine.fragment(fid, frag_off, more, buf[l4:ip_end], None)
-            elif c[INS] and proto == 17 and not cut:
+            elif c.inspect and proto == UDP and not cut:
                 whole = engine.fragment(fid, frag_off, more, buf[l4:ip_end], c)
                 if whole is not None and len(whole) > 8:
-                    inspect(c, 17, whole[8:])
-        elif proto == 6 or proto == 17:
-            t = tcp if proto == 6 else udp
+                    inspect(c, UDP, whole[8:])
+        elif proto in _TRANSPORTS:
+            t = tcp if proto == TCP else udp
             if l4 + 4 <= end:
                 # addresses and ports side by side in the header make the key in one slice
                 key = buf[ab : l4 + 4] if l4 == ae else buf[ab:ae] + buf[l4 : l4 + 4]
@@ -234,30 +248,30 @@ def make_handler(engine: Engine, sweep_mask: int | None = None) -> Callable[[byt
                 ports = key[-4:]
                 sport = (ports[0] << 8) | ports[1]
                 dport = (ports[2] << 8) | ports[3]
-                flags = buf[l4 + 13] if proto == 6 and l4 + 14 <= end else 0
+                flags = buf[l4 + 13] if proto == TCP and l4 + 14 <= end else 0
                 c = new_flow(t, key, dst + src + ports[2:] + ports[:2], src, dst, proto, sport, dport, flags, ts,
-                             lt == 1 and buf[off : off + 6] == _FF6,
-                             pcapdroid_app(buf, end) if lt == 1 and incl >= 46 else None)
+                             framing is _ETHERNET and buf[off : off + 6] == ETHERNET_BROADCAST,
+                             pcapdroid_app(buf, end) if framing is _ETHERNET and incl >= PCAPDROID_MIN_FRAME else None)
             if more:
                 frag_owner[fid] = c
-            if c[INS]:
-                if proto == 6:
+            if c.inspect:
+                if proto == TCP:
                     if l4 + 20 <= ip_end:
                         hl = (buf[l4 + 12] >> 4) << 2
                         if l4 + hl < ip_end and not more:
-                            inspect(c, 6, buf[l4 + hl : ip_end], int.from_bytes(buf[l4 + 4 : l4 + 8], "big"))
+                            inspect(c, TCP, buf[l4 + hl : ip_end], int.from_bytes(buf[l4 + 4 : l4 + 8], "big"))
                 elif l4 + 8 <= ip_end and not cut:  # a DNS answer cut short is not malformed, only unread
                     if more:
                         whole = engine.fragment(fid, 0, True, buf[l4:ip_end], c)
                         if whole is not None and len(whole) > 8:
-                            inspect(c, 17, whole[8:])
+                            inspect(c, UDP, whole[8:])
                     else:
                         ulen = (buf[l4 + 4] << 8) | buf[l4 + 5]
                         u_end = l4 + ulen if ulen >= 8 and l4 + ulen < ip_end else ip_end
                         if u_end > l4 + 8:
-                            inspect(c, 17, buf[l4 + 8 : u_end])
-            if proto == 6 and l4 + 14 <= end and buf[l4 + 13] & 5 and not c[FL].fin:
-                engine.mark_finished(c[FL])
+                            inspect(c, UDP, buf[l4 + 8 : u_end])
+            if proto == TCP and l4 + 14 <= end and buf[l4 + 13] & _TCP_ENDS and not c.flow.fin:
+                engine.mark_finished(c.flow)
         else:
             addrs = buf[ab:ae]
             key = addrs + PROTO_BYTE[proto]
@@ -265,22 +279,21 @@ def make_handler(engine: Engine, sweep_mask: int | None = None) -> Callable[[byt
             if c is None:
                 half = (ae - ab) >> 1
                 src, dst = addrs[:half], addrs[half:]
-                icmp_type = buf[l4] if (proto == 1 or proto == 58) and l4 < end else 0
+                icmp_type = buf[l4] if proto in _ICMPS and l4 < end else 0
                 c = new_flow(other, key, dst + src + PROTO_BYTE[proto], src, dst, proto, icmp_type, 0, 0, ts,
-                             lt == 1 and buf[off : off + 6] == _FF6, None)
+                             framing is _ETHERNET and buf[off : off + 6] == ETHERNET_BROADCAST, None)
             if more:
                 frag_owner[fid] = c
         # ---- accounting
-        c[PK] += 1
-        c[BY] += orig
-        c[IB] += iplen
-        c[LT] = ts
+        c.packets += 1
+        c.frame_bytes += orig
+        c.ip_bytes += iplen
+        c.last_ts = ts
         b = ts // bucket
-        if b == c[BK]:
-            c[BB] += orig
+        if b == c.bucket:
+            c.bucket_bytes += orig
         else:
             roll(c, b, orig)
         return COUNTED
 
     return handle
-

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import ipaddress
 import os
 import sys
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import Future
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import BinaryIO
 
 from ipowner.capture.aggregate import aggregate
-from ipowner.capture.context import core_available
-from ipowner.capture.formats import Engine, ReadContext, read_input
+from ipowner.capture.context import ReadContext
+from ipowner.capture.core import NO_CORE_ENV, core_available, core_disabled
+from ipowner.capture.engine import Engine
+from ipowner.capture.formats import read_input
+from ipowner.capture.frame import WalkerFactory, make_handler
+from ipowner.capture.rules import DEFAULT_BUCKET
 from ipowner.errors import UsageError
 from ipowner.model.traffic import InputInfo, TrafficResult
 
@@ -29,14 +31,12 @@ class _Hashing:
     """
 
     def __init__(self, raw: BinaryIO) -> None:
-        from concurrent.futures import ThreadPoolExecutor
-
         self.raw = raw
         self.h = hashlib.sha256()
         self.pool = ThreadPoolExecutor(max_workers=1)
-        self.pending: deque[Future] = deque()
+        self.pending: deque[Future[None]] = deque()
 
-    def read(self, n: int = -1) -> bytes:
+    def read(self, n: int = -1, /) -> bytes:
         data = self.raw.read(n)
         if data:
             self.pending.append(self.pool.submit(self.h.update, data))
@@ -56,10 +56,8 @@ def traffic(
     inputs: Iterable[str | os.PathLike[str]],
     *,
     device: str | Iterable[str] | None = None,
-    bucket: float = 60.0,
+    bucket: float = DEFAULT_BUCKET,
     columns: Mapping[str, str] | None = None,
-    fast: bool = True,
-    batch: bool | None = None,
     compiled: bool | None = None,
     progress: ProgressFactory | None = None,
 ) -> TrafficResult:
@@ -68,13 +66,27 @@ def traffic(
     ``inputs`` are file paths, or ``-`` for standard input; the format is found from the content.
     ``device`` names the device address(es) when the flow initiator is not the device.
     ``columns`` maps roles (``address``, ``bytes_sent``...) to column names for generic CSV input.
-    ``fast=False`` uses the dpkt-based slow path. By default captures go through the compiled core
-    (readers/_core.c) when it was built (``compiled=True`` requires it, ``False`` refuses it); ``batch``
-    chooses a pure-Python path instead: the batch path (True) or the per-frame fast path (False); without
-    the core, the batch path is used for captures of 4 MB or more. All paths give the same result (the
-    choice exists for differential tests and benchmarks).
-    Unreadable or partly readable inputs never raise: they are marked partial with a warning.
+    Captures go through the compiled core (capture/_core.c) when it is available (``compiled=True``
+    requires it, ``False`` refuses it and uses the per-frame walker, capture/frame.py); both give the same
+    result. Unreadable or partly readable inputs never raise: they are marked partial with a warning.
+    Process-wide state (the garbage collector's settings among it) is left as it is.
     """
+    return read_traffic(inputs, device=device, bucket=bucket, columns=columns, compiled=compiled,
+                        progress=progress)
+
+
+def read_traffic(
+    inputs: Iterable[str | os.PathLike[str]],
+    *,
+    device: str | Iterable[str] | None = None,
+    bucket: float = DEFAULT_BUCKET,
+    columns: Mapping[str, str] | None = None,
+    compiled: bool | None = None,
+    progress: ProgressFactory | None = None,
+    walker: WalkerFactory = make_handler,
+) -> TrafficResult:
+    """``traffic()`` with the per-frame walker chosen: ``walker(engine)`` returns the frame handler used
+    when the compiled core is not (``frame.make_handler`` unless given; the tests give their dpkt oracle)."""
     if bucket <= 0:
         raise UsageError("the timeline bucket must be a positive number of seconds")
     devices: set[str] = set()
@@ -84,26 +96,11 @@ def traffic(
         except ValueError:
             raise UsageError(f"--device {d!r} is not an IP address") from None
     if compiled and not core_available():
-        raise UsageError("the compiled capture reader is not built in this installation")
-    with _few_collections():
-        return _read_all(inputs, Engine(bucket=bucket, devices=devices), columns, fast, batch, compiled, progress)
-
-
-@contextmanager
-def _few_collections() -> Iterator[None]:
-    """Reading makes millions of short-lived objects and few cycles: the collector runs less often meanwhile
-    (it cost about a fifth of the reading time)."""
-    old = gc.get_threshold()
-    gc.set_threshold(max(old[0], 50_000), *old[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*old)
-
-
-def _read_all(inputs: Iterable[str | os.PathLike[str]], engine: Engine, columns: Mapping[str, str] | None,
-              fast: bool, batch: bool | None, compiled: bool | None,
-              progress: ProgressFactory | None) -> TrafficResult:
+        why = f"disabled ({NO_CORE_ENV} is set)" if core_disabled() else "not built in this installation"
+        raise UsageError(f"the compiled capture reader is {why}")
+    if walker is not make_handler and compiled:
+        raise UsageError("a frame walker was chosen: the compiled reader cannot be required too")
+    engine = Engine(bucket=bucket, devices=devices)
     infos: list[InputInfo] = []
     for item in inputs:
         name = str(item)
@@ -125,8 +122,8 @@ def _read_all(inputs: Iterable[str | os.PathLike[str]], engine: Engine, columns:
         stream = _Hashing(raw)
         cb = progress(name, size) if progress else None
         base = engine.counter[0]
-        ctx = ReadContext(name=name, stream=stream, engine=engine, info=info, progress=cb, fast=fast,
-                          batch=batch, compiled=compiled)  # type: ignore[arg-type]
+        ctx = ReadContext(name=name, stream=stream, engine=engine, info=info, progress=cb, compiled=compiled,
+                          walker=walker)
         try:
             read_input(ctx, columns=columns)
             if cb is not None and size:

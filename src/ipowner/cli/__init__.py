@@ -16,10 +16,9 @@ from ipowner.cli._common import run_guarded
 def _version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
     if not value or ctx.resilient_parsing:
         return
-    from ipowner.capture.context import core_available
+    from ipowner.capture.core import core_status
 
-    reader = "compiled core" if core_available() else "pure Python (the C core was not built at install)"
-    click.echo(f"ipowner {__version__} (capture reader: {reader})")
+    click.echo(f"ipowner {__version__} (capture reader: {core_status()})")
     ctx.exit()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from ipowner.cli._common import command_line, error_line, output_stream, pick_format
+from ipowner.cli._process import few_collections
 from ipowner.errors import UsageError
 from ipowner.exitcodes import ExitCode
 from ipowner.model.report import Report
@@ -63,9 +64,10 @@ def report_cmd(inputs: tuple[str, ...], fmt: str | None, output: str | None, off
     rules = [parse_rule(r) for r in fail_on]
     fmt = pick_format(fmt, output)
     params = click.get_current_context().params
-    rep = report(list(inputs), offline=offline, mmdb=mmdb, use_embedded=not no_embedded,
-                 discover=not no_system_mmdb, cloud_ranges=list(cloud_ranges), device=list(device) or None,
-                 fail_on=rules, rdap=not no_rdap, command_line=command_line("report", params))
+    with few_collections():  # the command owns the process: reading captures runs the collector less
+        rep = report(list(inputs), offline=offline, mmdb=mmdb, use_embedded=not no_embedded,
+                     discover=not no_system_mmdb, cloud_ranges=list(cloud_ranges), device=list(device) or None,
+                     fail_on=rules, rdap=not no_rdap, command_line=command_line("report", params))
     for w in rep.warnings:
         error_line(w)
     if not rep.destinations and all(i.partial and not i.records for i in rep.provenance.inputs):

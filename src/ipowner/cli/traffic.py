@@ -8,11 +8,14 @@ from collections.abc import Callable
 
 import click
 
+from ipowner.capture.rules import DEFAULT_BUCKET
 from ipowner.capture.traffic import traffic as run_traffic
 from ipowner.cli._common import error_line
+from ipowner.cli._process import few_collections
 from ipowner.exitcodes import ExitCode
 from ipowner.render import formats, render
 
+READERS = ("auto", "compiled", "frame")  # --reader: auto, or compiled= True / False of traffic()
 PROGRESS_MIN_BYTES = 32 << 20  # files smaller than this read too fast to need a progress bar
 
 
@@ -40,22 +43,26 @@ def _progress_factory() -> Callable[[str, int | None], Callable[[int], None] | N
     return factory
 
 
+def reader_choice(reader: str) -> bool | None:
+    """``--reader`` as traffic()'s ``compiled``."""
+    return {"auto": None, "compiled": True, "frame": False}[reader]
+
+
 @click.command("traffic")
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("--device", "devices", multiple=True, metavar="ADDR",
               help="The device's address (repeatable); default: the side that opened each flow.")
 @click.option("--format", "fmt", type=click.Choice(formats("traffic")), default="table",
               show_default=True, help="Output format.")
-@click.option("--bucket", type=float, default=60.0, show_default=True, help="Timeline bucket in seconds (JSON).")
+@click.option("--bucket", type=float, default=DEFAULT_BUCKET, show_default=True,
+              help="Timeline bucket in seconds (JSON).")
 @click.option("--column", "columns", multiple=True, metavar="ROLE=NAME",
               help="For generic CSV input: which column holds address, device, port, proto, bytes_sent, "
                    "bytes_received, packets_sent, packets_received, first_seen, last_seen, hostname, app.")
 @click.option("--timeline/--no-timeline", default=True, help="Include the per-destination timeline in JSON.")
-@click.option("--reader", type=click.Choice(["auto", "compiled", "batch", "frame", "dpkt"]), default="auto",
-              hidden=True,
-              help="Capture reader: the compiled core, batch (numpy), frame by frame, dpkt (the slow reference), "
-                   "or auto (compiled when built, else batch for captures of 4 MB or more); all give the same "
-                   "result (for benchmarks and checks).")
+@click.option("--reader", type=click.Choice(READERS), default="auto", hidden=True,
+              help="Capture reader: the compiled core, the per-frame walker (pure Python), or auto (the compiled "
+                   "core when it is available); both give the same result (for benchmarks and checks).")
 def traffic_cmd(inputs: tuple[str, ...], devices: tuple[str, ...], fmt: str, bucket: float,
                 columns: tuple[str, ...], timeline: bool, reader: str) -> None:
     """Destinations in packet captures and connection logs: flows, bytes up and down, hostnames.
@@ -78,10 +85,9 @@ def traffic_cmd(inputs: tuple[str, ...], devices: tuple[str, ...], fmt: str, buc
             raise click.BadParameter(f"{c!r}: expected ROLE=NAME with ROLE one of {', '.join(ROLES)}",
                                      param_hint="--column")
         colmap[role] = name
-    result = run_traffic(inputs, device=list(devices), bucket=bucket, columns=colmap or None,
-                         progress=_progress_factory(), fast=reader != "dpkt",
-                         batch=None if reader in ("auto", "compiled") else reader == "batch",
-                         compiled=True if reader == "compiled" else None)
+    with few_collections():
+        result = run_traffic(inputs, device=list(devices), bucket=bucket, columns=colmap or None,
+                             progress=_progress_factory(), compiled=reader_choice(reader))
     if not timeline:
         result.timeline = {}
     render(result, fmt, sys.stdout)

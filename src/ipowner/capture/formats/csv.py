@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import UTC
 
 from ipowner.capture.context import ReadContext
-from ipowner.capture.protocols.payload import normalise_name
+from ipowner.capture.protocols.common import normalise_name
 
 ROLES = ("address", "device", "port", "proto", "bytes_sent", "bytes_received", "packets_sent",
          "packets_received", "first_seen", "last_seen", "hostname", "app")
@@ -133,13 +133,14 @@ def read(ctx: ReadContext, columns: Mapping[str, str] | None = None, *, source: 
         bs, br = _num(row.get(roles.get("bytes_sent", ""))), _num(row.get(roles.get("bytes_received", "")))
         if flip:
             ps, pr, bs, br = pr, ps, br, bs
-        first = _time(row.get(roles["first_seen"])) if "first_seen" in roles else None
-        last = _time(row.get(roles["last_seen"])) if "last_seen" in roles else None
+        first_ts = _time(row.get(roles["first_seen"])) if "first_seen" in roles else None
+        last_ts = _time(row.get(roles["last_seen"])) if "last_seen" in roles else None
         if any(r in roles for r in ("bytes_sent", "bytes_received", "packets_sent", "packets_received")):
             eng.add_log_pair(device, remote, app or None, proto=proto, port=port, packets_sent=ps,
-                             packets_received=pr, ip_bytes_sent=bs, ip_bytes_received=br, first=first, last=last)
+                             packets_received=pr, ip_bytes_sent=bs, ip_bytes_received=br, first=first_ts,
+                             last=last_ts)
         else:
-            eng.note_peer(device, remote, proto=proto, port=port, ts=first, app=app or None)
+            eng.note_peer(device, remote, proto=proto, port=port, ts=first_ts, app=app or None)
         if "hostname" in roles:
             name = (row.get(roles["hostname"]) or "").strip()
             if name and _addr(name) is None:

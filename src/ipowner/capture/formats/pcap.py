@@ -5,8 +5,8 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable
 
-from ipowner.capture.context import CHUNK, MAX_RECORD, ReadContext
-from ipowner.capture.frame import SUPPORTED_LINKTYPES, make_handler
+from ipowner.capture.context import ReadContext
+from ipowner.capture.rules import LINK_TYPES, MAX_RECORD, READ_CHUNK
 
 MAGICS = {
     b"\xd4\xc3\xb2\xa1": ("<", 1e-6),
@@ -29,15 +29,13 @@ def read(ctx: ReadContext) -> None:
     endian, mul = MAGICS[hdr[:4]]
     _, _, _, _, snaplen, network = struct.unpack(endian + "HHiIII", hdr[4:24])
     lt = network & 0x03FFFFFF
-    if lt not in SUPPORTED_LINKTYPES:
+    if lt not in LINK_TYPES:
         ctx.stop(f"link type {lt} is not supported")
         return
     if ctx.use_core():
         core = ctx.engine.attach_core()
         big = endian == ">"
         _read_chunks(ctx, endian, lambda buf, off: core.pcap(buf, off, big, mul, lt))
-    elif ctx.use_batch():
-        _read_chunks(ctx, endian, _batch_walker(ctx, endian, mul, lt))
     else:
         _read_chunks(ctx, endian, _frame_walker(ctx, endian, mul, lt))
 
@@ -66,13 +64,8 @@ def _read_chunks(ctx: ReadContext, endian: str, walk: Walker) -> None:
 
 
 def _frame_walker(ctx: ReadContext, endian: str, mul: float, lt: int) -> Walker:
-    """Records one by one through the per-frame handler (or the dpkt one)."""
-    if ctx.fast:
-        handle = make_handler(ctx.engine)
-    else:
-        from ipowner.capture._slow import make_slow_handler
-
-        handle = make_slow_handler(ctx.engine)
+    """Records one by one through the per-frame walker."""
+    handle = ctx.walker(ctx.engine)
     unpack = struct.Struct(endian + "IIII").unpack_from
 
     def walk(buf: bytes, off: int) -> tuple[int, int, bool]:
@@ -93,42 +86,6 @@ def _frame_walker(ctx: ReadContext, endian: str, mul: float, lt: int) -> Walker:
     return walk
 
 
-def _batch_walker(ctx: ReadContext, endian: str, mul: float, lt: int) -> Walker:
-    """The records of each chunk handed to the batch path together (same results)."""
-    import numpy as np
-
-    from ipowner.capture._batch import Batcher
-
-    batcher = Batcher(ctx.engine)
-    incl_at = struct.Struct(endian + "I").unpack_from
-    hdr_type = np.dtype(endian + "u4")
-    span = np.arange(16)
-
-    def walk(buf: bytes, off: int) -> tuple[int, int, bool]:
-        n = len(buf)
-        bad = False
-        starts: list[int] = []
-        add = starts.append
-        while off + 16 <= n:
-            incl = incl_at(buf, off + 8)[0]
-            if incl > MAX_RECORD:
-                bad = True
-                break
-            nxt = off + 16 + incl
-            if nxt > n:
-                break
-            add(off)
-            off = nxt
-        if starts:
-            at = np.array(starts, np.int64)
-            hdr = np.frombuffer(buf, np.uint8)[at[:, None] + span].view(hdr_type).astype(np.int64)
-            ts = hdr[:, 0].astype(np.float64) + hdr[:, 1].astype(np.float64) * mul
-            batcher.frames(buf, at + 16, hdr[:, 2], hdr[:, 3], ts, np.full(len(at), lt, np.int64))
-        return off, len(starts), bad
-
-    return walk
-
-
 def _stop(ctx: ReadContext, endian: str, buf: bytes, off: int, records: int, consumed: int, oversized: bool) -> None:
     """The one-line warning where reading stopped: an oversized record header, or a cut last record."""
     left = len(buf) - off
@@ -144,7 +101,7 @@ def _stop(ctx: ReadContext, endian: str, buf: bytes, off: int, records: int, con
 
 def _refill(ctx: ReadContext, buf: bytes, off: int, consumed: int) -> tuple[bytes, bool]:
     """The unread rest of ``buf`` followed by the next chunk, and whether the input has ended."""
-    chunk = ctx.read(CHUNK)
+    chunk = ctx.read(READ_CHUNK)
     if ctx.progress is not None:
         ctx.progress(consumed)
     return buf[off:] + chunk, not chunk

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import struct
 
-from ipowner.capture.context import CHUNK, MAX_RECORD, ReadContext
-from ipowner.capture.frame import SUPPORTED_LINKTYPES, make_handler
+from ipowner.capture.context import ReadContext
+from ipowner.capture.rules import LINK_TYPES, MAX_BLOCK, MAX_RECORD, PCAPNG_EPB, READ_CHUNK
 
 SHB = 0x0A0D0D0A
 BOM = 0x1A2B3C4D
-MAX_BLOCK = 16 << 20  # a block larger than this is taken as corruption
 PCAPDROID_PEN = 62652  # PCAPdroid's enterprise number in its custom blocks (uid -> app mapping)
 
 
@@ -26,7 +25,7 @@ class _Iface:
         self.snaplen = snaplen
         self.mul = mul
         self.offset = offset
-        self.supported = lt in SUPPORTED_LINKTYPES
+        self.supported = lt in LINK_TYPES
 
 
 def _iface(body: bytes, e: str) -> _Iface:
@@ -49,14 +48,7 @@ def _iface(body: bytes, e: str) -> _Iface:
 
 def read(ctx: ReadContext) -> None:
     core = ctx.engine.attach_core() if ctx.use_core() else None
-    if core is not None:
-        handle = core.frame
-    elif ctx.fast:
-        handle = make_handler(ctx.engine)
-    else:
-        from ipowner.capture._slow import make_slow_handler
-
-        handle = make_slow_handler(ctx.engine)
+    handle = core.frame if core is not None else ctx.walker(ctx.engine)
     e = "<"
     ifaces: list[_Iface] = []
     warned_lt: set[int] = set()
@@ -69,9 +61,6 @@ def read(ctx: ReadContext) -> None:
     progress = ctx.progress
     last_ts = 0.0
     apps: dict[str, str] = {}  # PCAPdroid uid -> app name, from its custom blocks
-    batched = _Batched(ctx) if core is None and ctx.use_batch() else None
-    pending: list[int] = []  # enhanced packet blocks waiting for the batch path (offsets in buf)
-    epb_at = struct.Struct("<II").unpack_from
     while True:
         n = len(buf)
         stop = None
@@ -87,25 +76,6 @@ def read(ctx: ReadContext) -> None:
                         last_ts = ts
                     off = o
                     continue
-            if batched is not None and e == "<" and not apps:
-                # little-endian enhanced packet blocks in a row: collected here, checked and read in batches
-                o = off
-                had = len(pending)
-                add = pending.append
-                while o + 12 <= n:
-                    bt, bl = epb_at(buf, o)
-                    if bt != 6 or bl < 32 or bl & 3 or bl > MAX_BLOCK or o + bl > n:
-                        break
-                    add(o)
-                    o += bl
-                if o != off:
-                    blocks += len(pending) - had
-                    off = o
-                    continue
-            if pending:
-                r, last_ts = batched.flush(buf, pending, consumed, ifaces, last_ts)  # type: ignore[union-attr]
-                records += r
-                pending.clear()
             btype = struct.unpack_from(e + "I", buf, off)[0]
             if btype == SHB:
                 bom = buf[off + 8 : off + 12]
@@ -124,7 +94,7 @@ def read(ctx: ReadContext) -> None:
             if off + blen > n:
                 break
             blocks += 1
-            if btype == 6:  # enhanced packet block
+            if btype == PCAPNG_EPB:  # enhanced packet block
                 iid, hi, lo, incl, orig = struct.unpack_from(e + "IIIII", buf, off + 8)
                 if iid >= len(ifaces) or incl > blen - 32 or incl > MAX_RECORD:
                     ctx.warn(f"packet block at byte {consumed + off} is inconsistent; skipped")
@@ -172,10 +142,6 @@ def read(ctx: ReadContext) -> None:
                     ctx.warn(f"interface {len(ifaces) - 1} has link type {iface.lt}, which is not supported; "
                              "its packets were skipped")
             off += blen
-        if pending:
-            r, last_ts = batched.flush(buf, pending, consumed, ifaces, last_ts)  # type: ignore[union-attr]
-            records += r
-            pending.clear()
         if stop:
             ctx.stop(stop + "; reading stopped there")
             break
@@ -185,7 +151,7 @@ def read(ctx: ReadContext) -> None:
                          f"{n - off} bytes present")
             break
         consumed += off
-        chunk = ctx.read(CHUNK)
+        chunk = ctx.read(READ_CHUNK)
         if not chunk:
             eof = True
         buf = buf[off:] + chunk
@@ -209,45 +175,3 @@ def _epb_app(buf: bytes, p: int, end: int, e: str, apps: dict[str, str]) -> str 
                 return apps.get(uid, f"uid:{uid}")
         p += 4 + ((ln + 3) & ~3)
     return None
-
-
-class _Batched:
-    """Enhanced packet blocks of one input, checked and handed to the batch path together."""
-
-    def __init__(self, ctx: ReadContext) -> None:
-        import numpy as np
-
-        from ipowner.capture._batch import Batcher
-
-        self.np = np
-        self.ctx = ctx
-        self.batcher = Batcher(ctx.engine)
-        self.span = np.arange(24)
-
-    def flush(self, buf: bytes, pending: list[int], consumed: int, ifaces: list[_Iface],
-              last_ts: float) -> tuple[int, float]:
-        """Feed the blocks at ``pending``; (records read, last timestamp), as the block loop keeps them."""
-        np = self.np
-        at = np.array(pending, np.int64)
-        w = np.frombuffer(buf, np.uint8)[at[:, None] + 4 + self.span].view("<u4").astype(np.int64)
-        blen, iid, hi, lo, incl, orig = (w[:, k] for k in range(6))
-        valid = (iid < len(ifaces)) & (incl <= blen - 32) & (incl <= MAX_RECORD)
-        if not valid.all():
-            for k in np.flatnonzero(~valid).tolist():
-                self.ctx.warn(f"packet block at byte {consumed + pending[k]} is inconsistent; skipped")
-            at, iid, hi, lo, incl, orig = (x[valid] for x in (at, iid, hi, lo, incl, orig))
-        if not len(at):
-            return 0, last_ts
-        muls = np.array([i.mul for i in ifaces], np.float64)
-        offsets = np.array([float(i.offset) for i in ifaces], np.float64)
-        lts = np.array([i.lt for i in ifaces], np.int64)
-        sup = np.array([i.supported for i in ifaces], bool)
-        ts = ((hi.astype(np.uint64) << np.uint64(32)) | lo.astype(np.uint64)).astype(np.float64) * muls[iid]
-        ts = ts + offsets[iid]
-        keep = sup[iid]
-        last = float(ts[-1])
-        if not keep.all():
-            at, incl, orig, ts, iid = at[keep], incl[keep], orig[keep], ts[keep], iid[keep]
-        if len(at):
-            self.batcher.frames(buf, at + 28, incl, orig, ts, lts[iid])
-        return len(valid) if valid.all() else int(valid.sum()), last

@@ -10,24 +10,26 @@ import ipaddress
 import json
 
 from ipowner.capture.context import ReadContext
-from ipowner.capture.protocols.payload import normalise_name
+from ipowner.capture.protocols.common import normalise_name
 
 _UNSET = {"-", "(empty)", ""}
 
 
 def _ts(v: object) -> float | None:
-    if v is None:
+    if not isinstance(v, (int, float, str)):
         return None
     try:
-        return float(v)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+        return float(v)
+    except ValueError:
         return None
 
 
 def _int(v: object) -> int:
+    if not isinstance(v, (int, float, str)):
+        return 0
     try:
-        return int(v)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+        return int(v)
+    except ValueError:
         return 0
 
 
@@ -121,7 +123,7 @@ class _ZeekState:
         eng.note_peer(device, remote, proto="udp" if kind == "quic" else "tcp", port=rport, ts=ts)
         if isinstance(name, str) and name not in _UNSET:
             if kind == "http":
-                from ipowner.capture.protocols.payload import _strip_port
+                from ipowner.capture.protocols.http import _strip_port
 
                 name = _strip_port(name)
             eng.add_name(remote, normalise_name(name), f"zeek-{kind}")

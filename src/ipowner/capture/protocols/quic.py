@@ -1,13 +1,21 @@
 """QUIC Initial packets: derive the client's Initial keys from the Destination Connection ID
 (RFC 9001 section 5, RFC 9369 for v2), remove header protection, decrypt, and collect CRYPTO frames
-until the ClientHello is complete.
+until the ClientHello is complete; and the Google QUIC client hello that came before, in clear.
 """
 
 from __future__ import annotations
 
 import hmac
 
-from ipowner.capture.protocols.payload import ClientHello, PayloadError, parse_client_hello_body
+from ipowner.capture.protocols.common import PayloadError, normalise_name
+from ipowner.capture.protocols.tls import ClientHello, parse_client_hello_body
+from ipowner.capture.rules import (
+    GQUIC_MARK,
+    GQUIC_MARK_WITHIN,
+    GQUIC_MIN_HELLO,
+    QUIC_LONG_HEADER,
+    QUIC_MIN_INITIAL,
+)
 
 # version -> (initial salt, label prefix, Initial packet type bits)
 _VERSIONS: dict[int, tuple[bytes, bytes, int]] = {
@@ -41,7 +49,7 @@ def _varint(buf: bytes, p: int) -> tuple[int, int]:
 
 
 def is_client_initial(payload: bytes) -> bool:
-    if len(payload) < 7 or not payload[0] & 0x80:
+    if len(payload) < QUIC_MIN_INITIAL or not payload[0] & QUIC_LONG_HEADER:
         return False
     version = int.from_bytes(payload[1:5], "big")
     spec = _VERSIONS.get(version)
@@ -159,3 +167,31 @@ class QuicInitialState:
             return None
         self.done = True
         return parse_client_hello_body(bytes(data[4 : 4 + need]))
+
+
+# ---------------------------------------------------------------- Google QUIC (before IETF QUIC)
+
+
+def gquic_chlo_sni(payload: bytes) -> str | None:
+    """SNI from a Google QUIC (Q0xx) client hello, which travels unencrypted as a tag/value map."""
+    if (len(payload) < GQUIC_MIN_HELLO or payload[0] & QUIC_LONG_HEADER and payload[1:2] != GQUIC_MARK[:1]
+            or GQUIC_MARK not in payload[:GQUIC_MARK_WITHIN]):
+        return None
+    i = payload.find(b"CHLO", 0, 120)
+    if i < 0 or i + 8 > len(payload):
+        return None
+    n = int.from_bytes(payload[i + 4 : i + 6], "little")
+    table = i + 8
+    values = table + 8 * n
+    prev = 0
+    for k in range(n):
+        e = table + 8 * k
+        if e + 8 > len(payload):
+            return None
+        tag = payload[e : e + 4]
+        stop = int.from_bytes(payload[e + 4 : e + 8], "little")
+        if tag == b"SNI\0":
+            raw = payload[values + prev : values + stop]
+            return normalise_name(raw.decode("utf-8", "replace")) if 0 < len(raw) == stop - prev else None
+        prev = stop
+    return None

@@ -1,19 +1,34 @@
-"""The slow path: every frame decoded into dpkt objects, then accounted like the fast path.
+"""The dpkt oracle: every frame decoded into dpkt objects, then accounted like the frame walkers.
 
-It exists to check the fast path: a differential test runs both over every capture in the test data
-and requires identical results. It is several times slower and not used otherwise.
+It exists to check the walkers that ship (the C core and capture/frame.py): the differential tests run
+all three over every capture in the test data and require identical results. It parses with dpkt, an
+independent library, and takes from capture/rules.py only the tables (which link types, families and
+extension headers there are); it is several times slower and not part of the product.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Iterable
+from typing import Any
 
 import dpkt
 
-from ipowner.capture.engine import BB, BK, BY, FL, IB, INS, LT, PK, PROTO_BYTE, Engine
-from ipowner.capture.frame import COUNTED, NOT_IP, TRUNCATED, pcapdroid_app
+from ipowner.capture import rules
+from ipowner.capture.engine import PROTO_BYTE, Engine
+from ipowner.capture.frame import COUNTED, NOT_IP, TRUNCATED, FrameHandler, pcapdroid_app
+from ipowner.capture.rules import ExtLength, Framing
+from ipowner.capture.traffic import read_traffic
+from ipowner.model.traffic import TrafficResult
 
-_V6_EXT = (0, 43, 60, 135, 139, 140, 44, 51)
+
+def oracle_traffic(inputs: Iterable[str | os.PathLike[str]], **kw: Any) -> TrafficResult:
+    """``ipowner.traffic()`` with every capture frame read by the dpkt oracle."""
+    return read_traffic(inputs, walker=make_dpkt_handler, **kw)
+
+
+_IP_TYPES = (rules.ETHERTYPE_IPV4, rules.ETHERTYPE_IPV6)
+_FAMILIES = rules.AF_INET_VALUES | rules.AF_INET6_VALUES
 
 
 def _link(frame: bytes, lt: int) -> tuple[bytes | None, bool, int]:
@@ -35,19 +50,22 @@ def _link(frame: bytes, lt: int) -> tuple[bytes | None, bool, int]:
                 return None, bcast, NOT_IP
             raw = _raw_ip(frame, eth)
             return raw, bcast, COUNTED if raw else TRUNCATED
-        if lt in (12, 14, 101, 228, 229):
+        link = rules.LINK_TYPES.get(lt)
+        if link is None:
+            return None, False, NOT_IP
+        if link.framing is Framing.RAW:
             return frame, False, COUNTED if frame else TRUNCATED
-        if lt == 113:
+        if link.name == "linux-sll":
             s = dpkt.sll.SLL(frame)
-            return (frame[16:], False, COUNTED) if s.ethtype in (0x0800, 0x86DD) else (None, False, NOT_IP)
-        if lt == 276:
+            return (frame[16:], False, COUNTED) if s.ethtype in _IP_TYPES else (None, False, NOT_IP)
+        if link.name == "linux-sll2":
             s2 = dpkt.sll2.SLL2(frame)
-            return (frame[20:], False, COUNTED) if s2.ethtype in (0x0800, 0x86DD) else (None, False, NOT_IP)
-        if lt in (0, 108):
+            return (frame[20:], False, COUNTED) if s2.ethtype in _IP_TYPES else (None, False, NOT_IP)
+        if link.framing is Framing.FAMILY:
             if len(frame) < 4:
                 return None, False, TRUNCATED
             fam = max(frame[0], frame[3])
-            return (frame[4:], False, COUNTED) if fam in (2, 10, 24, 28, 30) else (None, False, NOT_IP)
+            return (frame[4:], False, COUNTED) if fam in _FAMILIES else (None, False, NOT_IP)
     except (dpkt.NeedData, dpkt.UnpackError):
         return None, False, TRUNCATED
     return None, False, NOT_IP
@@ -63,7 +81,7 @@ def _raw_ip(frame: bytes, eth: dpkt.ethernet.Ethernet) -> bytes | None:
     return frame[hdr:] if len(frame) > hdr else None
 
 
-def make_slow_handler(engine: Engine) -> Callable[[bytes, int, int, int, float, int], int]:
+def make_dpkt_handler(engine: Engine) -> FrameHandler:
     tcp, udp, other = engine.tcp, engine.udp, engine.other
     state = engine.counter
     sweep_mask = engine.sweep_mask
@@ -108,11 +126,12 @@ def make_slow_handler(engine: Engine) -> Callable[[bytes, int, int, int, float, 
                 proto = ip6.nxt
                 body = raw[40:ip_len]
                 pos = 0
-                while proto in _V6_EXT:
+                while proto in rules.IPV6_EXTENSION_HEADERS:
                     if pos + 8 > len(raw) - 40:
-                        proto = 59
+                        proto = rules.NO_NEXT_HEADER
                         break
-                    if proto == 44:
+                    kind = rules.IPV6_EXTENSION_HEADERS[proto]
+                    if kind is ExtLength.FRAGMENT:
                         fh = dpkt.ip6.IP6FragmentHeader(body[pos : pos + 8])
                         frag_off = fh.frag_off << 3
                         more = bool(fh.m_flag)
@@ -121,7 +140,7 @@ def make_slow_handler(engine: Engine) -> Callable[[bytes, int, int, int, float, 
                         pos += 8
                         if frag_off:
                             break
-                    elif proto == 51:
+                    elif kind is ExtLength.AH:
                         proto, pos = body[pos], pos + ((body[pos + 1] + 2) << 2)
                     else:
                         ext = dpkt.ip6.IP6OptsHeader(body[pos:]) if proto != 43 else dpkt.ip6.IP6RoutingHeader(body[pos:])
@@ -147,7 +166,7 @@ def make_slow_handler(engine: Engine) -> Callable[[bytes, int, int, int, float, 
                                         None)
                 if proto == 17 and not cut:
                     engine.fragment(fid, frag_off, more, l4, None)
-            elif c[INS] and proto == 17 and not cut:
+            elif c.inspect and proto == 17 and not cut:
                 whole = engine.fragment(fid, frag_off, more, l4, c)
                 if whole is not None and len(whole) > 8:
                     engine.inspect(c, 17, whole[8:])
@@ -174,7 +193,7 @@ def make_slow_handler(engine: Engine) -> Callable[[bytes, int, int, int, float, 
                                     ts, bcast, app)
             if more:
                 engine.frag_owner[fid] = c
-            if c[INS]:
+            if c.inspect:
                 if proto == 6:
                     if seg is not None and seg.data and not more:
                         engine.inspect(c, 6, bytes(seg.data), seg.seq)
@@ -192,8 +211,8 @@ def make_slow_handler(engine: Engine) -> Callable[[bytes, int, int, int, float, 
                         data = l4[8:ulen] if 8 <= ulen < len(l4) else l4[8:]
                         if data:
                             engine.inspect(c, 17, data)
-            if proto == 6 and len(l4) >= 14 and l4[13] & 5 and not c[FL].fin:
-                engine.mark_finished(c[FL])
+            if proto == 6 and len(l4) >= 14 and l4[13] & 5 and not c.flow.fin:
+                engine.mark_finished(c.flow)
         else:
             key = addrs + PROTO_BYTE[proto]
             c = other.get(key)
@@ -203,21 +222,21 @@ def make_slow_handler(engine: Engine) -> Callable[[bytes, int, int, int, float, 
                                     bcast, None)
             if more:
                 engine.frag_owner[fid] = c
-        c[PK] += 1
-        c[BY] += orig
-        c[IB] += ip_len
-        c[LT] = ts
+        c.packets += 1
+        c.frame_bytes += orig
+        c.ip_bytes += ip_len
+        c.last_ts = ts
         b = ts // engine.bucket
-        if b == c[BK]:
-            c[BB] += orig
+        if b == c.bucket:
+            c.bucket_bytes += orig
         else:
-            if c[BB]:
-                f = c[FL]
+            if c.bucket_bytes:
+                f = c.flow
                 if f.timeline is None:
                     f.timeline = {}
-                f.timeline.setdefault(c[BK], [0, 0])[0 if c is f.a else 1] += c[BB]
-            c[BK] = b
-            c[BB] = orig
+                f.timeline.setdefault(c.bucket, [0, 0])[0 if c is f.a else 1] += c.bucket_bytes
+            c.bucket = b
+            c.bucket_bytes = orig
         return COUNTED
 
     return handle

@@ -1,0 +1,217 @@
+"""Capture rules: every constant and table the frame walkers and the flow engine decide by, in one place.
+
+Two walkers read frames: ``frame.py`` (Python, the readable specification) and the C core (``_core.c``,
+the fast one). Neither restates what is here: ``frame.py`` and ``engine.py`` import these names, and the
+C core is handed them (``core.core_rules()``) each time a ``Core`` is constructed and hands back what it
+holds (``Core.rules()``), which the tests compare with this module. Change a rule here and both walkers
+follow; the core refuses a value it could not read frames with safely (an EtherType offset outside its
+link header, say). Offsets of fields inside fixed headers (an IPv4 header's protocol byte, a pcap
+record's length word) are the walkers' code, not rules.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import Final, NamedTuple
+
+# ---------------------------------------------------------------- reading capture files
+
+READ_CHUNK: Final = 1 << 22  # bytes read at a time from a capture
+MAX_RECORD: Final = 262144  # the largest record tshark/libpcap accept; a header claiming more is corrupt
+MAX_BLOCK: Final = 16 << 20  # a pcapng block larger than this is taken as corruption
+PCAPNG_EPB: Final = 6  # pcapng enhanced packet block, the block type the C core walks in a row
+
+# ---------------------------------------------------------------- link layer
+
+
+class Framing(IntEnum):
+    """How a link type's header leads to the IP header."""
+
+    ETHERNET = 1  # destination, source, EtherType; then VLAN tags, PPPoE or MPLS as below
+    RAW = 2  # the IP header first: its version nibble says which
+    COOKED = 3  # a fixed header holding an EtherType (Linux "cooked" SLL, SLL2)
+    FAMILY = 4  # a 4-byte address family (BSD NULL / loopback), in either byte order
+
+
+class LinkType(NamedTuple):
+    name: str
+    framing: Framing
+    header: int  # bytes before the IP header (Ethernet: before any tag)
+    type_at: int  # offset of the EtherType (Ethernet, cooked); 0 where there is none
+
+
+# LINKTYPE_* values as written in pcap and pcapng files
+LINK_TYPES: Final[dict[int, LinkType]] = {
+    0: LinkType("null", Framing.FAMILY, 4, 0),
+    1: LinkType("ethernet", Framing.ETHERNET, 14, 12),
+    12: LinkType("raw", Framing.RAW, 0, 0),
+    14: LinkType("raw", Framing.RAW, 0, 0),
+    101: LinkType("raw", Framing.RAW, 0, 0),
+    108: LinkType("loop", Framing.FAMILY, 4, 0),
+    113: LinkType("linux-sll", Framing.COOKED, 16, 14),
+    228: LinkType("ipv4", Framing.RAW, 0, 0),
+    229: LinkType("ipv6", Framing.RAW, 0, 0),
+    276: LinkType("linux-sll2", Framing.COOKED, 20, 0),
+}
+
+# NULL/loopback address families: AF_INET is 2 everywhere; AF_INET6 is 10, 24, 28 or 30 depending on the OS.
+# The family is in host order, so the larger of its first and last byte is read.
+AF_INET_VALUES: Final = frozenset({2})
+AF_INET6_VALUES: Final = frozenset({10, 24, 28, 30})
+
+ETHERNET_BROADCAST: Final = b"\xff" * 6  # a frame sent here counts its destination as broadcast
+
+# EtherTypes
+ETHERTYPE_IPV4: Final = 0x0800
+ETHERTYPE_IPV6: Final = 0x86DD
+VLAN_TAGS: Final = frozenset({0x8100, 0x88A8, 0x9100})  # 802.1Q, 802.1ad (QinQ), the older QinQ tag
+VLAN_TAG_LENGTH: Final = 4  # each tag: tag control, then the next EtherType
+PPPOE_SESSION: Final = 0x8864
+PPPOE_HEADER: Final = 6  # version/type, code, session id, length; then the 2-byte PPP protocol
+PPP_IPV4: Final = 0x0021
+PPP_IPV6: Final = 0x0057
+MPLS: Final = frozenset({0x8847, 0x8848})  # unicast, multicast: labels up to the bottom of the stack, then IP
+MPLS_LABEL_LENGTH: Final = 4
+
+# PCAPdroid appends the app that sent each packet to its Ethernet frames: magic, uid, 20-byte name.
+PCAPDROID_MAGIC: Final = b"\x01\x07\x20\x21"
+PCAPDROID_TRAILER: Final = 32  # bytes at the end of the frame
+PCAPDROID_MIN_FRAME: Final = 46  # an Ethernet header and a trailer: shorter frames have none
+
+# ---------------------------------------------------------------- network layer
+
+
+class ExtLength(IntEnum):
+    """How an IPv6 extension header's length is read."""
+
+    OCTETS8 = 1  # (Hdr Ext Len + 1) * 8 bytes, the generic format (RFC 8200 4.x)
+    FRAGMENT = 2  # 8 bytes; a fragment other than the first ends the walk (RFC 8200 4.5)
+    AH = 3  # (Payload Len + 2) * 4 bytes (RFC 4302)
+
+
+# IANA's "IPv6 Extension Header Types", each with how to step over it. ESP (50) is there too but cannot be
+# stepped over (what follows it is encrypted): a flow under ESP is an "esp" flow.
+IPV6_EXTENSION_HEADERS: Final[dict[int, ExtLength]] = {
+    0: ExtLength.OCTETS8,  # hop-by-hop options
+    43: ExtLength.OCTETS8,  # routing
+    44: ExtLength.FRAGMENT,  # fragment
+    51: ExtLength.AH,  # authentication header
+    60: ExtLength.OCTETS8,  # destination options
+    135: ExtLength.OCTETS8,  # mobility
+    139: ExtLength.OCTETS8,  # host identity protocol
+    140: ExtLength.OCTETS8,  # shim6
+    253: ExtLength.OCTETS8,  # experimentation and testing (RFC 3692, RFC 4727)
+    254: ExtLength.OCTETS8,  # experimentation and testing
+}
+NO_NEXT_HEADER: Final = 59  # what a walk cut short by the capture ends with: no transport header is read
+
+# IP protocol numbers
+ICMP: Final = 1
+TCP: Final = 6
+UDP: Final = 17
+ICMPV6: Final = 58
+SCTP: Final = 132
+PROTO_NAMES: Final[dict[int, str]] = {1: "icmp", 2: "igmp", 6: "tcp", 17: "udp", 47: "gre", 50: "esp", 51: "ah",
+                                      58: "icmpv6", 89: "ospf", 132: "sctp"}
+PORTED_PROTOCOLS: Final = frozenset({TCP, UDP, SCTP})  # a destination's port label names the port
+
+# ---------------------------------------------------------------- who opened a flow
+
+TCP_FIN: Final = 0x01
+TCP_SYN: Final = 0x02
+TCP_RST: Final = 0x04
+TCP_ACK: Final = 0x10
+# ICMP echo replies (ICMP type 0, ICMPv6 type 129): their sender answers, so the other side opened the flow
+ICMP_REPLIES: Final = frozenset({0, 129})
+# Server ports that make the sender of a first packet the client even when no SYN was captured.
+SERVER_PORTS: Final = frozenset({53, 67, 80, 88, 110, 123, 137, 138, 143, 161, 389, 443, 465, 514, 587, 853, 993,
+                                 995, 1194, 1900, 3478, 5060, 5228, 5353, 5355, 8080, 8443})
+EPHEMERAL_FROM: Final = 1024  # a first packet from a port below this to one at or above it came from the server
+
+# ---------------------------------------------------------------- what payloads are looked at
+
+DNS_PORT: Final = 53  # every datagram of a flow on this port may carry answers
+DOT_PORT: Final = 853  # DNS over TLS: the server's lookups are hidden
+INSPECT_ALWAYS: Final = -1  # the inspection budget of a DNS flow: every payload, in both directions
+TCP_CLIENT_INSPECT: Final = 8  # client data segments looked at for a ClientHello or HTTP request head
+TCP_SERVER_INSPECT: Final = 16  # server data segments looked at for a TLS <= 1.2 certificate
+UDP_CLIENT_INSPECT: Final = 4  # client datagrams looked at for a QUIC Initial
+STREAM_LIMIT: Final = 32768  # bytes of a TCP stream kept while looking for a handshake
+STREAM_PENDING: Final = 32  # out-of-order segments of a stream kept for later
+
+# What the walkers recognise before a payload goes to a parser (protocols/: tls, http, quic)
+TLS_CONTENT_TYPES: Final = frozenset({20, 21, 22, 23})  # change cipher spec, alert, handshake, application data
+TLS_HANDSHAKE: Final = 22
+TLS_MAJOR: Final = 3  # the first byte of every record version, SSL 3.0 to TLS 1.3
+TLS_CLIENT_HELLO: Final = 1
+TLS_SERVER_HELLO: Final = 2
+TLS_CERTIFICATE: Final = 11
+# server key exchange, certificate request, server hello done: a flight that shows them has no certificate
+TLS_AFTER_CERTIFICATE: Final = frozenset({12, 13, 14})
+TLS_EXT_SERVER_NAME: Final = 0x0000
+TLS_EXT_ALPN: Final = 0x0010
+TLS_EXT_SUPPORTED_VERSIONS: Final = 43
+TLS_EXT_ECH: Final = 0xFE0D  # encrypted_client_hello: the server name is the outer, public one
+TLS_EXT_ESNI: Final = 0xFFCE  # its draft predecessor
+TLS_SNI_HOST_NAME: Final = 0  # the server_name entry type of a host name
+TLS_ECH_OUTER: Final = 0  # ECH type of an outer ClientHello (the inner one never appears on the wire)
+TLS_13: Final = 0x0304  # the supported version a TLS 1.3 ServerHello names: its certificate is encrypted
+HTTP_METHODS: Final = (b"GET ", b"POST ", b"HEAD ", b"PUT ", b"DELETE ", b"OPTIONS ", b"PATCH ", b"CONNECT ",
+                       b"TRACE ")
+QUIC_LONG_HEADER: Final = 0x80  # the first bit of a long-header packet, as every Initial is
+QUIC_MIN_INITIAL: Final = 7  # first byte, version, DCID length: shorter is not an Initial
+GQUIC_MIN_HELLO: Final = 30  # a Google QUIC client hello is at least this long
+GQUIC_MARK: Final = b"Q0"  # its version (Q0xx), within the first GQUIC_MARK_WITHIN bytes
+GQUIC_MARK_WITHIN: Final = 16
+
+# ---------------------------------------------------------------- concealment
+
+# Names that serve DNS over HTTPS: a ClientHello naming one of them hides the real lookups.
+DOH_NAMES: Final = frozenset(
+    {
+        "cloudflare-dns.com",
+        "mozilla.cloudflare-dns.com",
+        "chrome.cloudflare-dns.com",
+        "1dot1dot1dot1.cloudflare-dns.com",
+        "security.cloudflare-dns.com",
+        "family.cloudflare-dns.com",
+        "one.one.one.one",
+        "dns.google",
+        "dns.google.com",
+        "dns64.dns.google",
+        "dns.quad9.net",
+        "dns9.quad9.net",
+        "dns10.quad9.net",
+        "dns11.quad9.net",
+        "doh.opendns.com",
+        "doh.familyshield.opendns.com",
+        "doh.cleanbrowsing.org",
+        "dns.adguard.com",
+        "dns.adguard-dns.com",
+        "dns.nextdns.io",
+        "firefox.dns.nextdns.io",
+        "doh.dns.sb",
+        "dns.alidns.com",
+        "doh.pub",
+        "dns.pub",
+        "doh.360.cn",
+        "dns.twnic.tw",
+        "doh.mullvad.net",
+    }
+)
+
+# ---------------------------------------------------------------- the flow table
+
+IDLE_TIMEOUT: Final = 300.0  # seconds of capture time without a packet before a flow is folded
+FINISHED_GRACE: Final = 10.0  # after FIN/RST, wait this long for stragglers before folding
+SWEEP_MASK: Final = (1 << 16) - 1  # the flow table is swept every 65536 frames
+FULL_SWEEP_EVERY: Final = 16  # sweeps between scans of every live flow for idleness (others: finished ones)
+DEFAULT_BUCKET: Final = 60.0  # seconds per timeline bucket unless the caller chooses
+
+# Bounds on what the engine remembers (memory follows destinations, not packets)
+ADDRESS_TEXTS_MAX: Final = 1 << 20  # raw address -> text, cleared when larger
+FRAGMENTED_DATAGRAMS_MAX: Final = 1024  # UDP datagrams being reassembled, cleared when more
+FRAGMENT_OWNERS_MAX: Final = 4096  # datagram -> flow of its first fragment: pruned past this at sweeps...
+FRAGMENT_OWNERS_KEEP: Final = 2048  # ...down to the newest this many
+DNS_SEEN_MAX: Final = 8192  # DNS answers (all but the id) already read, cleared when more
+HELLOS_SEEN_MAX: Final = 1 << 16  # ClientHellos already recorded from the C core, cleared when more
