@@ -402,3 +402,27 @@ def test_py_typed_is_in_the_built_wheel(tmp_path: Path, monkeypatch: pytest.Monk
         names = set(wheel.namelist())
     assert f"{PACKAGE}/py.typed" in names
     assert f"{PACKAGE}/__init__.py" in names and f"{PACKAGE}/data/ipowner-embedded.json" in names
+
+
+def test_the_architecture_document_matches_the_tree():
+    """docs/architecture.md names every module of the package, and every module it names exists."""
+    import re
+
+    pkg_root = SRC / PACKAGE
+    doc = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"`([^`\s]+)`", doc))
+    words = {w for n in named for w in re.split(r"[/:(),\s]+", n) if w}
+    missing = []
+    for path in sorted(pkg_root.rglob("*")):
+        if path.suffix not in (".py", ".c", ".pyi") or path.name == "__init__.py" or "__pycache__" in path.parts:
+            continue
+        if path.name not in words and path.stem not in words:
+            missing.append(str(path.relative_to(pkg_root)))
+    for pkg in sorted(p for p in pkg_root.rglob("*") if p.is_dir() and (p / "__init__.py").exists()):
+        if pkg.name not in words and f"{pkg.name}/" not in doc:
+            missing.append(str(pkg.relative_to(pkg_root)) + "/")
+    assert not missing, "docs/architecture.md does not name: " + ", ".join(missing)
+    files = {p.name for p in ROOT.rglob("*.py") if ".venv" not in p.parts} | {
+        p.name for p in pkg_root.rglob("*") if p.suffix in (".c", ".pyi")}
+    ghosts = sorted(w for w in words if re.fullmatch(r"[\w]+\.(py|c|pyi)", w) and w not in files)
+    assert not ghosts, "docs/architecture.md names modules that do not exist: " + ", ".join(ghosts)
