@@ -36,6 +36,20 @@ def h(value: Any, limit: int = 512) -> str:
     return html_safe(value, limit)
 
 
+# A character after which a browser may wrap inside a word ("T-Systems", "a/b"): such words are kept whole.
+_INNER_BREAK = re.compile(r"[-/\u2010-\u2014?!}\])]")
+
+
+def cell_text(value: Any, limit: int = 512) -> str:
+    """Escaped text that wraps only at spaces: a word a browser could split (at a hyphen, a slash) is
+    written in a no-wrap span."""
+    escaped = h(value, limit)
+    if not _INNER_BREAK.search(escaped):
+        return escaped
+    return " ".join(f'<span class="nw">{w}</span>' if _INNER_BREAK.search(w[:-1]) else w
+                    for w in escaped.split(" "))
+
+
 def file_name(name: str | None) -> str:
     """The last part of a path (either separator): a shared page must not show the analyst's folders."""
     if not name:

@@ -26,6 +26,7 @@ from ipowner.render._page import (
     address_key,
     bar,
     bytes_td,
+    cell_text,
     exact_bytes,
     file_name,
     h,
@@ -242,7 +243,7 @@ def _rollup_table(group: str, rows: list[RollupRow], tot: _Totals, has_bytes: bo
         elif group in NAME_GROUPS:
             cells = [f'<th scope="row" class="nw" data-key="{h(r.key)}">{_host(r.label)}</th>']
         else:
-            cells = [f'<th scope="row" data-key="{h(r.key)}">{h(r.label, 200)}</th>']
+            cells = [f'<th scope="row" data-key="{h(r.key)}">{cell_text(r.label, 200)}</th>']
         if has_bytes:
             frac = r.bytes_sent / tot.sent if tot.sent else 0.0
             cells.append(bytes_td(r.bytes_sent, f' {bar(frac)}<span class="pct">{share(r.bytes_sent, tot.sent)}</span>'))
@@ -317,7 +318,7 @@ def _asn_cell(d: DestinationReport) -> str:
     j = d.jurisdiction
     if j.asn is None:
         return '<td class="c-asn" data-v="-1"></td>'
-    name = f" {h(j.as_name, 200)}" if j.as_name else ""
+    name = f" {cell_text(j.as_name, 200)}" if j.as_name else ""
     return f'<td class="c-asn" data-v="{j.asn}"><span class="nw">AS{j.asn}</span>{name}</td>'
 
 
@@ -336,7 +337,7 @@ def _country(code: str | None) -> str:
 
 
 def _text_td(key: str, text: str, limit: int = 512) -> str:
-    return f'<td class="c-{key}">{h(text, limit)}</td>'
+    return f'<td class="c-{key}">{cell_text(text, limit)}</td>'
 
 
 def _internet_cells() -> list[_Cell]:
@@ -345,7 +346,7 @@ def _internet_cells() -> list[_Cell]:
         if not j.holder:
             return '<td class="c-holder muted" data-v="~">unknown</td>'
         flag = ' <span class="flag">inferred</span>' if j.holder_inferred else ""
-        return f'<td class="c-holder">{h(j.holder)}{flag}</td>'
+        return f'<td class="c-holder">{cell_text(j.holder)}{flag}</td>'
 
     return [
         _Cell(Col("rank", "#", "num", numeric=True), lambda i, d: f'<td class="n c-rank" data-v="{i}">{i}</td>',
@@ -526,7 +527,7 @@ def _header(report: Report) -> str:
     title = "ipowner report" + (f": {words(names)}" if names else "")
     ins = "; ".join(f"{file_name(i.name)} ({i.format}, {plural(i.records, 'record')}"
                     + (", partial" if i.partial else "") + ")" for i in p.inputs)
-    made = f"made {iso(p.generated)[:10] if p.generated else 'at an unknown date'} by {p.tool} {p.tool_version}"
+    made = f"made {(iso(p.generated) or '')[:10] or 'at an unknown date'} by {p.tool} {p.tool_version}"
     mode = ", offline (no registry was asked)" if p.offline else ""
     out = [f"<header><h1>{h(title, 600)}</h1><p class=\"meta\">Input: {h(ins, 2000)}. Report {h(made)}{mode}.</p>"]
     if report.policy is not None and report.policy.fired:
@@ -557,9 +558,9 @@ def _footer(report: Report) -> str:
         s = n.source
         age = "" if n.age_days is None else f"{n.age_days:+.0f} days"
         cls = ' class="warn"' if n.warning else ""
-        rows.append(f'<tr{cls}><th scope="row" class="nw">{h(s.id)}</th><td>{h(s.name)}</td>'
+        rows.append(f'<tr{cls}><th scope="row" class="nw">{h(s.id)}</th><td>{cell_text(s.name)}</td>'
                     f'<td class="nw">{h((iso(s.date) or "unknown")[:10])}</td><td class="n">{age}</td>'
-                    f"<td>{h(s.licence)}</td></tr>")
+                    f"<td>{cell_text(s.licence)}</td></tr>")
     rows.append("</tbody></table>")
     out.append(scroll("".join(rows), "Data sources"))
     prov = ["<table><caption>Provenance</caption><tbody>"]
@@ -570,8 +571,8 @@ def _footer(report: Report) -> str:
             key, value = file_name(key), "full path and SHA-256 in the JSON report"
         if group == "command_line":
             value = _command_line(report)
-        prov.append(f'<tr><th scope="row" class="nw">{h(group)}</th><td>{h(key)}</td><td>{h(value, 2000)}</td>'
-                    f"<td>{h(detail)}</td></tr>")
+        prov.append(f'<tr><th scope="row" class="nw">{h(group)}</th><td>{cell_text(key)}</td>'
+                    f"<td>{cell_text(value, 2000)}</td><td>{cell_text(detail)}</td></tr>")
     prov.append("</tbody></table>")
     out.append(scroll("".join(prov), "Provenance"))
     credits: dict[str, None] = {}
