@@ -70,7 +70,7 @@ def _title(cc: str, row: RollupRow | None, ms: list[Measure]) -> str:
     return f"{name}: " + ", ".join(parts)
 
 
-def _legend(m: Measure, checked: bool) -> str:
+def _legend(m: Measure) -> str:
     c = m.classes
     title = {"sent": "Bytes sent per country", "recv": "Bytes received per country",
              "dest": "Destinations per country"}[m.id]
@@ -158,7 +158,7 @@ def map_section(report: Report) -> str:
     out.append("</svg>")
     out.append('<p id="map-info" aria-live="polite" class="muted">Point at or tab to a circle for its country\'s '
                "values and share.</p>")
-    out.extend(_legend(m, i == 0) for i, m in enumerate(ms))
+    out.extend(_legend(m) for m in ms)
     notes = []
     for key, label in (("anycast", "anycast (no single location)"), ("", "location unknown")):
         r = rows.get(key)

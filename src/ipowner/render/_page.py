@@ -104,8 +104,10 @@ class Col:
         aria = f' aria-sort="{sort}"' if sort else ""
         if not self.sortable:
             return f'<th scope="col" class="{cls}">{self.label}</th>'
+        # Print shows the label as text: Chrome leaves buttons out of the heading it repeats on each page.
         return (f'<th scope="col" class="{cls}" data-type="{self.type}"{aria}>'
-                f'<button type="button">{self.label}</button></th>')
+                f'<button type="button">{self.label}</button><span class="print-label" aria-hidden="true">'
+                f"{self.label}</span></th>")
 
 
 def thead(cols: Sequence[Col], sorted_by: str | None = None, direction: str = "descending") -> str:

@@ -383,7 +383,7 @@ def _local_cells() -> list[_Cell]:
     ]
 
 
-def _evidence(d: DestinationReport, rank: int) -> str:
+def _evidence(d: DestinationReport) -> str:
     """The detail row's content: the verdict, its flags and the facts it was judged from, with sources."""
     j = d.jurisdiction
     rec = d.record
@@ -472,7 +472,7 @@ def _dest_table(dests: list[tuple[int, DestinationReport]], cells: list[_Cell], 
         did = f"{table_id}-d{rank}"
         row = "".join(_address_th(d, did if detail else None) if c.col.key == "address" else c.html(rank, d)
                       for c in shown)
-        more = (f'<tr class="detail" id="{did}" hidden><td colspan="{len(cols)}">{_evidence(d, rank)}</td></tr>'
+        more = (f'<tr class="detail" id="{did}" hidden><td colspan="{len(cols)}">{_evidence(d)}</td></tr>'
                 if detail else "")
         out.append(f'<tbody class="item"><tr data-address="{h(d.address)}" data-scope="{h(d.scope)}">{row}</tr>'
                    f"{more}</tbody>")
