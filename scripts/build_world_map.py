@@ -15,6 +15,7 @@ Projection: equirectangular, 1000 x 500 units, coordinates rounded to 0.1 unit.
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -80,17 +81,57 @@ def path_of(geom: dict, arcs: list) -> tuple[str, float]:
     return "".join(parts), abs(area) / 2
 
 
+def _inside(x: float, y: float, pts: list[tuple[float, float]]) -> bool:
+    hit = False
+    for (x1, y1), (x2, y2) in zip(pts, pts[1:] + pts[:1], strict=True):
+        if (y1 > y) != (y2 > y) and x < x1 + (y - y1) * (x2 - x1) / (y2 - y1):
+            hit = not hit
+    return hit
+
+
+def _edge_distance(x: float, y: float, pts: list[tuple[float, float]]) -> float:
+    best = math.inf
+    for (x1, y1), (x2, y2) in zip(pts, pts[1:] + pts[:1], strict=True):
+        dx, dy = x2 - x1, y2 - y1
+        t = 0.0 if dx == dy == 0 else max(0.0, min(1.0, ((x - x1) * dx + (y - y1) * dy) / (dx * dx + dy * dy)))
+        best = min(best, math.hypot(x - x1 - t * dx, y - y1 - t * dy))
+    return best
+
+
+def _ring_area(pts: list[tuple[float, float]]) -> float:
+    return abs(sum(x1 * y2 - x2 * y1 for (x1, y1), (x2, y2) in zip(pts, pts[1:] + pts[:1], strict=True))) / 2
+
+
 def centroid(geom: dict, arcs: list) -> tuple[float, float]:
-    # Centre of the bounding box of the largest ring: enough to place a dot on a small country.
+    # Where the report puts a country's symbol: the point of its largest ring (by area) farthest from
+    # the coast, found on a grid refined around the best point (a bounding-box centre falls outside
+    # crescent and antimeridian-crossing shapes: Russia's landed in the North Sea).
     polys = geom["arcs"] if geom["type"] == "MultiPolygon" else [geom["arcs"]]
     best: list[tuple[float, float]] = []
     for poly in polys:
         pts = [project(*p) for p in ring(arcs, poly[0])]
-        if len(pts) > len(best):
+        if any(abs(a[0] - b[0]) > W / 2 for a, b in zip(pts, pts[1:], strict=False)):
+            pts = [(x + W if x < W / 2 else x, y) for x, y in pts]
+        if len(pts) >= 3 and (not best or _ring_area(pts) > _ring_area(best)):
             best = pts
     xs = [p[0] for p in best]
     ys = [p[1] for p in best]
-    return round((min(xs) + max(xs)) / 2, 1), round((min(ys) + max(ys)) / 2, 1)
+    cx, cy = (min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2
+    score = _edge_distance(cx, cy, best) if _inside(cx, cy, best) else -1.0
+    x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
+    for _ in range(4):
+        step_x, step_y = (x1 - x0) / 16, (y1 - y0) / 16
+        for i in range(17):
+            for j in range(17):
+                x, y = x0 + i * step_x, y0 + j * step_y
+                if _inside(x, y, best):
+                    d = _edge_distance(x, y, best)
+                    if d > score:
+                        score, cx, cy = d, x, y
+        x0, x1, y0, y1 = cx - 2 * step_x, cx + 2 * step_x, cy - 2 * step_y, cy + 2 * step_y
+    if cx >= W:  # an antimeridian ring shifted east: put the point back on the map
+        cx -= W
+    return round(cx, 1), round(cy, 1)
 
 
 def main(atlas_dir: str, codes_dir: str, out: str) -> None:

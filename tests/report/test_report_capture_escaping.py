@@ -89,7 +89,8 @@ def test_crafted_capture_in_chromium(tmp_path, data_env):
         assert console_errors(d) == []
         assert d.execute_script("return document.scripts.length") == 1
         cells = d.execute_script(
-            "return Array.from(document.querySelectorAll('#dest-table tbody tr')).map(r => [r.dataset.address, r.cells[2].textContent])")
+            "return Array.from(document.querySelectorAll('#dest-table tr[data-address]')).map(r => "
+            "[r.dataset.address, r.querySelector('.c-hostnames').textContent])")
         names = dict(cells)[TLS_SERVER]
         assert "<script>alert(1)</script>" in names  # shown as text
         assert d.execute_script("return document.querySelectorAll('#worldmap .has-traffic').length") >= 1

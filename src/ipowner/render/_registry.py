@@ -63,7 +63,8 @@ _BUILTIN: dict[tuple[str, str], _Builtin] = {
     ("report", "markdown"): _Builtin(_R + "markdown", "write_markdown"),
     ("report", "html"): _Builtin(_R + "html", "write_html"),
     ("diff", "table"): _Builtin(_R + "terminal.diff", "write_terminal_diff", "width"),
-    **{("diff", fmt): _Builtin(_R + "diff", "write_diff", "format") for fmt in ("json", "jsonl", "csv", "markdown", "html")},
+    **{("diff", fmt): _Builtin(_R + "diff", "write_diff", "format") for fmt in ("json", "jsonl", "csv", "markdown")},
+    ("diff", "html"): _Builtin(_R + "diff_html", "write_diff_html"),
     **{("data", fmt): _Builtin(_R + "data", "write_data", "format") for fmt in ("table", "json")},
     **{("cache", fmt): _Builtin(_R + "cache", "write_cache_stats", "format") for fmt in ("table", "json")},
     # an iterable of cache entries, written as they come (the kind is given, never told from the document)

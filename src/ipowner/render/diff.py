@@ -1,6 +1,7 @@
 """``ipowner diff`` output in every report format: table, json, jsonl, csv, markdown, html.
 
-All formats come from one flat list of change rows; untrusted text is escaped per format.
+All formats but HTML come from one flat list of change rows; untrusted text is escaped per format.
+The HTML page is ``diff_html``'s (the report's house style).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from typing import Any, TextIO
 from ipowner.model.diff import COLUMNS, Diff, DiffRow
 from ipowner.model.serialize import to_plain
 from ipowner.render.csv import write_csv
-from ipowner.render.escape import html_safe, markdown_safe, terminal_safe
+from ipowner.render.escape import markdown_safe, terminal_safe
 from ipowner.render.json import write_json, write_lines
 
 __all__ = ["COLUMNS", "rows", "write_diff"]
@@ -59,21 +60,9 @@ def write_diff(diff: Diff, fmt: str, stream: TextIO) -> None:
             lines.append("| " + " | ".join("" if r[c] is None else markdown_safe(r[c]) for c in COLUMNS) + " |")
         stream.write("\n".join(lines) + "\n")
     elif fmt == "html":
-        from ipowner.render.html import _CSS
+        from ipowner.render.diff_html import write_diff_html
 
-        body = [f"<h1>ipowner diff</h1><p>{html_safe(_summary(diff))}.</p><ul>"]
-        body += [f"<li>{html_safe(s, 4000)}</li>" for s in _sides(diff)]
-        body.append('</ul><table id="diff-table"><thead><tr>' + "".join(f"<th>{c}</th>" for c in COLUMNS)
-                    + "</tr></thead><tbody>")
-        for r in rs:
-            body.append("<tr>" + "".join(f"<td>{'' if r[c] is None else html_safe(r[c])}</td>" for c in COLUMNS) + "</tr>")
-        body.append("</tbody></table>")
-        stream.write(
-            '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-            "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">"
-            f'<link rel="icon" href="data:,"><title>ipowner diff</title><style>{_CSS}</style></head><body><main>'
-            + "".join(body) + "</main></body></html>\n"
-        )
+        write_diff_html(diff, stream)
     else:
         from rich import box
         from rich.console import Console
