@@ -35,7 +35,9 @@ def test_seed_case_aws_singapore_verdict_keeps_holder_and_location_apart():
     assert j.registry == "ARIN" and j.registry_country == "US"
     assert j.cloud is not None and j.cloud.key == "aws" and j.cloud.basis == "asn:16509"
     assert j.verdict.startswith("held by Amazon Technologies Inc. (US), located in Singapore; ARIN registered the space")
-    assert FLAG_HOLDER_ABROAD in j.flags and FLAG_REGISTERED_ABROAD in j.flags
+    # The holder's country differing is news; the registration country of a cloud node is not (issue 14).
+    assert FLAG_HOLDER_ABROAD in j.flags and FLAG_REGISTERED_ABROAD not in j.flags
+    assert "registration country US (Amazon cloud/CDN network" in j.verdict
     assert FLAG_HOLDER_UNKNOWN not in j.flags
 
 
@@ -166,7 +168,12 @@ def test_registered_domains_from_the_bundled_list(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", no_network)
     assert registered_domain("api.account.xiaomi.com") == "xiaomi.com"
     assert registered_domain("a.b.example.co.uk") == "example.co.uk"
-    assert registered_domain("foo.s3.amazonaws.com") == "foo.s3.amazonaws.com"  # a private-section suffix
+    # The ICANN section only (issue 14): a private-section suffix is not a registered domain of its own,
+    # and certificate wildcards are stripped.
+    assert registered_domain("foo.s3.amazonaws.com") == "amazonaws.com"
+    assert registered_domain("*.blogspot.com") == registered_domain("x.blogspot.com") == "blogspot.com"
+    assert registered_domain("select.googleapis.com") == "googleapis.com"
+    assert registered_domain("*.*.example.co.uk") == "example.co.uk"
     assert registered_domain("1.2.3.4") is None
     assert registered_domain("localhost") is None
     assert registered_domain("x" * 1_000_000 + ".com") is None

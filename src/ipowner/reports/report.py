@@ -20,10 +20,12 @@ from ipowner.model import AddressRecord, Destination, SourceInfo, SourceKind, Tr
 from ipowner.model.report import DestinationReport, Provenance, Report
 from ipowner.providers.base import Provider
 from ipowner.providers.cloud import CloudRangeProvider, load_cloud_ranges
+from ipowner.reference.anycast import anycast_service, anycast_source
 from ipowner.reference.cloud import CloudTable, cloud_table
 from ipowner.reference.psl import psl_source, registered_domain
 from ipowner.reports.freshness import age_notes, stale_summary
 from ipowner.reports.jurisdiction import IANA_BASIS, judge
+from ipowner.reports.names import by_evidence, names_by_evidence
 from ipowner.reports.policy import Rule, evaluate, parse_rule
 from ipowner.reports.rollups import location_key, rollups
 from ipowner.reports.timeline import timelines
@@ -57,9 +59,11 @@ def _rank_key(d: DestinationReport) -> tuple[bool, int, int, tuple[int, int], st
 def _destination(d: Destination, rec: AddressRecord | None, table: CloudTable,
                  cloud_ranges: CloudRangeProvider | None, offline: bool) -> DestinationReport:
     """One destination of the traffic with its record and the judgement of it."""
-    names = sorted({h.name for h in d.hostnames})
-    domains = sorted({dom for n in names if (dom := registered_domain(n))})
-    dr = DestinationReport.of(d, rec, domains=domains)
+    dr = DestinationReport.of(d, rec)
+    # What the device asked for (SNI, Host, QUIC, DNS) before what a certificate claims.
+    dr.destination.hostnames = by_evidence(dr.destination.hostnames)
+    names = [name for name, _sources in names_by_evidence(dr.destination.hostnames)]
+    dr.domains = list(dict.fromkeys(dom for n in names if (dom := registered_domain(n))))
     if rec is not None:
         dr.jurisdiction = judge(rec, table=table, ranges=cloud_ranges, offline=offline)
     elif d.scope == "internet":
@@ -115,6 +119,9 @@ def build_report(
     if cloud_ranges is not None:
         for s in cloud_ranges.sources():
             all_sources.setdefault(s.id, s)
+    if any(d.record is not None and anycast_service(d.record.attributed) for d in internet):
+        anycast = anycast_source()
+        all_sources.setdefault(anycast.id, anycast)
     if any(d.domains for d in dests):
         ps = psl_source()
         all_sources.setdefault(ps.id, ps)
