@@ -202,10 +202,10 @@ def judge(record: AddressRecord, *, table: CloudTable | None = None, ranges: Clo
 def registered_abroad_reason(j: Jurisdiction, record: AddressRecord | None) -> str | None:
     """Why a registration country that differs from the location is not flagged, or None to flag it."""
     if j.cloud is not None:
-        return f"{j.cloud.company} cloud/CDN network, which serves from many countries: not flagged"
+        return f"not flagged: {j.cloud.company}'s cloud/CDN network serves many countries"
     service = anycast_service(record.attributed) if record is not None else None
     if service is not None:
-        return f"{service} anycast space, which serves from many countries: not flagged"
+        return f"not flagged: {service} is anycast, served from many places"
     return None
 
 
