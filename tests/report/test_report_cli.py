@@ -57,9 +57,9 @@ def test_every_format_from_a_real_capture(env, tmp_path):
     lines = [json.loads(x) for x in outs["jsonl"].splitlines()]
     assert lines[0]["kind"] == "provenance" and all(x["schema"] == "ipowner.report/1" for x in lines)
     assert [x["address"] for x in lines if x["kind"] == "destination"] == [d["address"] for d in doc["destinations"]]
-    # CSV is one row per destination; the provenance is in its own table beside it (issue 14).
+    # CSV is one row per internet destination; the provenance is in its own table beside it (issue 14).
     dest_rows = list(csv.DictReader(io.StringIO(outs["csv"])))
-    assert len(dest_rows) == len(doc["destinations"])
+    assert len(dest_rows) == doc["totals"]["destinations"]
     assert dest_rows[0]["address"] == "203.205.151.162" and dest_rows[0]["location_country"] == "CN"
     sources = list(csv.DictReader(io.StringIO((tmp_path / "wechat.sources.csv").read_text(encoding="utf-8"))))
     assert any(r["group"] == "input" for r in sources)

@@ -191,9 +191,9 @@ def write_output(document: Any, fmt: str, output: str | None, *, kind: str) -> N
     if not extra:
         return
     if not output or output == "-":
-        names = " and ".join(f"FILE.{n}.{fmt}" for n in extra)
-        note(f"{fmt.upper()} on stdout holds the destinations only; -o FILE.{fmt} also writes {names} "
-             f"({', '.join(extra)}), --format json keeps everything")
+        names = ", ".join(f"FILE.{n}.{fmt}" for n in extra)
+        note(f"{fmt.upper()} on stdout holds one table only (the {kind}'s destinations); -o FILE.{fmt} also "
+             f"writes {names}; --format json keeps everything")
         return
     written = [output]
     for name, writer in extra.items():

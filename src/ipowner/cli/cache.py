@@ -12,6 +12,7 @@ from ipowner.render.escape import terminal_safe
 
 
 @click.group("cache")
+@verbosity_options
 def cache() -> None:
     """The RDAP cache: answers by network range, entities, autnums (IPOWNER_CACHE_DIR overrides its place)."""
 

@@ -8,7 +8,8 @@ command pays only for the format it writes.
 
 Some formats hold one kind of row per table (CSV, TSV): the report's destinations are one table, its
 rollups and sources others. ``companions(kind, fmt)`` names the tables written beside the main one
-(``{"rollups": writer, "sources": writer}``); the command line writes them next to ``-o FILE``.
+(``{"rollups": writer, "sources": writer, "peers": writer}``); the command line writes them next to
+``-o FILE``.
 """
 
 from __future__ import annotations
@@ -82,9 +83,10 @@ _BUILTIN: dict[tuple[str, str], _Builtin] = {
 }
 
 # The tables written beside the main one, by (kind, format): name -> writer (``companions``).
+_PARTS = {"report": ("rollups", "sources", "peers"), "traffic": ("rollups", "sources")}
 _COMPANIONS: dict[tuple[str, str], dict[str, _Builtin]] = {
-    (kind, fmt): {part: _Builtin(_R + f"{kind}_csv", f"write_{kind}_{part}_{fmt}") for part in ("rollups", "sources")}
-    for kind in ("report", "traffic") for fmt in ("csv", "tsv")
+    (kind, fmt): {part: _Builtin(_R + f"{kind}_csv", f"write_{kind}_{part}_{fmt}") for part in parts}
+    for kind, parts in _PARTS.items() for fmt in ("csv", "tsv")
 }
 
 # Writers registered at run time, and built-ins once imported.

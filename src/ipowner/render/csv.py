@@ -11,9 +11,13 @@ import csv
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal, TextIO
 
-from ipowner.render.escape import csv_safe
+from ipowner.render.escape import MAX_FIELD, csv_safe, terminal_safe
 
 Dialect = Literal["csv", "tsv"]
+
+# A list cell (hostnames, ports, flags) is cut per item at ``MAX_FIELD`` and as a whole at this length, so
+# that 35 certificate names stay whole while a list of hostile megabyte names stays bounded.
+MAX_LIST = 3500
 
 
 def _cell(value: Any) -> str:
@@ -24,7 +28,7 @@ def _cell(value: Any) -> str:
     if isinstance(value, (int, float)):
         return str(value)
     if isinstance(value, (list, tuple, set, frozenset)):
-        return csv_safe(";".join(str(v) for v in value))
+        return csv_safe(";".join(terminal_safe(v, MAX_FIELD) for v in value), MAX_LIST)
     return csv_safe(value)
 
 

@@ -1,10 +1,12 @@
 """A report as tables of one kind each: destinations, rollups, sources (CSV or TSV).
 
-``write_report_csv`` writes one row per destination and nothing else, so that a spreadsheet's
-SUM(bytes_sent) is the report's total. The rollups (bytes per location, holder, AS, ...) and where
-the report came from (inputs, data sources with their dates, credits, warnings, the policy gate) are
-tables of their own: ``ipowner report -o report.csv`` writes them beside it as ``report.rollups.csv``
-and ``report.sources.csv`` (``render.companions``). Every text cell passes through ``csv_safe``.
+``write_report_csv`` writes one row per internet destination and nothing else, so that a
+spreadsheet's SUM(bytes_sent) is the report's total (which counts internet destinations only). The
+rollups (bytes per location, holder, AS, ...), where the report came from (inputs, data sources with
+their dates, credits, warnings, the policy gate) and the LAN, multicast and broadcast peers (not
+looked up, not in the totals) are tables of their own: ``ipowner report -o report.csv`` writes them
+beside it as ``report.rollups.csv``, ``report.sources.csv`` and ``report.peers.csv``
+(``render.companions``). Every text cell passes through ``csv_safe``.
 """
 
 from __future__ import annotations
@@ -21,8 +23,16 @@ SOURCE_COLUMNS = ["group", "key", "value", "detail"]
 
 
 def write_report_csv(report: Report, stream: TextIO, *, dialect: Dialect = "csv") -> None:
-    """One row per destination (internet destinations first, ranked by bytes sent, then the peers)."""
-    write_csv(COLUMNS, ([r[c] for c in COLUMNS] for r in destination_rows(report)), stream, dialect=dialect)
+    """One row per internet destination, ranked by bytes sent: the rows the report's totals add up."""
+    rows = (r for r in destination_rows(report) if r["scope"] == "internet")
+    write_csv(COLUMNS, ([r[c] for c in COLUMNS] for r in rows), stream, dialect=dialect)
+
+
+def write_report_peers_csv(report: Report, stream: TextIO, *, dialect: Dialect = "csv") -> None:
+    """One row per LAN, multicast or broadcast peer (``scope`` says which): seen, not looked up, not in
+    the totals."""
+    rows = (r for r in destination_rows(report) if r["scope"] != "internet")
+    write_csv(COLUMNS, ([r[c] for c in COLUMNS] for r in rows), stream, dialect=dialect)
 
 
 def write_report_rollups_csv(report: Report, stream: TextIO, *, dialect: Dialect = "csv") -> None:
@@ -55,3 +65,7 @@ def write_report_rollups_tsv(report: Report, stream: TextIO) -> None:
 
 def write_report_sources_tsv(report: Report, stream: TextIO) -> None:
     write_report_sources_csv(report, stream, dialect="tsv")
+
+
+def write_report_peers_tsv(report: Report, stream: TextIO) -> None:
+    write_report_peers_csv(report, stream, dialect="tsv")

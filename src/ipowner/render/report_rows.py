@@ -15,6 +15,7 @@ from ipowner.reports.names import from_certificate_only, names_by_evidence
 DEST_COLUMNS = [
     "rank",
     "address",
+    "scope",
     "hostnames",
     "hostname_sources",
     "domains",

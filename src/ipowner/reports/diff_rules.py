@@ -77,11 +77,6 @@ def parse_diff_rule(text: str) -> DiffRule:
     return DiffRule(kind, values)
 
 
-def _country(code: str) -> str:
-    name = country_name(code)
-    return f"{code} ({name})" if name and name != code else code
-
-
 def _growth(m: ByteChange) -> float:
     """Percent growth of bytes sent; infinite from nothing."""
     if m.bytes_sent_before == 0:
@@ -104,7 +99,7 @@ def evaluate_diff(diff: Diff, rules: list[DiffRule]) -> GateResult:
             for code in added:
                 if code in ("", "anycast") or (rule.values and code not in rule.values):
                     continue
-                out.findings.append(Finding(name, code, _country(code)))
+                out.findings.append(Finding(name, code, country_name(code) or code))
         elif rule.kind == "new-domain":
             for dom in diff.domains.added:
                 if not rule.values or dom in rule.values:
@@ -118,6 +113,6 @@ def evaluate_diff(diff: Diff, rules: list[DiffRule]) -> GateResult:
                     if growth > rule.percent:
                         how = "from nothing" if growth == float("inf") else f"+{growth:.0f}%"
                         out.findings.append(Finding(
-                            name, m.key, f"bytes sent to {label} {_country(m.key)}: {m.bytes_sent_before} -> "
-                                         f"{m.bytes_sent_after} ({how})"))
+                            name, m.key, f"bytes sent to {label} {country_name(m.key) or m.key}: "
+                                         f"{m.bytes_sent_before} -> {m.bytes_sent_after} ({how})"))
     return out

@@ -224,14 +224,16 @@ class ReportView:
     def _sources(self) -> Iterator[RenderableType]:
         report, p = self.report, self.report.provenance
         if self.verbose:
-            pt = Table(title="Provenance", box=box.SIMPLE_HEAD, title_justify="left", title_style="bold",
-                       pad_edge=False)
-            pt.add_column("what", no_wrap=True)
-            for col in ("key", "value", "detail"):
-                pt.add_column(col, overflow="fold")
+            yield title("Provenance")
+            pt = Table.grid(padding=(0, 2, 0, 0), expand=True)
+            pt.add_column(no_wrap=True, style="dim")
+            pt.add_column(ratio=1, overflow="fold")
             for group, key, value, extra in provenance_items(report):
-                pt.add_row(Text(group), safe(key, 80), safe(value, 2000, style="yellow" if group == "warning" else ""),
-                           safe(extra, 200))
+                line = Text(f"{terminal_safe(key, 200)}: " if key else "")
+                line.append(terminal_safe(value, 2000), style="yellow" if group == "warning" else "")
+                if extra:
+                    line.append(f" ({terminal_safe(extra, 200)})", style="dim")
+                pt.add_row(Text(group), line)
             yield pt
             return
         yield title("Sources")
