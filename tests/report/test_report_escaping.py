@@ -111,3 +111,25 @@ def test_visible_escapes_keep_the_evidence():
     rows = check_csv(render(hostile_report(HOSTILE["formula_eq"]), "csv"))
     assert any(c.startswith("'=HYPERLINK") for r in rows for c in r)
     assert "…\\[\\+" in render(hostile_report(HOSTILE["long"]), "markdown")
+
+
+@pytest.mark.parametrize("kind", sorted(HOSTILE))
+@pytest.mark.parametrize("width", [80, 200])
+def test_every_terminal_view_escapes_at_every_width(kind, width):
+    from ipowner.model.lookup import LookupResult
+    from ipowner.reports.diff import diff_reports
+
+    value = HOSTILE[kind]
+    rep = hostile_report(value)
+    empty = build_report(TrafficResult(), {}, now=datetime(2026, 11, 29, tzinfo=UTC))
+    tr = TrafficResult(inputs=rep.provenance.inputs, destinations=[d.destination for d in rep.destinations],
+                       devices=[value])
+    docs = [rep, diff_reports(empty, rep), diff_reports(rep, empty), tr,
+            LookupResult(records=[d.record for d in rep.destinations if d.record is not None])]
+    for doc in docs:
+        for verbose in (False, True):
+            buf = io.StringIO()
+            ipowner.render.render(doc, "table", buf, width=width, verbose=verbose)
+            text = buf.getvalue()
+            check_terminal(text)
+            assert max(len(line) for line in text.splitlines()) <= width, type(doc).__name__
