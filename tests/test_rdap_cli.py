@@ -139,10 +139,16 @@ def test_refresh_and_evidence(cli, server: RecordedRdap, tmp_path: Path) -> None
 def test_registry_error_is_one_line_and_exit_4(cli) -> None:
     p = cli("lookup", "8.8.8.8", "62.239.237.1", "--no-embedded", "--format", "json")
     assert p.returncode == 4
+    # One summary line counts the failures by kind (issue 14); each address's own line comes with -v.
+    assert p.stderr.splitlines() == [
+        "ipowner: RDAP: 2 addresses, 2 requests (2 ip network); 0 from cache, 0 shared a network; "
+        "1 not answered: 1 no registry object (404)"]
+    assert _records(p)["62.239.237.1"]["holder"]["name"] == "BT-CORPORATE"
+    assert "registry error 404 Not Found" in _records(p)["8.8.8.8"]["errors"][0]
+    assert "Traceback" not in p.stderr
+    p = cli("lookup", "8.8.8.8", "62.239.237.1", "--no-embedded", "--format", "json", "--refresh", "-v")
     lines = p.stderr.splitlines()
     assert lines[0].startswith("ipowner: 8.8.8.8: RDAP http://127.0.0.1:") and lines[0].endswith("registry error 404 Not Found")
-    assert _records(p)["62.239.237.1"]["holder"]["name"] == "BT-CORPORATE"
-    assert "Traceback" not in p.stderr
 
 
 def test_deadline_and_chain_options(cli, server: RecordedRdap) -> None:

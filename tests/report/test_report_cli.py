@@ -59,10 +59,12 @@ def test_every_format_from_a_real_capture(env, tmp_path):
     lines = [json.loads(x) for x in outs["jsonl"].splitlines()]
     assert lines[0]["kind"] == "provenance" and all(x["schema"] == "ipowner.report/1" for x in lines)
     assert [x["address"] for x in lines if x["kind"] == "destination"] == [d["address"] for d in doc["destinations"]]
-    rows = list(csv.DictReader(io.StringIO(outs["csv"])))
-    dest_rows = [r for r in rows if r["kind"] == "destination"]
+    # CSV is one row per internet destination; the provenance is in its own table beside it (issue 14).
+    dest_rows = list(csv.DictReader(io.StringIO(outs["csv"])))
+    assert len(dest_rows) == doc["totals"]["destinations"]
     assert dest_rows[0]["address"] == "203.205.151.162" and dest_rows[0]["location_country"] == "CN"
-    assert any(r["kind"] == "provenance" and r["group"] == "input" for r in rows)
+    sources = list(csv.DictReader(io.StringIO((tmp_path / "wechat.sources.csv").read_text(encoding="utf-8"))))
+    assert any(r["group"] == "input" for r in sources)
     assert "203.205.151.162" in outs["markdown"] and "## Provenance" in outs["markdown"]
     assert "203.205.151.162" in outs["table"] and "web.wechat.com" in outs["table"]
     assert 'data-cc="CN"' in outs["html"]

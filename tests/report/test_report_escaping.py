@@ -42,6 +42,12 @@ def render(rep, fmt: str) -> str:
     return buf.getvalue()
 
 
+def render_verbose(rep) -> str:
+    buf = io.StringIO()
+    ipowner.render.render(rep, "table", buf, verbose=True, width=80)
+    return buf.getvalue()
+
+
 class _Collect(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
@@ -64,8 +70,18 @@ def test_every_format_escapes(kind):
     assert rep.destinations[0].jurisdiction.holder == value  # the value really is in the report
 
     check_terminal(render(rep, "table"))
+    check_terminal(render_verbose(rep))
+    # CSV is one kind of row per table (issue 14): destinations, then the rollups and sources beside them.
     rows = check_csv(render(rep, "csv"))
-    assert rows[0][0] == "kind" and {r[0] for r in rows[1:]} >= {"destination", "rollup", "provenance"}
+    assert rows[0][:2] == ["rank", "address"] and len(rows) == 1 + len(rep.destinations)
+    for name, writer in ipowner.render.companions("report", "csv").items():
+        buf = io.StringIO()
+        writer(rep, buf)
+        table = check_csv(buf.getvalue())
+        assert table[0][0] == ("rank" if name == "peers" else "group") and (len(table) > 1 or name == "peers"), name
+    tsv = render(rep, "tsv")
+    assert not RAW_UNSAFE.search(tsv.replace("\n", "").replace("\t", ""))
+    assert all(line.count("\t") == tsv.splitlines()[0].count("\t") for line in tsv.splitlines())
     check_markdown(render(rep, "markdown"))
 
     for fmt in ("json", "jsonl"):
@@ -95,3 +111,25 @@ def test_visible_escapes_keep_the_evidence():
     rows = check_csv(render(hostile_report(HOSTILE["formula_eq"]), "csv"))
     assert any(c.startswith("'=HYPERLINK") for r in rows for c in r)
     assert "…\\[\\+" in render(hostile_report(HOSTILE["long"]), "markdown")
+
+
+@pytest.mark.parametrize("kind", sorted(HOSTILE))
+@pytest.mark.parametrize("width", [80, 200])
+def test_every_terminal_view_escapes_at_every_width(kind, width):
+    from ipowner.model.lookup import LookupResult
+    from ipowner.reports.diff import diff_reports
+
+    value = HOSTILE[kind]
+    rep = hostile_report(value)
+    empty = build_report(TrafficResult(), {}, now=datetime(2026, 11, 29, tzinfo=UTC))
+    tr = TrafficResult(inputs=rep.provenance.inputs, destinations=[d.destination for d in rep.destinations],
+                       devices=[value])
+    docs = [rep, diff_reports(empty, rep), diff_reports(rep, empty), tr,
+            LookupResult(records=[d.record for d in rep.destinations if d.record is not None])]
+    for doc in docs:
+        for verbose in (False, True):
+            buf = io.StringIO()
+            ipowner.render.render(doc, "table", buf, width=width, verbose=verbose)
+            text = buf.getvalue()
+            check_terminal(text)
+            assert max(len(line) for line in text.splitlines()) <= width, type(doc).__name__

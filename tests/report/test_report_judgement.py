@@ -35,7 +35,9 @@ def test_seed_case_aws_singapore_verdict_keeps_holder_and_location_apart():
     assert j.registry == "ARIN" and j.registry_country == "US"
     assert j.cloud is not None and j.cloud.key == "aws" and j.cloud.basis == "asn:16509"
     assert j.verdict.startswith("held by Amazon Technologies Inc. (US), located in Singapore; ARIN registered the space")
-    assert FLAG_HOLDER_ABROAD in j.flags and FLAG_REGISTERED_ABROAD in j.flags
+    # The holder's country differing is news; the registration country of a cloud node is not (issue 14).
+    assert FLAG_HOLDER_ABROAD in j.flags and FLAG_REGISTERED_ABROAD not in j.flags
+    assert "registration country US (not flagged: Amazon's cloud/CDN network" in j.verdict
     assert FLAG_HOLDER_UNKNOWN not in j.flags
 
 
@@ -159,7 +161,12 @@ def test_one_registry_table_for_rdap_and_the_judgement():
 def test_registered_domains_from_the_bundled_list(no_sockets):  # the Public Suffix List is not downloaded
     assert registered_domain("api.account.xiaomi.com") == "xiaomi.com"
     assert registered_domain("a.b.example.co.uk") == "example.co.uk"
-    assert registered_domain("foo.s3.amazonaws.com") == "foo.s3.amazonaws.com"  # a private-section suffix
+    # The ICANN section only (issue 14): a private-section suffix is not a registered domain of its own,
+    # and certificate wildcards are stripped.
+    assert registered_domain("foo.s3.amazonaws.com") == "amazonaws.com"
+    assert registered_domain("*.blogspot.com") == registered_domain("x.blogspot.com") == "blogspot.com"
+    assert registered_domain("select.googleapis.com") == "googleapis.com"
+    assert registered_domain("*.*.example.co.uk") == "example.co.uk"
     assert registered_domain("1.2.3.4") is None
     assert registered_domain("localhost") is None
     assert registered_domain("x" * 1_000_000 + ".com") is None
@@ -192,8 +199,9 @@ def test_provenance_warns_on_data_far_from_the_capture(sample):
     assert p.inputs[0].sha256 == "ab" * 32 and p.capture_start == 1_400_000_000.0
     notes = {n.source.id: n for n in p.data_sources}
     assert notes["embedded"].warning is None  # 2014-06-01 is near the capture
-    assert "days after the capture" in notes["rdap:apnic"].warning
-    assert any("rdap:apnic (4554 days after)" in w for w in rep.warnings)
+    # Ages in human units (issue 14): 4554 days are 12.5 years.
+    assert "12.5 years after the capture" in notes["rdap:apnic"].warning
+    assert any("rdap:apnic (12.5 years after)" in w for w in rep.warnings)
     assert "psl" in notes and "table:cloud-providers" in notes
     doc = rep.to_dict()
     assert doc["schema"] == "ipowner.report/1"

@@ -6,16 +6,19 @@ import sys
 
 import click
 
+from ipowner.cli._common import verbosity, verbosity_options
 from ipowner.render import formats, render
 from ipowner.render.escape import terminal_safe
 
 
 @click.group("cache")
+@verbosity_options
 def cache() -> None:
     """The RDAP cache: answers by network range, entities, autnums (IPOWNER_CACHE_DIR overrides its place)."""
 
 
 @cache.command("stats")
+@verbosity_options
 @click.option("--format", "fmt", type=click.Choice(formats("cache")), default="table", show_default=True,
               help="Output format (json: ipowner.cache/2).")
 def stats_cmd(fmt: str) -> int:
@@ -26,12 +29,15 @@ def stats_cmd(fmt: str) -> int:
 
 
 @cache.command("clear")
+@verbosity_options
 @click.option("--expired", is_flag=True, help="Only entries older than the time to live.")
 def clear_cmd(expired: bool) -> int:
     """Delete cached RDAP answers (all, or only expired ones). A damaged cache file is removed whole."""
     from ipowner.providers.housekeeping import cache_clear
 
     done = cache_clear(expired_only=expired)
+    if verbosity() < 0:
+        return 0
     if done.damaged is not None:
         click.echo(f"removed the damaged cache file ({terminal_safe(done.damaged)})", err=True)
     else:
@@ -40,6 +46,7 @@ def clear_cmd(expired: bool) -> int:
 
 
 @cache.command("export")
+@verbosity_options
 def export_cmd() -> int:
     """Every cached entry as JSON Lines on stdout (raw registry answers included), for audit or backup."""
     from ipowner.providers.housekeeping import cache_export

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from ipowner.cli._common import error_line
+from ipowner.cli._common import note, verbosity_options
 from ipowner.render import formats
 
 
@@ -26,6 +26,7 @@ from ipowner.render import formats
     show_default=True,
     help="Output format (json: ipowner.data/1).",
 )
+@verbosity_options
 def data(mmdb_paths: tuple[str, ...], fmt: str) -> int:
     """List every database in use: path, type, vendor, build date, age, licence, and the embedded inputs.
 
@@ -38,6 +39,6 @@ def data(mmdb_paths: tuple[str, ...], fmt: str) -> int:
 
     status = data_status(mmdb_paths)
     for problem in status.problems:
-        error_line(problem)
+        note(problem)
     render(status, fmt, sys.stdout, kind="data")
     return int(status.exit_code)

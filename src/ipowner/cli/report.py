@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import click
 
-from ipowner.cli._common import command_line, error_line, output_stream, pick_format
+from ipowner.cli._common import (
+    command_line,
+    error_line,
+    note,
+    output_option,
+    pick_format,
+    verbosity,
+    verbosity_options,
+    write_output,
+)
 from ipowner.cli._process import few_collections
+from ipowner.cli._rdap import ProgressBar, rdap_config, rdap_options
 from ipowner.errors import UsageError
 from ipowner.exitcodes import ExitCode
 from ipowner.model.report import Report
-from ipowner.render import formats, render
+from ipowner.render import formats
 from ipowner.render.escape import terminal_safe
 from ipowner.reports.policy import parse_rule
 
@@ -17,8 +27,8 @@ FORMATS = formats("report")
 
 
 def policy_summary(rep: Report) -> None:
-    """The offending destinations, on stderr, one line each."""
-    if rep.policy is None or not rep.policy.fired:
+    """The offending destinations, on stderr, one line each (unless -q)."""
+    if rep.policy is None or not rep.policy.fired or verbosity() < 0:
         return
     n = len({o["address"] for o in rep.policy.offending})
     error_line(f"policy gate fired: {n} destination{'s' if n != 1 else ''} ({', '.join(rep.policy.rules)})")
@@ -31,50 +41,81 @@ def policy_summary(rep: Report) -> None:
         )
 
 
+def lookup_options(f):  # type: ignore[no-untyped-def]
+    """The data options of every command that looks destinations up (``report``, ``diff``)."""
+    for option in reversed((
+        click.option("--offline", is_flag=True, help="Open no socket: embedded and local data, and the RDAP cache."),
+        click.option("--mmdb", multiple=True, metavar="PATH", help="A MaxMind-format database to use as well (repeatable)."),
+        click.option("--no-system-mmdb", is_flag=True, help="Do not use databases found in the usual places."),
+        click.option("--no-embedded", is_flag=True, help="Do not use the embedded database shipped with ipowner."),
+        click.option("--cloud-ranges", multiple=True, metavar="FILE",
+                     help="A provider's published range file (AWS ip-ranges.json, Google cloud.json, Azure service "
+                          "tags) for the region (repeatable). Never fetched by ipowner."),
+        click.option("--device", multiple=True, metavar="ADDR",
+                     help="The device's address (repeatable), overriding the guess."),
+    )):
+        f = option(f)
+    return rdap_options(f)
+
+
 @click.command("report")
 @click.argument("inputs", nargs=-1, metavar="INPUT...")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
-              help="table (default), json (ipowner.report/1), jsonl, csv, markdown, html; "
-                   "with -o, guessed from the file's suffix.")
-@click.option("-o", "--output", metavar="FILE", help="Write the report to FILE instead of stdout.")
-@click.option("--offline", is_flag=True, help="Open no socket: embedded and local data only.")
-@click.option("--mmdb", multiple=True, metavar="PATH", help="A MaxMind-format database to use as well (repeatable).")
-@click.option("--no-system-mmdb", is_flag=True, help="Do not use databases found in the usual places.")
-@click.option("--no-embedded", is_flag=True, help="Do not use the embedded database shipped with ipowner.")
-@click.option("--no-rdap", is_flag=True, help="Ask no registry over RDAP: holder and registry chain from the RDAP cache only.")
-@click.option("--cloud-ranges", multiple=True, metavar="FILE",
-              help="A provider's published range file (AWS ip-ranges.json, Google cloud.json, Azure service "
-                   "tags) for the region (repeatable). Never fetched by ipowner.")
-@click.option("--device", multiple=True, metavar="ADDR", help="The device's address (repeatable), overriding the guess.")
+              help="table (default), json (ipowner.report/1), jsonl, csv, tsv, markdown, html; "
+                   "with -o, taken from the file's suffix.")
+@output_option
+@lookup_options
 @click.option("--fail-on", multiple=True, metavar="RULE",
               help="Exit 3 when a destination matches: location:CN,RU  holder-country:CN  holder:NAME  "
                    "unknown:holder|location (repeatable).")
+@verbosity_options
 def report_cmd(inputs: tuple[str, ...], fmt: str | None, output: str | None, offline: bool, mmdb: tuple[str, ...],
-               no_system_mmdb: bool, no_embedded: bool, no_rdap: bool, cloud_ranges: tuple[str, ...],
-               device: tuple[str, ...], fail_on: tuple[str, ...]) -> int:
+               no_system_mmdb: bool, no_embedded: bool, cloud_ranges: tuple[str, ...], device: tuple[str, ...],
+               no_rdap: bool, rdap_bootstrap: str | None, refresh: bool, chain: bool, evidence: str | None,
+               deadline: float, fail_on: tuple[str, ...]) -> int:
     """Who holds and where are the servers in captures or logs: location, holder and registry, weighed by bytes.
 
     INPUT: pcap/pcapng captures, Zeek logs, PCAPdroid CSV, address lists (format detected from the content).
-    Exit 3 when a --fail-on rule matches (it wins over 4, partial input).
+    Exit 3 when a --fail-on rule matches (it wins over 4, partial input). CSV and TSV hold one row per
+    destination; with -o FILE.csv the rollups and the sources go to FILE.rollups.csv and FILE.sources.csv.
+    --evidence DIR keeps the raw registry answers and the data sources' dates beside the report.
     """
     from ipowner.reports.report import report  # imported here: other commands start faster
 
     if not inputs:
         raise UsageError("give at least one capture or log")
     rules = [parse_rule(r) for r in fail_on]
-    fmt = pick_format(fmt, output)
+    fmt = pick_format(fmt, output, "report")
     params = click.get_current_context().params
-    with few_collections():  # the command owns the process: reading captures runs the collector less
+    config = rdap_config(rdap_bootstrap=rdap_bootstrap, refresh=refresh, chain=chain, evidence=evidence,
+                         deadline=deadline)
+    with few_collections(), ProgressBar(enabled=verbosity() >= 0) as progress:  # the command owns the process: reading captures runs the collector less
         rep = report(list(inputs), offline=offline, mmdb=mmdb, use_embedded=not no_embedded,
                      discover=not no_system_mmdb, cloud_ranges=list(cloud_ranges), device=list(device) or None,
-                     fail_on=rules, rdap=not no_rdap, command_line=command_line("report", params))
-    for w in rep.warnings:
-        error_line(w)
+                     fail_on=rules, rdap=not no_rdap, rdap_config=config, progress=progress,
+                     command_line=command_line("report", params))
+    warn_and_detail(rep)
     if not rep.destinations and all(i.partial and not i.records for i in rep.provenance.inputs):
         return int(ExitCode.FAILURE)  # no input could be read at all: the lines above say why
-    with output_stream(output) as stream:
-        render(rep, fmt, stream)
+    if config.evidence_dir is not None:
+        from ipowner.reports.evidence import write_sources_json
+
+        write_sources_json(config.evidence_dir, rep.provenance.data_sources, generated=rep.provenance.generated)
+    write_output(rep, fmt, output, kind="report")
     policy_summary(rep)
     if rep.policy is not None and rep.policy.fired:
         return int(ExitCode.POLICY)
     return int(ExitCode.PARTIAL if rep.partial else ExitCode.OK)
+
+
+def warn_and_detail(rep: Report) -> None:
+    """The report's warnings on stderr (unless -q); with -v, each address's own failure too."""
+    from ipowner.cli._common import detail_line
+
+    for w in rep.warnings:
+        note(w)
+    if verbosity() >= 1:
+        for d in rep.destinations:
+            if d.record is not None:
+                for m in d.record.errors:
+                    detail_line(f"{d.address}: {m}")

@@ -10,17 +10,17 @@ import click
 
 from ipowner.capture.rules import DEFAULT_BUCKET
 from ipowner.capture.traffic import traffic as run_traffic
-from ipowner.cli._common import error_line
+from ipowner.cli._common import note, output_option, pick_format, verbosity, verbosity_options, write_output
 from ipowner.cli._process import few_collections
 from ipowner.exitcodes import ExitCode
-from ipowner.render import formats, render
+from ipowner.render import formats
 
 READERS = ("auto", "compiled", "frame")  # --reader: auto, or compiled= True / False of traffic()
 PROGRESS_MIN_BYTES = 32 << 20  # files smaller than this read too fast to need a progress bar
 
 
 def _progress_factory() -> Callable[[str, int | None], Callable[[int], None] | None] | None:
-    if not sys.stderr.isatty():
+    if not sys.stderr.isatty() or verbosity() < 0:
         return None
 
     def factory(name: str, size: int | None) -> Callable[[int], None] | None:
@@ -52,10 +52,11 @@ def reader_choice(reader: str) -> bool | None:
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("--device", "devices", multiple=True, metavar="ADDR",
               help="The device's address (repeatable); default: the side that opened each flow.")
-@click.option("--format", "fmt", type=click.Choice(formats("traffic")), default="table",
-              show_default=True, help="Output format.")
-@click.option("--bucket", type=float, default=DEFAULT_BUCKET, show_default=True,
-              help="Timeline bucket in seconds (JSON).")
+@click.option("--format", "fmt", type=click.Choice(formats("traffic")), default=None,
+              help="table (default), json (ipowner.traffic/2), jsonl, csv, tsv; with -o, taken from the file's "
+                   "suffix.")
+@output_option
+@click.option("--bucket", type=float, default=DEFAULT_BUCKET, show_default=True, help="Timeline bucket in seconds (JSON).")
 @click.option("--column", "columns", multiple=True, metavar="ROLE=NAME",
               help="For generic CSV input: which column holds address, device, port, proto, bytes_sent, "
                    "bytes_received, packets_sent, packets_received, first_seen, last_seen, hostname, app.")
@@ -63,7 +64,8 @@ def reader_choice(reader: str) -> bool | None:
 @click.option("--reader", type=click.Choice(READERS), default="auto", hidden=True,
               help="Capture reader: the compiled core, the per-frame walker (pure Python), or auto (the compiled "
                    "core when it is available); both give the same result (for benchmarks and checks).")
-def traffic_cmd(inputs: tuple[str, ...], devices: tuple[str, ...], fmt: str, bucket: float,
+@verbosity_options
+def traffic_cmd(inputs: tuple[str, ...], devices: tuple[str, ...], fmt: str | None, output: str | None, bucket: float,
                 columns: tuple[str, ...], timeline: bool, reader: str) -> None:
     """Destinations in packet captures and connection logs: flows, bytes up and down, hostnames.
 
@@ -74,10 +76,13 @@ def traffic_cmd(inputs: tuple[str, ...], devices: tuple[str, ...], fmt: str, buc
 
     \b
     Bytes: for captures, frame lengths on the wire as originally captured (link header included,
-    like Wireshark's frame.len); for logs, IP-level counts. Every output says which.
+    like Wireshark's frame.len); for logs, IP-level counts. Every output says which. CSV and TSV hold
+    one row per destination; with -o FILE.csv the per-device and per-app rollups and the inputs go to
+    FILE.rollups.csv and FILE.sources.csv.
     """
     from ipowner.capture.formats.csv import ROLES
 
+    fmt = pick_format(fmt, output, "traffic")
     colmap: dict[str, str] = {}
     for c in columns:
         role, sep, name = c.partition("=")
@@ -90,11 +95,11 @@ def traffic_cmd(inputs: tuple[str, ...], devices: tuple[str, ...], fmt: str, buc
                              progress=_progress_factory(), compiled=reader_choice(reader))
     if not timeline:
         result.timeline = {}
-    render(result, fmt, sys.stdout)
+    write_output(result, fmt, output, kind="traffic")
     for w in result.warnings:
-        error_line(f"warning: {w}")
+        note(f"warning: {w}")
     for i in result.inputs:
         for w in i.warnings:
-            error_line(w)
+            note(w)
     # exit through the context so the code survives click's standalone mode too
     click.get_current_context().exit(int(ExitCode.PARTIAL if result.partial else ExitCode.OK))

@@ -195,7 +195,7 @@ class Diff:
                 out.append(DiffRow(DiffSection.DESTINATION, change, d.address, ", ".join(d.hostnames), d.verdict,
                                    **{f"bytes_sent_{side}": d.bytes_sent, f"bytes_received_{side}": d.bytes_received}))
         for c in self.changed_answers:
-            detail = "; ".join(f"{f}: {b} -> {a}" for f, (b, a) in c.fields.items())
+            detail = "; ".join(f"{f}: {_fact(b)} -> {_fact(a)}" for f, (b, a) in c.fields.items())
             out.append(DiffRow(DiffSection.DESTINATION, DiffChange.ANSWER_CHANGED, c.address, None, detail))
         for section, names in ((DiffSection.HOSTNAME, self.hostnames), (DiffSection.DOMAIN, self.domains)):
             for change, keys in ((DiffChange.ADDED, names.added), (DiffChange.REMOVED, names.removed)):
@@ -249,6 +249,11 @@ class DiffLines:
             else:
                 out.rows.append(from_plain(DiffRow, body, where))
         return out
+
+
+def _fact(value: Any) -> str:
+    """A changed answer as text: a fact nobody knew is "unknown", never Python's "None"."""
+    return "unknown" if value is None or value == "" else str(value)
 
 
 def _side_v1(side: Mapping[str, Any]) -> dict[str, Any]:

@@ -61,6 +61,11 @@ class RdapRun:
     elapsed_seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
     bootstrap: RdapBootstrap | None = None  # None when no query was needed
+    # Not written in the document (its keys are ``_json_keys``): the failed addresses by kind of failure
+    # ({"no registry object (404)": 3}) and how many of those a cached "no such object" answered, for the
+    # run's summary line. Each address's own reason is in its record's ``errors``.
+    failures: dict[str, int] = field(default_factory=dict)
+    negative_cached: int = 0
 
     _json_keys: ClassVar[tuple[str, ...]] = (
         "addresses", "from_cache", "deduplicated", "queried", "failed", "not_cached", "offline", "requests",

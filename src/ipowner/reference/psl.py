@@ -1,5 +1,10 @@
 """Registered domains, from the Public Suffix List snapshot bundled with the ``publicsuffixlist`` package.
 
+Only the ICANN section of the list is used: the private section names suffixes that companies open to
+their customers (``blogspot.com``, ``googleapis.com``, ``s3.amazonaws.com``), which would make every
+name under them a registered domain of its own; the report wants the organisation's domain
+(``googleapis.com``). Certificate wildcards are stripped first (``*.blogspot.com`` -> ``blogspot.com``).
+
 Only the bundled snapshot is read: ``PublicSuffixList()`` with no source reads the package's own file
 and never downloads (its updater is a separate module this code does not import).
 """
@@ -21,7 +26,7 @@ if TYPE_CHECKING:
 def _psl() -> PublicSuffixList:
     from publicsuffixlist import PublicSuffixList  # imported on first use: most runs never need it
 
-    return PublicSuffixList()
+    return PublicSuffixList(only_icann=True)
 
 
 def psl_source() -> SourceInfo:
@@ -36,7 +41,7 @@ def psl_source() -> SourceInfo:
     return SourceInfo(
         id="psl",
         kind=SourceKind.TABLE,
-        name=f"Public Suffix List (snapshot in publicsuffixlist {version})",
+        name=f"Public Suffix List, ICANN section (snapshot in publicsuffixlist {version})",
         date=date,
         licence="MPL-2.0",
         credit="Public Suffix List, Mozilla Foundation (MPL 2.0)",
@@ -44,8 +49,11 @@ def psl_source() -> SourceInfo:
 
 
 def registered_domain(name: str) -> str | None:
-    """The registrable domain of a hostname ("api.account.xiaomi.com" -> "xiaomi.com"), or None."""
+    """The registrable domain of a hostname ("api.account.xiaomi.com" -> "xiaomi.com", "*.blogspot.com" ->
+    "blogspot.com"), or None."""
     n = name.strip().rstrip(".").lower()
+    while n.startswith("*."):
+        n = n[2:]
     if not n or "." not in n or len(n) > 253:
         return None
     try:

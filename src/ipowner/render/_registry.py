@@ -1,8 +1,15 @@
 """One registry of writers, (document kind, format) -> writer, and the one entry point ``render``.
 
 Every writer is called the same way: ``writer(document, out, width=width)``; ``width`` is the line
-width for the terminal views and ignored by every other format. The built-in writers are named by
-module and imported on first use, so a command pays only for the format it writes.
+width for the terminal views and ignored by every other format. A writer that shows more when asked
+(the terminal views: full provenance, every hostname) also takes ``verbose=True``, passed only when
+``render`` is asked for it. The built-in writers are named by module and imported on first use, so a
+command pays only for the format it writes.
+
+Some formats hold one kind of row per table (CSV, TSV): the report's destinations are one table, its
+rollups and sources others. ``companions(kind, fmt)`` names the tables written beside the main one
+(``{"rollups": writer, "sources": writer, "peers": writer}``); the command line writes them next to
+``-o FILE``.
 """
 
 from __future__ import annotations
@@ -37,7 +44,7 @@ class _Builtin:
         if self.call == "width":
             return fn  # type: ignore[return-value]  # a terminal view's writer: already a Writer
 
-        def write(document: Any, out: TextIO, /, *, width: int | None = None) -> None:
+        def write(document: Any, out: TextIO, /, *, width: int | None = None, verbose: bool = False) -> None:
             if self.call == "format":
                 fn(document, fmt, out)
             else:
@@ -52,23 +59,35 @@ _BUILTIN: dict[tuple[str, str], _Builtin] = {
     ("lookup", "json"): _Builtin(_R + "lookup_json", "write_lookup_json"),
     ("lookup", "jsonl"): _Builtin(_R + "lookup_json", "write_lookup_jsonl"),
     ("lookup", "csv"): _Builtin(_R + "lookup_csv", "write_lookup_csv"),
+    ("lookup", "tsv"): _Builtin(_R + "lookup_csv", "write_lookup_tsv"),
     ("traffic", "table"): _Builtin(_R + "terminal.traffic", "write_terminal_traffic", "width"),
     ("traffic", "json"): _Builtin(_R + "traffic_json", "write_traffic_json"),
     ("traffic", "jsonl"): _Builtin(_R + "traffic_json", "write_traffic_jsonl"),
     ("traffic", "csv"): _Builtin(_R + "traffic_csv", "write_traffic_csv"),
+    ("traffic", "tsv"): _Builtin(_R + "traffic_csv", "write_traffic_tsv"),
     ("report", "table"): _Builtin(_R + "terminal.report", "write_terminal_report", "width"),
     ("report", "json"): _Builtin(_R + "report_json", "write_report_json"),
     ("report", "jsonl"): _Builtin(_R + "report_json", "write_report_jsonl"),
     ("report", "csv"): _Builtin(_R + "report_csv", "write_report_csv"),
+    ("report", "tsv"): _Builtin(_R + "report_csv", "write_report_tsv"),
     ("report", "markdown"): _Builtin(_R + "markdown", "write_markdown"),
     ("report", "html"): _Builtin(_R + "html", "write_html"),
     ("diff", "table"): _Builtin(_R + "terminal.diff", "write_terminal_diff", "width"),
-    **{("diff", fmt): _Builtin(_R + "diff", "write_diff", "format") for fmt in ("json", "jsonl", "csv", "markdown")},
+    **{("diff", fmt): _Builtin(_R + "diff", "write_diff", "format") for fmt in ("json", "jsonl", "csv")},
+    ("diff", "tsv"): _Builtin(_R + "diff_tsv", "write_diff_tsv"),
+    ("diff", "markdown"): _Builtin(_R + "diff", "write_diff", "format"),
     ("diff", "html"): _Builtin(_R + "diff_html", "write_diff_html"),
     **{("data", fmt): _Builtin(_R + "data", "write_data", "format") for fmt in ("table", "json")},
     **{("cache", fmt): _Builtin(_R + "cache", "write_cache_stats", "format") for fmt in ("table", "json")},
     # an iterable of cache entries, written as they come (the kind is given, never told from the document)
     ("cache-export", "jsonl"): _Builtin(_R + "cache", "write_cache_export"),
+}
+
+# The tables written beside the main one, by (kind, format): name -> writer (``companions``).
+_PARTS = {"report": ("rollups", "sources", "peers"), "traffic": ("rollups", "sources")}
+_COMPANIONS: dict[tuple[str, str], dict[str, _Builtin]] = {
+    (kind, fmt): {part: _Builtin(_R + f"{kind}_csv", f"write_{kind}_{part}_{fmt}") for part in parts}
+    for kind, parts in _PARTS.items() for fmt in ("csv", "tsv")
 }
 
 # Writers registered at run time, and built-ins once imported.
@@ -123,11 +142,23 @@ def writer_for(kind: str, fmt: str) -> Writer:
     return writer
 
 
-def render(document: Any, fmt: str, out: TextIO, *, kind: str | None = None, width: int | None = None) -> None:
+def companions(kind: str, fmt: str) -> dict[str, Writer]:
+    """The tables a format writes beside the main one, by name (``{"rollups": ..., "sources": ...}`` for a
+    report or traffic in CSV or TSV); empty when the format holds the whole document."""
+    return {name: b.load(fmt) for name, b in _COMPANIONS.get((kind, fmt), {}).items()}
+
+
+def render(document: Any, fmt: str, out: TextIO, *, kind: str | None = None, width: int | None = None,
+           verbose: bool = False) -> None:
     """Write ``document`` (a lookup, traffic, report, diff, data or cache document) to ``out`` in format ``fmt``.
 
     ``kind`` is found from the document when not given. ``width``: the line width of the terminal
-    views ("table"); by default the terminal's width when ``out`` is one, else a fixed width (reports
-    and diffs ``COLUMNS`` or 160, traffic 200, lookups rich's default). Other formats ignore it.
+    views ("table"); by default the terminal's width when ``out`` is one, else ``COLUMNS`` or 160; the
+    views are laid out for 80 columns and up and never crop a value. ``verbose``: the terminal views
+    show everything (the full provenance, every hostname and port). Other formats ignore both.
     """
-    writer_for(kind or kind_of(document), fmt)(document, out, width=width)
+    writer = writer_for(kind or kind_of(document), fmt)
+    if verbose:
+        writer(document, out, width=width, verbose=True)  # type: ignore[call-arg]
+    else:
+        writer(document, out, width=width)

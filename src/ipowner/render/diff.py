@@ -38,8 +38,9 @@ def _sides(diff: Diff) -> list[str]:
     for name, s in (("before", diff.before), ("after", diff.after)):
         side = to_plain(s)
         ins = ", ".join(f"{i.name} (sha256 {i.sha256})" for i in s.inputs)
-        out.append(f"{name}: {ins} [{side['origin']}; capture {side['capture_start']} to {side['capture_end']}; "
-                   f"report generated {side['generated']}]")
+        known = {k: side[k] or "unknown" for k in ("origin", "capture_start", "capture_end", "generated")}
+        out.append(f"{name}: {ins or 'no inputs'} [{known['origin']}; capture {known['capture_start']} to "
+                   f"{known['capture_end']}; report generated {known['generated']}]")
     return out
 
 

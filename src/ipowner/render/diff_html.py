@@ -51,7 +51,7 @@ def _country(code: str | None) -> str:
 
 def _value(field_name: str, value: object) -> str:
     if value is None or value == "":
-        return "none"
+        return "unknown"  # a fact nobody knew, as every other output says it
     if field_name in ("location_country", "holder_country"):
         return _country(str(value))
     if field_name == "asn":

@@ -104,3 +104,8 @@ def lookup_row(rec: AddressRecord) -> list[Any]:
 def write_lookup_csv(result: LookupResult, stream: TextIO) -> None:
     """Header, then one row per record of ``result``."""
     write_csv(COLUMNS, (lookup_row(r) for r in result.records), stream)
+
+
+def write_lookup_tsv(result: LookupResult, stream: TextIO) -> None:
+    """The same rows as tab-separated values."""
+    write_csv(COLUMNS, (lookup_row(r) for r in result.records), stream, dialect="tsv")

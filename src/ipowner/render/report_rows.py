@@ -9,11 +9,15 @@ from typing import Any
 
 from ipowner.model.report import Report
 from ipowner.model.serialize import epoch_iso, iso
+from ipowner.reports.freshness import age_note
+from ipowner.reports.names import from_certificate_only, names_by_evidence
 
 DEST_COLUMNS = [
     "rank",
     "address",
+    "scope",
     "hostnames",
+    "hostname_sources",
     "domains",
     "location_country",
     "location",
@@ -41,6 +45,7 @@ DEST_COLUMNS = [
     "apps",
     "flags",
     "verdict",
+    "policy",
 ]
 
 ROLLUP_TITLES = {
@@ -55,17 +60,27 @@ ROLLUP_TITLES = {
 }
 
 
-
 def destination_rows(report: Report) -> list[dict[str, Any]]:
+    """One flat row per destination. ``hostnames`` are in the order of their evidence (SNI, HTTP Host,
+    QUIC, DNS, certificate), ``hostname_sources`` the same names with where each was seen ("a.com (sni,
+    dns)"), ``certificate_only`` how many of them only a certificate named; ``policy`` the ``--fail-on``
+    rules the destination breaks."""
+    broken: dict[str, list[str]] = {}
+    if report.policy is not None:
+        for o in report.policy.offending:
+            broken.setdefault(o["address"], []).append(o["rule"])
     rows = []
     for rank, d in enumerate(report.destinations, 1):
         j = d.jurisdiction
+        names = names_by_evidence(d.hostnames)
         rows.append(
             {
                 "rank": rank,
                 "address": d.address,
                 "scope": d.scope,
-                "hostnames": sorted({h.name for h in d.hostnames}),
+                "hostnames": [n for n, _ in names],
+                "hostname_sources": [f"{n} ({', '.join(src)})" for n, src in names],
+                "certificate_only": sum(1 for _, src in names if from_certificate_only(src)),
                 "domains": list(d.domains),
                 "location_country": j.location_country,
                 "location": j.location,
@@ -93,6 +108,7 @@ def destination_rows(report: Report) -> list[dict[str, Any]]:
                 "apps": list(d.apps),
                 "flags": list(j.flags),
                 "verdict": j.verdict,
+                "policy": broken.get(d.address, []),
             }
         )
     return rows
@@ -108,14 +124,14 @@ def provenance_items(report: Report) -> list[tuple[str, str, str, str]]:
         ("offline", "", "true" if p.offline else "false", ""),
         ("capture", "start", epoch_iso(p.capture_start) or "", ""),
         ("capture", "end", epoch_iso(p.capture_end) or "", ""),
-        ("bytes", "kind", p.byte_kind, _byte_kind_text(p.byte_kind)),
+        ("bytes", "kind", p.byte_kind, byte_kind_text(p.byte_kind)),
     ]
     for i in p.inputs:
         detail = f"{i.format}, {i.records} records" + (", partial" if i.partial else "")
         out.append(("input", i.name, i.sha256 or "", detail))
     for n in p.data_sources:
         s = n.source
-        age = "" if n.age_days is None else f"{n.age_days:+.0f} days from the capture"
+        age = "" if n.age_days is None else f"{age_note(n.age_days)} the capture"
         out.append(("source", s.id, f"{s.name}; dated {iso(s.date) or 'unknown'}", age))
     for c in p.credits:
         out.append(("credit", "", c, ""))
@@ -124,7 +140,7 @@ def provenance_items(report: Report) -> list[tuple[str, str, str, str]]:
     return out
 
 
-def _byte_kind_text(kind: str) -> str:
+def byte_kind_text(kind: str) -> str:
     return {
         "frame": "on-the-wire frame lengths as captured",
         "ip": "IP-level byte counts (logs, or captures mixed with logs)",

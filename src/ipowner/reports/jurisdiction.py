@@ -27,6 +27,7 @@ from ipowner.model.report import (
 )
 from ipowner.paths import shipped
 from ipowner.providers.cloud import CloudRangeProvider
+from ipowner.reference.anycast import anycast_service
 from ipowner.reference.cloud import TABLE_SOURCE_ID, CloudTable, cloud_table
 from ipowner.reference.countries import country_name
 from ipowner.reference.registries import by_name, mentioned
@@ -187,18 +188,35 @@ def judge(record: AddressRecord, *, table: CloudTable | None = None, ranges: Clo
         j.flags.append(FLAG_LOCATION_UNKNOWN)
     if j.holder_country and j.location_country and j.holder_country != j.location_country:
         j.flags.append(FLAG_HOLDER_ABROAD)
+    unflagged = None
     if j.registered_country and j.location_country and j.registered_country != j.location_country:
-        j.flags.append(FLAG_REGISTERED_ABROAD)
-    j.verdict = verdict(j, record, offline=offline)
+        # A cloud/CDN operator or an anycast service registers its space once and serves it from many
+        # countries: there the difference is how the network works, not news about this destination.
+        unflagged = registered_abroad_reason(j, record)
+        if unflagged is None:
+            j.flags.append(FLAG_REGISTERED_ABROAD)
+    j.verdict = verdict(j, record, offline=offline, registered_note=unflagged)
     return j
+
+
+def registered_abroad_reason(j: Jurisdiction, record: AddressRecord | None) -> str | None:
+    """Why a registration country that differs from the location is not flagged, or None to flag it."""
+    if j.cloud is not None:
+        return f"not flagged: {j.cloud.company}'s cloud/CDN network serves many countries"
+    service = anycast_service(record.attributed) if record is not None else None
+    if service is not None:
+        return f"not flagged: {service} is anycast, served from many places"
+    return None
 
 
 def _country(code: str | None) -> str:
     return code or "country unknown"
 
 
-def verdict(j: Jurisdiction, record: AddressRecord | None = None, *, offline: bool = False) -> str:
-    """One factual line: holder, location, registry, origin AS (and provider)."""
+def verdict(j: Jurisdiction, record: AddressRecord | None = None, *, offline: bool = False,
+            registered_note: str | None = None) -> str:
+    """One factual line: holder, location, registry, origin AS (and provider). ``registered_note`` says
+    why a registration country that differs from the location is not flagged."""
     parts: list[str] = []
     if j.holder:
         who = f"{j.holder} ({_country(j.holder_country)})"
@@ -234,7 +252,8 @@ def verdict(j: Jurisdiction, record: AddressRecord | None = None, *, offline: bo
     elif j.registry:
         rest.append(f"{j.registry} registered the space")
     if j.registered_country:
-        rest.append(f"registration country {j.registered_country}")
+        note = f" ({registered_note})" if registered_note else ""
+        rest.append(f"registration country {j.registered_country}{note}")
     if j.asn is not None:
         as_text = f"announced by AS{j.asn}" + (f" {j.as_name}" if j.as_name else "")
         rest.append(as_text)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from ipowner.errors import UsageError
 from ipowner.model.report import DestinationReport, PolicyResult, Report
+from ipowner.reports.names import names_by_evidence
 
 KINDS = ("location", "holder-country", "holder", "unknown")
 
@@ -81,7 +82,7 @@ def evaluate(report: Report, rules: list[Rule]) -> PolicyResult:
                 result.offending.append(
                     {
                         "address": d.address,
-                        "hostnames": sorted({h.name for h in d.hostnames}),
+                        "hostnames": [name for name, _ in names_by_evidence(d.hostnames)],
                         "rule": str(r),
                         "value": value,
                         "bytes_sent": d.bytes_sent,

@@ -10,20 +10,24 @@ composes the judgement (``jurisdiction``), the rollups, the timelines, the data 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 from ipowner._version import __version__
 from ipowner.lookups.lookup import lookup
 from ipowner.model import AddressRecord, Destination, SourceInfo, SourceKind, TrafficResult
+from ipowner.model.lookup import LookupResult
 from ipowner.model.report import DestinationReport, Provenance, Report
 from ipowner.providers.base import Provider
 from ipowner.providers.cloud import CloudRangeProvider, load_cloud_ranges
+from ipowner.providers.rdap import RdapConfig, is_rdap_reason, run_summary
+from ipowner.reference.anycast import anycast_service, anycast_source
 from ipowner.reference.cloud import CloudTable, cloud_table
 from ipowner.reference.psl import psl_source, registered_domain
 from ipowner.reports.freshness import age_notes, stale_summary
 from ipowner.reports.jurisdiction import IANA_BASIS, judge
+from ipowner.reports.names import by_evidence, from_certificate_only, names_by_evidence
 from ipowner.reports.policy import Rule, evaluate, parse_rule
 from ipowner.reports.rollups import location_key, rollups
 from ipowner.reports.timeline import timelines
@@ -57,9 +61,14 @@ def _rank_key(d: DestinationReport) -> tuple[bool, int, int, tuple[int, int], st
 def _destination(d: Destination, rec: AddressRecord | None, table: CloudTable,
                  cloud_ranges: CloudRangeProvider | None, offline: bool) -> DestinationReport:
     """One destination of the traffic with its record and the judgement of it."""
-    names = sorted({h.name for h in d.hostnames})
-    domains = sorted({dom for n in names if (dom := registered_domain(n))})
-    dr = DestinationReport.of(d, rec, domains=domains)
+    dr = DestinationReport.of(d, rec)
+    # What the device asked for (SNI, Host, QUIC, DNS) before what a certificate claims.
+    dr.destination.hostnames = by_evidence(dr.destination.hostnames)
+    # Registered domains of the names the device used; a certificate's list of names (often dozens of
+    # one operator's domains) counts only when it is all there is.
+    named = names_by_evidence(dr.destination.hostnames)
+    used = [n for n, sources in named if not from_certificate_only(sources)] or [n for n, _ in named]
+    dr.domains = list(dict.fromkeys(dom for n in used if (dom := registered_domain(n))))
     if rec is not None:
         dr.jurisdiction = judge(rec, table=table, ranges=cloud_ranges, offline=offline)
     elif d.scope == "internet":
@@ -115,6 +124,9 @@ def build_report(
     if cloud_ranges is not None:
         for s in cloud_ranges.sources():
             all_sources.setdefault(s.id, s)
+    if any(d.record is not None and anycast_service(d.record.attributed) for d in internet):
+        anycast = anycast_source()
+        all_sources.setdefault(anycast.id, anycast)
     if any(d.domains for d in dests):
         ps = psl_source()
         all_sources.setdefault(ps.id, ps)
@@ -171,14 +183,19 @@ def report(
     command_line: list[str] | None = None,
     providers: Sequence[Provider] | None = None,
     rdap: bool = True,
+    rdap_config: RdapConfig | None = None,
+    progress: Callable[[int, int], None] | None = None,
     now: datetime | None = None,
 ) -> Report:
     """Read captures or logs, look up every internet destination, judge it, and return a ``Report``.
 
     ``inputs``: paths of captures or logs (format detected from the content), or a ``TrafficResult``
     already read. ``offline``: no socket is opened (no resolver; registry answers from the RDAP
-    cache only). ``rdap``: False asks no registry either (RDAP cache only). ``mmdb``,
-    ``use_embedded``, ``discover``, ``providers``: as for ``lookup()``. ``cloud_ranges``: providers'
+    cache only). ``rdap``: False asks no registry either (RDAP cache only). ``rdap_config``: the RDAP
+    settings (bootstrap, refresh, chain, deadline, evidence folder), ``progress``: called with (done,
+    total) as RDAP answers come, both as for ``lookup()``. ``mmdb``, ``use_embedded``, ``discover``,
+    ``providers``: as for ``lookup()``. Addresses the registries could not answer keep their reasons in
+    their records' ``errors``; the report's warnings count them in one line per run. ``cloud_ranges``: providers'
     published range files (AWS ip-ranges.json, Google cloud.json, Azure service tags) for the region.
     ``device``: the device's address(es), overriding the readers' guess. ``fail_on``: policy rules
     (``location:CN``, ...); the result is in ``Report.policy``.
@@ -194,10 +211,10 @@ def report(
     problems: list[str] = []
     if wanted:
         lr = lookup(wanted, offline=offline, mmdb=mmdb, use_embedded=use_embedded, discover=discover,
-                    providers=providers, rdap=rdap)
+                    providers=providers, rdap=rdap, rdap_config=rdap_config, progress=progress)
         records = {r.address: r for r in lr.records}
         sources = list(lr.sources)
-        problems = lr.problems
+        problems = lookup_problems(lr)
     try:
         rep = build_report(tr, records, sources=sources, cloud_ranges=ranges, offline=offline,
                            command_line=command_line, now=now, fail_on=rules, warnings=problems)
@@ -206,6 +223,23 @@ def report(
             ranges.close()
     rep.partial = rep.partial or bool(problems)
     return rep
+
+
+def lookup_problems(result: LookupResult) -> list[str]:
+    """A lookup's problems as report warnings: each one, except that the addresses RDAP could not answer
+    are counted in one summary line (their reasons stay in their records' ``errors``)."""
+    out = [e.message for e in result.errors]
+    rdap_failed = False
+    for rec in result.records:
+        for m in rec.errors:
+            if is_rdap_reason(m):
+                rdap_failed = True
+            else:
+                out.append(f"{rec.query} ({rec.address}): {m}" if rec.query != rec.address else f"{rec.address}: {m}")
+    line = run_summary(result.rdap)
+    if rdap_failed or (line and result.rdap is not None and result.rdap.notes):
+        out.append(line or "RDAP: some addresses could not be answered (each record's errors say why)")
+    return out
 
 
 def _read_traffic(inputs: Sequence[str | Path] | str | Path, device: Sequence[str] | str | None) -> TrafficResult:

@@ -7,6 +7,7 @@ Public names::
     RdapConfig       bootstrap source, URL rewrites, limits, deadline, cache, evidence
     RdapCache        the SQLite cache (``ipowner cache``)
     MockTransport    answers from a table or a function, for unit tests
+    run_summary      one line on a run: requests, cache use, failures counted by kind
 
 Everything else is private; errors are the ``ipowner.errors.RdapError`` family.
 """
@@ -29,6 +30,7 @@ from ipowner.providers.rdap._exceptions import (
     RdapTransportError,
 )
 from ipowner.providers.rdap._provider import RdapProvider
+from ipowner.providers.rdap._summary import failures_text, is_rdap_reason, run_summary
 from ipowner.providers.rdap._transports import BaseTransport, MockTransport, Request, Response
 
 __all__ = [
@@ -59,6 +61,9 @@ __all__ = [
     "Response",
     "Rewriter",
     "RunStats",
+    "failures_text",
+    "is_rdap_reason",
+    "run_summary",
 ]
 
 

@@ -5,7 +5,9 @@ the way, the NIR's reply) so the holder can be worked out again without a reques
 returned network's for a leaf (assigned) object, and only the /24 (IPv4) or /48 (IPv6) around the
 fetched address for an allocation or an object of unknown type: something more specific may sit
 under an allocation elsewhere. ``objects`` holds entities, autnums and parent networks by URL,
-failures too (a 404 is an answer). Entries older than the TTL are ignored and replaced.
+failures too (a 404 is an answer), and the registries' "no such network" for an address (kind ``ip
+network``, keyed by the query URL). Entries older than the TTL are ignored and replaced; negative
+answers (any status but 200) have a shorter lifetime, ``negative_ttl`` (a day by default).
 
 WAL journaling lets one run read while another writes; every write is one statement in autocommit,
 so a killed process leaves either the old or the new row, never half of one.
@@ -35,6 +37,7 @@ from urllib.parse import quote
 
 from ipowner import paths
 from ipowner.errors import IpownerError
+from ipowner.providers.rdap._config import NEGATIVE_TTL
 
 SCHEMA_VERSION = 1
 FILE_NAME = "rdap.sqlite3"
@@ -168,11 +171,14 @@ def answer_range(version: int, net_lo: int, net_hi: int, address: str, leaf: boo
 
 
 class RdapCache:
-    def __init__(self, directory: Path | None = None, ttl: float = 7 * 24 * 3600.0, *, memory: bool = False) -> None:
-        """The cache file in ``directory`` (default: the user cache dir); ``memory``: a throw-away one."""
+    def __init__(self, directory: Path | None = None, ttl: float = 7 * 24 * 3600.0, *, memory: bool = False,
+                 negative_ttl: float = NEGATIVE_TTL) -> None:
+        """The cache file in ``directory`` (default: the user cache dir); ``memory``: a throw-away one.
+        ``ttl``: the lifetime of answers; ``negative_ttl``: of negative ones (a 404, an error object)."""
         self.directory = Path(directory) if directory else paths.user_cache_dir()
         self.path = self.directory / FILE_NAME
         self.ttl = ttl
+        self.negative_ttl = min(negative_ttl, ttl)
         self.memory = memory
         self.failed_writes = 0  # writes that failed (the answer is still given, just not kept)
         self.last_error: str | None = None
@@ -381,10 +387,13 @@ class RdapCache:
 
     # -- objects by URL ------------------------------------------------------------------------
     def get_object(self, url: str) -> CachedObject | None:
+        """The fresh object cached for ``url``: an answer younger than ``ttl``, a negative one (status not
+        200) younger than ``negative_ttl``."""
         try:
             row = self._db.execute(
-                "SELECT url, kind, fetched, status, body FROM objects WHERE url = ? AND fetched >= ?",
-                (url, self._fresh_after()),
+                "SELECT url, kind, fetched, status, body FROM objects WHERE url = ? AND fetched >= ?"
+                " AND (status = 200 OR fetched >= ?)",
+                (url, self._fresh_after(), time.time() - self.negative_ttl),
             ).fetchone()
         except sqlite3.Error as exc:
             self._read_failed(exc)
@@ -440,7 +449,8 @@ class RdapCache:
         if expired_only:
             fresh = self._fresh_after()
             n = self._db.execute("DELETE FROM answers WHERE fetched < ?", (fresh,)).rowcount
-            n += self._db.execute("DELETE FROM objects WHERE fetched < ?", (fresh,)).rowcount
+            n += self._db.execute("DELETE FROM objects WHERE fetched < ? OR (status != 200 AND fetched < ?)",
+                                  (fresh, time.time() - self.negative_ttl)).rowcount
         else:
             n = self._db.execute("DELETE FROM answers").rowcount
             n += self._db.execute("DELETE FROM objects").rowcount

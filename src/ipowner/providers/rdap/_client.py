@@ -42,7 +42,15 @@ from ipowner.providers.rdap._allow import AllowList
 from ipowner.providers.rdap._cache import CachedAnswer, CacheIndex, RdapCache, answer_range, valid_bundle
 from ipowner.providers.rdap._config import RdapConfig
 from ipowner.providers.rdap._evidence import EvidenceWriter
-from ipowner.providers.rdap._exceptions import RdapMalformedError, RdapOfflineError, RdapTransportError
+from ipowner.providers.rdap._exceptions import (
+    NOT_FOUND,
+    UNUSABLE,
+    RdapMalformedError,
+    RdapOfflineError,
+    RdapTransportError,
+    failure_reason,
+    is_negative,
+)
 from ipowner.providers.rdap._fetch import Fetched, Fetcher, reason
 from ipowner.providers.rdap._holder import Decision, Resolved, decide, detect_nir, org_handles
 from ipowner.providers.rdap._parse import (
@@ -74,6 +82,7 @@ class Answer:
     from_cache: bool = False
     error: str | None = None  # why nothing could be said
     urls: list[str] = field(default_factory=list)  # every response the answer rests on
+    failure: str | None = None  # the kind of failure, for the run's summary (``failure_reason``)
 
 
 @dataclass(slots=True)
@@ -102,6 +111,13 @@ class RunStats:
     elapsed: float = 0.0
     notes: list[str] = field(default_factory=list)
     bootstrap: dict[str, Any] | None = None  # the bootstrap used: source, IANA publication dates, fetched
+    failures: Counter[str] = field(default_factory=Counter)  # failed addresses by kind of failure
+    negative_cached: int = 0  # of them, a registry's "no such object" remembered from an earlier run
+
+    def fail(self, answer: Answer) -> None:
+        """Count one address that could not be answered, by the kind of its failure."""
+        self.failed += 1
+        self.failures[answer.failure or UNUSABLE] += 1
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -119,6 +135,8 @@ class RunStats:
             "elapsed_seconds": round(self.elapsed, 3),
             "notes": list(self.notes),
             "bootstrap": self.bootstrap,
+            "failures": dict(sorted(self.failures.items(), key=lambda kv: (-kv[1], kv[0]))),
+            "negative_cached": self.negative_cached,
         }
 
     def summary(self) -> str:
@@ -400,8 +418,11 @@ class AsyncRdapClient:
                 try:
                     answers[addr] = await self._from_bundle(addr, hit.bundle, from_cache=True)
                 except Exception as exc:  # one cached answer's surprise costs that address, not the run
-                    answers[addr] = Answer(addr, error=_unexpected(exc), from_cache=True)
-                    self.stats.failed += 1
+                    answers[addr] = Answer(addr, error=_unexpected(exc), from_cache=True, failure=UNUSABLE)
+                    self.stats.fail(answers[addr])
+                else:
+                    if answers[addr].error:
+                        self.stats.fail(answers[addr])
                 self.stats.from_cache += 1
                 tick()
             else:
@@ -418,9 +439,12 @@ class AsyncRdapClient:
             try:
                 boot = await self.bootstrap()
             except IpownerError as exc:
+                why = str(exc) if str(exc).startswith("RDAP") else f"RDAP: {exc}"  # every RDAP reason says RDAP
+                if str(exc) not in self.stats.notes:
+                    self.stats.notes.append(str(exc))  # one reason for the whole run: said once, in the summary
                 for addr in misses:
-                    answers[addr] = Answer(addr, error=str(exc))
-                    self.stats.failed += 1
+                    answers[addr] = Answer(addr, error=why, failure="no usable bootstrap")
+                    self.stats.fail(answers[addr])
                     tick()
                 misses = []
             else:
@@ -428,9 +452,9 @@ class AsyncRdapClient:
                     try:
                         answers[addr] = await self._resolve(addr, boot)
                     except Exception as exc:  # whatever one answer does, the gather and the others go on
-                        answers[addr] = Answer(addr, error=_unexpected(exc))
+                        answers[addr] = Answer(addr, error=_unexpected(exc), failure=UNUSABLE)
                     if answers[addr].error:
-                        self.stats.failed += 1
+                        self.stats.fail(answers[addr])
                     tick()
 
                 await asyncio.gather(*(one(a) for a in sorted(misses, key=lambda x: ipaddress.ip_address(x).packed)))
@@ -540,7 +564,8 @@ class AsyncRdapClient:
     async def _resolve(self, addr: str, boot: _bootstrap.Bootstrap) -> Answer:
         services = boot.for_address(addr)
         if not services:
-            return Answer(addr, error=f"RDAP: no registry for {addr} in the bootstrap ({boot.source})")
+            return Answer(addr, error=f"RDAP: no registry for {addr} in the bootstrap ({boot.source})",
+                          failure="no registry in the bootstrap")
         base = services[0]
         routed = boot.route(addr)
         route = (routed[0], routed[1]) if routed else None
@@ -557,11 +582,19 @@ class AsyncRdapClient:
             if bundle is not None:
                 self.stats.deduplicated += 1
                 return await self._from_bundle(addr, bundle, from_cache=False, record=False)
+            # A registry's "no such network" for this address, remembered for a day (``negative_ttl``).
+            asked = f"{base}ip/{addr}"
+            known = None if self.config.refresh else self.cache.get_object(asked)
+            if known is not None and known.kind == "ip network" and known.status != 200:
+                self.stats.negative_cached += 1
+                return Answer(addr, error=f"RDAP {asked}: {known.body}", from_cache=True, failure=NOT_FOUND)
             self.stats.queried += 1
             try:
                 bundle = await self._query(addr, base, route)
             except RdapError as exc:
-                return Answer(addr, error=reason(exc))
+                if is_negative(exc):
+                    self.cache.put_object(asked, "ip network", time.time(), exc.status or 404, exc.reason)
+                return Answer(addr, error=reason(exc), failure=failure_reason(exc))
             return await self._from_bundle(addr, bundle, from_cache=False, record=False)
 
     async def _query(self, addr: str, base: str, route: Route | None) -> dict[str, Any]:
@@ -660,7 +693,7 @@ class AsyncRdapClient:
 
     async def _from_bundle(self, addr: str, bundle: dict[str, Any], *, from_cache: bool, record: bool = True) -> Answer:
         if not valid_bundle(bundle):
-            return Answer(addr, error="RDAP: a cached answer is damaged", from_cache=from_cache)
+            return Answer(addr, error="RDAP: a cached answer is damaged", from_cache=from_cache, failure=UNUSABLE)
         top = bundle.get("nir") or bundle["network"]
         # Many addresses share one network: work its answer out once per run.
         key = (top["url"], top["fetched"], bundle["network"]["url"])
@@ -673,7 +706,7 @@ class AsyncRdapClient:
         try:
             net = parse_network(decode(top["body"].encode(), top["url"]), top["url"])
         except RdapError as exc:
-            return Answer(addr, error=reason(exc), from_cache=from_cache)
+            return Answer(addr, error=reason(exc), from_cache=from_cache, failure=failure_reason(exc))
         if from_cache and record:
             for part in (bundle["network"], bundle.get("nir")):
                 if part:

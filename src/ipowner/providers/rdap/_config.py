@@ -125,6 +125,10 @@ def size_text(n: int) -> str:
     return f"{n} bytes"
 
 
+# How long a negative answer (404, no object) is kept in the cache, in seconds.
+NEGATIVE_TTL = 24 * 3600.0
+
+
 @dataclass(slots=True)
 class RdapConfig:
     bootstrap: str | None = None  # folder or base URL; None = the shipped snapshot (refreshed copy if newer)
@@ -141,6 +145,9 @@ class RdapConfig:
     max_retry_after: float = 30.0  # a longer Retry-After gives up on the query rather than stall the run
     max_redirects: int = 3  # HTTP redirects and registry referrals per query
     cache_ttl: float = 7 * 24 * 3600.0
+    # A registry's "no such object" (HTTP 404, an RDAP 404 error object) is kept for a day: long enough
+    # that a second run does not ask again, short enough that a block registered since is soon found.
+    negative_ttl: float = NEGATIVE_TTL
     cache_dir: Path | None = None  # None = paths.user_cache_dir()
     evidence_dir: Path | None = None
     bootstrap_max_age: float = 365 * 24 * 3600.0  # refresh the snapshot past this age (online only)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from ipowner.errors import OfflineError, RdapError
 
 __all__ = [
+    "NOT_FOUND",
     "RdapDeadlineError",
     "RdapDnsError",
     "RdapErrorObject",
@@ -21,6 +22,8 @@ __all__ = [
     "RdapTimeoutError",
     "RdapTooLargeError",
     "RdapTransportError",
+    "failure_reason",
+    "is_negative",
 ]
 
 
@@ -87,3 +90,40 @@ class RdapDeadlineError(RdapError):
 
 class RdapOfflineError(RdapError, OfflineError):
     """A query was needed while running offline; only cached answers are used."""
+
+
+# The kinds of failure a run's summary counts, as people read them.
+NOT_FOUND = "no registry object (404)"
+UNUSABLE = "answer could not be used"
+
+
+def is_negative(exc: BaseException) -> bool:
+    """A registry's "no such object" (HTTP 404 or an RDAP 404 error object): an answer, worth remembering."""
+    return isinstance(exc, RdapNotFoundError) or (isinstance(exc, RdapError) and exc.status == 404)
+
+
+def failure_reason(exc: BaseException) -> str:
+    """The kind of a failed query, for the run's summary ("no registry object (404)", "timed out", ...)."""
+    if is_negative(exc):
+        return NOT_FOUND
+    kinds: tuple[tuple[type[BaseException], str], ...] = (
+        (RdapRateLimitedError, "rate-limited"),
+        (RdapDeadlineError, "run deadline reached"),
+        (RdapTimeoutError, "timed out"),
+        (RdapDnsError, "registry host did not resolve"),
+        (RdapRefusedError, "not contacted (not an allowed service)"),
+        (RdapRedirectError, "redirect not followed"),
+        (RdapTooLargeError, "answer too large"),
+        (RdapMalformedError, "malformed answer"),
+        (RdapOfflineError, "offline"),
+    )
+    for cls, text in kinds:
+        if isinstance(exc, cls):
+            return text
+    if isinstance(exc, RdapTransportError):
+        return "registry unreachable" if exc.reason.startswith("not attempted") else "connection failed"
+    if isinstance(exc, RdapErrorObject):
+        return f"registry error {exc.status}" if exc.status else "registry error"
+    if isinstance(exc, RdapError):
+        return f"HTTP {exc.status}" if exc.status else "HTTP error"
+    return UNUSABLE

@@ -1,5 +1,8 @@
 """``LookupView``: a lookup for the terminal, one block per address, each fact with its source and date.
 
+Laid out for 80 columns and up: below ``SIDE_BY_SIDE`` columns a fact's source is shown on a dim line
+under its value instead of in a column of its own, so a long source name never squeezes the value.
+
 Every untrusted string (hostnames, AS names, city names, database metadata) goes through
 ``terminal_safe`` and is placed as plain ``Text``, so neither control sequences nor rich markup in the
 data can act on the terminal.
@@ -12,13 +15,16 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
 from rich import box
-from rich.console import Console, ConsoleOptions, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType
+from rich.padding import Padding
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
 from ipowner.model import AddressRecord, SourceInfo
 from ipowner.render.escape import terminal_safe
+from ipowner.render.terminal._console import emit
+from ipowner.reports.freshness import age_text
 
 if TYPE_CHECKING:
     from ipowner.model.lookup import LookupResult, RdapRun
@@ -38,12 +44,10 @@ def _age(value: datetime | None, now: datetime) -> str:
     seconds = (now - value).total_seconds()
     if seconds < -86400:
         return "dated in the future"
-    days = int(seconds // 86400)
+    days = seconds / 86400
     if days < 1:
         return "today"
-    if days < 120:
-        return f"{days} days old"
-    return f"{days / 365.25:.1f} years old"
+    return f"{age_text(days)} old"
 
 
 def _source_of(rec: AddressRecord, *paths: str) -> SourceInfo | None:
@@ -114,17 +118,27 @@ def _ownership(rec: AddressRecord, add: Any, rdap: RdapRun | None) -> None:
         add("abuse", rec.abuse.email or rec.abuse.phone, "abuse")
 
 
-def _record_panel(rec: AddressRecord, rdap: RdapRun | None = None) -> Panel:
+# From this width on, a fact's source has a column of its own; below it, a line under the value.
+SIDE_BY_SIDE = 110
+
+
+def _record_panel(rec: AddressRecord, rdap: RdapRun | None = None, width: int = SIDE_BY_SIDE) -> Panel:
+    side = width >= SIDE_BY_SIDE
     rows = Table(box=None, show_header=False, padding=(0, 1), expand=False)
     rows.add_column("field", style="bold", no_wrap=True)
     rows.add_column("value", overflow="fold")
-    rows.add_column("source", no_wrap=True)
+    if side:
+        rows.add_column("source", no_wrap=True)
 
     def add(label: str, value: Text | str | None, *paths: str) -> None:
         if value is None or value == "":
             return
         text = value if isinstance(value, Text) else Text(terminal_safe(value))
-        rows.add_row(label, text, _src_text(_source_of(rec, *paths)) if paths else Text(""))
+        src = _src_text(_source_of(rec, *paths)) if paths else Text("")
+        if side:
+            rows.add_row(label, text, src)
+        else:
+            rows.add_row(label, text + Text("\n") + src if src.plain else text)
 
     add("address", rec.address)
     if rec.resolution is not None:
@@ -167,7 +181,7 @@ def _record_panel(rec: AddressRecord, rdap: RdapRun | None = None) -> Panel:
     for key, value in sorted(rec.traits.items()):
         add(terminal_safe(key, 40), terminal_safe(value), f"traits.{key}")
     for message in rec.errors:
-        rows.add_row(Text("error", style="bold red"), Text(terminal_safe(message), style="red"), Text(""))
+        rows.add_row(Text("error", style="bold red"), Text(terminal_safe(message), style="red"), *([Text("")] if side else []))
 
     title = Text(terminal_safe(rec.query, 120), style="bold")
     if rec.query != rec.address:
@@ -175,26 +189,27 @@ def _record_panel(rec: AddressRecord, rdap: RdapRun | None = None) -> Panel:
     return Panel(rows, title=title, title_align="left", box=box.ROUNDED, expand=True)
 
 
-def sources_footer(sources: list[SourceInfo], now: datetime | None = None) -> Text:
-    """Every source used with its date and licence, then the credits their data requires."""
+def sources_footer(sources: list[SourceInfo], now: datetime | None = None) -> Group:
+    """Every source used, one line each with its date, age and licence, then the credits their data requires."""
     now = now or datetime.now(UTC)
-    t = Text("Sources\n", style="bold")
+    grid = Table.grid(padding=(0, 2, 0, 2), expand=True)
+    grid.add_column(no_wrap=True, style="bold")
+    grid.add_column(ratio=1, overflow="fold")
     credits: dict[str, None] = {}
     for s in sources:
-        t.append(f"  {terminal_safe(s.id, 60)}", style="bold")
-        t.append(f"  {terminal_safe(s.name)}; {_day(s.date)} ({_age(s.date, now)})")
+        line = Text(f"{terminal_safe(s.name)}; {_day(s.date)} ({_age(s.date, now)})")
         if s.licence:
-            t.append(f"; {terminal_safe(s.licence)}")
-        t.append("\n")
+            line.append(f"; {terminal_safe(s.licence)}")
+        grid.add_row(Text(terminal_safe(s.id, 60)), line)
         # A combined database's credit joins its inputs' credits with "; ": show each once.
         for part in (s.credit or "").split("; "):
             if part.strip():
                 credits.setdefault(part.strip(), None)
+    parts: list[RenderableType] = [Text("Sources", style="bold"), grid]
     if credits:
-        t.append("Credits\n", style="bold")
-        for c in credits:
-            t.append(f"  {terminal_safe(c)}\n")
-    return t
+        parts.append(Text("Credits", style="bold"))
+        parts += [Padding(Text(terminal_safe(c)), (0, 0, 0, 2)) for c in credits]
+    return Group(*parts)
 
 
 class LookupView:
@@ -206,12 +221,13 @@ class LookupView:
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[RenderableType]:
         result = self.result
         for r in result.records:
-            yield _record_panel(r, result.rdap)
+            yield _record_panel(r, result.rdap, options.max_width)
         if result.sources:
             yield sources_footer(result.sources, result.generated)
 
 
-def write_terminal_lookup(result: LookupResult, stream: TextIO, *, width: int | None = None) -> None:
+def write_terminal_lookup(result: LookupResult, stream: TextIO, *, width: int | None = None,
+                          verbose: bool = False) -> None:
     """The panels on ``stream``; nothing at all when no address was answered."""
     if result.records:
-        Console(file=stream, highlight=False, soft_wrap=False, width=width).print(LookupView(result))
+        emit(stream, LookupView(result), width)
