@@ -10,12 +10,8 @@ from pathlib import Path
 import pytest
 
 from ipowner.model import AddressRecord
-from ipowner.providers.special import (
-    SpecialProvider,
-    SpecialRegistry,
-    parse_ipv4_space,
-    parse_special_registry,
-)
+from ipowner.providers.special import SpecialProvider
+from ipowner.reference.iana import SpecialRegistry, parse_ipv4_space, parse_special_registry
 
 IANA = Path(__file__).parent / "data" / "iana"
 

@@ -66,7 +66,8 @@ def stats_cmd(fmt: str) -> int:
 def clear_cmd(expired: bool) -> int:
     """Delete cached RDAP answers (all, or only expired ones). A damaged cache file is removed whole."""
     from ipowner import paths
-    from ipowner.providers.rdap._cache import FILE_NAME, CacheError
+    from ipowner.providers.rdap import CACHE_FILE as FILE_NAME
+    from ipowner.providers.rdap import CacheError
 
     try:
         c = _open()
