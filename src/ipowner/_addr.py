@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator
+from itertools import compress
 from typing import TypeAlias
 
 Address: TypeAlias = tuple[str, int, int]  # (canonical text, version, integer value)
@@ -54,22 +57,87 @@ def parse_address(text: str) -> Address:
     return canonical(ip), ip.version, int(ip)
 
 
-def parse_many(texts: list[str]) -> list[Address | None]:
-    """``parse`` of every text of a batch, in one loop (None where ``parse_address`` must decide)."""
-    out: list[Address | None] = []
-    put = out.append
+class Addresses:
+    """A batch of addresses by column: canonical texts, versions, integer values.
+
+    Iterating gives ``Address`` tuples (made by ``zip``, which reuses one tuple while nobody keeps it),
+    so a batch costs three lists, not an object per address: a long run leaves the garbage collector
+    nothing to count but what it keeps.
+    """
+
+    __slots__ = ("texts", "versions", "values")
+
+    def __init__(self, texts: list[str] | None = None, versions: list[int] | None = None,
+                 values: list[int] | None = None) -> None:
+        self.texts: list[str] = texts if texts is not None else []
+        self.versions: list[int] = versions if versions is not None else []
+        self.values: list[int] = values if values is not None else []
+
+    @classmethod
+    def of(cls, addresses: Iterable[Address]) -> Addresses:
+        out = cls()
+        for a in addresses:
+            out.append(a)
+        return out
+
+    def append(self, address: Address) -> None:
+        self.texts.append(address[0])
+        self.versions.append(address[1])
+        self.values.append(address[2])
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def __iter__(self) -> Iterator[Address]:
+        return zip(self.texts, self.versions, self.values, strict=True)
+
+    def __getitem__(self, i: int) -> Address:
+        return self.texts[i], self.versions[i], self.values[i]
+
+    def __repr__(self) -> str:
+        return f"Addresses({self.texts!r})"
+
+    def without(self, skipped: list[int], replaced: dict[int, Address] | None = None) -> Addresses:
+        """The batch without the positions ``skipped`` (ascending), and with the addresses ``replaced``
+        gives in place of those at its positions (positions of this batch)."""
+        if not skipped and not replaced:
+            return self
+        keep = [True] * len(self.texts)
+        for i in skipped:
+            keep[i] = False
+        out = Addresses(list(compress(self.texts, keep)), list(compress(self.versions, keep)),
+                        list(compress(self.values, keep)))
+        for i, (text, version, value) in (replaced or {}).items():
+            j = i - bisect_left(skipped, i)  # its position once the skipped ones are gone
+            out.texts[j], out.versions[j], out.values[j] = text, version, value
+        return out
+
+
+def parse_many(texts: list[str]) -> tuple[Addresses, list[int]]:
+    """``parse`` of every text of a batch, in one loop: the plain addresses, and the positions of the
+    texts ``parse_address`` (or a query parser) must decide."""
+    out = Addresses()
+    put_text, put_version, put_value = out.texts.append, out.versions.append, out.values.append
+    others: list[int] = []
     pton, ntop, frombytes, af4, af6 = _PTON, _NTOP, _FROM, _AF4, _AF6
-    for q in texts:
+    for i, q in enumerate(texts):
         try:
             if ":" in q:
                 packed = pton(af6, q)
                 n = frombytes(packed, "big")
-                put((ntop(af6, packed), 6, n) if n >> 32 else None)
+                if n >> 32 == 0:
+                    others.append(i)
+                    continue
+                put_text(ntop(af6, packed))
+                put_version(6)
             else:
-                put((q, 4, frombytes(pton(af4, q), "big")))
+                n = frombytes(pton(af4, q), "big")
+                put_text(q)
+                put_version(4)
+            put_value(n)
         except (OSError, ValueError, TypeError):
-            put(None)
-    return out
+            others.append(i)
+    return out, others
 
 
 def canonical(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:

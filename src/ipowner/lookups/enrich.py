@@ -13,16 +13,17 @@ so the two cannot disagree; the tests compare them anyway.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from itertools import chain, islice
+from functools import partial
+from itertools import chain, islice, repeat
 from os import PathLike
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from ipowner._addr import Address, parse_many
+from ipowner._addr import Addresses, parse_many
 from ipowner.errors import InvalidAddressError
 from ipowner.lookups.lookup import default_chain, parse_query
 from ipowner.model import LookedThrough, SourceInfo
 from ipowner.model.ranges import RangeFact
-from ipowner.providers.base import NO_FACTS, Facts, winner, winners
+from ipowner.providers.base import NO_ERRORS, NO_RANGES, winner, winners
 from ipowner.providers.special import looked_through, special_of
 
 if TYPE_CHECKING:
@@ -105,8 +106,7 @@ def _value(got: tuple[Any, str] | None) -> Any:
 
 
 BATCH = 1024  # inputs read ahead: the providers' loops run over a list, and iteration stays in C
-_new = tuple.__new__
-_NO_ERRORS: tuple[str, ...] = ()
+_make = partial(tuple.__new__, Enriched)  # Enriched from one zipped row, without a Python frame
 
 
 class Enrichment:
@@ -173,7 +173,7 @@ class Enrichment:
         """One ``Enriched`` per input, in order (inputs are read ahead in batches of ``BATCH``)."""
         return chain.from_iterable(self._batches(addresses))
 
-    def _batches(self, addresses: Iterable[str], close: bool = False) -> Iterator[list[Enriched]]:
+    def _batches(self, addresses: Iterable[str], close: bool = False) -> Iterator[Iterator[Enriched]]:
         if self._closed:
             raise ValueError("this enrichment run is closed (iterating it closes it): start a new one")
         if isinstance(addresses, str):
@@ -186,53 +186,65 @@ class Enrichment:
             if close:
                 self.close()
 
-    def _batch(self, inputs: list[str]) -> list[Enriched]:
-        parsed = parse_many(inputs)
-        queries = inputs
-        bad: list[tuple[int, Enriched]] = []
-        if None in parsed:  # inputs that are not plain addresses: as lookup() reads them
-            queries, addresses, bad = _slow(inputs, parsed)
-        else:
-            addresses = parsed  # type: ignore[assignment]  # no None in it
-        got = self._chain.answers(addresses)
-        db = got.facts[0]
-        reg = got.facts[1] if self._registration else None
-        out: list[Enriched] = []
-        put, new, no_errors, nothing = out.append, _new, _NO_ERRORS, NO_FACTS
-        j = 0
-        for q, a, f, t in zip(queries, addresses, got.special, got.targets, strict=True):
-            if f is nothing:
-                sp = lt = None
-            elif len(f.ranges) == 1 and f.ranges[0].special is not None:
-                sp, lt = f.ranges[0], None
-            else:
-                sp, lt = special_of(f), looked_through(f)
-            if t is None:
-                put(new(Enriched, (q, a[0], sp, lt, (), None, no_errors)))
-                continue
-            d = db[j]  # type: ignore[index]
-            if reg is None:
-                put(new(Enriched, (q, a[0], sp, lt, d.ranges, None, d.errors)))
-            else:
-                r: Facts = reg[j]
-                errors = d.errors + r.errors if r.errors else d.errors
-                put(new(Enriched, (q, a[0], sp, lt, d.ranges, r.ranges[0] if r.ranges else None, errors)))
-            j += 1
+    def _batch(self, inputs: list[str]) -> Iterator[Enriched]:
+        """The answers of one batch, made as they are read: each ``Enriched`` can be dropped before the
+        next is made, so that a long run leaves nothing behind for the garbage collector but the facts."""
+        addresses, others = parse_many(inputs)
+        if not others:
+            return self._answers(inputs, addresses)
+        # Inputs that are not plain addresses, as lookup() reads them: an address (the query then loses
+        # its surrounding whitespace) or an error line in its place.
+        queries, addresses, bad = _slow(inputs, addresses, others)
+        out = list(self._answers(queries, addresses))
         for i, e in bad:
             out.insert(i, e)
-        return out
+        return iter(out)
+
+    def _answers(self, queries: list[str], addresses: Addresses) -> Iterator[Enriched]:
+        """The chain's answers, one ``Enriched`` per address, built column by column (most columns are
+        the same value throughout: no special address, no error, nothing in the RDAP cache)."""
+        got = self._chain.answers(addresses)
+        n = len(addresses)
+        db = got.facts[0]
+        reg = got.facts[1] if self._registration else None
+        assert db is not None
+        ranges = got.spread(db.ranges, NO_RANGES)
+        if reg is not None and any(reg.ranges):
+            registration: Iterable[RangeFact | None] = got.spread([r[0] if r else None for r in reg.ranges], None)
+        else:
+            registration = repeat(None, n)
+        reg_errors = reg.errors if reg is not None else {}
+        if db.errors or reg_errors:
+            errors: Iterable[tuple[str, ...]] = got.spread([
+                db.errors.get(j, NO_ERRORS) + reg_errors.get(j, NO_ERRORS) for j in range(len(got.asked))
+            ], NO_ERRORS)
+        else:
+            errors = repeat(NO_ERRORS, n)
+        blocks: Iterable[RangeFact | None]
+        carried: Iterable[LookedThrough | None]
+        if got.special:
+            blocks, carried = [None] * n, [None] * n
+            for i, f in got.special.items():
+                blocks[i], carried[i] = special_of(f), looked_through(f)
+        else:
+            blocks, carried = repeat(None, n), repeat(None, n)
+        return map(_make, zip(queries, addresses.texts, blocks, carried, ranges, registration, errors, strict=True))
 
 
-def _slow(inputs: list[str], parsed: list[Address | None]) -> tuple[list[str], list[Address], list[tuple[int, Enriched]]]:
-    """What ``lookup`` makes of the inputs that are not plain addresses: the address (and the input without
-    surrounding whitespace), or an ``Enriched`` with the one-line error, at its position."""
+def _slow(inputs: list[str], fast: Addresses, others: list[int]) -> tuple[list[str], Addresses,
+                                                                         list[tuple[int, Enriched]]]:
+    """The batch again, with the inputs at ``others`` (those ``fast`` lacks) read as ``lookup`` reads
+    queries: the addresses with their queries, and an ``Enriched`` with the one-line error of each input
+    that is none, at its position."""
     queries: list[str] = []
-    addresses: list[Address] = []
+    addresses = Addresses()
     bad: list[tuple[int, Enriched]] = []
-    for i, (q, a) in enumerate(zip(inputs, parsed, strict=True)):
-        if a is not None:
+    slow = set(others)
+    plain = iter(fast)
+    for i, q in enumerate(inputs):
+        if i not in slow:
             queries.append(q)
-            addresses.append(a)
+            addresses.append(next(plain))
             continue
         try:
             p = parse_query(q)
@@ -242,7 +254,7 @@ def _slow(inputs: list[str], parsed: list[Address | None]) -> tuple[list[str], l
         if p.parsed is None:
             bad.append((i, Enriched(q, None, None, None, (), None, (f"{p.text}: cannot resolve offline",))))
             continue
-        queries.append(p.text)
+        queries.append(p.text)  # as lookup() gives it: without surrounding whitespace
         addresses.append(p.parsed)
     return queries, addresses, bad
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import idna
 
-from ipowner._addr import Address, parse, parse_address
+from ipowner._addr import Address, Addresses, parse, parse_address
 from ipowner._version import __version__
 from ipowner.errors import InvalidAddressError, IpownerError, ResolutionError
 from ipowner.exitcodes import ExitCode, combine
@@ -219,7 +219,7 @@ def lookup(
         answers = resolve_all(hostnames, the_resolver)
 
     # 3. One record per address.
-    addresses: list[Address] = []
+    addresses = Addresses()
     for p in parsed:
         if p.address is not None:
             assert p.parsed is not None

@@ -1,8 +1,8 @@
 """The provider contract: what every source of facts about addresses implements.
 
-A provider answers ``facts_many(addresses)`` (or ``facts(address)``) with ``Facts``: the shared
-``RangeFact`` objects of the ranges an address falls in, most authoritative first, and the per-address
-errors. Everything else is built on those facts, so no two views of them can disagree:
+A provider answers ``facts_many(addresses)`` with ``Facts`` (or ``facts(address)`` with ``AddressFacts``):
+for each address the shared ``RangeFact`` objects of the ranges it falls in, most authoritative first,
+and the per-address errors. Everything else is built on those facts, so no two views of them can disagree:
 
 - ``enrich(records)`` (here, for every provider) copies the facts onto ``AddressRecord`` objects: the
   record view ``lookup()`` gives;
@@ -17,21 +17,55 @@ from __future__ import annotations
 
 import abc
 import copy
-from collections.abc import Callable, Mapping, Sequence
+import dataclasses
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, NamedTuple, Protocol, Self
 
-from ipowner._addr import Address, parse_address
+from ipowner._addr import Address, Addresses, parse_address
 from ipowner.model import AddressRecord, AsnInfo, RangeFact, SourceInfo, Special
 
+Ranges = tuple[RangeFact, ...]  # the ranges one address falls in, most authoritative first
+NO_RANGES: Ranges = ()
+NO_ERRORS: tuple[str, ...] = ()
 
-class Facts(NamedTuple):
+
+class AddressFacts(NamedTuple):
     """What one provider knows about one address."""
 
-    ranges: tuple[RangeFact, ...] = ()  # the ranges the address falls in, most authoritative first
-    errors: tuple[str, ...] = ()  # one-line reasons something could not be answered
+    ranges: Ranges = NO_RANGES  # the ranges the address falls in, most authoritative first
+    errors: tuple[str, ...] = NO_ERRORS  # one-line reasons something could not be answered
 
 
-NO_FACTS = Facts()  # nothing known: one shared object
+@dataclass(slots=True)
+class Facts:
+    """What one provider knows about a batch of addresses, by column: one object per batch.
+
+    ``ranges[i]`` is address ``i``'s ranges (a tuple the provider may hand out for every address of the
+    same network: facts for one network are one shared object), ``errors`` only holds the addresses for
+    which something failed. A batch costs no object per address, which keeps long runs light.
+    """
+
+    ranges: list[Ranges] = field(default_factory=list)
+    errors: dict[int, tuple[str, ...]] = field(default_factory=dict)  # address position -> reasons
+
+    def __len__(self) -> int:
+        return len(self.ranges)
+
+    def at(self, i: int) -> AddressFacts:
+        """Address ``i``'s facts."""
+        return AddressFacts(self.ranges[i], self.errors.get(i, NO_ERRORS))
+
+    @classmethod
+    def none(cls, n: int) -> Facts:
+        """Nothing known about ``n`` addresses."""
+        return cls([NO_RANGES] * n)
+
+    @classmethod
+    def failed(cls, n: int, reason: str) -> Facts:
+        """The same reason for each of ``n`` addresses (a provider that could not run at all)."""
+        return cls([NO_RANGES] * n, dict.fromkeys(range(n), (reason,)))
+
 
 # Fields that travel together, in both views: for each slot, the first range with any of its fields wins
 # all of them (an AS number never meets another source's AS name; coordinates stay one source's pair).
@@ -51,7 +85,8 @@ class Provider(abc.ABC):
     """A source of facts about addresses: special ranges, MaxMind-format databases, RDAP, cloud tables.
 
     Subclasses implement ``sources()`` and one of ``facts(address)`` / ``facts_many(addresses)``;
-    addresses come parsed (``ipowner._addr.Address``: canonical text, version, integer). A provider
+    addresses come parsed (``ipowner._addr.Address``: canonical text, version, integer; a batch is an
+    ``Addresses``, iterated as such tuples). A provider
     never raises for one address: a per-address failure is a line in ``Facts.errors``, a data source
     that cannot be used is a line in ``problems``. Facts for one range are one shared object.
     """
@@ -64,17 +99,23 @@ class Provider(abc.ABC):
     def sources(self) -> list[SourceInfo]:
         """Every source a fact may name (for `ipowner data`, report footers and provenance)."""
 
-    def facts(self, address: Address) -> Facts:
+    def facts(self, address: Address) -> AddressFacts:
         """What this provider knows about one address."""
         if type(self).facts_many is Provider.facts_many:
             raise NotImplementedError(f"{type(self).__name__} defines neither facts() nor facts_many()")
-        return self.facts_many([address])[0]
+        return self.facts_many(Addresses.of([address])).at(0)
 
-    def facts_many(self, addresses: Sequence[Address]) -> list[Facts]:
+    def facts_many(self, addresses: Addresses) -> Facts:
         """What this provider knows about each address, in order (batches let it deduplicate and schedule)."""
         if type(self).facts is Provider.facts:
             raise NotImplementedError(f"{type(self).__name__} defines neither facts() nor facts_many()")
-        return [self.facts(a) for a in addresses]
+        out = Facts()
+        for i, a in enumerate(addresses):
+            ranges, errors = self.facts(a)
+            out.ranges.append(ranges)
+            if errors:
+                out.errors[i] = errors
+        return out
 
     def enrich(self, records: list[AddressRecord]) -> None:
         """Fill in what this provider knows: its facts, copied onto each record with their provenance.
@@ -83,13 +124,9 @@ class Provider(abc.ABC):
         about (the embedded IPv4 of a translation address).
         """
         todo = [r for r in records if r.needs_lookup]
-        if not todo:
-            return
-        answers = self.facts_many([parse_address(r.attributed) for r in todo])
-        known = {s.id: s for s in self.sources()}  # after the facts: some providers learn sources as they go
-        for rec, facts in zip(todo, answers, strict=True):
-            if facts is not NO_FACTS:
-                apply_facts(rec, facts, known)
+        if todo:
+            facts = self.facts_many(Addresses.of(parse_address(r.attributed) for r in todo))
+            apply_all(todo, facts, self.sources())  # sources after the facts: some are learnt as they go
 
     @property
     def problems(self) -> list[str]:
@@ -123,8 +160,35 @@ class RecordProvider(Provider):
     def enrich(self, records: list[AddressRecord]) -> None:
         """Fill in what this provider knows (skip records whose ``needs_lookup`` is False)."""
 
-    def facts_many(self, addresses: Sequence[Address]) -> list[Facts]:
+    def facts_many(self, addresses: Addresses) -> Facts:
         raise NotImplementedError(f"{type(self).__name__} fills records directly; it has no range facts")
+
+
+def _fact_maker() -> Callable[..., RangeFact]:
+    """``RangeFact(*values)`` (values in field order), three times faster, for facts made per network.
+
+    A frozen dataclass sets each field through ``object.__setattr__``. Here the fields are set on a
+    plain object with the same slots and the object then becomes a ``RangeFact`` (``__class__``
+    assignment, which Python allows between classes of the same layout): the very object the
+    constructor makes. Should the layout ever differ, the constructor is used.
+    """
+    names = [f.name for f in dataclasses.fields(RangeFact)]
+    twin = type("_RangeFactInTheMaking", (), {"__slots__": tuple(names)})
+    ns: dict[str, Any] = {"_blank": object.__new__, "_twin": twin, "_cls": RangeFact}
+    args = ", ".join(f"a{i}" for i in range(len(names)))
+    body = "".join(f"    o.{n} = a{i}\n" for i, n in enumerate(names))
+    exec(f"def make_fact({args}):\n    o = _blank(_twin)\n{body}    o.__class__ = _cls\n    return o\n", ns)  # noqa: S102
+    maker: Callable[..., RangeFact] = ns["make_fact"]
+    probe: tuple[Any, ...] = tuple(range(len(names)))
+    try:
+        if maker(*probe) == RangeFact(*probe):
+            return maker
+    except TypeError:  # not the same layout
+        pass
+    return RangeFact
+
+
+make_fact = _fact_maker()
 
 
 # -- the views -------------------------------------------------------------------------------------------
@@ -184,21 +248,31 @@ _LOCATION = frozenset({"country", "represented_country", "continent", "subdivisi
 _SPECIAL = frozenset({"prefix", "rfc", "globally_reachable"})
 
 
-def apply_facts(record: AddressRecord, facts: Facts, sources: Mapping[str, SourceInfo]) -> None:
-    """The record view: copy one provider's facts onto a record and note each field's source.
+def apply_all(records: Sequence[AddressRecord], facts: Facts, sources: Iterable[SourceInfo]) -> None:
+    """The record view of a batch: ``facts`` (one entry per record, in order) copied onto the records."""
+    if len(facts) != len(records):
+        raise ValueError(f"{len(facts)} answers for {len(records)} addresses")
+    known = {s.id: s for s in sources}
+    errors = facts.errors
+    for i, (rec, ranges) in enumerate(zip(records, facts.ranges, strict=True)):
+        if ranges:
+            apply_facts(rec, ranges, known)
+        if errors and i in errors:
+            rec.errors.extend(errors[i])
+
+
+def apply_facts(record: AddressRecord, ranges: Ranges, sources: Mapping[str, SourceInfo]) -> None:
+    """The record view of one address: its ranges copied onto the record, each field's source noted.
 
     ``sources`` maps every source id the facts name to its ``SourceInfo``. Slots are won as ``winner``
     says: with several ranges, a field is taken from a range only where no earlier range owns its slot.
     """
-    ranges = facts.ranges
     if len(ranges) == 1:
         _apply_range(record, ranges[0], sources, None)
     elif ranges:
         owned: set[str] = set()
         for r in ranges:
             owned |= _apply_range(record, r, sources, owned)
-    if facts.errors:
-        record.errors.extend(facts.errors)
 
 
 def _apply_range(record: AddressRecord, fact: RangeFact, sources: Mapping[str, SourceInfo],

@@ -8,25 +8,36 @@ answers onto records (``enrich``), ``ipowner.enrich()`` hands them out as they a
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Self
 
-from ipowner._addr import Address, parse_address
+from ipowner._addr import Addresses, parse_address
 from ipowner.errors import IpownerError
 from ipowner.model import AddressRecord, SourceInfo
-from ipowner.providers.base import NO_FACTS, Facts, Provider, RecordProvider, apply_facts
+from ipowner.providers.base import Facts, Provider, Ranges, RecordProvider, apply_all, apply_facts
 from ipowner.providers.special import SpecialProvider
 
 
 @dataclass(slots=True)
 class Answers:
-    """Every provider's facts for a batch of addresses, by column (one object per batch, not per address)."""
+    """Every provider's facts for a batch of addresses, by column (no object per address)."""
 
-    special: list[Facts]  # per address: the special-purpose provider's facts
-    targets: list[Address | None]  # per address: what the later providers were asked (None: nothing)
-    facts: list[list[Facts] | None]  # per later provider: its facts for each target, in order (None: it
-    #                                 fills records itself and has no facts)
+    special: dict[int, Ranges]  # address position -> the special-purpose provider's ranges, where there are some
+    skipped: list[int]  # positions the later providers were not asked about (nothing to learn), ascending
+    asked: Addresses  # what they were asked for the other positions, in order (a carried IPv4 for some)
+    facts: list[Facts | None]  # per later provider: its facts for ``asked``, in order (None: it fills
+    #                            records itself and has no facts)
+
+    def spread(self, column: list[Any], fill: Any) -> list[Any]:
+        """A column of the later providers' answers (one per asked address) as one per address of the
+        batch, ``fill`` at the skipped positions."""
+        if not self.skipped:
+            return column
+        out = list(column)
+        for i in self.skipped:
+            out.insert(i, fill)
+        return out
 
 
 class _Adopted(RecordProvider):
@@ -85,44 +96,43 @@ class Chain:
         self._asked = False  # whether any address went past the special-purpose provider
 
     # -- facts -------------------------------------------------------------------------------------
-    def answers(self, addresses: Sequence[Address]) -> Answers:
+    def answers(self, addresses: Addresses) -> Answers:
         """Every provider's facts for each address (a provider that fails as a whole gives none)."""
-        special, targets = self.special.classify_many(addresses)
-        asked = [t for t in targets if t is not None]
+        first = self.special.classify_many(addresses)
+        asked = first.asked
         self._asked = self._asked or bool(asked)
-        facts: list[list[Facts] | None] = []
+        facts: list[Facts | None] = []
         for i, provider in enumerate(self.providers):
             if isinstance(provider, RecordProvider):
                 facts.append(None)
             elif not asked:
-                facts.append([])
+                facts.append(Facts())
             else:
                 got = self._guarded(i, provider, provider.facts_many, asked)
-                if got is None or len(got) != len(asked):
-                    if got is not None:
-                        self._fail(i, f"{_label(provider)} failed (gave {len(got)} answers for {len(asked)} addresses)")
-                    got = [NO_FACTS] * len(asked)
-                facts.append(got)
-        return Answers(special, targets, facts)
+                if got is not None and len(got) != len(asked):
+                    self._fail(i, f"{_label(provider)} failed (gave {len(got)} answers for {len(asked)} addresses)")
+                    got = None
+                facts.append(got if got is not None else Facts.none(len(asked)))
+        return Answers(first.special, first.skipped, asked, facts)
 
-    def enrich(self, records: list[AddressRecord], addresses: Sequence[Address] | None = None) -> None:
+    def enrich(self, records: list[AddressRecord], addresses: Addresses | None = None) -> None:
         """The record view: every provider's facts copied onto the records, in provider order.
 
         ``addresses``: the records' addresses already parsed (``_addr.parse_address(record.address)``).
         """
         if addresses is None:
-            addresses = [parse_address(r.address) for r in records]
+            addresses = Addresses.of(parse_address(r.address) for r in records)
         got = self.answers(addresses)
-        special = {s.id: s for s in self.special.sources()}
-        for rec, f in zip(records, got.special, strict=True):
-            if f is not NO_FACTS:
-                apply_facts(rec, f, special)
-        asked = [rec for rec, t in zip(records, got.targets, strict=True) if t is not None]
+        known = {s.id: s for s in self.special.sources()}
+        for i, ranges in got.special.items():
+            apply_facts(records[i], ranges, known)
+        skipped = set(got.skipped)
+        asked = [rec for i, rec in enumerate(records) if i not in skipped] if skipped else records
         for i, (provider, facts) in enumerate(zip(self.providers, got.facts, strict=True)):
             if facts is None:
                 self._guarded(i, provider, provider.enrich, records)
-            elif facts:
-                self._guarded(i, provider, _apply_all, provider, asked, facts)
+            elif len(facts):
+                self._guarded(i, provider, _apply, provider, asked, facts)
 
     def _guarded(self, i: int, provider: Provider, fn: Any, *args: Any) -> Any:
         """Run one provider's step; if it fails as a whole, say so once and keep the others."""
@@ -181,8 +191,5 @@ class Chain:
         self.close()
 
 
-def _apply_all(provider: Provider, records: list[AddressRecord], facts: list[Facts]) -> None:
-    known = {s.id: s for s in provider.sources()}
-    for rec, f in zip(records, facts, strict=True):
-        if f is not NO_FACTS:
-            apply_facts(rec, f, known)
+def _apply(provider: Provider, records: list[AddressRecord], facts: Facts) -> None:
+    apply_all(records, facts, provider.sources())  # sources after the facts: some are learnt as they go

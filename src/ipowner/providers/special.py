@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import ipaddress
 from bisect import bisect_right
-from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from ipowner._addr import Address, parse, parse_address
+from ipowner._addr import Address, Addresses, parse, parse_address
 from ipowner.model import AddressRecord, LookedThrough, RangeFact, SourceInfo, Special
-from ipowner.providers.base import NO_FACTS, Facts, Provider, apply_facts
+from ipowner.providers.base import NO_RANGES, Facts, Provider, Ranges, apply_facts
 from ipowner.reference.iana import (
     MAPPED,
     NAT64,
@@ -75,47 +75,57 @@ def block_fact(block: Block, source_id: str) -> RangeFact:
     )
 
 
-# Per registry and source: (v4 starts, v4 facts, v6 starts, v6 facts, v6 translation flags), the facts
-# being NO_FACTS outside every block and one shared Facts per block inside.
-_Segments = tuple[list[int], list[Facts], list[int], list[Facts], list[bool]]
+# Per registry and source: (v4 starts, v4 ranges, v6 starts, v6 ranges, v6 translation flags), the ranges
+# being empty outside every block and one shared tuple per block inside.
+_Segments = tuple[list[int], list[Ranges], list[int], list[Ranges], list[bool]]
 
 
 @lru_cache(maxsize=4)
 def _segments(registry: SpecialRegistry, source_id: str) -> _Segments:
     flat = flat_registry(registry)
-    made: dict[int, Facts] = {}
+    made: dict[int, Ranges] = {}
 
-    def facts(blocks: list[Block | None]) -> list[Facts]:
+    def ranges(blocks: list[Block | None]) -> list[Ranges]:
         out = []
         for b in blocks:
             if b is None:
-                out.append(NO_FACTS)
+                out.append(NO_RANGES)
             else:
-                f = made.get(id(b))
-                if f is None:
-                    f = made[id(b)] = Facts((block_fact(b, source_id),))
-                out.append(f)
+                r = made.get(id(b))
+                if r is None:
+                    r = made[id(b)] = (block_fact(b, source_id),)
+                out.append(r)
         return out
 
-    return flat[4][0], facts(flat[4][1]), flat[6][0], facts(flat[6][1]), flat[6][2]
+    return flat[4][0], ranges(flat[4][1]), flat[6][0], ranges(flat[6][1]), flat[6][2]
 
 
-def special_of(facts: Facts) -> RangeFact | None:
-    """The special-purpose block among this provider's facts for an address."""
-    for r in facts.ranges:
+def special_of(ranges: Ranges) -> RangeFact | None:
+    """The special-purpose block among this provider's ranges for an address."""
+    for r in ranges:
         if r.special is not None:
             return r
     return None
 
 
-def looked_through(facts: Facts) -> LookedThrough | None:
-    """The IPv4 address a translation address carries, from this provider's facts for it."""
-    for r in facts.ranges:
+def looked_through(ranges: Ranges) -> LookedThrough | None:
+    """The IPv4 address a translation address carries, from this provider's ranges for it."""
+    for r in ranges:
         if r.special is None:
             for path, value, _sid in r.fields:
                 if path == "looked_through":
                     return value  # type: ignore[no-any-return]
     return None
+
+
+@dataclass(slots=True)
+class Classified:
+    """A batch through the special-purpose provider: what it knows, and who is asked what next."""
+
+    special: dict[int, Ranges]  # position -> its ranges, only where there are some (few: lookups are public)
+    skipped: list[int]  # positions nothing further can be learnt about (``needs_lookup`` False), ascending
+    asked: Addresses  # what the later providers are asked for every other position, in order: the
+    #                   address itself, or the IPv4 address a translation address carries
 
 
 class SpecialProvider(Provider):
@@ -130,36 +140,42 @@ class SpecialProvider(Provider):
     def sources(self) -> list[SourceInfo]:
         return [self.source]
 
-    def facts_many(self, addresses: Sequence[Address]) -> list[Facts]:
-        return self.classify_many(addresses)[0]
+    def facts_many(self, addresses: Addresses) -> Facts:
+        special = self.classify_many(addresses).special
+        return Facts([special.get(i, NO_RANGES) for i in range(len(addresses))])
 
-    def classify_many(self, addresses: Sequence[Address]) -> tuple[list[Facts], list[Address | None]]:
-        """Each address's facts, and what later providers are to be asked about it: the address itself,
-        the IPv4 address it carries, or None when nothing further can be learnt (``needs_lookup``)."""
+    def classify_many(self, addresses: Addresses) -> Classified:
+        """Each address's ranges, and what the later providers are to be asked."""
         s4, f4, s6, f6, t6 = self._segments
-        facts: list[Facts] = []
-        targets: list[Address | None] = []
-        put, aim, bis = facts.append, targets.append, bisect_right
-        for a in addresses:
-            n = a[2]
-            if a[1] == 4:
-                f = f4[bis(s4, n) - 1]
+        special: dict[int, Ranges] = {}
+        skipped: list[int] = []
+        carried: dict[int, Address] = {}
+        bis = bisect_right
+        # A public address (the common case) costs one bisect and nothing else.
+        for i, (v, n) in enumerate(zip(addresses.versions, addresses.values, strict=True)):
+            if v == 4:
+                r = f4[bis(s4, n) - 1]
             else:
-                i = bis(s6, n) - 1
-                if t6[i]:
-                    f, target = self._translation(a, f6[i])
-                    put(f)
-                    aim(target)
+                k = bis(s6, n) - 1
+                r = f6[k]
+                if t6[k]:
+                    r, target = self._translation(addresses[i], r)
+                    if r:
+                        special[i] = r
+                    if target is None:
+                        skipped.append(i)
+                    elif target[2] != n or target[1] != v:
+                        carried[i] = target
                     continue
-                f = f6[i]
-            put(f)
-            aim(a if f is NO_FACTS else None)
-        return facts, targets
+            if r:
+                special[i] = r
+                skipped.append(i)
+        return Classified(special, skipped, addresses.without(skipped, carried))
 
-    def _translation(self, address: Address, block: Facts) -> tuple[Facts, Address | None]:
+    def _translation(self, address: Address, block: Ranges) -> tuple[Ranges, Address | None]:
         through = look_through(ipaddress.IPv6Address(address[2]))
         if through is None:
-            return block, (address if block is NO_FACTS else None)
+            return block, (None if block else address)
         got = parse(through.ipv4)
         assert got is not None  # dotted quads from ipaddress always parse
         inner = self.registry.block_of(4, got[2])
@@ -167,20 +183,17 @@ class SpecialProvider(Provider):
         sid = self.source.id
         mine = RangeFact(start=address[2], end=address[2], version=6, source=sid,
                          fields=(("looked_through", through, sid),))
-        return Facts((*block.ranges, mine)), (got if through.special is None else None)
+        return (*block, mine), (got if through.special is None else None)
 
     def classify(self, address: str) -> tuple[Special | None, LookedThrough | None]:
         """(special-purpose block, carried IPv4) of one address, as the record view gives them."""
         rec = AddressRecord(query=address, address=address)
-        self._apply(rec, self.facts(parse_address(address)))
+        self.enrich([rec])
         return rec.special, rec.looked_through
 
     def enrich(self, records: list[AddressRecord]) -> None:
         """Every record's special-purpose block and carried IPv4 (special records are not skipped)."""
-        facts, _targets = self.classify_many([parse_address(r.address) for r in records])
-        for rec, f in zip(records, facts, strict=True):
-            if f is not NO_FACTS:
-                self._apply(rec, f)
-
-    def _apply(self, record: AddressRecord, facts: Facts) -> None:
-        apply_facts(record, facts, {self.source.id: self.source})
+        special = self.classify_many(Addresses.of(parse_address(r.address) for r in records)).special
+        known = {self.source.id: self.source}
+        for i, ranges in special.items():
+            apply_facts(records[i], ranges, known)

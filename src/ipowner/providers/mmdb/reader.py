@@ -15,7 +15,6 @@ The ASN number, name and network travel together, as do latitude, longitude and 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
 import re
 from collections.abc import Callable, Sequence
@@ -26,11 +25,11 @@ from typing import Any
 
 import maxminddb
 
-from ipowner._addr import Address
+from ipowner._addr import Addresses
 from ipowner.errors import DatabaseError, IpownerError
-from ipowner.model import RangeFact, SourceInfo
+from ipowner.model import SourceInfo
 from ipowner.model.serialize import plain
-from ipowner.providers.base import NO_FACTS, Facts, Provider
+from ipowner.providers.base import NO_RANGES, Facts, Provider, Ranges, make_fact
 from ipowner.providers.mmdb import discovery
 
 # Keys copied into AddressRecord.traits, from the record's top level or its "traits" map.
@@ -317,32 +316,18 @@ def embedded_key(d: Any) -> tuple[str | None, str | None, int | None, str | None
     return None
 
 
-# Frozen dataclasses set each field through object.__setattr__; a range met once per address of a
-# large batch cannot afford that, so facts are made by setting the slots directly (the same object
-# RangeFact(...) makes), in a function written out once for the current field list.
-def _make_fact_builder() -> Callable[..., RangeFact]:
-    names = [f.name for f in dataclasses.fields(RangeFact)]
-    ns: dict[str, Any] = {"_blank": object.__new__, "_cls": RangeFact}
-    ns.update({f"_s{i}": RangeFact.__dict__[n].__set__ for i, n in enumerate(names)})
-    args = ", ".join(f"a{i}" for i in range(len(names)))
-    body = "".join(f"    _s{i}(o, a{i})\n" for i in range(len(names)))
-    exec(f"def _fact({args}):\n    o = _blank(_cls)\n{body}    return o\n", ns)  # noqa: S102
-    fact: Callable[..., RangeFact] = ns["_fact"]
-    return fact
-
-
-_fact = _make_fact_builder()
-
-# What a range's facts look like before the range is known: (fields, asn, as_name, country,
-# registered_country), shared by every range with the same answer (an AS, a country).
-_Shape = tuple[tuple[tuple[str, Any, str], ...], Any, Any, Any, Any]
+# What a range's facts look like before the range is known: its fields, and the shape (fields, asn,
+# as_name, country, registered_country) of a record the general mapper read.
+Fields = tuple[tuple[str, Any, str], ...]
+_Shape = tuple[Fields, Any, Any, Any, Any]
+_UNSEEN = object()
 
 
 class _Db:
     """One open database, what is known about it, and its facts met so far (one per network)."""
 
     __slots__ = ("reader", "get", "info", "source", "by_path", "tier", "ipv4_only", "path", "embedded", "ids",
-                 "memo4", "memo6", "shapes")
+                 "memo4", "memo6", "shapes", "triples")
 
     def __init__(self, reader: Any, info: DatabaseInfo, source: SourceInfo, components: dict[str, SourceInfo]):
         self.reader = reader
@@ -358,57 +343,74 @@ class _Db:
         self.ids = {p: src.id for p, src in components.items()}
         for p in ("location.country", "registered_country", "asn.number", "asn.name", "asn.network"):
             self.ids.setdefault(p, source.id)
-        # network key (prefix bits << 8 | prefix length) -> the network's facts, per IP version
-        self.memo4: dict[int, Facts] = {}
-        self.memo6: dict[int, Facts] = {}
-        self.shapes: dict[Any, _Shape | None] = {}
+        # network key (prefix bits << 8 | prefix length) -> the network's ranges, per IP version
+        self.memo4: dict[int, Ranges] = {}
+        self.memo6: dict[int, Ranges] = {}
+        self.shapes: dict[Any, object] = {}  # a record's key -> its Fields or _Shape (None: it gives nothing)
+        self.triples: dict[tuple[str, type, Any, str], tuple[str, Any, str]] = {}
 
     def read_error(self, address: str, exc: BaseException) -> str:
         return f"{self.path}: lookup of {address} failed ({_LOOKUP_PREFIX.sub('', _one_line(exc))})"
 
-    def shape(self, data: Any) -> _Shape | None:
-        """The fields a record gives, shared between records that give the same (None: nothing known)."""
-        key: Any = embedded_key(data) if self.embedded else None
+    def facts(self, data: Any, plen: int, version: int, n: int) -> Ranges:
+        """The facts of the network ``n`` falls in (``plen`` bits), made once per network."""
+        key = embedded_key(data) if self.embedded else None
         if key is not None:
-            got = self.shapes.get(key, False)
-            if got is not False:
-                return got  # type: ignore[return-value]
+            fields = self.shapes.get(key, _UNSEEN)
+            if fields is _UNSEEN:
+                fields = self.shapes[key] = self._embedded_fields(key)
+            if fields is None:
+                return NO_RANGES
             cc, rc, asn, name = key
-            ids = self.ids
-            fields = [(p, v, ids[p]) for p, v in (("location.country", cc), ("registered_country", rc),
-                                                  ("asn.number", asn), ("asn.name", name)) if v is not None]
-            shape = self.shapes[key] = self._shape(fields, asn, name, cc, rc)
-            return shape
+        else:
+            shape = self._shape(data)
+            if shape is None:
+                return NO_RANGES
+            fields, asn, name, cc, rc = shape
+        shift = (32 if version == 4 else 128) - plen
+        start = n >> shift << shift
+        return (make_fact(start, start + (1 << shift) - 1, version, self.source.id, None, None, asn, name, cc, rc,
+                          None, None, None, None, None, None, None, fields),)
+
+    # Many networks share one answer (an AS, a country): they share its fields, and answers share the
+    # (path, value, source) triples they have in common, so that a long run keeps few objects.
+    def _field(self, path: str, value: Any, source_id: str) -> tuple[str, Any, str]:
+        key = (path, value.__class__, value, source_id)  # the class too: True == 1 == 1.0 as keys
+        got = self.triples.get(key)
+        if got is None:
+            got = self.triples[key] = (path, value, source_id)
+        return got
+
+    def _embedded_fields(self, key: tuple[str | None, str | None, int | None, str | None]) -> Fields | None:
+        cc, rc, asn, name = key
+        ids = self.ids
+        return self._finish([self._field(p, v, ids[p]) for p, v in (
+            ("location.country", cc), ("registered_country", rc), ("asn.number", asn), ("asn.name", name),
+        ) if v is not None], asn)
+
+    def _shape(self, data: Any) -> _Shape | None:
+        """Any other record, through the general mapper; records that give the same share their fields."""
         facts = _facts(data)
         if not facts:
             return None
-        key = tuple(facts.items())
-        got = self.shapes.get(key, False)
-        if got is not False:
-            return got  # type: ignore[return-value]
-        ids, default = self.ids, self.source.id
-        fields = [(p, v, ids.get(p, default)) for p, v in facts.items()]
-        shape = self.shapes[key] = self._shape(fields, facts.get("asn.number"), facts.get("asn.name"),
-                                               facts.get("location.country"), facts.get("registered_country"))
-        return shape
+        key = tuple([(p, v.__class__, v) for p, v in facts.items()])  # the class too: True == 1 == 1.0
+        shape = self.shapes.get(key, _UNSEEN)
+        if shape is _UNSEEN:
+            ids, default = self.ids, self.source.id
+            fields = self._finish([self._field(p, v, ids.get(p, default)) for p, v in facts.items()],
+                                  facts.get("asn.number"))
+            shape = self.shapes[key] = None if fields is None else (
+                fields, facts.get("asn.number"), facts.get("asn.name"), facts.get("location.country"),
+                facts.get("registered_country"))
+        return shape  # type: ignore[return-value]
 
-    def _shape(self, fields: list[tuple[str, Any, str]], asn: Any, name: Any, cc: Any, rc: Any) -> _Shape | None:
+    def _finish(self, fields: list[tuple[str, Any, str]], asn: Any) -> Fields | None:
         if not fields:
             return None
         if asn is not None:
-            fields.append(("asn.network", None, self.ids["asn.network"]))  # the value is the range's own prefix
-        return tuple(fields), asn, name, cc, rc
-
-    def facts(self, data: Any, plen: int, version: int, n: int) -> Facts:
-        """The facts of the network ``n`` falls in, made once per network."""
-        shape = self.shape(data)
-        if shape is None:
-            return NO_FACTS
-        fields, asn, name, cc, rc = shape
-        shift = (32 if version == 4 else 128) - plen
-        start = n >> shift << shift
-        return Facts((_fact(start, start + (1 << shift) - 1, version, self.source.id, None, None, asn, name, cc, rc,
-                            None, None, None, None, None, None, None, fields),))
+            # the value is the range's own prefix
+            fields.append(self._field("asn.network", None, self.ids["asn.network"]))
+        return tuple(fields)
 
 
 class MmdbProvider(Provider):
@@ -563,78 +565,78 @@ class MmdbProvider(Provider):
             out.extend(db.info.sources)
         return out
 
-    def facts_many(self, addresses: Sequence[Address]) -> list[Facts]:
+    def facts_many(self, addresses: Addresses) -> Facts:
         """Each address's ranges, most specific first: user databases before the embedded one, then
         the longest prefix, then the order given. One read per database and address."""
         dbs = self._dbs
         if not dbs:
-            return [NO_FACTS] * len(addresses)
+            return Facts.none(len(addresses))
         if len(dbs) == 1:
             return self._single(dbs[0], addresses)
         return self._merged(dbs, addresses)
 
     @staticmethod
-    def _single(db: _Db, addresses: Sequence[Address]) -> list[Facts]:
-        """One database (the common case: the embedded one): its network's facts are the answer."""
-        out: list[Facts] = []
-        put = out.append
+    def _single(db: _Db, addresses: Addresses) -> Facts:
+        """One database (the common case: the embedded one): its network's range is the answer."""
+        out = Facts()
+        ranges, errors, nothing = out.ranges, out.errors, NO_RANGES
+        put = ranges.append
         get, v4only, memo4, memo6, make = db.get, db.ipv4_only, db.memo4, db.memo6, db.facts
         for text, v, n in addresses:
             if v == 6 and v4only:
-                put(NO_FACTS)  # an IPv4-only database knows nothing of IPv6 addresses
+                put(nothing)  # an IPv4-only database knows nothing of IPv6 addresses
                 continue
             try:
                 data, plen = get(text)
             except Exception as exc:  # a corrupt tree or data section: this database, this address
-                put(Facts((), (db.read_error(text, exc),)))
+                errors[len(ranges)] = (db.read_error(text, exc),)
+                put(nothing)
                 continue
             if data is None:
-                put(NO_FACTS)
+                put(nothing)
             elif v == 4:
                 key = n >> (32 - plen) << 8 | plen
-                f = memo4.get(key)
-                if f is None:
-                    f = memo4[key] = make(data, plen, 4, n)
-                put(f)
+                r = memo4.get(key)
+                if r is None:
+                    r = memo4[key] = make(data, plen, 4, n)
+                put(r)
             else:
                 key = n >> (128 - plen) << 8 | plen
-                f = memo6.get(key)
-                if f is None:
-                    f = memo6[key] = make(data, plen, 6, n)
-                put(f)
+                r = memo6.get(key)
+                if r is None:
+                    r = memo6[key] = make(data, plen, 6, n)
+                put(r)
         return out
 
     @staticmethod
-    def _merged(dbs: list[_Db], addresses: Sequence[Address]) -> list[Facts]:
-        out: list[Facts] = []
-        put = out.append
+    def _merged(dbs: list[_Db], addresses: Addresses) -> Facts:
+        out = Facts()
+        put = out.ranges.append
         ranked = list(enumerate(dbs))
-        for text, v, n in addresses:
-            hits: list[tuple[tuple[int, int, int], RangeFact]] = []
-            errors: tuple[str, ...] = ()
+        for i, (text, v, n) in enumerate(addresses):
+            hits: list[tuple[tuple[int, int, int], Ranges]] = []
             for k, db in ranked:
                 if v == 6 and db.ipv4_only:
                     continue
                 try:
                     data, plen = db.get(text)
                 except Exception as exc:
-                    errors = (*errors, db.read_error(text, exc))
+                    out.errors[i] = (*out.errors.get(i, ()), db.read_error(text, exc))
                     continue
                 if data is None:
                     continue
                 key = n >> ((32 if v == 4 else 128) - plen) << 8 | plen
                 memo = db.memo4 if v == 4 else db.memo6
-                f = memo.get(key)
-                if f is None:
-                    f = memo[key] = db.facts(data, plen, v, n)
-                if f.ranges:
-                    hits.append(((db.tier, -plen, k), f.ranges[0]))
+                r = memo.get(key)
+                if r is None:
+                    r = memo[key] = db.facts(data, plen, v, n)
+                if r:
+                    hits.append(((db.tier, -plen, k), r))
             if len(hits) > 1:
                 hits.sort(key=_rank)
-            if hits or errors:
-                put(Facts(tuple([h[1] for h in hits]), errors))
+                put(tuple([h[1][0] for h in hits]))
             else:
-                put(NO_FACTS)
+                put(hits[0][1] if hits else NO_RANGES)  # one database answered: its network's own tuple
         return out
 
     def close(self) -> None:
@@ -644,7 +646,7 @@ class MmdbProvider(Provider):
         self._dbs = []
 
 
-def _rank(hit: tuple[tuple[int, int, int], RangeFact]) -> tuple[int, int, int]:
+def _rank(hit: tuple[tuple[int, int, int], Ranges]) -> tuple[int, int, int]:
     return hit[0]
 
 

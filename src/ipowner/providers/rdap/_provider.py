@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import time
 from bisect import bisect_right
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from ipowner._addr import Address
+from ipowner._addr import Addresses
 from ipowner.errors import IpownerError
 from ipowner.model import Network, RangeFact, SourceInfo
-from ipowner.providers.base import NO_FACTS, Facts, Provider
+from ipowner.providers.base import NO_RANGES, Facts, Provider, Ranges
 from ipowner.providers.rdap import _registries
 from ipowner.providers.rdap._cache import CachedAnswer, CacheIndex, RdapCache, answer_range
 from ipowner.providers.rdap._client import (
@@ -66,12 +65,13 @@ class RdapProvider(Provider):
         self.progress = progress
         self._stats = RunStats(offline=self.config.offline)
         self._used: dict[str, SourceInfo] = {}
-        self._made: dict[tuple[Any, ...], Facts] = {}  # one Facts per (answer, range)
+        self._made: dict[tuple[Any, ...], Ranges] = {}  # one fact per (answer, range)
         # Offline: the cache, a client that works answers out from it, its index, answers per row.
         self._cache: RdapCache | None = None
         self._client: AsyncRdapClient | None = None
         self._index: CacheIndex | None = None
-        self._rows: dict[int, tuple[Facts, bool]] = {}  # row id -> (its facts, whether the row was there)
+        # row id -> (its ranges or its error, whether the row was there)
+        self._rows: dict[int, tuple[Ranges | str, bool]] = {}
         self._unusable = False
 
     @property
@@ -83,9 +83,9 @@ class RdapProvider(Provider):
         """The registry responses the facts handed out so far rest on (one source per network object)."""
         return [self._used[k] for k in sorted(self._used)]
 
-    def facts_many(self, addresses: Sequence[Address]) -> list[Facts]:
+    def facts_many(self, addresses: Addresses) -> Facts:
         if not addresses:
-            return []
+            return Facts()
         if self.config.offline and not self.config.refresh:
             return self._from_cache(addresses)
         return self._ask(addresses)
@@ -100,31 +100,31 @@ class RdapProvider(Provider):
         self._index = None
 
     # -- online: the client ---------------------------------------------------------------------------
-    def _ask(self, addresses: Sequence[Address]) -> list[Facts]:
+    def _ask(self, addresses: Addresses) -> Facts:
         kwargs = {"transport": self._transport} if self._transport is not None else {}
         try:
             with RdapClient(self.config, progress=self.progress, **kwargs) as client:
                 try:
-                    answers = client.lookup(sorted({a[0] for a in addresses}))
+                    answers = client.lookup(sorted(set(addresses.texts)))
                 finally:
                     self._stats = client.stats
         except IpownerError as exc:
             # The run as a whole could not start (bootstrap unusable, cache unreadable, no event loop):
             # every address asked for gets the reason; the other providers' answers stand.
-            failed = Facts((), (f"RDAP: {getattr(exc, 'reason', None) or exc}",))
-            return [failed] * len(addresses)
-        out: list[Facts] = []
-        for text, _v, _n in addresses:
+            return Facts.failed(len(addresses), f"RDAP: {getattr(exc, 'reason', None) or exc}")
+        out = Facts()
+        for i, (text, _v, _n) in enumerate(addresses):
             ans = answers.get(text)
             net = ans.network if ans is not None else None
             if ans is None:
-                out.append(NO_FACTS)
+                got: Ranges | str = NO_RANGES
             elif net is None:
-                out.append(self._facts(ans, 0, 0, 0))  # an error, or nothing to say
+                got = self._ranges(ans, 0, 0, 0)  # an error, or nothing to say
             else:
                 # What the answer may stand for: the whole network only when nothing is registered below it.
                 lo, hi = answer_range(net.version, net.start, net.end, text, net.is_leaf)
-                out.append(self._facts(ans, net.version, lo, hi))
+                got = self._ranges(ans, net.version, lo, hi)
+            _put(out, i, got)
         return out
 
     # -- offline: the cache -------------------------------------------------------------------------
@@ -139,23 +139,22 @@ class RdapProvider(Provider):
                 self.close()
         return self._client
 
-    def _from_cache(self, addresses: Sequence[Address]) -> list[Facts]:
+    def _from_cache(self, addresses: Addresses) -> Facts:
         started = time.monotonic()
-        unique = {a[0] for a in addresses}
+        unique = set(addresses.texts)
         client = self._open()
         try:
             if client is not None and self._index is None and len(unique) >= _INDEX_FROM:
                 self._index = self._cache_index()
                 client = self._client  # None when the index could not be read
             if client is None:
-                out, hits = [NO_FACTS] * len(addresses), 0
+                out, hits = Facts.none(len(addresses)), 0
             elif self._index is not None:
                 out, hits = self._by_index(client, self._index, addresses, len(unique))
             else:
                 out, hits = self._by_find(client, addresses, len(unique))
         except IpownerError as exc:  # the cache failed while being read: as when the client cannot start
-            failed = Facts((), (f"RDAP: {getattr(exc, 'reason', None) or exc}",))
-            return [failed] * len(addresses)
+            return Facts.failed(len(addresses), f"RDAP: {getattr(exc, 'reason', None) or exc}")
         stats = self._stats
         stats.addresses += len(unique)
         stats.from_cache += hits
@@ -173,71 +172,74 @@ class RdapProvider(Provider):
             self.close()
             return None
 
-    def _by_index(self, client: AsyncRdapClient, index: CacheIndex, addresses: Sequence[Address],
-                  total: int) -> tuple[list[Facts], int]:
+    def _by_index(self, client: AsyncRdapClient, index: CacheIndex, addresses: Addresses,
+                  total: int) -> tuple[Facts, int]:
         cuts4, own4 = index.segments.get(4, _NOTHING)
         cuts6, own6 = index.segments.get(6, _NOTHING)
         progress, evidence = self.progress, client.evidence is not None
         if len(cuts4) == 1 and len(cuts6) == 1 and progress is None:
-            return [NO_FACTS] * len(addresses), 0  # an empty cache costs nothing per address
+            return Facts.none(len(addresses)), 0  # an empty cache costs nothing per address
         rows = self._rows
-        seen: dict[str, Facts] = {}
-        out: list[Facts] = []
-        put, bis = out.append, bisect_right
-        hits = done = 0
-        for address in addresses:
-            text, v, n = address
-            f = seen.get(text)
-            if f is None:
+        seen: dict[str, Ranges | str] = {}
+        out = Facts()
+        put, bis, nothing = out.ranges.append, bisect_right, NO_RANGES
+        hits = 0
+        for i, (text, v, n) in enumerate(addresses):
+            got = seen.get(text)
+            if got is None:
                 rowid = own4[bis(cuts4, n) - 1] if v == 4 else own6[bis(cuts6, n) - 1]
                 if rowid is None:
-                    f = NO_FACTS
+                    got = nothing
                 else:
                     row = rows.get(rowid)
                     if row is None:
                         cached = index.answer(rowid)
-                        row = rows[rowid] = (self._cached_facts(client, text, cached), cached is not None)
-                    f = row[0]
+                        row = rows[rowid] = (self._cached(client, text, cached), cached is not None)
+                    got = row[0]
                     if row[1]:
                         hits += 1
                         if evidence:
                             self._claims(client, text, index.answer(rowid))
-                seen[text] = f
-                done += 1
+                seen[text] = got
                 if progress is not None:
-                    progress(done, total)
-            put(f)
+                    progress(len(seen), total)
+            if isinstance(got, str):
+                put(nothing)
+                out.errors[i] = (got,)
+            else:
+                put(got)
         return out, hits
 
-    def _by_find(self, client: AsyncRdapClient, addresses: Sequence[Address], total: int) -> tuple[list[Facts], int]:
+    def _by_find(self, client: AsyncRdapClient, addresses: Addresses, total: int) -> tuple[Facts, int]:
         assert self._cache is not None
         find, evidence = self._cache.find, client.evidence is not None
-        seen: dict[str, Facts] = {}
-        out: list[Facts] = []
+        seen: dict[str, Ranges | str] = {}
+        out = Facts()
         hits = 0
-        for address in addresses:
+        for i, address in enumerate(addresses):
             text = address[0]
-            f = seen.get(text)
-            if f is None:
+            got = seen.get(text)
+            if got is None:
                 cached = find(text)
-                f = seen[text] = self._cached_facts(client, text, cached)
+                got = seen[text] = self._cached(client, text, cached)
                 if cached is not None:
                     hits += 1
                     if evidence:
                         self._claims(client, text, cached)
                 if self.progress is not None:
                     self.progress(len(seen), total)
-            out.append(f)
+            _put(out, i, got)
         return out, hits
 
-    def _cached_facts(self, client: AsyncRdapClient, address: str, cached: CachedAnswer | None) -> Facts:
+    def _cached(self, client: AsyncRdapClient, address: str, cached: CachedAnswer | None) -> Ranges | str:
+        """A cached answer's ranges (or the reason it cannot be used), made once per row and range."""
         if cached is None:
-            return NO_FACTS
+            return NO_RANGES
         try:
             ans = _drive(client.from_cache(address, cached))
         except IpownerError as exc:
-            return Facts((), (f"RDAP: {exc}",))
-        return self._facts(ans, cached.version, cached.lo, cached.hi)
+            return f"RDAP: {exc}"
+        return self._ranges(ans, cached.version, cached.lo, cached.hi)
 
     @staticmethod
     def _claims(client: AsyncRdapClient, address: str, cached: CachedAnswer | None) -> None:
@@ -251,12 +253,12 @@ class RdapProvider(Provider):
         client._claims(address, ans)
 
     # -- answers to facts ------------------------------------------------------------------------------
-    def _facts(self, ans: Answer, version: int, lo: int, hi: int) -> Facts:
-        """One answer as facts: made once per network and range, its sources noted."""
+    def _ranges(self, ans: Answer, version: int, lo: int, hi: int) -> Ranges | str:
+        """One answer as a range fact (or its error): made once per network and range, its sources noted."""
         if ans.error:
-            return Facts((), (ans.error,))
+            return ans.error
         if ans.decision is None or ans.network is None:
-            return NO_FACTS
+            return NO_RANGES
         key = (ans.url, ans.fetched, ans.registry, ans.from_cache, version, lo, hi)
         made = self._made.get(key)
         if made is not None:
@@ -286,8 +288,16 @@ class RdapProvider(Provider):
             start=lo, end=hi, version=version, source=src.id, holder=d.holder.name, holder_country=d.holder.country,
             registry=registry, handle=net.handle, name=net.name, fields=tuple(fields),
         )
-        made = self._made[key] = Facts((fact,))
+        made = self._made[key] = (fact,)
         return made
+
+
+def _put(out: Facts, i: int, got: Ranges | str) -> None:
+    if isinstance(got, str):
+        out.ranges.append(NO_RANGES)
+        out.errors[i] = (got,)
+    else:
+        out.ranges.append(got)
 
 
 def _source(ans: Answer, url: str | None) -> SourceInfo:
