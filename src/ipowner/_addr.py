@@ -23,7 +23,7 @@ Address: TypeAlias = tuple[str, int, int]  # (canonical text, version, integer v
 
 _PTON, _NTOP = socket.inet_pton, socket.inet_ntop
 _AF4, _AF6 = socket.AF_INET, socket.AF_INET6
-_FROM = int.from_bytes
+_FROM = int.from_bytes  # big-endian by default
 _SUFFIX = [f"/{p}" for p in range(129)]
 
 
@@ -37,7 +37,7 @@ def parse(text: str) -> Address | None:
             packed = _PTON(_AF6, text)
         except (OSError, ValueError):
             return None
-        n = _FROM(packed, "big")
+        n = _FROM(packed)
         if n >> 32 == 0:
             return None
         return _NTOP(_AF6, packed), 6, n
@@ -45,7 +45,7 @@ def parse(text: str) -> Address | None:
         packed = _PTON(_AF4, text)
     except (OSError, ValueError, TypeError):
         return None
-    return text, 4, _FROM(packed, "big")
+    return text, 4, _FROM(packed)
 
 
 def parse_address(text: str) -> Address:
@@ -120,23 +120,22 @@ def parse_many(texts: list[str]) -> tuple[Addresses, list[int]]:
     put_text, put_version, put_value = out.texts.append, out.versions.append, out.values.append
     others: list[int] = []
     pton, ntop, frombytes, af4, af6 = _PTON, _NTOP, _FROM, _AF4, _AF6
-    for i, q in enumerate(texts):
+    for q in texts:
         try:
             if ":" in q:
                 packed = pton(af6, q)
-                n = frombytes(packed, "big")
+                n = frombytes(packed)
                 if n >> 32 == 0:
-                    others.append(i)
-                    continue
+                    raise ValueError  # IPv4-compatible ::/96: the C library prints it differently
                 put_text(ntop(af6, packed))
                 put_version(6)
             else:
-                n = frombytes(pton(af4, q), "big")
+                n = frombytes(pton(af4, q))
                 put_text(q)
                 put_version(4)
             put_value(n)
         except (OSError, ValueError, TypeError):
-            others.append(i)
+            others.append(len(out.texts) + len(others))  # its position in the batch
     return out, others
 
 

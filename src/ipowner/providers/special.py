@@ -75,9 +75,31 @@ def block_fact(block: Block, source_id: str) -> RangeFact:
     )
 
 
-# Per registry and source: (v4 starts, v4 ranges, v6 starts, v6 ranges, v6 translation flags), the ranges
-# being empty outside every block and one shared tuple per block inside.
-_Segments = tuple[list[int], list[Ranges], list[int], list[Ranges], list[bool]]
+@dataclass(frozen=True, slots=True)
+class _Segments:
+    """``SpecialRegistry.flat`` as this provider's answers: per family the segment starts and each
+    segment's ranges (empty outside every block, one shared tuple per block inside), and for IPv6 the
+    segments whose addresses carry an IPv4 address. ``direct`` answers by the first 8 bits where the
+    whole /8 is one segment (most of them: only a few hold special blocks), None where a bisect must."""
+
+    starts4: list[int]
+    ranges4: list[Ranges]
+    direct4: list[Ranges | None]
+    starts6: list[int]
+    ranges6: list[Ranges]
+    carries6: list[bool]
+    direct6: list[Ranges | None]
+
+
+def _direct(starts: list[int], ranges: list[Ranges], bits: int, carries: list[bool] | None) -> list[Ranges | None]:
+    out: list[Ranges | None] = []
+    shift = bits - 8
+    for top in range(256):
+        lo, hi = top << shift, (top + 1) << shift
+        k = bisect_right(starts, lo) - 1
+        whole = k + 1 == len(starts) or starts[k + 1] >= hi
+        out.append(ranges[k] if whole and not (carries and carries[k]) else None)
+    return out
 
 
 @lru_cache(maxsize=4)
@@ -97,7 +119,9 @@ def _segments(registry: SpecialRegistry, source_id: str) -> _Segments:
                 out.append(r)
         return out
 
-    return flat[4][0], ranges(flat[4][1]), flat[6][0], ranges(flat[6][1]), flat[6][2]
+    (s4, b4, _t4), (s6, b6, t6) = flat[4], flat[6]
+    r4, r6 = ranges(b4), ranges(b6)
+    return _Segments(s4, r4, _direct(s4, r4, 32, None), s6, r6, t6, _direct(s6, r6, 128, t6))
 
 
 def special_of(ranges: Ranges) -> RangeFact | None:
@@ -146,27 +170,33 @@ class SpecialProvider(Provider):
 
     def classify_many(self, addresses: Addresses) -> Classified:
         """Each address's ranges, and what the later providers are to be asked."""
-        s4, f4, s6, f6, t6 = self._segments
+        seg = self._segments
+        s4, f4, d4, s6, f6, t6, d6 = (seg.starts4, seg.ranges4, seg.direct4, seg.starts6, seg.ranges6,
+                                      seg.carries6, seg.direct6)
         special: dict[int, Ranges] = {}
         skipped: list[int] = []
         carried: dict[int, Address] = {}
         bis = bisect_right
-        # A public address (the common case) costs one bisect and nothing else.
+        # A public address (the common case) costs a list index or one bisect, and nothing else.
         for i, (v, n) in enumerate(zip(addresses.versions, addresses.values, strict=True)):
             if v == 4:
-                r = f4[bis(s4, n) - 1]
+                r = d4[n >> 24]
+                if r is None:
+                    r = f4[bis(s4, n) - 1]
             else:
-                k = bis(s6, n) - 1
-                r = f6[k]
-                if t6[k]:
-                    r, target = self._translation(addresses[i], r)
-                    if r:
-                        special[i] = r
-                    if target is None:
-                        skipped.append(i)
-                    elif target[2] != n or target[1] != v:
-                        carried[i] = target
-                    continue
+                r = d6[n >> 120]
+                if r is None:
+                    k = bis(s6, n) - 1
+                    r = f6[k]
+                    if t6[k]:
+                        r, target = self._translation(addresses[i], r)
+                        if r:
+                            special[i] = r
+                        if target is None:
+                            skipped.append(i)
+                        elif target[2] != n or target[1] != v:
+                            carried[i] = target
+                        continue
             if r:
                 special[i] = r
                 skipped.append(i)
