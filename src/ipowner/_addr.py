@@ -85,6 +85,11 @@ class Addresses:
         self.versions.append(address[1])
         self.values.append(address[2])
 
+    def insert(self, i: int, address: Address) -> None:
+        self.texts.insert(i, address[0])
+        self.versions.insert(i, address[1])
+        self.values.insert(i, address[2])
+
     def __len__(self) -> int:
         return len(self.texts)
 
@@ -137,6 +142,15 @@ def parse_many(texts: list[str]) -> tuple[Addresses, list[int]]:
         except (OSError, ValueError, TypeError):
             others.append(len(out.texts) + len(others))  # its position in the batch
     return out, others
+
+
+def parse_all(texts: list[str]) -> Addresses:
+    """``parse_address`` of every text of a batch, as one ``Addresses`` (``ValueError`` for a text that is
+    no address)."""
+    out, others = parse_many(texts)
+    for i in others:
+        out.insert(i, parse_address(texts[i]))
+    return out
 
 
 def canonical(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:

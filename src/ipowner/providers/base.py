@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, NamedTuple, Protocol, Self
 
-from ipowner._addr import Address, Addresses, parse_address
+from ipowner._addr import Address, Addresses, network_text, parse_all
 from ipowner.model import AddressRecord, AsnInfo, RangeFact, SourceInfo, Special
 
 Ranges = tuple[RangeFact, ...]  # the ranges one address falls in, most authoritative first
@@ -125,7 +125,7 @@ class Provider(abc.ABC):
         """
         todo = [r for r in records if r.needs_lookup]
         if todo:
-            facts = self.facts_many(Addresses.of(parse_address(r.attributed) for r in todo))
+            facts = self.facts_many(parse_all([r.attributed for r in todo]))
             apply_all(todo, facts, self.sources())  # sources after the facts: some are learnt as they go
 
     @property
@@ -252,11 +252,17 @@ def apply_all(records: Sequence[AddressRecord], facts: Facts, sources: Iterable[
     """The record view of a batch: ``facts`` (one entry per record, in order) copied onto the records."""
     if len(facts) != len(records):
         raise ValueError(f"{len(facts)} answers for {len(records)} addresses")
-    known = {s.id: s for s in sources}
+    view = _View({s.id: s for s in sources})
+    plans, whole = view.plans, view.whole
     errors = facts.errors
     for i, (rec, ranges) in enumerate(zip(records, facts.ranges, strict=True)):
-        if ranges:
-            apply_facts(rec, ranges, known)
+        if len(ranges) == 1:  # the common case: every field from one range, by its plan
+            fact = ranges[0]
+            fields = fact.fields
+            got = plans.get(id(fields))
+            whole(rec, fact, got[1] if got is not None and got[0] is fields else view.plan(fields))
+        elif ranges:
+            view.apply(rec, ranges)
         if errors and i in errors:
             rec.errors.extend(errors[i])
 
@@ -267,55 +273,180 @@ def apply_facts(record: AddressRecord, ranges: Ranges, sources: Mapping[str, Sou
     ``sources`` maps every source id the facts name to its ``SourceInfo``. Slots are won as ``winner``
     says: with several ranges, a field is taken from a range only where no earlier range owns its slot.
     """
-    if len(ranges) == 1:
-        _apply_range(record, ranges[0], sources, None)
-    elif ranges:
-        owned: set[str] = set()
-        for r in ranges:
-            owned |= _apply_range(record, r, sources, owned)
+    _View(sources).apply(record, ranges)
 
 
-def _apply_range(record: AddressRecord, fact: RangeFact, sources: Mapping[str, SourceInfo],
-                 owned: set[str] | None) -> set[str]:
-    prov, srcs = record.provenance, record.sources
-    mine: set[str] = set()
-    for path, value, sid in fact.fields:
-        if owned is not None:
+# What the record view does with a field, by path (``_plan``).
+_LOC, _ASN, _ASN_NETWORK, _REGISTERED, _TRAIT, _SPECIAL_BLOCK, _SPECIAL_ATTR, _OBJECT = range(8)
+_Step = tuple[int, str, Any, str, str, str]  # (what, attribute, value, path noted, source id, slot)
+
+
+def _prefix(fact: RangeFact) -> str | None:
+    """``fact.prefix``, written with the address codec (database ranges are CIDR blocks)."""
+    size = fact.end - fact.start + 1
+    if size > 0 and not size & (size - 1) and not fact.start & (size - 1):
+        return network_text(fact.version, fact.start, (32 if fact.version == 4 else 128) - size.bit_length() + 1)
+    return fact.prefix
+
+
+class _Plan:
+    """What copying one field list onto a record does, worked out once: the common fields grouped so
+    that a record takes them in a few steps (dict updates, one AsnInfo), the rare ones step by step."""
+
+    __slots__ = ("steps", "location", "registered", "asn", "traits", "provenance", "sources", "rest")
+
+    def __init__(self, steps: tuple[_Step, ...], sources: Mapping[str, SourceInfo]) -> None:
+        self.steps = steps  # every step, for records that take fields from several ranges
+        self.location: list[tuple[str, Any]] = []
+        self.registered: Any = _UNSET
+        self.asn: list[Any] | None = None  # [number, name, network] (_UNSET: not given; None network: the prefix)
+        self.traits: dict[str, Any] = {}
+        self.provenance: dict[str, str] = {}
+        self.sources: dict[str, SourceInfo] = {}
+        rest: list[_Step] = []
+        for step in steps:
+            what, attr, value, noted, sid, _slot = step
+            if what == _LOC:
+                self.location.append((attr, value))
+            elif what == _REGISTERED:
+                self.registered = value
+            elif what in (_ASN, _ASN_NETWORK):
+                if self.asn is None:
+                    self.asn = [_UNSET, _UNSET, _UNSET]
+                self.asn[("number", "name", "network").index(attr)] = value
+            elif what == _TRAIT:
+                self.traits[attr] = value
+            else:
+                rest.append(step)
+            self.provenance[noted] = sid
+            self.sources.setdefault(sid, sources[sid])
+        self.rest = tuple(rest)
+
+
+_UNSET: Any = object()
+
+
+class _View:
+    """The record view of one batch: each distinct field list planned once, each range's prefix written
+    once (both kept for this batch only: the facts it plans are alive while it runs)."""
+
+    __slots__ = ("sources", "plans", "prefixes")
+
+    def __init__(self, sources: Mapping[str, SourceInfo]) -> None:
+        self.sources = sources
+        self.plans: dict[int, tuple[Any, _Plan]] = {}
+        self.prefixes: dict[int, str | None] = {}
+
+    def apply(self, record: AddressRecord, ranges: Ranges) -> None:
+        if len(ranges) == 1:
+            self.whole(record, ranges[0], self.plan(ranges[0].fields))
+        elif ranges:
+            owned: set[str] = set()
+            for r in ranges:
+                owned |= self._steps(record, r, owned)
+
+    def plan(self, fields: tuple[tuple[str, Any, str], ...]) -> _Plan:
+        got = self.plans.get(id(fields))
+        if got is not None and got[0] is fields:
+            return got[1]
+        steps: list[_Step] = []
+        for path, value, sid in fields:
+            head, _, attr = path.partition(".")
             slot = SLOTS.get(path, path)
+            if head == "location" and attr in _LOCATION:
+                steps.append((_LOC, attr, value, path, sid, slot))
+            elif path in ("asn.number", "asn.name"):
+                steps.append((_ASN, attr, value, path, sid, slot))
+            elif path == "asn.network":
+                steps.append((_ASN_NETWORK, attr, value, path, sid, slot))
+            elif path == "registered_country":
+                steps.append((_REGISTERED, attr, value, path, sid, slot))
+            elif head == "traits" and attr:
+                steps.append((_TRAIT, attr, value, path, sid, slot))
+            elif path == "special.prefix":
+                steps.append((_SPECIAL_BLOCK, attr, value, "special", sid, slot))  # the block is noted whole
+            elif head == "special" and attr in _SPECIAL:
+                steps.append((_SPECIAL_ATTR, attr, value, "special", sid, slot))
+            elif path in _OBJECTS:
+                steps.append((_OBJECT, path, value, path, sid, slot))
+            # any other path is a fact no record field holds (it still travels in the RangeFact)
+        plan = _Plan(tuple(steps), self.sources)
+        self.plans[id(fields)] = (fields, plan)
+        return plan
+
+    def _prefix(self, fact: RangeFact) -> str | None:
+        got = self.prefixes.get(id(fact), False)
+        if got is False:
+            got = self.prefixes[id(fact)] = _prefix(fact)  # the range is the announced prefix
+        return got  # type: ignore[return-value]
+
+    def whole(self, record: AddressRecord, fact: RangeFact, plan: _Plan) -> None:
+        """Every field of one range (the common case: a record takes all its fields from one range)."""
+        if plan.location:
+            loc = record.location
+            for attr, value in plan.location:
+                setattr(loc, attr, value)
+        if plan.registered is not _UNSET:
+            record.registered_country = plan.registered
+        asn_plan = plan.asn
+        if asn_plan is not None:
+            number, name, network = asn_plan
+            if network is None:  # the range is the announced prefix
+                network = self.prefixes.get(id(fact), False)
+                if network is False:
+                    network = self.prefixes[id(fact)] = _prefix(fact)
+            asn = record.asn
+            if asn is None:
+                record.asn = AsnInfo(None if number is _UNSET else number, None if name is _UNSET else name,
+                                     None if network is _UNSET else network)
+            else:
+                for attr, value in (("number", number), ("name", name), ("network", network)):
+                    if value is not _UNSET:
+                        setattr(asn, attr, value)
+        if plan.traits:
+            record.traits.update(plan.traits)
+        for step in plan.rest:
+            self._step(record, fact, step)
+        record.provenance.update(plan.provenance)
+        srcs = record.sources
+        if srcs:
+            for sid, source in plan.sources.items():
+                srcs.setdefault(sid, source)
+        else:
+            srcs.update(plan.sources)
+
+    def _steps(self, record: AddressRecord, fact: RangeFact, owned: set[str]) -> set[str]:
+        """The fields of one range of several, where no better range gave their slot."""
+        prov, srcs, sources = record.provenance, record.sources, self.sources
+        mine: set[str] = set()
+        for step in self.plan(fact.fields).steps:
+            slot, noted, sid = step[5], step[3], step[4]
             if slot in owned:
                 continue  # a better range gave this slot
             mine.add(slot)
-        head, _, attr = path.partition(".")
-        noted = path
-        if head == "location" and attr in _LOCATION:
+            self._step(record, fact, step)
+            prov[noted] = sid
+            if sid not in srcs:
+                srcs[sid] = sources[sid]
+        return mine
+
+    def _step(self, record: AddressRecord, fact: RangeFact, step: _Step) -> None:
+        what, attr, value = step[0], step[1], step[2]
+        if what == _LOC:
             setattr(record.location, attr, value)
-        elif head == "asn" and attr:
+        elif what in (_ASN, _ASN_NETWORK):
             asn = record.asn
             if asn is None:
                 asn = record.asn = AsnInfo()
-            if attr == "number":
-                asn.number = value
-            elif attr == "name":
-                asn.name = value
-            elif attr == "network":
-                asn.network = fact.prefix if value is None else value  # the range is the announced prefix
-            else:
-                continue
-        elif path == "registered_country":
+            setattr(asn, attr, self._prefix(fact) if what == _ASN_NETWORK and value is None else value)
+        elif what == _REGISTERED:
             record.registered_country = value
-        elif head == "traits" and attr:
+        elif what == _TRAIT:
             record.traits[attr] = value
-        elif head == "special" and attr in _SPECIAL:
-            noted = "special"  # the block is noted as a whole
-            if attr == "prefix":
-                record.special = Special(label=fact.special or "special", name=fact.name or "", prefix=value)
-            elif record.special is not None:
+        elif what == _SPECIAL_BLOCK:
+            record.special = Special(label=fact.special or "special", name=fact.name or "", prefix=value)
+        elif what == _SPECIAL_ATTR:
+            if record.special is not None:
                 setattr(record.special, attr, value)
-        elif path in _OBJECTS:
-            setattr(record, path, _OBJECTS[path](value))
         else:
-            continue  # a fact no record field holds (it still travels in the RangeFact)
-        prov[noted] = sid
-        if sid not in srcs:
-            srcs[sid] = sources[sid]
-    return mine
+            setattr(record, attr, _OBJECTS[attr](value))

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Self
 
-from ipowner._addr import Addresses, parse_address
+from ipowner._addr import Addresses, parse_all
 from ipowner.errors import IpownerError
 from ipowner.model import AddressRecord, SourceInfo
 from ipowner.providers.base import Facts, Provider, Ranges, RecordProvider, apply_all, apply_facts
@@ -121,7 +121,7 @@ class Chain:
         ``addresses``: the records' addresses already parsed (``_addr.parse_address(record.address)``).
         """
         if addresses is None:
-            addresses = Addresses.of(parse_address(r.address) for r in records)
+            addresses = parse_all([r.address for r in records])
         got = self.answers(addresses)
         known = {s.id: s for s in self.special.sources()}
         for i, ranges in got.special.items():

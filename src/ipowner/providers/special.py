@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from ipowner._addr import Address, Addresses, parse, parse_address
+from ipowner._addr import Address, Addresses, parse, parse_all
 from ipowner.model import AddressRecord, LookedThrough, RangeFact, SourceInfo, Special
 from ipowner.providers.base import NO_RANGES, Facts, Provider, Ranges, apply_facts
 from ipowner.reference.iana import (
@@ -223,7 +223,7 @@ class SpecialProvider(Provider):
 
     def enrich(self, records: list[AddressRecord]) -> None:
         """Every record's special-purpose block and carried IPv4 (special records are not skipped)."""
-        special = self.classify_many(Addresses.of(parse_address(r.address) for r in records)).special
+        special = self.classify_many(parse_all([r.address for r in records])).special
         known = {self.source.id: self.source}
         for i, ranges in special.items():
             apply_facts(records[i], ranges, known)
