@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from ipowner.errors import ResolutionError
 from ipowner.model import AddressRecord, AsnInfo, RangeFact, SourceInfo
-from ipowner.providers import Address, AddressFacts, Addresses, Facts, Provider
+from ipowner.providers import Address, Addresses, AddressFacts, Facts, Provider
 
 SYNTHETIC_SOURCE = SourceInfo(
     id="synthetic",

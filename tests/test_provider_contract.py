@@ -14,8 +14,8 @@ import ipowner
 from _lookup_fakes import SYNTHETIC_SOURCE, BrokenProvider, OldStyleProvider, SyntheticProvider
 from ipowner.model import AddressRecord, RangeFact, SourceInfo
 from ipowner.providers import (
-    AddressFacts,
     Addresses,
+    AddressFacts,
     Chain,
     Facts,
     Provider,

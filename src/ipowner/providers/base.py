@@ -253,16 +253,11 @@ def apply_all(records: Sequence[AddressRecord], facts: Facts, sources: Iterable[
     if len(facts) != len(records):
         raise ValueError(f"{len(facts)} answers for {len(records)} addresses")
     view = _View({s.id: s for s in sources})
-    plans, whole = view.plans, view.whole
+    apply = view.apply
     errors = facts.errors
     for i, (rec, ranges) in enumerate(zip(records, facts.ranges, strict=True)):
-        if len(ranges) == 1:  # the common case: every field from one range, by its plan
-            fact = ranges[0]
-            fields = fact.fields
-            got = plans.get(id(fields))
-            whole(rec, fact, got[1] if got is not None and got[0] is fields else view.plan(fields))
-        elif ranges:
-            view.apply(rec, ranges)
+        if ranges:
+            apply(rec, ranges)
         if errors and i in errors:
             rec.errors.extend(errors[i])
 
@@ -276,9 +271,29 @@ def apply_facts(record: AddressRecord, ranges: Ranges, sources: Mapping[str, Sou
     _View(sources).apply(record, ranges)
 
 
-# What the record view does with a field, by path (``_plan``).
-_LOC, _ASN, _ASN_NETWORK, _REGISTERED, _TRAIT, _SPECIAL_BLOCK, _SPECIAL_ATTR, _OBJECT = range(8)
-_Step = tuple[int, str, Any, str, str, str]  # (what, attribute, value, path noted, source id, slot)
+# Where the record view puts a field, by path: (what, attribute, path noted, slot).
+_LOC, _ASN, _REGISTERED, _TRAIT, _SPECIAL_BLOCK, _SPECIAL_ATTR, _OBJECT, _NOWHERE = range(8)
+_Place = tuple[int, str, str, str]
+
+
+def _place(path: str) -> _Place:
+    head, _, attr = path.partition(".")
+    slot = SLOTS.get(path, path)
+    if head == "location" and attr in _LOCATION:
+        return _LOC, attr, path, slot
+    if path in ("asn.number", "asn.name", "asn.network"):
+        return _ASN, attr, path, slot
+    if path == "registered_country":
+        return _REGISTERED, path, path, slot
+    if head == "traits" and attr:
+        return _TRAIT, attr, path, slot
+    if path == "special.prefix":
+        return _SPECIAL_BLOCK, attr, "special", slot  # the block is noted as a whole
+    if head == "special" and attr in _SPECIAL:
+        return _SPECIAL_ATTR, attr, "special", slot
+    if path in _OBJECTS:
+        return _OBJECT, path, path, slot
+    return _NOWHERE, path, path, slot  # a fact no record field holds (it still travels in the RangeFact)
 
 
 def _prefix(fact: RangeFact) -> str | None:
@@ -289,90 +304,88 @@ def _prefix(fact: RangeFact) -> str | None:
     return fact.prefix
 
 
+_UNSET: Any = object()
+
+
 class _Plan:
-    """What copying one field list onto a record does, worked out once: the common fields grouped so
-    that a record takes them in a few steps (dict updates, one AsnInfo), the rare ones step by step."""
+    """Copying one field list onto records, worked out for a list many ranges share (an AS, a country):
+    the fields grouped so that a record takes them in a few steps (dict updates, one AsnInfo)."""
 
-    __slots__ = ("steps", "location", "registered", "asn", "traits", "provenance", "sources", "rest")
+    __slots__ = ("location", "registered", "asn", "traits", "rest", "provenance", "sources")
 
-    def __init__(self, steps: tuple[_Step, ...], sources: Mapping[str, SourceInfo]) -> None:
-        self.steps = steps  # every step, for records that take fields from several ranges
+    def __init__(self, fields: tuple[tuple[str, Any, str], ...], places: dict[str, _Place],
+                 sources: Mapping[str, SourceInfo]) -> None:
         self.location: list[tuple[str, Any]] = []
         self.registered: Any = _UNSET
         self.asn: list[Any] | None = None  # [number, name, network] (_UNSET: not given; None network: the prefix)
         self.traits: dict[str, Any] = {}
+        self.rest: list[tuple[int, str, Any]] = []  # the other fields, one by one
         self.provenance: dict[str, str] = {}
         self.sources: dict[str, SourceInfo] = {}
-        rest: list[_Step] = []
-        for step in steps:
-            what, attr, value, noted, sid, _slot = step
+        for path, value, sid in fields:
+            what, attr, noted, _slot = places[path]
             if what == _LOC:
                 self.location.append((attr, value))
             elif what == _REGISTERED:
                 self.registered = value
-            elif what in (_ASN, _ASN_NETWORK):
+            elif what == _ASN:
                 if self.asn is None:
                     self.asn = [_UNSET, _UNSET, _UNSET]
                 self.asn[("number", "name", "network").index(attr)] = value
             elif what == _TRAIT:
                 self.traits[attr] = value
+            elif what == _NOWHERE:
+                continue
             else:
-                rest.append(step)
+                self.rest.append((what, attr, value))
             self.provenance[noted] = sid
             self.sources.setdefault(sid, sources[sid])
-        self.rest = tuple(rest)
-
-
-_UNSET: Any = object()
 
 
 class _View:
-    """The record view of one batch: each distinct field list planned once, each range's prefix written
-    once (both kept for this batch only: the facts it plans are alive while it runs)."""
+    """The record view of one batch.
 
-    __slots__ = ("sources", "plans", "prefixes")
+    A field list met once is copied field by field; one met again gets a ``_Plan``. Plans and prefixes
+    are kept for this batch only (its facts are alive while it runs, so their ids are theirs).
+    """
+
+    __slots__ = ("sources", "places", "seen", "plans", "prefixes")
 
     def __init__(self, sources: Mapping[str, SourceInfo]) -> None:
         self.sources = sources
-        self.plans: dict[int, tuple[Any, _Plan]] = {}
+        self.places: dict[str, _Place] = {}
+        self.seen: set[int] = set()
+        self.plans: dict[int, _Plan] = {}
         self.prefixes: dict[int, str | None] = {}
 
     def apply(self, record: AddressRecord, ranges: Ranges) -> None:
-        if len(ranges) == 1:
-            self.whole(record, ranges[0], self.plan(ranges[0].fields))
-        elif ranges:
-            owned: set[str] = set()
-            for r in ranges:
-                owned |= self._steps(record, r, owned)
+        if len(ranges) != 1:
+            # The best range gives all its fields; each later one those of slots no earlier one has.
+            best = ranges[0]
+            self._fields(record, best, None)
+            places = self.places
+            owned = {places[p][3] for p, _v, _s in best.fields}
+            for r in ranges[1:]:
+                owned |= self._fields(record, r, owned)
+            return
+        fact = ranges[0]
+        key = id(fact.fields)
+        plan = self.plans.get(key)
+        if plan is None:
+            if key not in self.seen:
+                self.seen.add(key)
+                self._fields(record, fact, None)
+                return
+            self._places(fact)
+            plan = self.plans[key] = _Plan(fact.fields, self.places, self.sources)
+        self._planned(record, fact, plan)
 
-    def plan(self, fields: tuple[tuple[str, Any, str], ...]) -> _Plan:
-        got = self.plans.get(id(fields))
-        if got is not None and got[0] is fields:
-            return got[1]
-        steps: list[_Step] = []
-        for path, value, sid in fields:
-            head, _, attr = path.partition(".")
-            slot = SLOTS.get(path, path)
-            if head == "location" and attr in _LOCATION:
-                steps.append((_LOC, attr, value, path, sid, slot))
-            elif path in ("asn.number", "asn.name"):
-                steps.append((_ASN, attr, value, path, sid, slot))
-            elif path == "asn.network":
-                steps.append((_ASN_NETWORK, attr, value, path, sid, slot))
-            elif path == "registered_country":
-                steps.append((_REGISTERED, attr, value, path, sid, slot))
-            elif head == "traits" and attr:
-                steps.append((_TRAIT, attr, value, path, sid, slot))
-            elif path == "special.prefix":
-                steps.append((_SPECIAL_BLOCK, attr, value, "special", sid, slot))  # the block is noted whole
-            elif head == "special" and attr in _SPECIAL:
-                steps.append((_SPECIAL_ATTR, attr, value, "special", sid, slot))
-            elif path in _OBJECTS:
-                steps.append((_OBJECT, path, value, path, sid, slot))
-            # any other path is a fact no record field holds (it still travels in the RangeFact)
-        plan = _Plan(tuple(steps), self.sources)
-        self.plans[id(fields)] = (fields, plan)
-        return plan
+    def _places(self, fact: RangeFact) -> dict[str, _Place]:
+        places = self.places
+        for path, _v, _s in fact.fields:
+            if path not in places:
+                places[path] = _place(path)
+        return places
 
     def _prefix(self, fact: RangeFact) -> str | None:
         got = self.prefixes.get(id(fact), False)
@@ -380,21 +393,17 @@ class _View:
             got = self.prefixes[id(fact)] = _prefix(fact)  # the range is the announced prefix
         return got  # type: ignore[return-value]
 
-    def whole(self, record: AddressRecord, fact: RangeFact, plan: _Plan) -> None:
-        """Every field of one range (the common case: a record takes all its fields from one range)."""
+    def _planned(self, record: AddressRecord, fact: RangeFact, plan: _Plan) -> None:
         if plan.location:
             loc = record.location
             for attr, value in plan.location:
                 setattr(loc, attr, value)
         if plan.registered is not _UNSET:
             record.registered_country = plan.registered
-        asn_plan = plan.asn
-        if asn_plan is not None:
-            number, name, network = asn_plan
-            if network is None:  # the range is the announced prefix
-                network = self.prefixes.get(id(fact), False)
-                if network is False:
-                    network = self.prefixes[id(fact)] = _prefix(fact)
+        if plan.asn is not None:
+            number, name, network = plan.asn
+            if network is None:
+                network = self._prefix(fact)
             asn = record.asn
             if asn is None:
                 record.asn = AsnInfo(None if number is _UNSET else number, None if name is _UNSET else name,
@@ -405,8 +414,8 @@ class _View:
                         setattr(asn, attr, value)
         if plan.traits:
             record.traits.update(plan.traits)
-        for step in plan.rest:
-            self._step(record, fact, step)
+        for what, attr, value in plan.rest:
+            self._put(record, fact, what, attr, value)
         record.provenance.update(plan.provenance)
         srcs = record.sources
         if srcs:
@@ -415,32 +424,44 @@ class _View:
         else:
             srcs.update(plan.sources)
 
-    def _steps(self, record: AddressRecord, fact: RangeFact, owned: set[str]) -> set[str]:
-        """The fields of one range of several, where no better range gave their slot."""
-        prov, srcs, sources = record.provenance, record.sources, self.sources
+    def _fields(self, record: AddressRecord, fact: RangeFact, owned: set[str] | None) -> set[str]:
+        """One range's fields, one by one (with ``owned``: only those of slots no better range gave)."""
+        prov, srcs, sources, places = record.provenance, record.sources, self.sources, self.places
         mine: set[str] = set()
-        for step in self.plan(fact.fields).steps:
-            slot, noted, sid = step[5], step[3], step[4]
-            if slot in owned:
-                continue  # a better range gave this slot
-            mine.add(slot)
-            self._step(record, fact, step)
+        loc = record.location
+        for path, value, sid in fact.fields:
+            place = places.get(path)
+            if place is None:
+                place = places[path] = _place(path)
+            what, attr, noted, slot = place
+            if owned is not None:
+                if slot in owned:
+                    continue  # a better range gave this slot
+                mine.add(slot)
+            if what == _LOC:
+                setattr(loc, attr, value)
+            elif what == _ASN:
+                asn = record.asn
+                if asn is None:
+                    asn = record.asn = AsnInfo()
+                setattr(asn, attr, self._prefix(fact) if attr == "network" and value is None else value)
+            elif what == _REGISTERED:
+                record.registered_country = value
+            elif what == _NOWHERE:
+                continue
+            else:
+                self._put(record, fact, what, attr, value)
             prov[noted] = sid
             if sid not in srcs:
                 srcs[sid] = sources[sid]
         return mine
 
-    def _step(self, record: AddressRecord, fact: RangeFact, step: _Step) -> None:
-        what, attr, value = step[0], step[1], step[2]
-        if what == _LOC:
-            setattr(record.location, attr, value)
-        elif what in (_ASN, _ASN_NETWORK):
+    def _put(self, record: AddressRecord, fact: RangeFact, what: int, attr: str, value: Any) -> None:
+        if what == _ASN:
             asn = record.asn
             if asn is None:
                 asn = record.asn = AsnInfo()
-            setattr(asn, attr, self._prefix(fact) if what == _ASN_NETWORK and value is None else value)
-        elif what == _REGISTERED:
-            record.registered_country = value
+            setattr(asn, attr, self._prefix(fact) if attr == "network" and value is None else value)
         elif what == _TRAIT:
             record.traits[attr] = value
         elif what == _SPECIAL_BLOCK:
@@ -448,5 +469,5 @@ class _View:
         elif what == _SPECIAL_ATTR:
             if record.special is not None:
                 setattr(record.special, attr, value)
-        else:
+        elif what == _OBJECT:
             setattr(record, attr, _OBJECTS[attr](value))

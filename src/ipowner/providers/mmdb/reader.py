@@ -20,6 +20,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -389,20 +390,29 @@ class _Db:
         ) if v is not None], asn)
 
     def _shape(self, data: Any) -> _Shape | None:
-        """Any other record, through the general mapper; records that give the same share their fields."""
+        """Any other record, through the general mapper. Records that give the same (an AS, a country)
+        share their fields; a record with coordinates is a place of its own and is not looked for again."""
         facts = _facts(data)
         if not facts:
             return None
-        key = tuple([(p, v.__class__, v) for p, v in facts.items()])  # the class too: True == 1 == 1.0
-        shape = self.shapes.get(key, _UNSEEN)
-        if shape is _UNSEEN:
+        own = "location.latitude" in facts
+        if not own:
+            # One flat tuple (paths, value classes, values): cheap to keep, and True == 1 == 1.0 stay apart.
+            key = (*facts, *map(type, facts.values()), *facts.values())
+            shape = self.shapes.get(key, _UNSEEN)
+            if shape is not _UNSEEN:
+                return shape  # type: ignore[return-value]
+        if self.by_path:  # fields of several inputs (the embedded database read the general way)
             ids, default = self.ids, self.source.id
-            fields = self._finish([self._field(p, v, ids.get(p, default)) for p, v in facts.items()],
-                                  facts.get("asn.number"))
-            shape = self.shapes[key] = None if fields is None else (
-                fields, facts.get("asn.number"), facts.get("asn.name"), facts.get("location.country"),
-                facts.get("registered_country"))
-        return shape  # type: ignore[return-value]
+            got = [(p, v, ids.get(p, default)) for p, v in facts.items()]
+        else:
+            got = list(zip(facts, facts.values(), repeat(self.source.id)))
+        fields = self._finish(got, facts.get("asn.number"))
+        shape = None if fields is None else (fields, facts.get("asn.number"), facts.get("asn.name"),
+                                             facts.get("location.country"), facts.get("registered_country"))
+        if not own:
+            self.shapes[key] = shape
+        return shape
 
     def _finish(self, fields: list[tuple[str, Any, str]], asn: Any) -> Fields | None:
         if not fields:
@@ -612,31 +622,39 @@ class MmdbProvider(Provider):
     def _merged(dbs: list[_Db], addresses: Addresses) -> Facts:
         out = Facts()
         put = out.ranges.append
-        ranked = list(enumerate(dbs))
+        ranked = [(k, db, db.get, db.tier, db.ipv4_only, db.memo4, db.memo6) for k, db in enumerate(dbs)]
         for i, (text, v, n) in enumerate(addresses):
-            hits: list[tuple[tuple[int, int, int], Ranges]] = []
-            for k, db in ranked:
-                if v == 6 and db.ipv4_only:
+            # (tier, -prefix length, order, the network's fact): sorted, the most specific source first
+            hits: list[tuple[int, int, int, Ranges]] = []
+            for k, db, get, tier, v4only, memo4, memo6 in ranked:
+                if v == 6 and v4only:
                     continue
                 try:
-                    data, plen = db.get(text)
+                    data, plen = get(text)
                 except Exception as exc:
                     out.errors[i] = (*out.errors.get(i, ()), db.read_error(text, exc))
                     continue
                 if data is None:
                     continue
-                key = n >> ((32 if v == 4 else 128) - plen) << 8 | plen
-                memo = db.memo4 if v == 4 else db.memo6
-                r = memo.get(key)
-                if r is None:
-                    r = memo[key] = db.facts(data, plen, v, n)
+                if v == 4:
+                    key = n >> (32 - plen) << 8 | plen
+                    r = memo4.get(key)
+                    if r is None:
+                        r = memo4[key] = db.facts(data, plen, 4, n)
+                else:
+                    key = n >> (128 - plen) << 8 | plen
+                    r = memo6.get(key)
+                    if r is None:
+                        r = memo6[key] = db.facts(data, plen, 6, n)
                 if r:
-                    hits.append(((db.tier, -plen, k), r))
-            if len(hits) > 1:
-                hits.sort(key=_rank)
-                put(tuple([h[1][0] for h in hits]))
+                    hits.append((tier, -plen, k, r))
+            if not hits:
+                put(NO_RANGES)
+            elif len(hits) == 1:
+                put(hits[0][3])  # one database answered: its network's own tuple
             else:
-                put(hits[0][1] if hits else NO_RANGES)  # one database answered: its network's own tuple
+                hits.sort()  # the order number is unique: facts themselves are never compared
+                put(tuple([h[3][0] for h in hits]))
         return out
 
     def close(self) -> None:
@@ -644,10 +662,6 @@ class MmdbProvider(Provider):
             with contextlib.suppress(Exception):  # a reader already closed: nothing left to release
                 db.reader.close()
         self._dbs = []
-
-
-def _rank(hit: tuple[tuple[int, int, int], Ranges]) -> tuple[int, int, int]:
-    return hit[0]
 
 
 def _age(built: datetime | None) -> int | None:
