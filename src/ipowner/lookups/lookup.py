@@ -264,3 +264,6 @@ def lookup(
             consulted.setdefault(sid, s)
     result.sources = [consulted[k] for k in sorted(consulted)]
     return result
+
+
+__all__ = ["LookupResult", "ParsedQuery", "QueryError", "default_chain", "lookup", "parse_query"]

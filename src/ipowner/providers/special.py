@@ -138,7 +138,8 @@ def looked_through(ranges: Ranges) -> LookedThrough | None:
         if r.special is None:
             for path, value, _sid in r.fields:
                 if path == "looked_through":
-                    return value  # type: ignore[no-any-return]
+                    through: LookedThrough = value
+                    return through
     return None
 
 

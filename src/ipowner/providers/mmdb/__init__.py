@@ -4,6 +4,6 @@
 them; ``embedded`` unpacks the shipped default.
 """
 
-from ipowner.providers.mmdb.reader import DatabaseInfo, MmdbProvider, classify
+from ipowner.providers.mmdb.reader import MmdbProvider, classify
 
-__all__ = ["DatabaseInfo", "MmdbProvider", "classify"]
+__all__ = ["MmdbProvider", "classify"]
