@@ -253,10 +253,17 @@ def apply_all(records: Sequence[AddressRecord], facts: Facts, sources: Iterable[
     if len(facts) != len(records):
         raise ValueError(f"{len(facts)} answers for {len(records)} addresses")
     view = _View({s.id: s for s in sources})
-    apply = view.apply
+    apply, plans, planned = view.apply, view.plans, view.planned
     errors = facts.errors
     for i, (rec, ranges) in enumerate(zip(records, facts.ranges, strict=True)):
-        if ranges:
+        if len(ranges) == 1:  # the common case: one range whose field list many share, planned
+            fact = ranges[0]
+            plan = plans.get(id(fact.fields))
+            if plan is not None:
+                planned(rec, fact, plan)
+            else:
+                apply(rec, ranges)
+        elif ranges:
             apply(rec, ranges)
         if errors and i in errors:
             rec.errors.extend(errors[i])
@@ -378,7 +385,7 @@ class _View:
                 return
             self._places(fact)
             plan = self.plans[key] = _Plan(fact.fields, self.places, self.sources)
-        self._planned(record, fact, plan)
+        self.planned(record, fact, plan)
 
     def _places(self, fact: RangeFact) -> dict[str, _Place]:
         places = self.places
@@ -393,7 +400,7 @@ class _View:
             got = self.prefixes[id(fact)] = _prefix(fact)  # the range is the announced prefix
         return got  # type: ignore[return-value]
 
-    def _planned(self, record: AddressRecord, fact: RangeFact, plan: _Plan) -> None:
+    def planned(self, record: AddressRecord, fact: RangeFact, plan: _Plan) -> None:
         if plan.location:
             loc = record.location
             for attr, value in plan.location:

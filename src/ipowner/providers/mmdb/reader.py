@@ -20,7 +20,6 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -328,7 +327,7 @@ class _Db:
     """One open database, what is known about it, and its facts met so far (one per network)."""
 
     __slots__ = ("reader", "get", "info", "source", "by_path", "tier", "ipv4_only", "path", "embedded", "ids",
-                 "memo4", "memo6", "shapes", "triples")
+                 "memo4", "memo6", "shapes", "shared", "network_field")
 
     def __init__(self, reader: Any, info: DatabaseInfo, source: SourceInfo, components: dict[str, SourceInfo]):
         self.reader = reader
@@ -348,7 +347,8 @@ class _Db:
         self.memo4: dict[int, Ranges] = {}
         self.memo6: dict[int, Ranges] = {}
         self.shapes: dict[Any, object] = {}  # a record's key -> its Fields or _Shape (None: it gives nothing)
-        self.triples: dict[tuple[str, type, Any, str], tuple[str, Any, str]] = {}
+        self.shared: dict[tuple[str, type, Any], tuple[str, Any, str]] = {}  # (path, class, value) -> its field
+        self.network_field = ("asn.network", None, self.ids["asn.network"])  # the value is the range's prefix
 
     def read_error(self, address: str, exc: BaseException) -> str:
         return f"{self.path}: lookup of {address} failed ({_LOOKUP_PREFIX.sub('', _one_line(exc))})"
@@ -373,21 +373,29 @@ class _Db:
         return (make_fact(start, start + (1 << shift) - 1, version, self.source.id, None, None, asn, name, cc, rc,
                           None, None, None, None, None, None, None, fields),)
 
-    # Many networks share one answer (an AS, a country): they share its fields, and answers share the
-    # (path, value, source) triples they have in common, so that a long run keeps few objects.
-    def _field(self, path: str, value: Any, source_id: str) -> tuple[str, Any, str]:
-        key = (path, value.__class__, value, source_id)  # the class too: True == 1 == 1.0 as keys
-        got = self.triples.get(key)
+    # Many networks share one answer (an AS, a country): they share its fields; and answers share the
+    # fields they have in common (a country, a city's name or time zone), so that a long run keeps few
+    # objects for the garbage collector to look at.
+    def _field(self, path: str, value: Any) -> tuple[str, Any, str]:
+        key = (path, value.__class__, value)  # the class too: True == 1 == 1.0 as keys
+        got = self.shared.get(key)
         if got is None:
-            got = self.triples[key] = (path, value, source_id)
+            got = self.shared[key] = (path, value, self.ids.get(path, self.source.id))
         return got
 
     def _embedded_fields(self, key: tuple[str | None, str | None, int | None, str | None]) -> Fields | None:
         cc, rc, asn, name = key
         ids = self.ids
-        return self._finish([self._field(p, v, ids[p]) for p, v in (
-            ("location.country", cc), ("registered_country", rc), ("asn.number", asn), ("asn.name", name),
-        ) if v is not None], asn)
+        fields: list[tuple[str, Any, str]] = []
+        if cc is not None:
+            fields.append(self._field("location.country", cc))
+        if rc is not None:
+            fields.append(self._field("registered_country", rc))
+        if asn is not None:  # an AS's own fields: shared through the fields of the AS's networks
+            fields.append(("asn.number", asn, ids["asn.number"]))
+            if name is not None:
+                fields.append(("asn.name", name, ids["asn.name"]))
+        return self._finish(fields, asn)
 
     def _shape(self, data: Any) -> _Shape | None:
         """Any other record, through the general mapper. Records that give the same (an AS, a country)
@@ -402,12 +410,7 @@ class _Db:
             shape = self.shapes.get(key, _UNSEEN)
             if shape is not _UNSEEN:
                 return shape  # type: ignore[return-value]
-        if self.by_path:  # fields of several inputs (the embedded database read the general way)
-            ids, default = self.ids, self.source.id
-            got = [(p, v, ids.get(p, default)) for p, v in facts.items()]
-        else:
-            got = list(zip(facts, facts.values(), repeat(self.source.id)))
-        fields = self._finish(got, facts.get("asn.number"))
+        fields = self._finish([self._field(p, v) for p, v in facts.items()], facts.get("asn.number"))
         shape = None if fields is None else (fields, facts.get("asn.number"), facts.get("asn.name"),
                                              facts.get("location.country"), facts.get("registered_country"))
         if not own:
@@ -418,8 +421,7 @@ class _Db:
         if not fields:
             return None
         if asn is not None:
-            # the value is the range's own prefix
-            fields.append(self._field("asn.network", None, self.ids["asn.network"]))
+            fields.append(self.network_field)
         return tuple(fields)
 
 
