@@ -1,4 +1,4 @@
-"""Synthetic stand-ins for lookup tests: a data provider with made-up facts and resolvers.
+"""Synthetic stand-ins for lookup tests: data providers with made-up facts, and resolvers.
 
 Nothing here is real data; the facts are invented so that tests can tell which provider answered.
 """
@@ -8,7 +8,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from ipowner.errors import ResolutionError
-from ipowner.model import AddressRecord, AsnInfo, SourceInfo
+from ipowner.model import AddressRecord, AsnInfo, RangeFact, SourceInfo
+from ipowner.providers import Address, Addresses, AddressFacts, Facts, Provider
 
 SYNTHETIC_SOURCE = SourceInfo(
     id="synthetic",
@@ -24,42 +25,59 @@ FACTS = {
 }
 
 
-class SyntheticProvider:
-    """Answers from FACTS; records which addresses it was asked about."""
+class SyntheticProvider(Provider):
+    """Answers from FACTS, one address at a time; records which addresses it was asked about."""
 
     def __init__(self, problems: list[str] | None = None, fail_on: str | None = None) -> None:
-        self.problems = list(problems or [])
+        self.problems.extend(problems or [])
         self.asked: list[str] = []
         self.fail_on = fail_on
+        self.closed = False
+
+    def sources(self) -> list[SourceInfo]:
+        return [SYNTHETIC_SOURCE]
+
+    def facts(self, address: Address) -> AddressFacts:
+        text, version, value = address
+        self.asked.append(text)
+        if text == self.fail_on:
+            return AddressFacts(errors=("synthetic database: corrupt record",))
+        fact = FACTS.get(text)
+        if fact is None:
+            return AddressFacts()
+        country, asn, name = fact
+        sid = SYNTHETIC_SOURCE.id
+        return AddressFacts((RangeFact(start=value, end=value, version=version, source=sid, asn=asn, as_name=name,
+                                       country=country, fields=(("location.country", country, sid),
+                                                                ("asn.number", asn, sid), ("asn.name", name, sid))),))
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class BrokenProvider(Provider):
+    """Fails as a whole, whatever it is asked."""
+
+    def sources(self) -> list[SourceInfo]:
+        return []
+
+    def facts_many(self, addresses: Addresses) -> Facts:
+        raise RuntimeError("boom")
+
+
+class OldStyleProvider:
+    """The protocol before the provider base: ``sources()`` and ``enrich(records)``, nothing else."""
+
+    problems = ["old style: one problem"]
 
     def sources(self) -> list[SourceInfo]:
         return [SYNTHETIC_SOURCE]
 
     def enrich(self, records: list[AddressRecord]) -> None:
         for rec in records:
-            if not rec.needs_lookup:
-                continue
-            self.asked.append(rec.attributed)
-            if rec.attributed == self.fail_on:
-                rec.errors.append("synthetic database: corrupt record")
-                continue
-            fact = FACTS.get(rec.attributed)
-            if fact is None:
-                continue
-            country, asn, name = fact
-            rec.location.country = country
-            rec.note("location.country", SYNTHETIC_SOURCE)
-            rec.asn = AsnInfo(number=asn, name=name)
-            rec.note("asn.number", SYNTHETIC_SOURCE)
-            rec.note("asn.name", SYNTHETIC_SOURCE)
-
-
-class BrokenProvider:
-    def sources(self) -> list[SourceInfo]:
-        return []
-
-    def enrich(self, records: list[AddressRecord]) -> None:
-        raise RuntimeError("boom")
+            if rec.needs_lookup:
+                rec.asn = AsnInfo(number=64496, name="OLD-STYLE")
+                rec.note("asn.number", SYNTHETIC_SOURCE)
 
 
 class FakeResolver:

@@ -243,7 +243,7 @@ def test_cache_index_picks_what_find_picks(tmp_path: Path) -> None:
     """Nested, overlapping, equal and stale ranges: the index built with one query answers as find() does."""
     import time
 
-    from ipowner.providers.rdap._cache import RdapCache
+    from ipowner.providers.rdap import RdapCache
 
     cache = RdapCache(tmp_path, ttl=3600)
     rnd = random.Random(5)

@@ -350,11 +350,18 @@ def test_hostile_values_are_kept_as_data_not_types(tmp_path: Path) -> None:
 def test_network_formatting_matches_ipaddress() -> None:
     import random
 
-    from ipowner.providers.mmdb.reader import _network
+    from ipowner._addr import network_text
+    from ipowner.model import RangeFact
 
     rng = random.Random(5)
     for _ in range(3000):
         v6 = rng.random() < 0.5
         a = ipaddress.IPv6Address(rng.getrandbits(128)) if v6 else ipaddress.IPv4Address(rng.getrandbits(32))
         plen = rng.randrange(129 if v6 else 33)
-        assert _network(str(a), plen) == str(ipaddress.ip_network(f"{a}/{plen}", strict=False))
+        want = str(ipaddress.ip_network(f"{a}/{plen}", strict=False))
+        assert network_text(a.version, int(a), plen) == want
+        # the announced prefix a database range gives (asn.network) is its RangeFact's prefix
+        bits = 128 if v6 else 32
+        start = int(a) >> (bits - plen) << (bits - plen)
+        fact = RangeFact(start=start, end=start + (1 << (bits - plen)) - 1, version=a.version, source="x")
+        assert fact.prefix == want

@@ -10,12 +10,8 @@ from pathlib import Path
 import pytest
 
 from ipowner.model import AddressRecord
-from ipowner.providers.special import (
-    SpecialProvider,
-    SpecialRegistry,
-    parse_ipv4_space,
-    parse_special_registry,
-)
+from ipowner.providers.special import SpecialProvider
+from ipowner.reference.iana import SpecialRegistry, parse_ipv4_space, parse_special_registry
 
 IANA = Path(__file__).parent / "data" / "iana"
 
@@ -212,3 +208,42 @@ def test_ipv4_address_space_reserved_slash8s():
     alone = SpecialRegistry(blocks.values())
     assert alone.classify(ipaddress.IPv4Address("10.1.2.3")).name == "IANA - Private Use"
     assert SpecialProvider().classify("10.1.2.3")[0].name == "Private-Use"
+
+
+def test_batch_classification_agrees_with_the_registry():
+    """The provider's fast tables (first 8 bits, then segments) say what the registry's own search says."""
+    import random
+
+    from ipowner.providers import Addresses, parse_address
+    from ipowner.providers.special import special_of
+
+    provider = SpecialProvider()
+    rnd = random.Random(3)
+    texts = []
+    for _ in range(20000):
+        if rnd.random() < 0.5:
+            texts.append(str(ipaddress.IPv4Address(rnd.getrandbits(32))))
+        else:  # around every IPv6 /8 and the blocks inside 2000::/3
+            top = rnd.choice([rnd.getrandbits(8), 0x20, 0x20, 0x26, 0xFC, 0xFE, 0xFF, 0x3F, 0x00])
+            texts.append(str(ipaddress.IPv6Address(top << 120 | rnd.getrandbits(120 - rnd.randrange(0, 100)))))
+    batch = Addresses.of(parse_address(t) for t in texts)
+    got = provider.classify_many(batch)
+    skipped = set(got.skipped)
+    for i, text in enumerate(texts):
+        ip = ipaddress.ip_address(text)
+        block = provider.registry.block(ip)
+        fact = special_of(got.special.get(i, ()))
+        assert (fact.start, fact.end) == (int(block.network.network_address), int(block.network.broadcast_address)) \
+            if block else fact is None, text
+        rec = AddressRecord(text, text)
+        provider.enrich([rec])
+        assert (i not in skipped) == rec.needs_lookup, text
+
+
+def test_iana_ipv4_table_names_the_rir():
+    from ipowner.reference.iana import iana_rir, read_ipv4_space
+
+    rows = {r.first: r for r in read_ipv4_space(IANA / "ipv4-address-space.csv")}
+    assert len(rows) == 256 and rows[1].rir == "APNIC" and rows[3].rir == "ARIN" and rows[10].rir is None
+    assert iana_rir("1.1.1.1") == "APNIC" and iana_rir("193.0.6.139") == "RIPE NCC" and iana_rir("41.0.0.1") == "AFRINIC"
+    assert iana_rir("2001:db8::1") is None and iana_rir("not an address") is None

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from report_support import dest, rec
 
 import ipowner
-from report_support import dest, rec
 from ipowner.model import Hostname, TrafficResult
 from ipowner.reference.anycast import anycast_service
 from ipowner.reference.countries import (

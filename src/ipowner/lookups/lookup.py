@@ -9,7 +9,6 @@ the IPv4 address carried inside translation addresses (``record.attributed``).
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -18,16 +17,15 @@ from typing import Any
 
 import idna
 
-from ipowner._addr import parse
+from ipowner._addr import Address, Addresses, parse, parse_address
 from ipowner.errors import InvalidAddressError, IpownerError, ResolutionError
 from ipowner.lookups.resolve import DEFAULT_TIMEOUT, Resolver, SystemResolver, resolve_all, resolver_source
 from ipowner.model import AddressRecord, ErrorKind, Resolution, SourceInfo
-from ipowner.model.address import canonical_address
 from ipowner.model.lookup import LookupResult, QueryError, RdapRun
 from ipowner.providers.base import Provider
+from ipowner.providers.chain import Chain
 from ipowner.providers.mmdb.reader import MmdbProvider
-from ipowner.providers.rdap._config import RdapConfig
-from ipowner.providers.special import SpecialProvider
+from ipowner.providers.rdap import RdapConfig, RdapProvider
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
 
@@ -37,24 +35,25 @@ class ParsedQuery:
     text: str  # as given, whitespace stripped
     address: str | None = None  # canonical address, without zone id
     hostname: str | None = None  # ASCII (IDNA) form, lower case, no trailing dot
+    parsed: Address | None = None  # the address as (text, version, integer)
 
 
 def parse_query(text: str) -> ParsedQuery:
     """An address (IPv4, IPv6 with zone id or brackets) or a hostname; ``InvalidAddressError`` otherwise."""
     got = parse(text)
     if got is not None:  # the common case: a plain address, no whitespace, brackets or zone id
-        return ParsedQuery(text, address=got[0])
+        return ParsedQuery(text, address=got[0], parsed=got)
     raw = text.strip()
     if not raw:
         raise InvalidAddressError(repr(text), "empty input")
     s = raw[1:-1].strip() if raw.startswith("[") and raw.endswith("]") else raw
     addr = s.split("%", 1)[0] if ":" in s else s
     try:
-        ip = ipaddress.ip_address(addr)
+        got = parse_address(addr)
     except ValueError as exc:
         ip_error = str(exc)
     else:
-        return ParsedQuery(raw, address=canonical_address(ip))
+        return ParsedQuery(raw, address=got[0], parsed=got)
     if ":" in s or "/" in s or s.replace(".", "").isdigit():
         reason = "is a network, not an address" if "/" in s else f"not a valid IP address ({ip_error})"
         raise InvalidAddressError(raw, reason)
@@ -77,26 +76,44 @@ def _hostname(raw: str) -> str:
     return ascii_name
 
 
-def default_providers(
+def default_chain(
     *,
     mmdb: Sequence[str | PathLike[str]] = (),
     use_embedded: bool = True,
     discover: bool = True,
-    rdap: RdapConfig | None = None,
+    rdap: bool = True,
+    rdap_config: RdapConfig | None = None,
+    online: bool = True,
+    evidence: bool = True,
     progress: Callable[[int, int], None] | None = None,
-) -> list[Provider]:
-    """The data providers that run after the special-purpose one, in order.
+) -> Chain:
+    """The providers ``lookup()`` and ``enrich()`` use, owned by the chain (closed with it).
 
     Location and ASN come from MaxMind-format databases; ownership (holder, registry chain) from RDAP
-    after them, with ``rdap`` as its settings (offline: cached answers only). Each provider skips
-    records whose ``needs_lookup`` is False.
+    after them, with ``rdap_config`` as its settings (default ``RdapConfig.from_env()``; not ``online``:
+    cached answers only; not ``evidence``: no evidence files). Settings that cannot be read cost the
+    RDAP provider only, as a "database" problem.
     """
-    out: list[Provider] = [MmdbProvider(tuple(str(p) for p in mmdb), use_embedded=use_embedded, discover=discover)]
-    if rdap is not None:
-        from ipowner.providers.rdap import RdapProvider
-
-        out.append(RdapProvider(rdap, progress=progress))
-    return out
+    if isinstance(mmdb, (str, PathLike)):
+        mmdb = [mmdb]  # one path, not a sequence of characters
+    providers: list[Provider] = [MmdbProvider(tuple(str(p) for p in mmdb), use_embedded=use_embedded,
+                                              discover=discover)]
+    problems: list[tuple[str, str]] = []
+    if rdap:
+        try:
+            cfg = rdap_config if rdap_config is not None else RdapConfig.from_env()
+        except IpownerError as exc:
+            problems.append(("database", str(exc)))
+        else:
+            changes: dict[str, Any] = {}
+            if not online:
+                changes["offline"] = True
+            if not evidence:
+                changes["evidence_dir"] = None
+            if changes:
+                cfg = dataclasses.replace(cfg, **changes)  # never edit the caller's settings
+            providers.append(RdapProvider(cfg, progress=progress))
+    return Chain(providers, own=True, problems=problems)
 
 
 def lookup(
@@ -151,9 +168,12 @@ def lookup(
         answers = resolve_all(hostnames, the_resolver)
 
     # 3. One record per address.
+    addresses = Addresses()
     for p in parsed:
         if p.address is not None:
+            assert p.parsed is not None
             result.records.append(AddressRecord(query=p.text, address=p.address))
+            addresses.append(p.parsed)
             continue
         assert p.hostname is not None
         if offline:
@@ -171,46 +191,22 @@ def lookup(
                                         time=res_source.date)
             rec.note("resolution", res_source)
             result.records.append(rec)
+            addresses.append(parse_address(a))
 
-    # 4. Providers, special first.
-    consulted: dict[str, SourceInfo] = {}
-    special = SpecialProvider()
-    owned: list[Any] = []
-    chain: list[Any] = [special]
-    try:
-        if providers is None and result.records:
-            try:
-                cfg = rdap_config if rdap_config is not None else RdapConfig.from_env()
-                if offline or not rdap:
-                    cfg = dataclasses.replace(cfg, offline=True)  # never edit the caller's settings
-                data = default_providers(mmdb=mmdb, use_embedded=use_embedded, discover=discover, rdap=cfg,
-                                         progress=progress)
-            except IpownerError as exc:
-                result.errors.append(QueryError(None, ErrorKind.DATABASE, str(exc)))
-                data = []
-            owned = list(data)
-            chain += data
-        elif providers is not None:
-            chain += list(providers)
+    # 4. Providers, special first: each one's facts copied onto the records.
+    if providers is None and result.records:
+        chain = default_chain(mmdb=mmdb, use_embedded=use_embedded, discover=discover, rdap_config=rdap_config,
+                              online=not offline and rdap, progress=progress)
+    else:
+        chain = Chain(providers or ())
+    with chain:
         if result.records:
-            for provider in chain:
-                _run(provider, result)
-                if provider is special or any(r.needs_lookup for r in result.records):
-                    for s in provider.sources():
-                        consulted.setdefault(s.id, s)
-        for provider in chain:
-            # Problems of a database provider are bad database files; others' are reported as such.
-            kind = ErrorKind.DATABASE if isinstance(provider, MmdbProvider) else ErrorKind.PROVIDER
-            for message in getattr(provider, "problems", None) or []:
-                result.errors.append(QueryError(None, kind, str(message)))
-            stats = getattr(provider, "stats", None)
-            if stats is not None and hasattr(stats, "to_dict"):
-                result.rdap = RdapRun.from_dict(stats.to_dict())
-    finally:
-        for provider in owned:
-            close = getattr(provider, "close", None)
-            if callable(close):
-                close()
+            chain.enrich(result.records, addresses)
+        for kind, message in chain.problems():
+            result.errors.append(QueryError(None, ErrorKind(kind), message))
+        rdap_stats = chain.stats().get("rdap")
+        result.rdap = RdapRun.from_dict(rdap_stats) if rdap_stats is not None else None
+        consulted = {s.id: s for s in chain.sources()} if result.records else {}
 
     # 5. Sources: every one consulted plus any a record names (the resolver).
     for rec in result.records:
@@ -220,12 +216,4 @@ def lookup(
     return result
 
 
-def _run(provider: Any, result: LookupResult) -> None:
-    """Run one provider over the batch; if it fails as a whole, say so once and keep the others."""
-    try:
-        provider.enrich(result.records)
-    except IpownerError as exc:
-        result.errors.append(QueryError(None, ErrorKind.PROVIDER, str(exc)))
-    except Exception as exc:  # a provider bug must not lose what the others found
-        name = type(provider).__name__
-        result.errors.append(QueryError(None, ErrorKind.PROVIDER, f"{name} failed ({type(exc).__name__}: {exc})"))
+__all__ = ["LookupResult", "ParsedQuery", "QueryError", "default_chain", "lookup", "parse_query"]

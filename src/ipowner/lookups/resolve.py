@@ -7,7 +7,6 @@ come for a few seconds, so the process neither waits for them nor is kept alive 
 
 from __future__ import annotations
 
-import ipaddress
 import queue
 import socket
 import threading
@@ -15,9 +14,9 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
 
+from ipowner._addr import canonical_text
 from ipowner.errors import ResolutionError
 from ipowner.model import SourceInfo, SourceKind
-from ipowner.model.address import canonical_address
 
 # A few seconds: long enough for a slow but working resolver, short enough to fail over offline.
 DEFAULT_TIMEOUT = 4.0
@@ -46,7 +45,7 @@ def _getaddrinfo(hostname: str) -> list[str]:
         if family not in (socket.AF_INET, socket.AF_INET6):
             continue
         # Drop the zone id getaddrinfo appends to link-local answers; the address is what we look up.
-        addr = canonical_address(ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0]))
+        addr = canonical_text(str(sockaddr[0]).split("%", 1)[0])
         if addr not in answers:
             answers.append(addr)
     if not answers:
@@ -125,7 +124,7 @@ def resolve_all(
     out: dict[str, list[str] | ResolutionError] = {}
     for name in dict.fromkeys(hostnames):
         try:
-            out[name] = [canonical_address(ipaddress.ip_address(str(a).split("%", 1)[0])) for a in resolver(name)]
+            out[name] = [canonical_text(str(a).split("%", 1)[0]) for a in resolver(name)]
             if not out[name]:
                 out[name] = ResolutionError(name, "has no A or AAAA records")
         except ResolutionError as exc:

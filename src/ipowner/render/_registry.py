@@ -42,7 +42,7 @@ class _Builtin:
     def load(self, fmt: str) -> Writer:
         fn: Callable[..., None] = getattr(importlib.import_module(self.module), self.name)
         if self.call == "width":
-            return fn  # type: ignore[return-value]  # a terminal view's writer: already a Writer
+            return fn  # a terminal view's writer: already a Writer
 
         def write(document: Any, out: TextIO, /, *, width: int | None = None, verbose: bool = False) -> None:
             if self.call == "format":

@@ -12,9 +12,6 @@ user supplies (``--cloud-ranges``, read by ``providers.cloud``): nothing is fetc
 
 from __future__ import annotations
 
-import ipaddress
-from functools import lru_cache
-
 from ipowner.model import AddressRecord, RegistryBasis
 from ipowner.model.report import (
     FLAG_HOLDER_ABROAD,
@@ -25,55 +22,17 @@ from ipowner.model.report import (
     CloudInfo,
     Jurisdiction,
 )
-from ipowner.paths import shipped
 from ipowner.providers.cloud import CloudRangeProvider
 from ipowner.reference.anycast import anycast_service
 from ipowner.reference.cloud import TABLE_SOURCE_ID, CloudTable, cloud_table
 from ipowner.reference.countries import country_name
+from ipowner.reference.iana import iana_rir  # the IPv4 /8 table (reference/iana.py)
 from ipowner.reference.registries import by_name, mentioned
 
 ANYCAST = "anycast, no single location"
 
 # The basis of a registry found only from IANA's /8 table (no registry data for the address).
 IANA_BASIS = RegistryBasis.IANA_TABLE
-
-
-_WHOIS_RIR = {
-    "whois.arin.net": "ARIN",
-    "whois.ripe.net": "RIPE NCC",
-    "whois.apnic.net": "APNIC",
-    "whois.lacnic.net": "LACNIC",
-    "whois.afrinic.net": "AFRINIC",
-}
-
-
-@lru_cache(maxsize=1)
-def _iana_slash8() -> dict[int, str]:
-    """IPv4 /8 -> the RIR whose database serves it, from IANA's address-space registry (shipped)."""
-    import csv
-
-    out: dict[int, str] = {}
-    with shipped("ipv4-address-space.csv").open(encoding="utf-8", newline="") as fh:
-        for row in csv.DictReader(fh):
-            rir = _WHOIS_RIR.get((row.get("WHOIS") or "").strip())
-            prefix = (row.get("Prefix") or "").split("/")[0]
-            if rir and prefix.isdigit():
-                out[int(prefix)] = rir
-    return out
-
-
-def iana_rir(address: str) -> str | None:
-    """The RIR serving an IPv4 address's /8 per IANA (legacy and transferred space may sit elsewhere)."""
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return None
-    if ip.version != 4:
-        return None
-    try:
-        return _iana_slash8().get(int(ip) >> 24)
-    except OSError:
-        return None
 
 
 # ---------------------------------------------------------------------------------------------

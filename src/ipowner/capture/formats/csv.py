@@ -59,7 +59,7 @@ def guess_columns(header_line: str) -> dict[str, str] | None:
 
 def _num(v: str | None) -> int:
     try:
-        return int(float(v)) if v not in (None, "") else 0  # type: ignore[arg-type]
+        return int(float(v)) if v not in (None, "") else 0
     except ValueError:
         return 0
 
@@ -122,7 +122,7 @@ def read(ctx: ReadContext, columns: Mapping[str, str] | None = None, *, source: 
         flip = bool(eng.devices_given) and device is not None and remote in eng.devices_given \
             and device not in eng.devices_given
         if flip:
-            device, remote = remote, device  # type: ignore[assignment]
+            device, remote = remote, device
         proto = (row.get(roles["proto"]) or "").strip().lower() if "proto" in roles else ""
         proto = {"6": "tcp", "17": "udp", "1": "icmp", "58": "icmpv6"}.get(proto, proto)
         port = _num(row.get(roles["port"])) if "port" in roles else None

@@ -5,6 +5,8 @@ Country, ASN, ISP, Anonymous-IP, Enterprise, Connection-Type, Domain), DB-IP, IP
 names) and ipowner's embedded default. Records are read as plain dicts and mapped by their keys, so a
 vendor's unusual ``database_type`` never stops a database from being read.
 
+Each database's answer for an address is one shared ``RangeFact`` per network (the matched prefix):
+made the first time an address of the network is asked about, handed out again for every later one.
 Per field the most specific source wins: a user database over the embedded default, then the
 longest matching prefix, then the order given (``--mmdb`` paths first, then discovered ones).
 The ASN number, name and network travel together, as do latitude, longitude and accuracy.
@@ -13,10 +15,8 @@ The ASN number, name and network travel together, as do latitude, longitude and 
 from __future__ import annotations
 
 import contextlib
-import gc
 import os
 import re
-import socket
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,9 +24,11 @@ from typing import Any
 
 import maxminddb
 
+from ipowner._addr import Addresses
 from ipowner.errors import DatabaseError, IpownerError
-from ipowner.model import AddressRecord, AsnInfo, DatabaseOrigin, SourceInfo, SourceKind
+from ipowner.model import DatabaseOrigin, SourceInfo, SourceKind
 from ipowner.model.data import DatabaseInfo
+from ipowner.providers.base import NO_RANGES, Facts, Provider, Ranges, make_fact
 from ipowner.providers.mmdb import discovery
 
 # Keys copied into AddressRecord.traits, from the record's top level or its "traits" map.
@@ -54,15 +56,6 @@ TRAIT_KEYS = frozenset(
         "as_domain",
     }
 )
-
-# Fields that must come from one source together (slot name per field path).
-_SLOT = {
-    "asn.number": "asn",
-    "asn.name": "asn",
-    "location.latitude": "coords",
-    "location.longitude": "coords",
-    "location.accuracy_km": "coords",
-}
 
 
 def classify(database_type: str) -> tuple[str, str, str | None, str | None]:
@@ -277,65 +270,41 @@ def _traits(t: dict[str, Any], f: dict[str, Any]) -> None:
             f[f"traits.{k}"] = v
 
 
-_AF6 = socket.AF_INET6
-_PTON, _NTOP, _ATON, _NTOA = socket.inet_pton, socket.inet_ntop, socket.inet_aton, socket.inet_ntoa
-_MASK4 = [((1 << 32) - 1) ^ ((1 << (32 - p)) - 1) for p in range(33)]
-_MASK6 = [((1 << 128) - 1) ^ ((1 << (128 - p)) - 1) for p in range(129)]
-_SUFFIX = [f"/{p}" for p in range(129)]
 
+def embedded_key(d: Any) -> tuple[str | None, str | None, int | None, str | None] | None:
+    """(country, registered country, AS number, AS name) of a record in the embedded database's own layout.
 
-def _network(address: str, prefixlen: int) -> str:
-    """The matched prefix in canonical form (cheaper than the ipaddress module on the hot path)."""
-    if ":" in address:
-        n = int.from_bytes(_PTON(_AF6, address), "big") & _MASK6[prefixlen]
-        return _NTOP(_AF6, n.to_bytes(16, "big")) + _SUFFIX[prefixlen]
-    n = int.from_bytes(_ATON(address), "big") & _MASK4[prefixlen]
-    return _NTOA(n.to_bytes(4, "big")) + _SUFFIX[prefixlen]
-
-
-def _facts_embedded(d: Any) -> dict[str, Any]:
-    """The embedded database's own layout, read without the general mapper's checks (it is ours)."""
-    f: dict[str, Any] = {}
+    None when the record is not in that layout: the general mapper (``_facts``) reads it then.
+    """
     try:
         c = d.get("country")
-        if c is not None:
-            f["location.country"] = c["iso_code"]
+        cc = None if c is None else c["iso_code"]
         c = d.get("registered_country")
-        if c is not None:
-            f["registered_country"] = c["iso_code"]
-        n = d.get("autonomous_system_number")
-        if n is not None:
-            f["asn.number"] = n
-            o = d.get("autonomous_system_organization")
-            if o is not None:
-                f["asn.name"] = o
+        rc = None if c is None else c["iso_code"]
+        asn = d.get("autonomous_system_number")
+        name = None if asn is None else d.get("autonomous_system_organization")
     except (AttributeError, KeyError, TypeError):
-        return _facts(d)
-    for v in f.values():
-        if type(v) is not str and (type(v) is not int or v <= 0):
-            return _facts(d)  # not the layout we wrote: let the general mapper sort it out
-    return f
+        return None
+    if (
+        (cc is None or type(cc) is str) and (rc is None or type(rc) is str)
+        and (asn is None or (type(asn) is int and asn > 0)) and (name is None or type(name) is str)
+    ):
+        return cc, rc, asn, name
+    return None
 
 
-# Location fields: path -> attribute of AddressRecord.location.
-_LOC = {
-    "location.country": "country",
-    "location.represented_country": "represented_country",
-    "location.continent": "continent",
-    "location.subdivision": "subdivision",
-    "location.city": "city",
-    "location.latitude": "latitude",
-    "location.longitude": "longitude",
-    "location.accuracy_km": "accuracy_km",
-    "location.time_zone": "time_zone",
-    "location.is_anycast": "is_anycast",
-}
+# What a range's facts look like before the range is known: its fields, and the shape (fields, asn,
+# as_name, country, registered_country) of a record the general mapper read.
+Fields = tuple[tuple[str, Any, str], ...]
+_Shape = tuple[Fields, Any, Any, Any, Any]
+_UNSEEN = object()
 
 
 class _Db:
-    """One open database and what is known about it."""
+    """One open database, what is known about it, and its facts met so far (one per network)."""
 
-    __slots__ = ("reader", "get", "info", "source", "by_path", "tier", "ipv4_only", "path", "map")
+    __slots__ = ("reader", "get", "info", "source", "by_path", "tier", "ipv4_only", "path", "embedded", "ids",
+                 "memo4", "memo6", "shapes", "shared", "network_field")
 
     def __init__(self, reader: Any, info: DatabaseInfo, source: SourceInfo, components: dict[str, SourceInfo]):
         self.reader = reader
@@ -346,16 +315,103 @@ class _Db:
         self.tier = 1 if info.origin == "embedded" else 0
         self.ipv4_only = info.ip_version == 4
         self.path = info.path
-        self.map: Callable[[Any], dict[str, Any]] = _facts_embedded if info.origin == "embedded" else _facts
+        self.embedded = info.origin == "embedded"
+        # field path -> source id (the embedded database's inputs differ per field)
+        self.ids = {p: src.id for p, src in components.items()}
+        for p in ("location.country", "registered_country", "asn.number", "asn.name", "asn.network"):
+            self.ids.setdefault(p, source.id)
+        # network key (prefix bits << 8 | prefix length) -> the network's ranges, per IP version
+        self.memo4: dict[int, Ranges] = {}
+        self.memo6: dict[int, Ranges] = {}
+        self.shapes: dict[Any, object] = {}  # a record's key -> its Fields or _Shape (None: it gives nothing)
+        self.shared: dict[tuple[str, type, Any], tuple[str, Any, str]] = {}  # (path, class, value) -> its field
+        self.network_field = ("asn.network", None, self.ids["asn.network"])  # the value is the range's prefix
+
+    def read_error(self, address: str, exc: BaseException) -> str:
+        return f"{self.path}: lookup of {address} failed ({_LOOKUP_PREFIX.sub('', _one_line(exc))})"
+
+    def facts(self, data: Any, plen: int, version: int, n: int) -> Ranges:
+        """The facts of the network ``n`` falls in (``plen`` bits), made once per network."""
+        key = embedded_key(data) if self.embedded else None
+        if key is not None:
+            fields = self.shapes.get(key, _UNSEEN)
+            if fields is _UNSEEN:
+                fields = self.shapes[key] = self._embedded_fields(key)
+            if fields is None:
+                return NO_RANGES
+            cc, rc, asn, name = key
+        else:
+            shape = self._shape(data)
+            if shape is None:
+                return NO_RANGES
+            fields, asn, name, cc, rc = shape
+        shift = (32 if version == 4 else 128) - plen
+        start = n >> shift << shift
+        return (make_fact(start, start + (1 << shift) - 1, version, self.source.id, None, None, asn, name, cc, rc,
+                          None, None, None, None, None, None, None, fields),)
+
+    # Many networks share one answer (an AS, a country): they share its fields; and answers share the
+    # fields they have in common (a country, a city's name or time zone), so that a long run keeps few
+    # objects for the garbage collector to look at.
+    def _field(self, path: str, value: Any) -> tuple[str, Any, str]:
+        key = (path, value.__class__, value)  # the class too: True == 1 == 1.0 as keys
+        got = self.shared.get(key)
+        if got is None:
+            got = self.shared[key] = (path, value, self.ids.get(path, self.source.id))
+        return got
+
+    def _embedded_fields(self, key: tuple[str | None, str | None, int | None, str | None]) -> Fields | None:
+        cc, rc, asn, name = key
+        ids = self.ids
+        fields: list[tuple[str, Any, str]] = []
+        if cc is not None:
+            fields.append(self._field("location.country", cc))
+        if rc is not None:
+            fields.append(self._field("registered_country", rc))
+        if asn is not None:  # an AS's own fields: shared through the fields of the AS's networks
+            fields.append(("asn.number", asn, ids["asn.number"]))
+            if name is not None:
+                fields.append(("asn.name", name, ids["asn.name"]))
+        return self._finish(fields, asn)
+
+    def _shape(self, data: Any) -> _Shape | None:
+        """Any other record, through the general mapper. Records that give the same (an AS, a country)
+        share their fields; a record with coordinates is a place of its own and is not looked for again."""
+        facts = _facts(data)
+        if not facts:
+            return None
+        own = "location.latitude" in facts
+        if not own:
+            # One flat tuple (paths, value classes, values): cheap to keep, and True == 1 == 1.0 stay apart.
+            key = (*facts, *map(type, facts.values()), *facts.values())
+            shape = self.shapes.get(key, _UNSEEN)
+            if shape is not _UNSEEN:
+                return shape  # type: ignore[return-value]
+        fields = self._finish([self._field(p, v) for p, v in facts.items()], facts.get("asn.number"))
+        shape = None if fields is None else (fields, facts.get("asn.number"), facts.get("asn.name"),
+                                             facts.get("location.country"), facts.get("registered_country"))
+        if not own:
+            self.shapes[key] = shape
+        return shape
+
+    def _finish(self, fields: list[tuple[str, Any, str]], asn: Any) -> Fields | None:
+        if not fields:
+            return None
+        if asn is not None:
+            fields.append(self.network_field)
+        return tuple(fields)
 
 
-class MmdbProvider:
+class MmdbProvider(Provider):
     """Facts from the given, discovered and embedded MaxMind-format databases.
 
     Databases that cannot be opened are left out and described in ``problems`` (one line each,
-    ``"<path>: <reason>"``); the others still answer. A lookup that fails inside one database adds a
-    one-line error naming it to ``record.errors`` and the other databases still answer.
+    ``"<path>: <reason>"``); the others still answer. A lookup that fails inside one database is a
+    one-line error naming it in that address's ``Facts.errors``, and the other databases still answer.
     """
+
+    name = "mmdb"
+    problem_kind = "database"
 
     def __init__(
         self,
@@ -364,8 +420,7 @@ class MmdbProvider:
         use_embedded: bool = True,
         discover: bool = True,
     ) -> None:
-        self.problems: list[str] = []
-        self.errors: list[DatabaseError] = []  # the same problems, as exceptions
+        self.errors: list[DatabaseError] = []  # the problems, as exceptions
         self._dbs: list[_Db] = []
         self._ids: set[str] = set()
         seen: set[str] = set()
@@ -499,190 +554,93 @@ class MmdbProvider:
             out.extend(db.info.sources)
         return out
 
-    def _lookup(self, db: _Db, address: str, record: AddressRecord) -> tuple[dict[str, Any], int] | None:
-        if db.ipv4_only and ":" in address:
-            return None  # an IPv4-only database knows nothing of IPv6 addresses
-        try:
-            data, plen = db.get(address)
-        except Exception as exc:  # a corrupt tree or data section: this database, this address
-            reason = _LOOKUP_PREFIX.sub("", _one_line(exc))
-            record.errors.append(f"{db.path}: lookup of {address} failed ({reason})")
-            return None
-        if data is None:
-            return None
-        facts = db.map(data)
-        return (facts, plen) if facts else None
-
-    @staticmethod
-    def _apply(
-        record: AddressRecord,
-        db: _Db,
-        facts: dict[str, Any],
-        plen: int,
-        address: str,
-        winners: dict[str, tuple[int, int, int]] | None = None,
-        index: int = 0,
-    ) -> None:
-        # Inlined record.note(): this runs once per field per address.
-        prov, srcs, by_path, default = record.provenance, record.sources, db.by_path, db.source
-        for path, value in facts.items():
-            if winners is not None and winners[_SLOT.get(path, path)][2] != index:
-                continue  # another database is more specific for this field
-            attr = _LOC.get(path)
-            if attr is not None:
-                setattr(record.location, attr, value)
-            elif path == "registered_country":
-                record.registered_country = value
-            elif path == "asn.number":
-                asn = record.asn
-                if asn is None:
-                    asn = record.asn = AsnInfo()
-                asn.number = value
-                asn.network = _network(address, plen)
-                src = by_path.get("asn.network", default)
-                prov["asn.network"] = src.id
-                if src.id not in srcs:
-                    srcs[src.id] = src
-            elif path == "asn.name":
-                asn = record.asn
-                if asn is None:
-                    asn = record.asn = AsnInfo()
-                asn.name = value
-            else:
-                record.traits[path[7:]] = value
-            src = by_path.get(path, default)
-            prov[path] = src.id
-            if src.id not in srcs:
-                srcs[src.id] = src
-
-    def enrich(self, records: list[AddressRecord]) -> None:
+    def facts_many(self, addresses: Addresses) -> Facts:
+        """Each address's ranges, most specific first: user databases before the embedded one, then
+        the longest prefix, then the order given. One read per database and address."""
         dbs = self._dbs
         if not dbs:
-            return
-        # Every object made here stays referenced by the records, so cyclic collections during the
-        # batch find nothing to free; pausing them halves the time of a large batch.
-        paused = gc.isenabled()
-        if paused:
-            gc.disable()
-        try:
-            if len(dbs) == 1 and dbs[0].map is _facts_embedded:
-                self._enrich_embedded(dbs[0], records)
-            else:
-                self._enrich(dbs, records)
-        finally:
-            if paused:
-                gc.enable()
+            return Facts.none(len(addresses))
+        if len(dbs) == 1:
+            return self._single(dbs[0], addresses)
+        return self._merged(dbs, addresses)
 
-    def _enrich_embedded(self, db: _Db, records: list[AddressRecord]) -> None:
-        """The common case (only the embedded database) without the general mapping and merging."""
-        get, by_path, default = db.get, db.by_path, db.source
-        s_c = by_path.get("location.country", default)
-        s_r = by_path.get("registered_country", default)
-        s_a = by_path.get("asn.number", default)
-        id_c, id_r, id_a = s_c.id, s_r.id, s_a.id
-        network = _network
-        for record in records:
-            lt = record.looked_through
-            if lt is None:
-                if record.special is not None:
-                    continue
-                address = record.address
-            else:
-                address = lt.ipv4
-            try:
-                d, plen = get(address)
-            except Exception as exc:
-                reason = _LOOKUP_PREFIX.sub("", _one_line(exc))
-                record.errors.append(f"{db.path}: lookup of {address} failed ({reason})")
-                continue
-            if d is None:
+    @staticmethod
+    def _single(db: _Db, addresses: Addresses) -> Facts:
+        """One database (the common case: the embedded one): its network's range is the answer."""
+        out = Facts()
+        ranges, errors, nothing = out.ranges, out.errors, NO_RANGES
+        put = ranges.append
+        get, v4only, memo4, memo6, make = db.get, db.ipv4_only, db.memo4, db.memo6, db.facts
+        for text, v, n in addresses:
+            if v == 6 and v4only:
+                put(nothing)  # an IPv4-only database knows nothing of IPv6 addresses
                 continue
             try:
-                c = d.get("country")
-                cc = None if c is None else c["iso_code"]
-                c = d.get("registered_country")
-                rc = None if c is None else c["iso_code"]
-                n = d.get("autonomous_system_number")
-                name = None if n is None else d.get("autonomous_system_organization")
-            except (AttributeError, KeyError, TypeError):
-                cc = rc = 0  # not the layout we wrote: the general path below copes
-            if not (
-                (cc is None or type(cc) is str)
-                and (rc is None or type(rc) is str)
-                and (n is None or (type(n) is int and n > 0))
-                and (name is None or type(name) is str)
-            ):
-                facts = _facts(d)
-                if facts:
-                    self._apply(record, db, facts, plen, address)
+                data, plen = get(text)
+            except Exception as exc:  # a corrupt tree or data section: this database, this address
+                errors[len(ranges)] = (db.read_error(text, exc),)
+                put(nothing)
                 continue
-            prov, srcs = record.provenance, record.sources
-            if cc is not None:
-                record.location.country = cc
-                prov["location.country"] = id_c
-                srcs[id_c] = s_c
-            if rc is not None:
-                record.registered_country = rc
-                prov["registered_country"] = id_r
-                srcs[id_r] = s_r
-            if n is not None:
-                record.asn = AsnInfo(n, name, network(address, plen))
-                prov["asn.number"] = prov["asn.network"] = id_a
-                if name is not None:
-                    prov["asn.name"] = id_a
-                srcs[id_a] = s_a
-
-    def _enrich(self, dbs: list[_Db], records: list[AddressRecord]) -> None:
-        lookup, apply = self._lookup, self._apply
-        single = dbs[0] if len(dbs) == 1 else None
-        for record in records:
-            # record.needs_lookup and record.attributed, inlined for the hot path.
-            lt = record.looked_through
-            if lt is None:
-                if record.special is not None:
-                    continue
-                address = record.address
+            if data is None:
+                put(nothing)
+            elif v == 4:
+                key = n >> (32 - plen) << 8 | plen
+                r = memo4.get(key)
+                if r is None:
+                    r = memo4[key] = make(data, plen, 4, n)
+                put(r)
             else:
-                address = lt.ipv4
-            if single is not None:
-                hit = lookup(single, address, record)
-                if hit is not None:
-                    apply(record, single, hit[0], hit[1], address)
-                continue
-            hits: list[tuple[_Db, dict[str, Any], int]] = []
-            for db in dbs:
-                hit = lookup(db, address, record)
-                if hit is not None:
-                    hits.append((db, hit[0], hit[1]))
+                key = n >> (128 - plen) << 8 | plen
+                r = memo6.get(key)
+                if r is None:
+                    r = memo6[key] = make(data, plen, 6, n)
+                put(r)
+        return out
+
+    @staticmethod
+    def _merged(dbs: list[_Db], addresses: Addresses) -> Facts:
+        out = Facts()
+        put = out.ranges.append
+        ranked = [(k, db, db.get, db.tier, db.ipv4_only, db.memo4, db.memo6) for k, db in enumerate(dbs)]
+        for i, (text, v, n) in enumerate(addresses):
+            # (tier, -prefix length, order, the network's fact): sorted, the most specific source first
+            hits: list[tuple[int, int, int, Ranges]] = []
+            for k, db, get, tier, v4only, memo4, memo6 in ranked:
+                if v == 6 and v4only:
+                    continue
+                try:
+                    data, plen = get(text)
+                except Exception as exc:
+                    out.errors[i] = (*out.errors.get(i, ()), db.read_error(text, exc))
+                    continue
+                if data is None:
+                    continue
+                if v == 4:
+                    key = n >> (32 - plen) << 8 | plen
+                    r = memo4.get(key)
+                    if r is None:
+                        r = memo4[key] = db.facts(data, plen, 4, n)
+                else:
+                    key = n >> (128 - plen) << 8 | plen
+                    r = memo6.get(key)
+                    if r is None:
+                        r = memo6[key] = db.facts(data, plen, 6, n)
+                if r:
+                    hits.append((tier, -plen, k, r))
             if not hits:
-                continue
-            if len(hits) == 1:
-                db, facts, plen = hits[0]
-                apply(record, db, facts, plen, address)
-                continue
-            # Best source per slot: user database before embedded, then longest prefix, then order.
-            best: dict[str, tuple[int, int, int]] = {}
-            for i, (db, facts, plen) in enumerate(hits):
-                rank = (db.tier, -plen, i)
-                for path in facts:
-                    slot = _SLOT.get(path, path)
-                    cur = best.get(slot)
-                    if cur is None or rank < cur:
-                        best[slot] = rank
-            for i, (db, facts, plen) in enumerate(hits):
-                apply(record, db, facts, plen, address, best, i)
+                put(NO_RANGES)
+            elif len(hits) == 1:
+                put(hits[0][3])  # one database answered: its network's own tuple
+            else:
+                hits.sort()  # the order number is unique: facts themselves are never compared
+                put(tuple([h[3][0] for h in hits]))
+        return out
 
     def close(self) -> None:
         for db in self._dbs:
             with contextlib.suppress(Exception):  # a reader already closed: nothing left to release
                 db.reader.close()
         self._dbs = []
-
-    def __enter__(self) -> MmdbProvider:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def _age(built: datetime | None) -> int | None:

@@ -5,14 +5,15 @@ Public names::
     RdapProvider     providers.base.Provider filling holder, registry_chain, network, abuse
     RdapClient       plain synchronous client; AsyncRdapClient is the same, async
     RdapConfig       bootstrap source, URL rewrites, limits, deadline, cache, evidence
-    RdapCache        the SQLite cache (``ipowner cache``)
+    RdapCache        the SQLite cache (``ipowner cache``); CacheError when it cannot be read, CACHE_FILE its name
     MockTransport    answers from a table or a function, for unit tests
     run_summary      one line on a run: requests, cache use, failures counted by kind
 
 Everything else is private; errors are the ``ipowner.errors.RdapError`` family.
 """
 
-from ipowner.providers.rdap._cache import RdapCache
+from ipowner.providers.rdap._cache import FILE_NAME as CACHE_FILE
+from ipowner.providers.rdap._cache import CacheError, RdapCache
 from ipowner.providers.rdap._client import Answer, AsyncRdapClient, AutnumAnswer, RdapClient, RunStats
 from ipowner.providers.rdap._config import Limit, RdapConfig, Rewriter
 from ipowner.providers.rdap._exceptions import (
@@ -34,10 +35,12 @@ from ipowner.providers.rdap._summary import failures_text, is_rdap_reason, run_s
 from ipowner.providers.rdap._transports import BaseTransport, MockTransport, Request, Response
 
 __all__ = [
+    "CACHE_FILE",
     "Answer",
     "AsyncRdapClient",
     "AutnumAnswer",
     "BaseTransport",
+    "CacheError",
     "HTTPTransport",
     "Limit",
     "MockTransport",

@@ -190,7 +190,7 @@ def cache_range(
 def _range_text(version: int, lo: int, hi: int) -> str:
     first, last = (ipaddress.IPv4Address(lo), ipaddress.IPv4Address(hi)) if version == 4 else (
         ipaddress.IPv6Address(lo), ipaddress.IPv6Address(hi))
-    nets = list(ipaddress.summarize_address_range(first, last))  # type: ignore[type-var]
+    nets = list(ipaddress.summarize_address_range(first, last))
     return str(nets[0]) if len(nets) == 1 else f"{first} - {last}"
 
 
