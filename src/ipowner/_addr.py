@@ -6,7 +6,7 @@ zone ids), so what it accepts is also what ``ipaddress`` accepts, and anything i
 ``parse_address``, which keeps ``ipaddress``'s messages and edge cases.
 
 An ``Address`` is a plain tuple ``(text, version, value)``: the canonical text (RFC 5952, an IPv4-mapped
-address with its dotted quad, as ``model.address.canonical_address`` writes it), 4 or 6, and the
+address with its dotted quad, as ``canonical`` below writes it), 4 or 6, and the
 address as an integer. A plain tuple costs a quarter of a named one, and batches hold one per address.
 """
 

@@ -6,7 +6,6 @@ Each populated field has an entry in ``provenance`` (dotted field path -> ``Sour
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
@@ -14,17 +13,6 @@ from typing import Any, ClassVar
 from ipowner.model.kinds import ChainRole, HolderRule, Mechanism
 from ipowner.model.serialize import from_plain, plain, record_from_plain
 from ipowner.model.sources import SourceInfo
-
-
-def canonical_address(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
-    """RFC 5952 text form, the same on every Python version (IPv4-mapped keeps its dotted quad)."""
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            return f"::ffff:{ip.ipv4_mapped}"
-        if ip.scope_id:
-            ip = ipaddress.IPv6Address(int(ip))
-    return str(ip)
-
 
 # Version of the JSON document `ipowner lookup --format json|jsonl` writes (see docs/schema.md).
 SCHEMA_LOOKUP = "ipowner.lookup/1"
