@@ -19,8 +19,8 @@ from click.testing import CliRunner
 from capture_support import DATA, all_readers
 from dpkt_oracle import oracle_traffic
 from ipowner import traffic
-from ipowner.capture.core import core_available
 from ipowner.capture import traffic as traffic_module
+from ipowner.capture.core import core_available
 from ipowner.cli import cli
 from ipowner.cli.commands import cli as _registered  # noqa: F401 - registers the subcommands
 
