@@ -145,6 +145,14 @@ def test_a_damaged_compressed_capture_keeps_what_was_read(tmp_path, kind):
     _one_line_and_exit_4(bad, kind, "damaged")
 
 
+@pytest.mark.parametrize("head", ["1f8b08006a756e6b6a756e6b", "425a6839", "fd377a585a00", "28b52ffd"])
+def test_a_compressed_stream_that_stops_in_its_header(tmp_path, head):
+    path = tmp_path / "header-only"
+    path.write_bytes(bytes.fromhex(head))
+    kind = {"1f": "gzip", "42": "bzip2", "fd": "xz", "28": "zstd"}[head[:2]]
+    _one_line_and_exit_4(path, kind, "nothing came out before it")
+
+
 def test_a_decompression_bomb_is_stopped(tmp_path, monkeypatch):
     monkeypatch.setattr(traffic_module, "BOMB_FLOOR", 1 << 20)  # the budget's floor, small for a quick test
     header = bytes.fromhex("d4c3b2a1020004000000000000000000ffff000001000000")

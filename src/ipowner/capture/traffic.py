@@ -221,8 +221,8 @@ class _Decompressed:
 
     def _stop(self, why: str) -> None:
         self.ended = True
-        self.problem = (f"{self.kind}-compressed input: {why}; reading stopped there, the {self.out} bytes "
-                        "decompressed before it are read")
+        kept = f"the {self.out} bytes decompressed before it are read" if self.out else "nothing came out before it"
+        self.problem = f"{self.kind}-compressed input: {why}; reading stopped there, {kept}"
         self.problem_at = len(self.info.warnings)
 
     def close(self) -> None:
