@@ -40,6 +40,12 @@ PYTHON_ONLY = {
     "FRAGMENT_OWNERS_KEEP": "the engine prunes both owner maps",
     "DNS_SEEN_MAX": "DNS answers are read in Python",
     "HELLOS_SEEN_MAX": "hellos are recorded in Python",
+    "TIME_FIRST": "packet times are checked when pairs become destinations (aggregate.py)",
+    "TIME_LAST": "packet times are checked when pairs become destinations (aggregate.py)",
+    "QUIC_INITIAL_SALTS": "QUIC Initials are decrypted in Python",
+    "QUIC_VERSIONS": "QUIC Initials are decrypted in Python",
+    "QUIC_GREASE_MASK": "QUIC Initials are recognised in Python",
+    "QUIC_GREASE": "QUIC Initials are recognised in Python",
 }
 
 

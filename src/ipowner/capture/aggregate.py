@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ipowner.capture.engine import Engine, Pair, port_label, scope_of
 from ipowner.capture.formats import CAPTURE_FORMATS
+from ipowner.capture.rules import TIME_FIRST, TIME_LAST
 from ipowner.model.counts import Counts
 from ipowner.model.kinds import ByteKind, Concealment, Scope
 from ipowner.model.traffic import AppSummary, Destination, DeviceSummary, InputInfo, TrafficResult
@@ -50,8 +51,12 @@ def aggregate(engine: Engine, infos: list[InputInfo]) -> TrafficResult:
     dev_remotes: dict[str, set[str]] = {}
     l2b: dict[str, bool] = {}
     timeline: dict[str, dict[float, list[int]]] = {}
+    untimed = 0  # pairs with a packet time no calendar holds
     for (dev, remote, app), p in engine.pairs.items():
         counts = pair_counts(p, byte_kind)
+        first, last = _when(p.first_seen), _when(p.last_seen)
+        if (first is None) != (p.first_seen is None) or (last is None) != (p.last_seen is None):
+            untimed += 1
         tl_flip = False
         if given and remote in given and dev not in given and dev is not None:
             # The pair's "device" is the peer of a device the user named: count it from the named side.
@@ -62,8 +67,8 @@ def aggregate(engine: Engine, infos: list[InputInfo]) -> TrafficResult:
         if d is None:
             d = dests[remote] = Destination(address=remote)
         d.add(counts)
-        d.first_seen = _min(d.first_seen, p.first_seen)
-        d.last_seen = _max(d.last_seen, p.last_seen)
+        d.first_seen = _min(d.first_seen, first)
+        d.last_seen = _max(d.last_seen, last)
         for key in p.ports:
             port = port_label(key)
             if port not in d.ports:
@@ -75,6 +80,8 @@ def aggregate(engine: Engine, infos: list[InputInfo]) -> TrafficResult:
         l2b[remote] = l2b.get(remote, False) or p.l2_broadcast
         tl = timeline.setdefault(remote, {})
         for bk, (s, r) in p.timeline.items():
+            if _when(bk * engine.bucket) is None:
+                continue
             slot = tl.setdefault(bk, [0, 0])
             slot[0] += r if tl_flip else s
             slot[1] += s if tl_flip else r
@@ -83,8 +90,8 @@ def aggregate(engine: Engine, infos: list[InputInfo]) -> TrafficResult:
             if v is None:
                 v = devs[dev] = DeviceSummary(address=dev)
             v.add(counts)
-            v.first_seen = _min(v.first_seen, p.first_seen)
-            v.last_seen = _max(v.last_seen, p.last_seen)
+            v.first_seen = _min(v.first_seen, first)
+            v.last_seen = _max(v.last_seen, last)
             dev_remotes.setdefault(dev, set()).add(remote)
             if app and app not in v.apps:
                 v.apps.append(app)
@@ -108,11 +115,21 @@ def aggregate(engine: Engine, infos: list[InputInfo]) -> TrafficResult:
     res.app_summaries = sorted(apps.values(), key=lambda a: (-a.bytes_total, a.app))
     b = engine.bucket
     res.timeline = {addr: [(bk * b, s, r) for bk, (s, r) in sorted(tl.items())] for addr, tl in timeline.items() if tl}
+    if untimed:
+        res.warnings.append(f"{untimed} flow{'s' if untimed != 1 else ''} carry packet times no calendar date holds "
+                            "(damaged records): their times are unknown, their bytes are counted")
+    for info in infos:
+        info.first_seen, info.last_seen = _when(info.first_seen), _when(info.last_seen)
     firsts = [d.first_seen for d in res.destinations if d.first_seen is not None]
     lasts = [d.last_seen for d in res.destinations if d.last_seen is not None]
     if len(infos) == 1 and firsts:
         infos[0].first_seen, infos[0].last_seen = min(firsts), max(lasts)
     return res
+
+
+def _when(t: float | None) -> float | None:
+    """A packet time, or None when no calendar date holds it (see ``rules.TIME_FIRST``)."""
+    return t if t is not None and TIME_FIRST <= t <= TIME_LAST else None
 
 
 def _port_key(p: str) -> tuple[str, int]:

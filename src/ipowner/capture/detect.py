@@ -11,6 +11,25 @@ HEAD = 8192  # bytes looked at
 
 PCAPDROID_HEADER = "IPProto,SrcIP,SrcPort,DstIp,DstPort,UID"
 
+# Compressed inputs, by their magic numbers (RFC 1952, the bzip2 and xz file formats, RFC 8878): the
+# content decides, never the file name. gzip also needs its method byte (8, deflate); bzip2 its block size.
+COMPRESSION_MAGICS: tuple[tuple[bytes, str], ...] = (
+    (b"\x1f\x8b\x08", "gzip"),
+    (b"\xfd7zXZ\x00", "xz"),
+    (b"\x28\xb5\x2f\xfd", "zstd"),
+)
+COMPRESSION_HEAD = 6  # bytes enough to tell every compression above
+
+
+def compression(head: bytes) -> str | None:
+    """'gzip' | 'bzip2' | 'xz' | 'zstd' when ``head`` opens a compressed stream, else None."""
+    for magic, kind in COMPRESSION_MAGICS:
+        if head.startswith(magic):
+            return kind
+    if head[:3] == b"BZh" and head[3:4] in b"123456789" and len(head) > 3:
+        return "bzip2"
+    return None
+
 
 def detect(head: bytes, *, csv_columns: bool = False) -> str:
     """'pcap' | 'pcapng' | 'zeek-tsv' | 'zeek-json' | 'pcapdroid-csv' | 'csv' | 'text' | 'empty' | 'binary'."""

@@ -164,6 +164,38 @@ GQUIC_MIN_HELLO: Final = 30  # a Google QUIC client hello is at least this long
 GQUIC_MARK: Final = b"Q0"  # its version (Q0xx), within the first GQUIC_MARK_WITHIN bytes
 GQUIC_MARK_WITHIN: Final = 16
 
+# QUIC versions whose Initial packets are decrypted. Initial salts from RFC 9001 section 5.2, RFC 9369 section
+# 3.3.1 and draft-ietf-quic-tls (drafts 23-28 share one, 29-32 another, 33-34 use the RFC's), as Wireshark,
+# lsquic and nDPI list them; Facebook's mvfst versions use the salt of the draft they follow (0xfaceb001:
+# draft 22; 0xfaceb002, 0xfaceb00e: draft 27); Google's T050/T051 carry a TLS ClientHello in IETF-style
+# Initials under salts of their own.
+QUIC_INITIAL_SALTS: Final = {
+    "draft-22": bytes.fromhex("7fbcdb0e7c66bbe9193a96cd21519ebd7a02644a"),
+    "draft-23": bytes.fromhex("c3eef712c72ebb5a11a7d2432bb46365bef9f502"),
+    "draft-29": bytes.fromhex("afbfec289993d24c9e9786f19c6111e04390a899"),
+    "v1": bytes.fromhex("38762cf7f55934b34d179ae6a4c80cadccbb7f0a"),
+    "v2": bytes.fromhex("0dede3def700a6db819381be6e269dcbf9bd2ed9"),
+    "t050": bytes.fromhex("7ff579e5acd072915580304c43a2367c60488310"),
+    "t051": bytes.fromhex("7a4edef4e7ccee5fa4506c19124fc8ccda6e033d"),
+}
+# version -> (its salt above, its HKDF label prefix, the long-header type bits of its Initial packets)
+QUIC_VERSIONS: Final[dict[int, tuple[str, bytes, int]]] = {
+    0x00000001: ("v1", b"quic ", 0),
+    0x6B3343CF: ("v2", b"quicv2 ", 1),
+    **{0xFF000000 + d: ("draft-23", b"quic ", 0) for d in range(23, 29)},
+    **{0xFF000000 + d: ("draft-29", b"quic ", 0) for d in range(29, 33)},
+    **{0xFF000000 + d: ("v1", b"quic ", 0) for d in (33, 34)},
+    0xFACEB001: ("draft-22", b"quic ", 0),
+    0xFACEB002: ("draft-23", b"quic ", 0),
+    0xFACEB00E: ("draft-23", b"quic ", 0),
+    0x54303530: ("t050", b"quic ", 0),
+    0x54303531: ("t051", b"quic ", 0),
+}
+# Versions of the form 0x?a?a?a?a are reserved to exercise version negotiation (RFC 9000 section 15): QUIC
+# still, with nothing to decrypt; the client's next datagrams are looked at.
+QUIC_GREASE_MASK: Final = 0x0F0F0F0F
+QUIC_GREASE: Final = 0x0A0A0A0A
+
 # ---------------------------------------------------------------- concealment
 
 # Names that serve DNS over HTTPS: a ClientHello naming one of them hides the real lookups.
@@ -207,6 +239,10 @@ FINISHED_GRACE: Final = 10.0  # after FIN/RST, wait this long for stragglers bef
 SWEEP_MASK: Final = (1 << 16) - 1  # the flow table is swept every 65536 frames
 FULL_SWEEP_EVERY: Final = 16  # sweeps between scans of every live flow for idleness (others: finished ones)
 DEFAULT_BUCKET: Final = 60.0  # seconds per timeline bucket unless the caller chooses
+# Packet times a calendar date can hold (1970-01-01 to 9999-12-31 UTC); a record stamped outside is damaged
+# or hostile, and its time is unknown (its bytes still count).
+TIME_FIRST: Final = 0.0
+TIME_LAST: Final = 253402300799.0
 
 # Bounds on what the engine remembers (memory follows destinations, not packets)
 ADDRESS_TEXTS_MAX: Final = 1 << 20  # raw address -> text, cleared when larger

@@ -50,10 +50,17 @@ def iso(value: datetime | date | None) -> str | None:
 
 
 def epoch_iso(t: float | None) -> str | None:
-    """Epoch seconds as ISO 8601 UTC (microseconds kept when there are any); None stays None."""
+    """Epoch seconds as ISO 8601 UTC (microseconds kept when there are any); None stays None.
+
+    A time no calendar date can hold (a capture's corrupt timestamp, year 586524) is unknown: None,
+    never an error that would cost the rest of the output.
+    """
     if t is None:
         return None
-    return iso(datetime.fromtimestamp(t, tz=UTC))
+    try:
+        return iso(datetime.fromtimestamp(t, tz=UTC))
+    except (ValueError, OverflowError, OSError):
+        return None
 
 
 def parse_time(text: str | None) -> datetime | None:

@@ -1,6 +1,8 @@
 """QUIC Initial packets: derive the client's Initial keys from the Destination Connection ID
-(RFC 9001 section 5, RFC 9369 for v2), remove header protection, decrypt, and collect CRYPTO frames
-until the ClientHello is complete; and the Google QUIC client hello that came before, in clear.
+(RFC 9001 section 5, RFC 9369 for v2; every version in rules.QUIC_VERSIONS), remove header protection,
+decrypt, and collect CRYPTO frames until the ClientHello is complete; and the Google QUIC client hello that
+came before, in clear. A datagram may hold several packets (RFC 9000 section 12.2): they are walked, so an
+Initial after a 0-RTT or Handshake packet is found.
 """
 
 from __future__ import annotations
@@ -13,17 +15,18 @@ from ipowner.capture.rules import (
     GQUIC_MARK,
     GQUIC_MARK_WITHIN,
     GQUIC_MIN_HELLO,
+    QUIC_GREASE,
+    QUIC_GREASE_MASK,
+    QUIC_INITIAL_SALTS,
     QUIC_LONG_HEADER,
     QUIC_MIN_INITIAL,
+    QUIC_VERSIONS,
 )
 
 # version -> (initial salt, label prefix, Initial packet type bits)
 _VERSIONS: dict[int, tuple[bytes, bytes, int]] = {
-    0x00000001: (bytes.fromhex("38762cf7f55934b34d179ae6a4c80cadccbb7f0a"), b"quic ", 0),
-    0x6B3343CF: (bytes.fromhex("0dede3def700a6db819381be6e269dcbf9bd2ed9"), b"quicv2 ", 1),
+    version: (QUIC_INITIAL_SALTS[salt], prefix, initial) for version, (salt, prefix, initial) in QUIC_VERSIONS.items()
 }
-for _draft in (29, 30, 31, 32, 33, 34):
-    _VERSIONS[0xFF000000 + _draft] = (bytes.fromhex("afbfec289993d24c9e9786f19c6111e04390a899"), b"quic ", 0)
 
 
 def _expand_label(secret: bytes, label: bytes, length: int) -> bytes:
@@ -48,23 +51,28 @@ def _varint(buf: bytes, p: int) -> tuple[int, int]:
     return v, p + ln
 
 
+def is_greased(version: int) -> bool:
+    """A version of the form 0x?a?a?a?a, reserved to exercise version negotiation (RFC 9000 section 15)."""
+    return version & QUIC_GREASE_MASK == QUIC_GREASE
+
+
 def is_client_initial(payload: bytes) -> bool:
+    """Whether a client datagram starts QUIC: a long-header packet of a version read here (its Initial may
+    follow a 0-RTT packet in the datagram, or come in the next datagram) or of a greased version (QUIC,
+    with nothing to decrypt: the client's next datagrams are looked at)."""
     if len(payload) < QUIC_MIN_INITIAL or not payload[0] & QUIC_LONG_HEADER:
         return False
     version = int.from_bytes(payload[1:5], "big")
-    spec = _VERSIONS.get(version)
-    return spec is not None and ((payload[0] >> 4) & 3) == spec[2]
+    return version in _VERSIONS or is_greased(version)
 
 
 class QuicInitialState:
     """One client flow's Initial keys and the CRYPTO bytes gathered so far."""
 
-    __slots__ = ("key", "iv", "hp", "crypto", "done")
+    __slots__ = ("keys", "crypto", "done")
 
     def __init__(self) -> None:
-        self.key: bytes | None = None
-        self.iv = b""
-        self.hp = b""
+        self.keys: dict[int, tuple[bytes, bytes, bytes]] = {}  # version -> (key, iv, header protection key)
         self.crypto: dict[int, bytes] = {}
         self.done = False
 
@@ -78,44 +86,64 @@ class QuicInitialState:
             raise PayloadError(f"undecodable QUIC Initial ({type(exc).__name__})") from None
 
     def _feed(self, d: bytes) -> ClientHello | None:
+        """Walk the coalesced long-header packets of one datagram; decrypt each Initial among them."""
+        p, n = 0, len(d)
+        while n - p >= QUIC_MIN_INITIAL and d[p] & QUIC_LONG_HEADER:
+            version = int.from_bytes(d[p + 1 : p + 5], "big")
+            spec = _VERSIONS.get(version)
+            if spec is None:
+                return None  # greased, or a version switched to that is not read here
+            ptype = (d[p] >> 4) & 3
+            initial = ptype == spec[2]
+            if ptype == (spec[2] + 3) & 3:
+                return None  # Retry (a server's): no length, nothing of the client's
+            q = p + 5
+            dcil = d[q]
+            dcid = d[q + 1 : q + 1 + dcil]
+            q += 1 + dcil
+            q += 1 + d[q]  # source connection ID
+            if initial:
+                token_len, q = _varint(d, q)
+                q += token_len
+            length, q = _varint(d, q)
+            end = q + length
+            if end > n:
+                raise ValueError("short QUIC packet")
+            if initial:
+                self._initial(d, p, q, end, dcid, version, spec)
+                hello = self._client_hello()
+                if hello is not None or self.done:
+                    return hello
+            p = end  # 0-RTT and Handshake packets are stepped over
+        return None
+
+    def _initial(self, d: bytes, start: int, pn_off: int, end: int, dcid: bytes, version: int,
+                 spec: tuple[bytes, bytes, int]) -> None:
+        """Remove the header protection of the Initial at ``d[start:end]``, decrypt it, read its frames."""
         from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-        if not is_client_initial(d):
-            return None
-        version = int.from_bytes(d[1:5], "big")
-        salt, prefix, _ = _VERSIONS[version]
-        p = 5
-        dcil = d[p]
-        dcid = d[p + 1 : p + 1 + dcil]
-        p += 1 + dcil
-        scil = d[p]
-        p += 1 + scil
-        token_len, p = _varint(d, p)
-        p += token_len
-        length, p = _varint(d, p)
-        pn_off = p
-        if self.key is None:
-            initial = hmac.digest(salt, dcid, "sha256")
-            secret = _expand_label(initial, b"client in", 32)
-            self.key = _expand_label(secret, prefix + b"key", 16)
-            self.iv = _expand_label(secret, prefix + b"iv", 12)
-            self.hp = _expand_label(secret, prefix + b"hp", 16)
+        keys = self.keys.get(version)
+        if keys is None:  # from the first Initial's DCID: the client keeps those keys when its DCID changes
+            salt, prefix, _ = spec
+            secret = _expand_label(hmac.digest(salt, dcid, "sha256"), b"client in", 32)
+            keys = self.keys[version] = (_expand_label(secret, prefix + b"key", 16),
+                                         _expand_label(secret, prefix + b"iv", 12),
+                                         _expand_label(secret, prefix + b"hp", 16))
+        key, iv, hp = keys
         sample = d[pn_off + 4 : pn_off + 20]
-        if len(sample) < 16 or pn_off + length > len(d):
+        if len(sample) < 16 or pn_off + 20 > end:
             raise ValueError("short Initial")
-        enc = Cipher(algorithms.AES(self.hp), modes.ECB()).encryptor()
+        enc = Cipher(algorithms.AES(hp), modes.ECB()).encryptor()
         mask = enc.update(sample) + enc.finalize()
-        first = d[0] ^ (mask[0] & 0x0F)
+        first = d[start] ^ (mask[0] & 0x0F)
         pn_len = (first & 3) + 1
         pn_bytes = bytes(d[pn_off + i] ^ mask[1 + i] for i in range(pn_len))
-        header = bytes([first]) + d[1:pn_off] + pn_bytes
+        header = bytes([first]) + d[start + 1 : pn_off] + pn_bytes
         pn = int.from_bytes(pn_bytes, "big")
-        nonce = (int.from_bytes(self.iv, "big") ^ pn).to_bytes(12, "big")
-        ciphertext = d[pn_off + pn_len : pn_off + length]
-        plain = AESGCM(self.key).decrypt(nonce, ciphertext, header)
+        nonce = (int.from_bytes(iv, "big") ^ pn).to_bytes(12, "big")
+        plain = AESGCM(key).decrypt(nonce, d[pn_off + pn_len : end], header)
         self._frames(plain)
-        return self._client_hello()
 
     def _frames(self, f: bytes) -> None:
         p = 0
