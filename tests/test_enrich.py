@@ -286,3 +286,25 @@ def test_one_pass_then_closed(env) -> None:
         first = list(again.run(["8.8.8.8"]))[0]
         second = list(again.run("8.8.8.9"))[0]
         assert first.ranges[0] is second.ranges[0]
+
+
+def test_damaged_cache_rows_are_no_answer(env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cached row of a shape the client never stores is passed over, offline, by lookup() and enrich() alike,
+    through the cache's index (a large batch) and through its search (a small one)."""
+    import time
+
+    from ipowner.providers.rdap import RdapCache
+
+    folder = tmp_path / "damaged"
+    monkeypatch.setenv("IPOWNER_CACHE_DIR", str(folder))
+    cache = RdapCache(folder, ttl=3600)
+    cache.store(4, 0x08080800, 0x080808FF, url="https://r.example/ip/8.8.8.0", registry="arin", handle="X",
+                fetched=time.time(), leaf=True, bundle={"network": "not a response"})
+    cache.close()
+    many = [f"8.8.8.{i}" for i in range(100)]
+    for inputs in (many, many[:3]):
+        res = ipowner.lookup(inputs, offline=True, use_embedded=False, discover=False)
+        assert res.errors == [] and all(r.holder is None and r.errors == [] for r in res.records)
+        assert res.rdap is not None and res.rdap.not_cached == len(inputs)
+        with ipowner.enrich(inputs, use_embedded=False, discover=False) as run:
+            assert all(e.registration is None and e.errors == () for e in run)

@@ -22,7 +22,7 @@ from ipowner.errors import IpownerError
 from ipowner.model import Network, RangeFact, SourceInfo, SourceKind
 from ipowner.providers.base import NO_RANGES, Facts, Provider, Ranges
 from ipowner.providers.rdap import _registries
-from ipowner.providers.rdap._cache import CachedAnswer, CacheIndex, RdapCache, answer_range
+from ipowner.providers.rdap._cache import CachedAnswer, CacheIndex, RdapCache, answer_range, valid_bundle
 from ipowner.providers.rdap._client import (
     _INDEX_FROM,
     Answer,
@@ -31,6 +31,7 @@ from ipowner.providers.rdap._client import (
     RdapClient,
     RunStats,
     _drive,
+    _unexpected,
 )
 from ipowner.providers.rdap._config import RdapConfig
 from ipowner.providers.rdap._transports.base import BaseTransport
@@ -193,13 +194,13 @@ class RdapProvider(Provider):
                 else:
                     row = rows.get(rowid)
                     if row is None:
-                        cached = index.answer(rowid)
+                        cached = index.answer(rowid, valid_bundle)
                         row = rows[rowid] = (self._cached(client, text, cached), cached is not None)
                     got = row[0]
                     if row[1]:
                         hits += 1
                         if evidence:
-                            self._claims(client, text, index.answer(rowid))
+                            self._claims(client, text, index.answer(rowid, valid_bundle))
                 seen[text] = got
                 if progress is not None:
                     progress(len(seen), total)
@@ -220,7 +221,7 @@ class RdapProvider(Provider):
             text = address[0]
             got = seen.get(text)
             if got is None:
-                cached = find(text)
+                cached = find(text, valid_bundle)  # the rows the client would take
                 got = seen[text] = self._cached(client, text, cached)
                 if cached is not None:
                     hits += 1
@@ -239,6 +240,8 @@ class RdapProvider(Provider):
             ans = _drive(client.from_cache(address, cached))
         except IpownerError as exc:
             return f"RDAP: {exc}"
+        except Exception as exc:  # one cached answer's surprise costs its addresses, not the run (as in the client)
+            return _unexpected(exc)
         return self._ranges(ans, cached.version, cached.lo, cached.hi)
 
     @staticmethod
@@ -248,7 +251,7 @@ class RdapProvider(Provider):
             return
         try:
             ans = _drive(client.from_cache(address, cached))
-        except IpownerError:
+        except Exception:  # its facts already say why it could not be used
             return
         client._claims(address, ans)
 
