@@ -67,13 +67,13 @@ def cloud_text(r: dict[str, Any]) -> str | None:
 
 
 def shown_names(r: dict[str, Any], verbose: bool) -> tuple[list[str], str | None]:
-    """The names shown (with their sources) and what the rest are ("+12 more, certificate names")."""
+    """The names shown (with their sources) and what the rest are ("+12 more, all from the certificate")."""
     names: list[str] = r["hostname_sources"]
     if verbose or len(names) <= NAMES:
         return names, None
     rest = len(names) - NAMES
     cert_only = r["certificate_only"]
-    kind = "certificate names" if cert_only >= rest else (f"{cert_only} of them certificate names" if cert_only else "")
+    kind = "all from the certificate" if cert_only >= rest else (f"{cert_only} of them from the certificate" if cert_only else "")
     return names[:NAMES], f"+{rest} more" + (f", {kind}" if kind else "")
 
 

@@ -63,7 +63,7 @@ def _names(d: Destination, limit: int | None = NAMES, sep: str = "; ") -> str:
     if len(labels) > len(shown):
         rest = labels[len(shown):]
         certs = sum(1 for _, cert in rest if cert)
-        kind = ", certificate names" if certs == len(rest) else (f", {certs} of them certificate names" if certs else "")
+        kind = ", all from the certificate" if certs == len(rest) else (f", {certs} of them from the certificate" if certs else "")
         text += f"{sep}+{len(rest)} more{kind}"
     return text or "-"
 
