@@ -92,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
 
     def full() -> int:
         res = ipowner.lookup(addrs, offline=True, mmdb=extra, discover=False)
-        rdap_stats.update(getattr(res, "rdap", None) or {})
+        if res.rdap is not None:  # the typed RDAP run (ipowner.model.lookup.RdapRun)
+            rdap_stats.update(res.rdap.to_dict())
         return sum(1 for rec in res.records if rec.asn or rec.location.country)
 
     bulk_api = getattr(ipowner, "enrich", None)
