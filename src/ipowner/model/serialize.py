@@ -58,8 +58,9 @@ def epoch_iso(t: float | None) -> str | None:
     if t is None:
         return None
     try:
-        return iso(datetime.fromtimestamp(t, tz=UTC))
-    except (ValueError, OverflowError, OSError):
+        # An aware UTC time always ends "+00:00"; slicing it off is iso() without its conversions.
+        return datetime.fromtimestamp(t, tz=UTC).isoformat()[:-6] + "Z"
+    except (ValueError, OverflowError, OSError, TypeError):
         return None
 
 
@@ -201,39 +202,109 @@ def _keys(cls: type) -> list[tuple[str, _Encoder | None, bool]]:
     return got
 
 
+_SCALAR_HINTS = frozenset({str, int, float, bool})
+_WRITERS: dict[type, Callable[[Any], dict[str, Any]]] = {}
+
+
+def _scalar_hint(tp: Any) -> bool:
+    """Whether values of ``tp`` are written as they are (str, int, float, bool, or one of them | None)."""
+    base, epoch = unwrap(tp)
+    if epoch:
+        return False
+    base = optional_of(base) or base
+    return base in _SCALAR_HINTS
+
+
+def _writer(cls: type) -> Callable[[Any], dict[str, Any]]:
+    """The compiled ``to_plain`` of one record class: one dict display, each key written by its type.
+
+    Documents hold tens of thousands of records; a generated function per class writes them about
+    three times as fast as walking the key table for every record.
+    """
+    got = _WRITERS.get(cls)
+    if got is not None:
+        return got
+    try:
+        scalar = {name: _scalar_hint(tp) for name, tp in json_keys(cls)}
+    except NameError:
+        scalar = {}
+    env: dict[str, Any] = {"plain": plain}
+    items = []
+    for i, (name, enc, call) in enumerate(_keys(cls)):
+        value = f"o.{name}()" if call else f"o.{name}"
+        if not name.isidentifier():  # never in the model; kept correct for any dataclass
+            value = f"getattr(o, {name!r})" + ("()" if call else "")
+        if enc is not None:
+            env[f"e{i}"] = enc
+            value = f"e{i}({value})"
+        elif not scalar.get(name):
+            value = f"plain({value})"
+        items.append(f"{name!r}: {value}")
+    source = "def write(o):\n    return {" + ", ".join(items) + "}\n"
+    exec(compile(source, f"<ipowner writer of {cls.__qualname__}>", "exec"), env)  # noqa: S102
+    got = _WRITERS[cls] = env["write"]
+    return got
+
+
 def to_plain(obj: Any) -> dict[str, Any]:
     """The JSON object of one record dataclass: its keys in order, each written by its type
     (a key named after a method is the method's result)."""
-    out = {}
-    for name, enc, call in _keys(type(obj)):
-        value = getattr(obj, name)
-        if call:
-            value = value()
-        out[name] = enc(value) if enc is not None else plain(value)
-    return out
+    return _writer(type(obj))(obj)
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _enum_value(value: Any) -> Any:
+    return value.value
+
+
+def _mapping(value: Any) -> Any:
+    return {str(k): plain(v) for k, v in value.items()}
+
+
+def _sequence(value: Any) -> Any:
+    return [plain(v) for v in value]
+
+
+def _set(value: Any) -> Any:
+    return [plain(v) for v in sorted(value, key=repr)]
+
+
+_PLAIN_BY_CLASS: dict[type, Callable[[Any], Any]] = {c: _identity for c in _SCALARS}
+
+
+def _plain_of_class(cls: type) -> Callable[[Any], Any]:
+    """How ``plain`` writes every value of class ``cls`` (decided once per class)."""
+    fn: Callable[[Any], Any]
+    if issubclass(cls, Enum):
+        fn = _enum_value
+    elif dataclasses.is_dataclass(cls):
+        fn = cls.to_dict if "to_dict" in _own_methods(cls) else _writer(cls)  # type: ignore[attr-defined]
+    elif issubclass(cls, (datetime, date)):
+        fn = iso
+    elif issubclass(cls, dict):
+        fn = _mapping
+    elif issubclass(cls, (list, tuple)):
+        fn = _sequence
+    elif issubclass(cls, (set, frozenset)):
+        fn = _set
+    else:
+        fn = _identity
+    _PLAIN_BY_CLASS[cls] = fn
+    return fn
 
 
 def plain(value: Any) -> Any:
     """Recursively convert dataclasses, dates, enums, sets and tuples to JSON types."""
     cls = type(value)
-    if cls in _SCALARS:
-        return value
-    if isinstance(value, Enum):
-        return value.value
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        to_dict = getattr(value, "to_dict", None)
-        if to_dict is not None and "to_dict" in _own_methods(cls):
-            return to_dict()
-        return to_plain(value)
-    if isinstance(value, (datetime, date)):
-        return iso(value)
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    if isinstance(value, (set, frozenset)):
-        return [plain(v) for v in sorted(value, key=repr)]
-    return value
+    fn = _PLAIN_BY_CLASS.get(cls)
+    if fn is None:
+        if isinstance(value, type):  # a class object itself is written by value, as before
+            return value
+        fn = _plain_of_class(cls)
+    return fn(value)
 
 
 _OWN: dict[type, frozenset[str]] = {}
