@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TextIO, TypeVar, cast
+from typing import Any, TextIO, TypeVar
 
 import click
 
@@ -205,11 +205,9 @@ def write_output(document: Any, fmt: str, output: str | None, *, kind: str) -> N
 
 
 def stdout() -> TextIO:
-    """stdout as click hands it out: re-wrapped when the locale's encoding or error mode is unfit."""
-    # click 8.5 deprecates get_text_stream (it is reached through the module's __getattr__, untyped
-    # there); until it goes, the commands write through it so their bytes stay click's in every locale.
-    get_text_stream = cast("Callable[[str], TextIO]", click.get_text_stream)
-    return get_text_stream("stdout")
+    """The process's stdout (the test runner's capture stream under ``CliRunner``)."""
+    # Looked up at each call, never bound at import: CliRunner swaps sys.stdout per invocation.
+    return sys.stdout
 
 
 def open_output(output: str | None) -> TextIO:

@@ -154,7 +154,7 @@ def optional_of(tp: Any) -> Any | None:
 _Encoder = Callable[[Any], Any]
 _ENCODERS: dict[Any, _Encoder | None] = {}
 _KEYS: dict[type, list[tuple[str, _Encoder | None, bool]]] = {}
-_SCALARS = frozenset({str, int, float, bool, type(None)})
+_SCALARS: frozenset[type] = frozenset({str, int, float, bool, type(None)})
 
 
 def _encoder(tp: Any) -> _Encoder | None:
