@@ -6,7 +6,6 @@ import json
 from collections.abc import Iterable
 from typing import Any, TextIO
 
-
 # ensure_ascii keeps bidi and control characters as \\u escapes, so a terminal never acts on them.
 _encode = json.JSONEncoder(ensure_ascii=True, allow_nan=False).encode
 _LAID_OUT_LEVELS = 2  # the document's keys and the items of its lists; each record is one line
