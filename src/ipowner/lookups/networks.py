@@ -128,15 +128,30 @@ def _walk_objects(q: NetworkQuery, special: SpecialProvider, rdap: Provider, off
                 "not in the RDAP cache (offline: look it up online once)" if offline else "no registry object")
             notes.append(f"no registry object known for {addr[0]}: {why}")
             break
-        objects.append(RegistryObject(
-            first=reg.first, last=reg.last, handle=reg.handle, name=reg.name, holder=reg.holder,
-            holder_country=reg.holder_country, registry=reg.registry,
-            covers_network=reg.start <= q.first and reg.end >= q.last, source=reg.source))
-        if reg.end < pos:  # a source that does not hold the address it answered for: stop, never loop
+        start, end = _object_range(reg)
+        if not start <= pos <= end:  # a source that does not hold the address it answered for: stop, never loop
             errors.append(f"{q.text}: the registry object for {addr[0]} does not hold it; walk stopped")
             break
-        pos = reg.end + 1
+        objects.append(RegistryObject(
+            first=_text(q.version, start), last=_text(q.version, end), handle=reg.handle, name=reg.name,
+            holder=reg.holder, holder_country=reg.holder_country, registry=reg.registry,
+            covers_network=start <= q.first and end >= q.last, source=reg.source))
+        pos = end + 1
     return objects
+
+
+def _object_range(reg: RangeFact) -> tuple[int, int]:
+    """The registry object's own range (its network's start and end), else the range the answer stands for."""
+    for path, value, _sid in reg.fields:
+        if path == "network":
+            try:
+                start, end = parse_address(value.start), parse_address(value.end)
+            except (AttributeError, TypeError, ValueError):
+                break
+            if start[1] == end[1] == reg.version and start[2] <= end[2]:
+                return start[2], end[2]
+            break
+    return reg.start, reg.end
 
 
 def _tally(rows: Iterable[tuple[str | None, str | None, int]]) -> list[NetworkTally]:
