@@ -141,6 +141,9 @@ def lookup_cmd(
         from ipowner.reports.evidence import write_sources_json
 
         write_sources_json(config.evidence_dir, result.sources, generated=result.generated)
+    if result.networks and fmt in ("jsonl", "ndjson", "csv", "tsv"):
+        note(f"{len(result.networks)} network summar{'y is' if len(result.networks) == 1 else 'ies are'} not in "
+             f"the {fmt} output (one row per address): --format json or the table has them")
     if result.records or result.networks or not as_answers:
         write_output(result, fmt, output, kind="lookup")
     for answer in as_answers:
