@@ -116,3 +116,12 @@ def test_wide_network_is_capped_and_says_so(env):
     flat = " ".join(p.stdout.split())
     assert "wide network: the first 4096 database blocks are summarised" in flat
     assert re.search(r"\+\d+ more blocks \(-v or JSON lists them\)", flat)
+
+
+def test_hostile_lines_of_a_file_are_escaped_in_their_error_line(env, tmp_path):
+    (tmp_path / "evil.txt").write_text("\x1b[2Jwiped \u202eevil\n8.8.8.8\n")
+    p = run(env, "lookup", str(tmp_path / "evil.txt"), "--offline", "--format", "json")
+    assert p.returncode == 4
+    [line] = p.stderr.splitlines()
+    assert "\x1b" not in line and "\u202e" not in line and "\\x1b[2J" in line and "\\u202e" in line
+    assert [r["address"] for r in json.loads(p.stdout)["records"]] == ["8.8.8.8"]

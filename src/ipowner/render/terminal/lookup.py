@@ -246,8 +246,9 @@ def _location_text(rec: AddressRecord) -> Text:
 
 def _row_details(rec: AddressRecord, rdap: RdapRun | None) -> list[Text]:
     lines: list[Text] = []
+    parts: list[tuple[str, Text | str | None]] = []
     if rec.query != rec.address:
-        lines.append(detail(("query", safe(rec.query, 200))))
+        parts.append(("query", safe(rec.query, 200)))
     if rec.special is not None:
         lines.append(detail(("special", safe(f"{rec.special.name} ({rec.special.prefix})"))))
     lt = rec.looked_through
@@ -256,17 +257,22 @@ def _row_details(rec: AddressRecord, rdap: RdapRun | None) -> list[Text]:
         if lt.teredo_server:
             via += f", server {lt.teredo_server}"
         lines.append(detail(("looks through to", safe(via))))
-    parts: list[tuple[str, Text | str | None]] = []
     if rec.asn is not None and rec.asn.network:
         parts.append(("prefix", safe(rec.asn.network)))
     if rec.location.city:
         parts.append(("city", safe(rec.location.city)))
     if parts:
-        lines.append(detail(*parts))
+        lines.insert(0, detail(*parts))  # the query as given and the prefix first, then the special block
     h = rec.holder
     if h is not None and (h.name or h.handle):
-        lines.append(detail(("holder", safe(h.name or h.handle)),
-                            ("holder country", safe(h.country) if h.country else None)))
+        who = safe(h.name or h.handle)
+        if h.inferred:
+            who.append(f" (inferred from {terminal_safe(h.rule or '?')})", style="yellow")
+        chain = " > ".join(
+            terminal_safe(link.name or link.handle or "?") + (f" ({link.role})" if link.role in ("nir", "sub-assignment") else "")
+            for link in rec.registry_chain)
+        lines.append(detail(("holder", who), ("holder country", safe(h.country) if h.country else None),
+                            ("chain", Text(chain) if chain else None)))
     lines += [Text(terminal_safe(m), style="red") for m in rec.errors]
     return lines
 
