@@ -85,16 +85,17 @@ def lookup_cmd(
     """Look up addresses, networks and hostnames: holder, registry chain, location, registration country, AS.
 
     \b
-    ITEM is what you paste, read in this order:
-      address        8.8.8.8, 2001:db8::1, [2001:db8::1], fe80::1%eth0
-      network        8.8.8.0/24, 8.8.8.0-8.8.8.255: a summary of the network, not a row per address
-      AS number      AS15169, as15169
-      FILE           an existing file (not for the three forms above): one item or free text per line
-      with a port    1.1.1.1:53, [2001:db8::1]:443, dns.google:853
-      URL            https://8.8.8.8/, https://example.com/path
-      hostname       example.com (ips.txt. with a trailing dot is always a hostname, never a file)
-      free text      a log line: its addresses, networks and AS numbers
-    "-" (or no ITEM) reads stdin the same way as a file. An item that is none of these is one line on
+    ITEM is what you paste, read as the first of these that fits:
+      address      8.8.8.8, 2001:db8::1, [2001:db8::1], fe80::1%eth0
+      network      8.8.8.0/24, 8.8.8.0-8.8.8.255: a summary of the network
+      AS number    AS15169, as15169
+      FILE         an existing file: one item or free text per line
+      with a port  1.1.1.1:53, [2001:db8::1]:443, dns.google:853
+      URL          https://8.8.8.8/, https://example.com/path
+      hostname     example.com; ips.txt. (trailing dot) is never a file
+      free text    a log line: its addresses, networks and AS numbers
+
+    "-" (or no ITEM) reads stdin as a file is read. An item that is none of these is one line on
     stderr and the run exits 4. One address gets a card; several get a row each (-v: a card each).
     A hostname gives one row per A/AAAA answer. Every fact names its source and that source's date.
     Holder and registry chain come from the registries over RDAP (one query per network, cached for a
