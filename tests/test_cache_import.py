@@ -206,3 +206,15 @@ def test_a_network_names_its_registry_objects_from_the_imported_cache(exported):
     # A range across two objects: the first is known, the next is not in the cache, and that is said.
     assert [o.covers_network for o in across.registry_objects] == [False]
     assert any("no registry object known for 74.126.0.0" in n for n in across.notes)
+
+
+def test_a_network_online_asks_the_registry_once_per_object(exported, server):
+    from ipowner.lookups.queries import parse_item
+
+    server.reset()
+    res = ipowner.lookup(parse_item("74.125.224.0/23"), use_embedded=False, discover=False)
+    [net] = res.networks
+    assert [(o.holder, o.first, o.last, o.covers_network) for o in net.registry_objects] == [
+        ("Google Inc.", "74.125.0.0", "74.125.255.255", True)]
+    assert net.notes == [] and res.errors == []
+    assert sum(server.counts().values()) >= 1
