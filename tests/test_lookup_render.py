@@ -35,9 +35,9 @@ class HostileProvider:
                 rec.note("location.city", SYNTHETIC_SOURCE)
 
 
-def _table(result) -> str:
+def _table(result, verbose: bool = False) -> str:
     buf = io.StringIO()
-    Console(file=buf, width=200, highlight=False, force_terminal=False).print(LookupView(result))
+    Console(file=buf, width=200, highlight=False, force_terminal=False).print(LookupView(result, verbose))
     return buf.getvalue()
 
 
@@ -49,8 +49,18 @@ def test_terminal_view_escapes_untrusted_text():
     assert "AS64500" in out
 
 
-def test_terminal_view_shows_source_date_and_credit():
+def test_several_addresses_are_one_row_each_and_escaped():
     out = _table(ipowner.lookup(["8.8.8.8", "10.0.0.1"], providers=[HostileProvider()]))
+    assert out.startswith("Addresses (2)") and "╭" not in out  # a table, not cards
+    assert "\x1b" not in out and "\u202e" not in out and "\\x1b[2J" in out
+    row = next(line for line in out.splitlines() if line.startswith("8.8.8.8"))
+    assert "AS64500" in row
+    assert "10.0.0.1" in out and "Private-Use" in out
+    assert "Synthetic test data" in out and "Sources" in out
+
+
+def test_terminal_view_shows_source_date_and_credit():
+    out = _table(ipowner.lookup(["8.8.8.8", "10.0.0.1"], providers=[HostileProvider()]), verbose=True)
     assert "synthetic · 2026-01-02" in out
     assert "iana-special · " in out
     assert "Synthetic test data" in out and "Special-purpose ranges: IANA" in out

@@ -89,6 +89,12 @@ def test_done_when_in_json(cli, server: RecordedRdap) -> None:
 def test_table_and_csv_show_ownership(cli) -> None:
     p = cli("lookup", "210.107.73.73", "74.125.225.229", "--no-embedded")
     assert p.returncode == 0, p.stderr
+    table = " ".join(p.stdout.split())  # several addresses: one row each, holder and chain below it
+    assert "holder DACOM Corp. (inferred from description); holder country KR; chain IANA > APNIC > KRNIC (nir) > " \
+           "DACOM Corp." in table
+    assert "holder Google Inc.; holder country US; chain IANA > ARIN > Google Inc." in table
+    p = cli("lookup", "210.107.73.73", "74.125.225.229", "--no-embedded", "-v")  # -v: a card each
+    assert p.returncode == 0, p.stderr
     out = p.stdout
     assert "DACOM Corp." in out and "inferred from description" in out
     assert "IANA > APNIC > KRNIC (nir) > DACOM Corp." in out

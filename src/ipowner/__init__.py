@@ -16,6 +16,7 @@ from ipowner.errors import (
     CaptureError,
     DatabaseError,
     InputError,
+    InputNotFoundError,
     InvalidAddressError,
     IpownerError,
     OfflineError,
@@ -30,13 +31,19 @@ if TYPE_CHECKING:
     from ipowner.lookups.enrich import Enriched, Enrichment, enrich
     from ipowner.lookups.lookup import lookup
     from ipowner.model import AddressRecord, Counts, Destination, SourceInfo, TrafficResult
-    from ipowner.model.cache import CacheCleared, CacheStats
+    from ipowner.model.cache import CacheCleared, CacheImported, CacheStats
     from ipowner.model.data import DataStatus
     from ipowner.model.diff import Diff
     from ipowner.model.documents import load_document, load_lines, read_document
     from ipowner.model.lookup import LookupResult, QueryError
     from ipowner.model.report import Report
-    from ipowner.providers.housekeeping import cache_clear, cache_export, cache_status, data_status
+    from ipowner.providers.housekeeping import (
+        cache_clear,
+        cache_export,
+        cache_import,
+        cache_status,
+        data_status,
+    )
     from ipowner.reports.diff import diff_reports
     from ipowner.reports.report import build_report, report
 
@@ -49,10 +56,12 @@ _LAZY = {
     "traffic": "ipowner.capture.traffic",
     "data_status": "ipowner.providers.housekeeping", "cache_status": "ipowner.providers.housekeeping",
     "cache_clear": "ipowner.providers.housekeeping", "cache_export": "ipowner.providers.housekeeping",
+    "cache_import": "ipowner.providers.housekeeping",
     "AddressRecord": "ipowner.model", "Counts": "ipowner.model", "Destination": "ipowner.model",
     "SourceInfo": "ipowner.model", "TrafficResult": "ipowner.model",
     "Report": "ipowner.model.report", "Diff": "ipowner.model.diff", "DataStatus": "ipowner.model.data",
     "CacheStats": "ipowner.model.cache", "CacheCleared": "ipowner.model.cache",
+    "CacheImported": "ipowner.model.cache",
     "load_document": "ipowner.model.documents", "load_lines": "ipowner.model.documents",
     "read_document": "ipowner.model.documents",
 }
@@ -74,6 +83,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "__version__",
     "CacheCleared",
+    "CacheImported",
     "CacheStats",
     "Counts",
     "DataStatus",
@@ -82,6 +92,7 @@ __all__ = [
     "build_report",
     "cache_clear",
     "cache_export",
+    "cache_import",
     "cache_status",
     "data_status",
     "diff_reports",
@@ -101,6 +112,7 @@ __all__ = [
     "Destination",
     "ExitCode",
     "InputError",
+    "InputNotFoundError",
     "InvalidAddressError",
     "IpownerError",
     "OfflineError",

@@ -6,6 +6,9 @@ Every error a user can cause (bad input, a corrupt database, an unreachable regi
 
 from __future__ import annotations
 
+import errno
+import os
+
 
 class IpownerError(Exception):
     """Base class of every error ipowner raises on purpose."""
@@ -22,6 +25,21 @@ class InputError(IpownerError):
         super().__init__(f"{input_name}: {reason}")
         self.input_name = input_name
         self.reason = reason
+
+
+class InputNotFoundError(InputError, FileNotFoundError):
+    """An input file that does not exist. Also a ``FileNotFoundError`` (``errno`` ENOENT, ``filename``),
+    so that ``except FileNotFoundError`` catches it as it catches ``open``'s own."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        name = os.fspath(path)
+        InputError.__init__(self, name, "no such file")
+        self.errno = errno.ENOENT
+        self.strerror = os.strerror(errno.ENOENT)
+        self.filename = name
+
+    def __str__(self) -> str:
+        return f"{self.input_name}: {self.reason}"
 
 
 class DocumentError(InputError):

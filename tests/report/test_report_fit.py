@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import os
-import pty
 import re
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from ipowner.render import companions, render
 from ipowner.render.report_rows import destination_rows, human_bytes
 from ipowner.render.terminal.report import as_text, cloud_text, holder_text, registry_text, shown_names
 from ipowner.reports.diff import diff_reports
+from tty_support import pty_run
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 WECHAT = DATA / "traffic" / "ndpi--wechat.pcap"
@@ -141,41 +141,15 @@ def test_report_redirected_is_never_cropped(wechat, env, tmp_path):
     assert (tmp_path / "o.txt").read_text().split("Sources")[0] == text.split("Sources")[0]
 
 
-def _pty_run(args: list[str], env: dict[str, str], width: int) -> str:
-    """Run ipowner on a pseudo-terminal ``width`` columns wide; its output with colours removed."""
-    import fcntl
-    import struct
-    import termios
-
-    leader, follower = pty.openpty()
-    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 50, width, 0, 0))
-    p = subprocess.Popen([IPOWNER, *args], stdout=follower, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
-                         env={**env, "TERM": "xterm"})
-    os.close(follower)
-    chunks = []
-    while True:
-        try:
-            data = os.read(leader, 65536)
-        except OSError:
-            break
-        if not data:
-            break
-        chunks.append(data)
-    p.wait(timeout=120)
-    os.close(leader)
-    text = b"".join(chunks).decode("utf-8", "replace").replace("\r\n", "\n")
-    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07", "", text)
-
-
 @pytest.mark.parametrize("width", WIDTHS)
 def test_report_on_a_terminal(wechat, env, width):
-    text = _pty_run(["report", str(WECHAT), "--offline"], env, width)
+    text = pty_run(["report", str(WECHAT), "--offline"], env, width)
     check_report_text(text, wechat, width)
 
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_traffic_on_a_terminal_keeps_addresses_and_numbers_whole(env, width):
-    text = _pty_run(["traffic", str(WECHAT)], env, width)
+    text = pty_run(["traffic", str(WECHAT)], env, width)
     tr = ipowner.traffic([str(WECHAT)])
     lines = text.splitlines()
     assert max(len(x) for x in lines) <= width and "…" not in text

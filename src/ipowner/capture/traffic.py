@@ -19,7 +19,7 @@ from ipowner.capture.engine import Engine
 from ipowner.capture.formats import read_input
 from ipowner.capture.frame import WalkerFactory, make_handler
 from ipowner.capture.rules import DEFAULT_BUCKET
-from ipowner.errors import UsageError
+from ipowner.errors import InputNotFoundError, UsageError
 from ipowner.model.traffic import InputInfo, TrafficResult
 
 ProgressFactory = Callable[[str, int | None], Callable[[int], None] | None]
@@ -245,7 +245,9 @@ def traffic(
     ``columns`` maps roles (``address``, ``bytes_sent``...) to column names for generic CSV input.
     Captures go through the compiled core (capture/_core.c) when it is available (``compiled=True``
     requires it, ``False`` refuses it and uses the per-frame walker, capture/frame.py); both give the same
-    result. Unreadable or partly readable inputs never raise: they are marked partial with a warning.
+    result. A path that does not exist raises ``InputNotFoundError`` (a ``FileNotFoundError`` and an
+    ``InputError``) before anything is read; inputs that exist but cannot be read, or only in part, never
+    raise: they are marked partial with a warning.
     Process-wide state (the garbage collector's settings among it) is left as it is.
     """
     return read_traffic(inputs, device=device, bucket=bucket, columns=columns, compiled=compiled,
@@ -277,6 +279,10 @@ def read_traffic(
         raise UsageError(f"the compiled capture reader is {why}")
     if walker is not make_handler and compiled:
         raise UsageError("a frame walker was chosen: the compiled reader cannot be required too")
+    inputs = list(inputs)
+    for item in inputs:
+        if str(item) != "-" and not os.path.lexists(item):
+            raise InputNotFoundError(item)
     engine = Engine(bucket=bucket, devices=devices)
     infos: list[InputInfo] = []
     for item in inputs:

@@ -1,4 +1,4 @@
-"""`ipowner cache stats|clear|export`: the RDAP cache (registry answers kept for a week)."""
+"""`ipowner cache stats|clear|export|import`: the RDAP cache (registry answers kept for a week)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import sys
 import click
 
 from ipowner.cli._common import verbosity, verbosity_options
+from ipowner.exitcodes import combine
 from ipowner.render import formats, render
 from ipowner.render.escape import terminal_safe
 
@@ -52,3 +53,18 @@ def export_cmd() -> int:
     from ipowner.providers.housekeeping import cache_export
     render(cache_export(), "jsonl", sys.stdout, kind="cache-export")
     return 0
+
+
+@cache.command("import")
+@verbosity_options
+@click.argument("file", metavar="FILE")
+def import_cmd(file: str) -> int:
+    """Add what `cache export` wrote (FILE, or - for stdin) to the cache: look up online once, answer offline
+    elsewhere. Every row is checked as a registry's answer is; rows that fail are skipped and counted.
+    Exit 4 when rows were skipped, 1 when none was imported."""
+    from ipowner.providers.housekeeping import cache_import
+
+    done = cache_import(file)
+    if verbosity() >= 0 or done.skipped:
+        click.echo(terminal_safe(done.summary(), 2000), err=True)
+    return int(combine(answered=done.answers + done.objects + done.unchanged, failed=done.skipped_total))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 from typing import Any
 
@@ -18,7 +19,11 @@ from ipowner.cli._common import (
 )
 from ipowner.cli._rdap import PROGRESS_MIN, ProgressBar, rdap_config, rdap_options, rdap_summary
 from ipowner.errors import UsageError
+from ipowner.exitcodes import combine
+from ipowner.lookups.queries import AsQuery, BadQuery, Query, read_arguments
 from ipowner.lookups.resolve import DEFAULT_TIMEOUT
+from ipowner.model import ErrorKind
+from ipowner.model.lookup import LookupResult, QueryError
 from ipowner.render import formats
 
 # Kept for callers of the earlier module: the progress bar and the summary line live in ``cli._rdap``.
@@ -26,17 +31,8 @@ _ProgressBar = ProgressBar
 __all__ = ["PROGRESS_MIN", "lookup_cmd", "rdap_summary"]
 
 
-def _read_stdin() -> list[str]:
-    out = []
-    for line in sys.stdin:
-        s = line.strip()
-        if s and not s.startswith("#"):
-            out.append(s)
-    return out
-
-
 @click.command("lookup")
-@click.argument("queries", nargs=-1, metavar="ADDR|HOSTNAME...")
+@click.argument("queries", nargs=-1, metavar="ITEM...")
 @click.option(
     "--format",
     "fmt",
@@ -86,9 +82,21 @@ def lookup_cmd(
     evidence: str | None,
     deadline: float,
 ) -> int:
-    """Look up addresses and hostnames: holder, registry chain, location, registration country, origin AS.
+    """Look up addresses, networks and hostnames: holder, registry chain, location, registration country, AS.
 
-    Give addresses or hostnames as arguments, or one per line on stdin (with "-" or no arguments).
+    \b
+    ITEM is what you paste, read as the first of these that fits:
+      address      8.8.8.8, 2001:db8::1, [2001:db8::1], fe80::1%eth0
+      network      8.8.8.0/24, 8.8.8.0-8.8.8.255: a summary of the network
+      AS number    AS15169, as15169
+      FILE         an existing file: one item or free text per line
+      with a port  1.1.1.1:53, [2001:db8::1]:443, dns.google:853
+      URL          https://8.8.8.8/, https://example.com/path
+      hostname     example.com; ips.txt. (trailing dot) is never a file
+      free text    a log line: its addresses, networks and AS numbers
+
+    "-" (or no ITEM) reads stdin as a file is read. An item that is none of these is one line on
+    stderr and the run exits 4. One address gets a card; several get a row each (-v: a card each).
     A hostname gives one row per A/AAAA answer. Every fact names its source and that source's date.
     Holder and registry chain come from the registries over RDAP (one query per network, cached for a
     week; a registry's "no such network" for a day); with --offline or --no-rdap only cached answers
@@ -99,15 +107,21 @@ def lookup_cmd(
     fmt = pick_format(fmt, output, "lookup")
     config = rdap_config(rdap_bootstrap=rdap_bootstrap, refresh=refresh, chain=chain, evidence=evidence,
                          deadline=deadline)
-    items = list(queries)
-    if not items or items == ["-"]:
-        if sys.stdin is None or sys.stdin.isatty():
-            raise UsageError("give addresses or hostnames as arguments, or one per line on stdin")
-        items = _read_stdin()
-    elif "-" in items:
-        items = [q for q in items if q != "-"] + _read_stdin()
-    if not items:
-        raise UsageError("no addresses or hostnames given")
+    args = list(queries) or ["-"]
+    if "-" in args and (sys.stdin is None or sys.stdin.isatty()):
+        raise UsageError("give addresses, networks or hostnames as arguments, or one per line on stdin")
+    items: list[Query] = []
+    bad: list[BadQuery] = []
+    as_queries: list[AsQuery] = []
+    for got in read_arguments(args, sys.stdin):
+        if isinstance(got, BadQuery):
+            bad.append(got)
+        elif isinstance(got, AsQuery):
+            as_queries.append(got)
+        else:
+            items.append(got)
+    if not items and not bad and not as_queries:
+        raise UsageError("no addresses, networks or hostnames given")
 
     with ProgressBar(enabled=verbosity() >= 0) as progress:
         result = lookup(
@@ -120,14 +134,39 @@ def lookup_cmd(
             rdap=not no_rdap,
             rdap_config=config,
             progress=progress,
-        )
+        ) if items else LookupResult()
+    result.errors[:0] = [QueryError(b.text, ErrorKind.INVALID_ADDRESS, b.message) for b in bad]
+    as_answers = answer_as(as_queries, offline=offline, errors=result.errors)
     report_problems(result)
     if config.evidence_dir is not None:
         from ipowner.reports.evidence import write_sources_json
 
         write_sources_json(config.evidence_dir, result.sources, generated=result.generated)
-    write_output(result, fmt, output, kind="lookup")
-    return int(result.exit_code)
+    if result.networks and fmt in ("jsonl", "ndjson", "csv", "tsv"):
+        note(f"{len(result.networks)} network summar{'y is' if len(result.networks) == 1 else 'ies are'} not in "
+             f"the {fmt} output (one row per address): --format json or the table has them")
+    if result.records or result.networks or not as_answers:
+        write_output(result, fmt, output, kind="lookup")
+    for answer in as_answers:
+        write_output(answer, fmt, output, kind="asn")  # the AS answers' own document kind
+    failed = len(result.errors) + sum(1 for r in result.records if r.errors)
+    return int(combine(answered=len(result.records) + len(result.networks) + len(as_answers), failed=failed))
+
+
+def answer_as(queries: list[AsQuery], *, offline: bool, errors: list[QueryError]) -> list[Any]:
+    """AS numbers go to ``ipowner.lookups.asn.lookup_as`` where this installation has it; otherwise each
+    is one error line."""
+    if not queries:
+        return []
+    try:
+        asn: Any = importlib.import_module("ipowner.lookups.asn")
+    except ImportError:
+        asn = None
+    if asn is None or not hasattr(asn, "lookup_as"):
+        errors += [QueryError(q.text, ErrorKind.INVALID_ADDRESS, f"{q.text}: AS queries are not supported")
+                   for q in queries]
+        return []
+    return [asn.lookup_as(q.number, offline=offline) for q in queries]
 
 
 def report_problems(result: Any) -> None:

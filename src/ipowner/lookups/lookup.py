@@ -9,16 +9,22 @@ the IPv4 address carried inside translation addresses (``record.attributed``).
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from os import PathLike
 from typing import Any
 
-import idna
-
 from ipowner._addr import Address, Addresses, parse, parse_address
 from ipowner.errors import InvalidAddressError, IpownerError, ResolutionError
+from ipowner.lookups.networks import summarise
+from ipowner.lookups.queries import (
+    AddressQuery,
+    BadQuery,
+    HostnameQuery,
+    NetworkQuery,
+    Query,
+    parse_item,
+)
 from ipowner.lookups.resolve import DEFAULT_TIMEOUT, Resolver, SystemResolver, resolve_all, resolver_source
 from ipowner.model import AddressRecord, ErrorKind, Resolution, SourceInfo
 from ipowner.model.lookup import LookupResult, QueryError, RdapRun
@@ -26,8 +32,6 @@ from ipowner.providers.base import Provider
 from ipowner.providers.chain import Chain
 from ipowner.providers.mmdb.reader import MmdbProvider
 from ipowner.providers.rdap import RdapConfig, RdapProvider
-
-_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,41 +43,34 @@ class ParsedQuery:
 
 
 def parse_query(text: str) -> ParsedQuery:
-    """An address (IPv4, IPv6 with zone id or brackets) or a hostname; ``InvalidAddressError`` otherwise."""
+    """An address (IPv4, IPv6 with zone id or brackets, with a port or in a URL) or a hostname (also with
+    a port or in a URL), by ``queries.parse_item``'s rules; ``InvalidAddressError`` for anything else
+    (a network, an AS number, free text: the command line answers those, ``lookup()`` answers addresses)."""
     got = parse(text)
     if got is not None:  # the common case: a plain address, no whitespace, brackets or zone id
         return ParsedQuery(text, address=got[0], parsed=got)
-    raw = text.strip()
-    if not raw:
-        raise InvalidAddressError(repr(text), "empty input")
-    s = raw[1:-1].strip() if raw.startswith("[") and raw.endswith("]") else raw
-    addr = s.split("%", 1)[0] if ":" in s else s
-    try:
-        got = parse_address(addr)
-    except ValueError as exc:
-        ip_error = str(exc)
-    else:
-        return ParsedQuery(raw, address=got[0], parsed=got)
-    if ":" in s or "/" in s or s.replace(".", "").isdigit():
-        reason = "is a network, not an address" if "/" in s else f"not a valid IP address ({ip_error})"
-        raise InvalidAddressError(raw, reason)
-    return ParsedQuery(raw, hostname=_hostname(raw))
+    return from_query(_one(text))
 
 
-def _hostname(raw: str) -> str:
-    name = raw[:-1] if raw.endswith(".") else raw
-    try:
-        ascii_name = idna.encode(name, uts46=True).decode("ascii")
-    except (idna.IDNAError, UnicodeError, ValueError):
-        try:
-            ascii_name = name.encode("idna").decode("ascii")
-        except UnicodeError:
-            raise InvalidAddressError(raw, "neither an IP address nor a valid hostname") from None
-    ascii_name = ascii_name.lower()
-    labels = ascii_name.split(".")
-    if len(ascii_name) > 253 or not all(_LABEL.match(label) for label in labels) or labels[-1].isdigit():
-        raise InvalidAddressError(raw, "neither an IP address nor a valid hostname")
-    return ascii_name
+def _one(text: str) -> Query:
+    items = parse_item(text)
+    if len(items) != 1:
+        raise InvalidAddressError(text.strip(), "free text with several queries in it, not one address")
+    q = items[0]
+    if isinstance(q, BadQuery):
+        raise InvalidAddressError(q.text, q.reason)
+    return q
+
+
+def from_query(q: Query) -> ParsedQuery:
+    """The ``ParsedQuery`` of a typed address or hostname query; ``InvalidAddressError`` for the others."""
+    if isinstance(q, AddressQuery):
+        return ParsedQuery(q.text, address=q.address, parsed=q.parsed)
+    if isinstance(q, HostnameQuery):
+        return ParsedQuery(q.text, hostname=q.hostname)
+    if isinstance(q, NetworkQuery):
+        raise InvalidAddressError(q.text, "is a network, not an address")
+    raise InvalidAddressError(q.text, "is an AS number, not an address")
 
 
 def default_chain(
@@ -117,7 +114,7 @@ def default_chain(
 
 
 def lookup(
-    queries: Iterable[str] | str,
+    queries: Iterable[str | Query] | str,
     *,
     offline: bool = False,
     mmdb: Sequence[str | PathLike[str]] = (),
@@ -132,7 +129,11 @@ def lookup(
 ) -> LookupResult:
     """Look up addresses and hostnames; never raises for one bad input.
 
-    ``queries``: addresses (IPv4, IPv6, with zone id or in brackets) and hostnames (IDNA allowed).
+    ``queries``: addresses (IPv4, IPv6, with zone id or in brackets, with a port, in a URL) and hostnames
+    (IDNA allowed), as text or as ``lookups.queries`` queries. Networks are answered when given as
+    ``NetworkQuery`` (``queries.parse_item("8.8.8.0/24")``), in ``result.networks``: the database blocks
+    inside, their AS and countries, and the registry objects; as text, a network is an error here, as it is
+    for ``enrich()``, so that the two read text the same way.
     ``offline``: no socket is opened; hostnames are reported as errors, addresses answered.
     ``mmdb``: extra MaxMind-format databases (most specific answer per field wins);
     ``use_embedded``/``discover``: the shipped database and those found in the usual places.
@@ -152,9 +153,13 @@ def lookup(
 
     # 1. Parse, keeping input order.
     parsed: list[ParsedQuery] = []
+    networks: list[NetworkQuery] = []
     for q in queries:
         try:
-            parsed.append(parse_query(q))
+            if isinstance(q, NetworkQuery):
+                networks.append(q)
+                continue
+            parsed.append(parse_query(q) if isinstance(q, str) else from_query(q))
         except InvalidAddressError as exc:
             result.errors.append(QueryError(exc.input_name, ErrorKind.INVALID_ADDRESS, str(exc)))
 
@@ -194,7 +199,7 @@ def lookup(
             addresses.append(parse_address(a))
 
     # 4. Providers, special first: each one's facts copied onto the records.
-    if providers is None and result.records:
+    if providers is None and (result.records or networks):
         chain = default_chain(mmdb=mmdb, use_embedded=use_embedded, discover=discover, rdap_config=rdap_config,
                               online=not offline and rdap, progress=progress)
     else:
@@ -202,11 +207,20 @@ def lookup(
     with chain:
         if result.records:
             chain.enrich(result.records, addresses)
+        walk_errors: list[str] = []
+        for nq in networks:
+            result.networks.append(summarise(nq, chain.special, chain.providers, offline=offline or not rdap,
+                                             errors=walk_errors))
+        result.errors += [QueryError(None, ErrorKind.DATABASE, m) for m in walk_errors]
         for kind, message in chain.problems():
             result.errors.append(QueryError(None, ErrorKind(kind), message))
         rdap_stats = chain.stats().get("rdap")
         result.rdap = RdapRun.from_dict(rdap_stats) if rdap_stats is not None else None
         consulted = {s.id: s for s in chain.sources()} if result.records else {}
+        if networks:
+            for provider in (chain.special, *chain.providers):
+                for s in provider.sources():
+                    consulted.setdefault(s.id, s)
 
     # 5. Sources: every one consulted plus any a record names (the resolver).
     for rec in result.records:
@@ -216,4 +230,4 @@ def lookup(
     return result
 
 
-__all__ = ["LookupResult", "ParsedQuery", "QueryError", "default_chain", "lookup", "parse_query"]
+__all__ = ["LookupResult", "ParsedQuery", "QueryError", "default_chain", "from_query", "lookup", "parse_query"]

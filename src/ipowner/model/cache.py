@@ -103,6 +103,32 @@ class CacheExport:
 
 
 @dataclass(slots=True)
+class CacheImported:
+    """What ``cache_import`` did with a file ``cache export`` wrote."""
+
+    source: str  # the file, or "-" for stdin
+    answers: int = 0  # answers by range imported
+    objects: int = 0  # entities, autnums, parents and negative answers imported
+    unchanged: int = 0  # rows the cache already held as new or newer
+    skipped: dict[str, int] = field(default_factory=dict)  # reason -> rows that failed a check
+    first_skipped: str | None = None  # "line N: why" of the first row skipped
+
+    @property
+    def skipped_total(self) -> int:
+        return sum(self.skipped.values())
+
+    def summary(self) -> str:
+        """The one line ``ipowner cache import`` prints."""
+        line = f"imported {self.answers} answers and {self.objects} objects from {self.source}"
+        if self.unchanged:
+            line += f"; {self.unchanged} already in the cache as new or newer"
+        if self.skipped:
+            why = ", ".join(f"{n} {reason}" for reason, n in sorted(self.skipped.items(), key=lambda kv: -kv[1]))
+            line += f"; skipped {self.skipped_total} rows ({why}; first at {self.first_skipped})"
+        return line
+
+
+@dataclass(slots=True)
 class CacheCleared:
     """What ``cache_clear`` removed."""
 
@@ -116,6 +142,7 @@ __all__ = [
     "CacheCleared",
     "CacheEntry",
     "CacheExport",
+    "CacheImported",
     "CacheStats",
     "CachedAnswerRow",
     "CachedObjectRow",

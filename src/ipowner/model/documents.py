@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ipowner.errors import DocumentError
+from ipowner.errors import DocumentError, InputNotFoundError
 from ipowner.model.address import SCHEMA_LOOKUP
 from ipowner.model.cache import SCHEMA_CACHE, SCHEMA_CACHE_READ, CacheExport, CacheStats
 from ipowner.model.data import SCHEMA_DATA, DataStatus
@@ -92,6 +92,8 @@ def read_document(path: str | Path) -> Document | Lines:
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputNotFoundError(path) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise DocumentError(str(path), f"cannot read ({getattr(exc, 'strerror', None) or exc})") from None
     try:

@@ -89,6 +89,69 @@ class RdapRun:
 
 
 @dataclass(slots=True)
+class NetworkBlock:
+    """One stretch of a looked-up network with the same facts in the databases (adjacent database networks
+    with equal facts are one block)."""
+
+    first: str
+    last: str
+    prefix: str | None  # the block as one CIDR, when it is one
+    addresses: int
+    special: str | None = None  # the IANA special-purpose label: nothing further is asked about it
+    country: str | None = None  # location
+    registered_country: str | None = None
+    asn: int | None = None  # the AS that announces it
+    as_name: str | None = None
+    sources: list[str] = field(default_factory=list)  # SourceInfo ids of these facts
+
+
+@dataclass(slots=True)
+class RegistryObject:
+    """A registry object (RDAP IP network) a looked-up network lies in, or partly in."""
+
+    first: str
+    last: str
+    handle: str | None = None
+    name: str | None = None
+    holder: str | None = None
+    holder_country: str | None = None
+    registry: str | None = None
+    covers_network: bool = False  # the object holds the whole looked-up network
+    source: str | None = None  # SourceInfo id
+
+
+@dataclass(slots=True)
+class NetworkTally:
+    """Addresses of a looked-up network by one value (an AS, a country, a holder); ``key`` None: unknown."""
+
+    key: str | None
+    name: str | None
+    addresses: int
+    blocks: int
+
+
+@dataclass(slots=True)
+class NetworkSummary:
+    """A CIDR block or range answered as a network: what the known ranges inside it say (``lookup``)."""
+
+    query: str  # as given
+    network: str  # the CIDR, or "first-last" for a range that is no single CIDR
+    version: int
+    first: str
+    last: str
+    addresses: int  # addresses in the network
+    summarised: int  # addresses the blocks cover (fewer when the walk stopped at its cap)
+    complete: bool  # every address of the network is in a block
+    blocks: list[NetworkBlock] = field(default_factory=list)
+    by_asn: list[NetworkTally] = field(default_factory=list)
+    by_country: list[NetworkTally] = field(default_factory=list)
+    by_registered_country: list[NetworkTally] = field(default_factory=list)
+    registry_objects: list[RegistryObject] = field(default_factory=list)
+    by_holder: list[NetworkTally] = field(default_factory=list)  # addresses per holder of the registry objects
+    notes: list[str] = field(default_factory=list)  # caps reached, objects not known offline
+
+
+@dataclass(slots=True)
 class LookupResult:
     """Records, errors, sources and the RDAP run of one lookup (``ipowner.lookup/1``)."""
 
@@ -98,9 +161,12 @@ class LookupResult:
     generated: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
     rdap: RdapRun | None = None  # the RDAP run: requests by kind, cache hits, offline (None: not used)
     tool: Tool = field(default_factory=Tool)
+    networks: list[NetworkSummary] = field(default_factory=list)  # CIDRs and ranges, in input order
 
     SCHEMA: ClassVar[str] = SCHEMA_LOOKUP
-    _json_keys: ClassVar[tuple[str, ...]] = ("generated", "tool", "records", "errors", "sources", "rdap")
+    _json_keys: ClassVar[tuple[str, ...]] = ("generated", "tool", "records", "networks", "errors", "sources",
+                                             "rdap")
+    _added_keys: ClassVar[tuple[str, ...]] = ("networks",)  # within lookup/1: earlier documents lack it
 
     @property
     def problems(self) -> list[str]:
@@ -115,7 +181,7 @@ class LookupResult:
     def exit_code(self) -> ExitCode:
         """0 all answered, 1 nothing answered, 4 partial (some inputs, records or sources failed)."""
         failed = len(self.errors) + sum(1 for r in self.records if r.errors)
-        return combine(answered=len(self.records), failed=failed)
+        return combine(answered=len(self.records) + len(self.networks), failed=failed)
 
     def to_dict(self) -> dict[str, Any]:
         """The ``ipowner.lookup/1`` JSON document (docs/schema.md)."""
@@ -145,4 +211,5 @@ class LookupResult:
         return res
 
 
-__all__ = ["LookupResult", "QueryError", "RdapBootstrap", "RdapRun", "Tool"]
+__all__ = ["LookupResult", "NetworkBlock", "NetworkSummary", "NetworkTally", "QueryError", "RdapBootstrap", "RdapRun",
+           "RegistryObject", "Tool"]

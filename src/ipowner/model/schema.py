@@ -5,7 +5,8 @@ allows), so the two cannot drift apart unnoticed: the shipped files under ``data
 module's output, and a test regenerates them and compares. Write them with
 ``python -m ipowner.model.schema data/schemas`` (or ``scripts/make_schemas.py``).
 
-Every key a record writes is ``required`` (a fact nobody knows is ``null``, not absent). Objects allow
+Every key a record writes is ``required`` (a fact nobody knows is ``null``, not absent), except the keys a
+record names in ``_added_keys``: keys added within a version, which its earlier documents lack. Objects allow
 keys the schema does not list, as the documents' rule says readers must ignore keys they do not know.
 """
 
@@ -91,7 +92,8 @@ class _Generator:
         props = {name: self.of(tp) for name, tp in keys}
         out: dict[str, Any] = {"type": "object", **(_description(cls) if cls else {})}
         out["properties"] = {**{k: v for k, v in extra.items()}, **props}
-        out["required"] = list(out["properties"])
+        added = getattr(cls, "_added_keys", ()) if cls is not None else ()
+        out["required"] = [k for k in out["properties"] if k not in added]
         return out
 
 

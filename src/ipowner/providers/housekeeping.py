@@ -7,15 +7,25 @@ The library side of ``ipowner data`` and ``ipowner cache``: each function return
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TextIO
 
 from ipowner import paths
-from ipowner.model.cache import CacheCleared, CachedAnswerRow, CachedObjectRow, CacheEntry, CacheStats
+from ipowner.errors import DocumentError, InputError, InputNotFoundError
+from ipowner.model.cache import (
+    CacheCleared,
+    CachedAnswerRow,
+    CachedObjectRow,
+    CacheEntry,
+    CacheImported,
+    CacheStats,
+)
 from ipowner.model.data import DataStatus
 from ipowner.model.kinds import RdapRequestKind
 from ipowner.providers.mmdb.reader import MmdbProvider
-from ipowner.providers.rdap import RdapCache
+from ipowner.providers.rdap import RdapCache, RdapConfig
 from ipowner.providers.rdap._cache import FILE_NAME, CacheError
 
 DEFAULT_TTL_DAYS = 7.0  # how long the RDAP cache keeps an answer
@@ -102,4 +112,50 @@ def cache_export(*, directory: str | os.PathLike[str] | None = None) -> Iterator
         cache.close()
 
 
-__all__ = ["DEFAULT_TTL_DAYS", "cache_clear", "cache_export", "cache_status", "data_status"]
+def cache_import(
+    source: str | os.PathLike[str] | TextIO,
+    *,
+    directory: str | os.PathLike[str] | None = None,
+    config: RdapConfig | None = None,
+) -> CacheImported:
+    """Read what ``cache_export`` (``ipowner cache export``) wrote, any cache document version, into the cache.
+
+    ``source``: a file path, ``"-"`` for stdin, or an open text stream. The file is hostile input: every row
+    passes the checks a registry's answer passes before it is cached (shape, size, registry URL, an RDAP
+    network, ISO country code, a range inside the network and its bootstrap block, a plausible time; see
+    ``providers/rdap/_import.py``); rows that fail are skipped and counted by reason. Each imported answer
+    keeps its URL and retrieval time; a row the cache holds as new or newer is left as it is. ``config``:
+    bootstrap, rewrites, limits and time to live the checks use (default ``RdapConfig.from_env()``);
+    ``directory``: the cache folder (default the config's). Raises ``InputNotFoundError`` for a missing
+    file, ``DocumentError`` when no line is a cache row, ``IpownerError`` when the cache cannot be written.
+    """
+    from ipowner.providers.rdap._import import Importer, bounded_lines
+
+    cfg = config if config is not None else RdapConfig.from_env()
+    folder = Path(directory) if directory is not None else cfg.cache_dir
+    name = "-" if source == "-" else (getattr(source, "name", None) or "stream") if not isinstance(
+        source, (str, os.PathLike)) else os.fspath(source)
+    cache = RdapCache(folder, ttl=cfg.cache_ttl)
+    try:
+        importer = Importer(cache, cfg)
+        if isinstance(source, (str, os.PathLike)) and source != "-":
+            try:
+                fh = open(source, encoding="utf-8", errors="replace")  # noqa: SIM115 - closed below
+            except FileNotFoundError:
+                raise InputNotFoundError(source) from None
+            except OSError as exc:
+                raise InputError(str(name), f"cannot read ({exc.strerror or exc})") from None
+            with fh:
+                tally = importer.run(bounded_lines(fh, importer.line_limit))
+        else:
+            stream = sys.stdin if source == "-" else source
+            tally = importer.run(bounded_lines(stream, importer.line_limit))
+    finally:
+        cache.close()
+    if not tally.cache_rows and tally.skipped:
+        raise DocumentError(str(name), f"not an ipowner cache export ({tally.first_skipped})")
+    return CacheImported(source=str(name), answers=tally.answers, objects=tally.objects, unchanged=tally.unchanged,
+                         skipped=dict(tally.skipped), first_skipped=tally.first_skipped)
+
+
+__all__ = ["DEFAULT_TTL_DAYS", "cache_clear", "cache_export", "cache_import", "cache_status", "data_status"]

@@ -165,6 +165,14 @@ class SpecialProvider(Provider):
     def sources(self) -> list[SourceInfo]:
         return [self.source]
 
+    def segment_end(self, version: int, value: int) -> int:
+        """The last address of the stretch of the registry's flat map that holds ``value``: a special-purpose
+        block (or the part of it no more specific block cuts), or the ordinary space up to the next block."""
+        seg = self._segments
+        starts = seg.starts4 if version == 4 else seg.starts6
+        k = bisect_right(starts, value)
+        return starts[k] - 1 if k < len(starts) else (1 << (32 if version == 4 else 128)) - 1
+
     def facts_many(self, addresses: Addresses) -> Facts:
         special = self.classify_many(addresses).special
         return Facts([special.get(i, NO_RANGES) for i in range(len(addresses))])

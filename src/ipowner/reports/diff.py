@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from ipowner.errors import DocumentError, InputError
+from ipowner.errors import DocumentError, InputError, InputNotFoundError
 from ipowner.model.diff import (
     AnswerChange,
     ByteChange,
@@ -42,6 +42,8 @@ def read_saved_report(path: str | Path) -> Report | None:
     try:
         with p.open("rb") as fh:
             head = fh.read(64).lstrip()
+    except FileNotFoundError:
+        raise InputNotFoundError(path) from None
     except OSError as exc:
         raise InputError(str(path), f"cannot read ({exc.strerror or exc})") from None
     if not head.startswith(b"{"):

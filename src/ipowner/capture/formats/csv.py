@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv as _csv
 import ipaddress
 import itertools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC
 
 from ipowner.capture.context import ReadContext
@@ -26,9 +26,13 @@ _GUESS = {
                "client_ip", "device", "id.orig_h", "orig_h"),
     "port": ("dst_port", "dstport", "dport", "destination_port", "remote_port", "port", "id.resp_p", "resp_p"),
     "proto": ("proto", "protocol", "ipproto", "transport"),
-    "bytes_sent": ("bytes_sent", "bytes_out", "sent_bytes", "tx_bytes", "bytessent", "orig_ip_bytes", "out_bytes"),
+    # IP-level names first: Zeek's orig_ip_bytes beats its payload-only orig_bytes when a file has both.
+    "bytes_sent": ("bytes_sent", "bytes_out", "sent_bytes", "tx_bytes", "bytessent", "orig_ip_bytes", "out_bytes",
+                   "bytes_tx", "bytes_up", "upload_bytes", "orig_bytes", "src_bytes", "client_bytes", "sent",
+                   "out", "tx", "upload", "up"),
     "bytes_received": ("bytes_received", "bytes_in", "rcvd_bytes", "rx_bytes", "bytesrcvd", "resp_ip_bytes",
-                       "in_bytes"),
+                       "in_bytes", "bytes_rx", "bytes_down", "download_bytes", "resp_bytes", "dst_bytes",
+                       "server_bytes", "received", "rcvd", "recv", "in", "rx", "download", "down"),
     "packets_sent": ("packets_sent", "pkts_sent", "tx_packets", "pktssent", "orig_pkts", "packets_out"),
     "packets_received": ("packets_received", "pkts_rcvd", "rx_packets", "pktsrcvd", "resp_pkts", "packets_in"),
     "first_seen": ("first_seen", "firstseen", "start", "start_time", "ts", "timestamp", "time"),
@@ -91,8 +95,25 @@ def _addr(v: str | None) -> str | None:
         return None
 
 
+def _say_unused_counts(ctx: ReadContext, roles: Mapping[str, str], header: Sequence[str]) -> None:
+    """One warning when guessed columns include no byte count although the file has columns left over:
+    counts read as nothing rather than as zero, said with the columns used and the ones ignored."""
+    if "bytes_sent" in roles or "bytes_received" in roles:
+        return
+    used = set(roles.values())
+    ignored = [c for c in header if c not in used]
+    if not ignored:
+        return  # a plain list of addresses: nothing to count
+    shown = ", ".join(f"{role}={name}" for role, name in roles.items())
+    rest = ", ".join(ignored[:12]) + (f" and {len(ignored) - 12} more" if len(ignored) > 12 else "")
+    ctx.warn(f"no byte-count column recognised, so no bytes are counted (used {shown}; ignored {rest}); "
+             "name them with --column bytes_sent=NAME --column bytes_received=NAME")
+
+
 def read(ctx: ReadContext, columns: Mapping[str, str] | None = None, *, source: str = "csv",
-         app_fallback: tuple[str, ...] = ()) -> None:
+         app_fallback: tuple[str, ...] = (), query_rows: tuple[str, frozenset[str]] | None = None) -> None:
+    """Rows into the engine. ``query_rows``: (column, values) of rows whose hostname is a name the device
+    asked a resolver for, not the name of the row's destination: such a name is not given to it."""
     lines = ctx.lines()
     first = next(lines, "").lstrip("\ufeff")
     if not first.strip():
@@ -109,6 +130,8 @@ def read(ctx: ReadContext, columns: Mapping[str, str] | None = None, *, source: 
     if "address" not in roles:
         ctx.stop("no address column (name it with --column address=NAME)")
         return
+    if not columns:
+        _say_unused_counts(ctx, roles, header)
     eng = ctx.engine
     bad, first_bad, records = 0, None, 0
     for lineno, row in enumerate(reader, start=2):
@@ -141,7 +164,8 @@ def read(ctx: ReadContext, columns: Mapping[str, str] | None = None, *, source: 
                              last=last_ts)
         else:
             eng.note_peer(device, remote, proto=proto, port=port, ts=first_ts, app=app or None)
-        if "hostname" in roles:
+        is_query = query_rows is not None and (row.get(query_rows[0]) or "").strip().lower() in query_rows[1]
+        if "hostname" in roles and not is_query:
             name = (row.get(roles["hostname"]) or "").strip()
             if name and _addr(name) is None:
                 eng.add_name(remote, normalise_name(name), source)

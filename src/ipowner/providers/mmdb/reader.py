@@ -24,7 +24,7 @@ from typing import Any
 
 import maxminddb
 
-from ipowner._addr import Addresses
+from ipowner._addr import Address, Addresses
 from ipowner.errors import DatabaseError, IpownerError
 from ipowner.model import DatabaseOrigin, SourceInfo, SourceKind
 from ipowner.model.data import DatabaseInfo
@@ -553,6 +553,26 @@ class MmdbProvider(Provider):
             out.append(db.source)
             out.extend(db.info.sources)
         return out
+
+    def block_end(self, address: Address) -> int | None:
+        """The last address of the smallest network any database's tree holds ``address`` in, with data or
+        without (a stretch the database knows nothing of is a network of its tree too); None when no
+        database covers the address's IP version. Walking a range block by block needs this, because an
+        address without data has no facts to give the end of its stretch."""
+        text, version, n = address
+        bits = 32 if version == 4 else 128
+        end: int | None = None
+        for db in self._dbs:
+            if version == 6 and db.ipv4_only:
+                continue
+            try:
+                _data, plen = db.get(text)
+            except Exception:  # noqa: BLE001 - a corrupt tree: this database gives no bound, facts_many says why
+                continue
+            shift = bits - plen
+            last = (n >> shift << shift) + (1 << shift) - 1
+            end = last if end is None else min(end, last)
+        return end
 
     def facts_many(self, addresses: Addresses) -> Facts:
         """Each address's ranges, most specific first: user databases before the embedded one, then

@@ -385,7 +385,26 @@ class RdapCache:
         except sqlite3.Error as exc:
             self._write_failed(exc)
 
+    def answer_fetched(self, version: int, lo: int, hi: int, url: str) -> float | None:
+        """When the answer kept for exactly this range and URL was fetched (None: there is none)."""
+        try:
+            row = self._db.execute("SELECT fetched FROM answers WHERE version = ? AND lo = ? AND hi = ? AND url = ?",
+                                   (version, _hex(lo), _hex(hi), url)).fetchone()
+        except sqlite3.Error as exc:
+            self._read_failed(exc)
+            return None
+        return float(row[0]) if row is not None and isinstance(row[0], (int, float)) else None
+
     # -- objects by URL ------------------------------------------------------------------------
+    def object_fetched(self, url: str) -> float | None:
+        """When the object kept for ``url`` was fetched, fresh or not (None: there is none)."""
+        try:
+            row = self._db.execute("SELECT fetched FROM objects WHERE url = ?", (url,)).fetchone()
+        except sqlite3.Error as exc:
+            self._read_failed(exc)
+            return None
+        return float(row[0]) if row is not None and isinstance(row[0], (int, float)) else None
+
     def get_object(self, url: str) -> CachedObject | None:
         """The fresh object cached for ``url``: an answer younger than ``ttl``, a negative one (status not
         200) younger than ``negative_ttl``."""

@@ -1,7 +1,11 @@
-"""``LookupView``: a lookup for the terminal, one block per address, each fact with its source and date.
+"""``LookupView``: a lookup for the terminal: a card for one address, a table for many, a summary per network.
 
-Laid out for 80 columns and up: below ``SIDE_BY_SIDE`` columns a fact's source is shown on a dim line
-under its value instead of in a column of its own, so a long source name never squeezes the value.
+One address gets a card, each fact with its source and date; laid out for 80 columns and up: below
+``SIDE_BY_SIDE`` columns a fact's source is shown on a dim line under its value instead of in a column of
+its own, so a long source name never squeezes the value. Several addresses get one row each (``-v``: a
+card each), in the house's stacked layout: address, location, registration country and AS on the first
+line, the rest (AS name, holder, special-purpose block, errors) on detail lines. A network (CIDR or range)
+gets its registry objects, its addresses by AS, location and registration country, and its blocks.
 
 Every untrusted string (hostnames, AS names, city names, database metadata) goes through
 ``terminal_safe`` and is placed as plain ``Text``, so neither control sequences nor rich markup in the
@@ -23,11 +27,11 @@ from rich.text import Text
 
 from ipowner.model import AddressRecord, SourceInfo
 from ipowner.render.escape import terminal_safe
-from ipowner.render.terminal._console import emit
+from ipowner.render.terminal._console import Col, detail, emit, safe, stacked, title
 from ipowner.reports.freshness import age_text
 
 if TYPE_CHECKING:
-    from ipowner.model.lookup import LookupResult, RdapRun
+    from ipowner.model.lookup import LookupResult, NetworkSummary, NetworkTally, RdapRun
 
 _NONE = "—"
 
@@ -212,22 +216,178 @@ def sources_footer(sources: list[SourceInfo], now: datetime | None = None) -> Gr
     return Group(*parts)
 
 
-class LookupView:
-    """One panel per record, then the sources used and the credits their data requires."""
+def _as_cell(number: int | None, name: str | None) -> Text:
+    """AS number and name in the column that folds: the name wraps at spaces, the number never."""
+    if number is None and not name:
+        return Text("-", style="dim")
+    out = Text(f"AS{number}" if number is not None else "AS?")
+    if name:
+        out.append(f" {terminal_safe(name)}")
+    return out
 
-    def __init__(self, result: LookupResult) -> None:
+
+def _as_text(rec: AddressRecord) -> Text:
+    return _as_cell(rec.asn.number, rec.asn.name) if rec.asn is not None else _as_cell(None, None)
+
+
+def _not_cached(rec: AddressRecord, rdap: RdapRun | None) -> bool:
+    return rec.holder is None and rec.needs_lookup and rdap is not None and rdap.offline
+
+
+def _location_text(rec: AddressRecord) -> Text:
+    if rec.special is not None:
+        return Text(terminal_safe(rec.special.label), style="yellow")
+    country = rec.location.country
+    text = Text(terminal_safe(country)) if country else Text("-", style="dim")
+    if rec.location.is_anycast:
+        text.append(" anycast", style="yellow")
+    return text
+
+
+def _row_details(rec: AddressRecord, rdap: RdapRun | None) -> list[Text]:
+    lines: list[Text] = []
+    parts: list[tuple[str, Text | str | None]] = []
+    if rec.query != rec.address:
+        parts.append(("query", safe(rec.query, 200)))
+    if rec.special is not None:
+        lines.append(detail(("special", safe(f"{rec.special.name} ({rec.special.prefix})"))))
+    lt = rec.looked_through
+    if lt is not None:
+        via = f"{lt.ipv4}{f' ({lt.special.label})' if lt.special is not None else ''} via {lt.mechanism} {lt.prefix}"
+        if lt.teredo_server:
+            via += f", server {lt.teredo_server}"
+        lines.append(detail(("looks through to", safe(via))))
+    if rec.asn is not None and rec.asn.network:
+        parts.append(("prefix", safe(rec.asn.network)))
+    if rec.location.city:
+        parts.append(("city", safe(rec.location.city)))
+    if parts:
+        lines.insert(0, detail(*parts))  # the query as given and the prefix first, then the special block
+    h = rec.holder
+    if h is not None and (h.name or h.handle):
+        who = safe(h.name or h.handle)
+        if h.inferred:
+            who.append(f" (inferred from {terminal_safe(h.rule or '?')})", style="yellow")
+        chain = " > ".join(
+            terminal_safe(link.name or link.handle or "?") + (f" ({link.role})" if link.role in ("nir", "sub-assignment") else "")
+            for link in rec.registry_chain)
+        lines.append(detail(("holder", who), ("holder country", safe(h.country) if h.country else None),
+                            ("chain", Text(chain) if chain else None)))
+    lines += [Text(terminal_safe(m), style="red") for m in rec.errors]
+    return lines
+
+
+def records_table(records: list[AddressRecord], rdap: RdapRun | None) -> RenderableType:
+    """One row per address: the short facts on the first line, the long ones below."""
+    cols = [Col("address"), Col("location"), Col("registered"), Col("AS", grows=True)]
+    rows = [([safe(r.address), _location_text(r), safe(r.registered_country), _as_text(r)], _row_details(r, rdap))
+            for r in records]
+    table = stacked(cols, rows, indent=2)
+    missing = sum(1 for r in records if _not_cached(r, rdap))
+    if not missing:
+        return table
+    return Group(table, Text(f"holder: {missing} of {len(records)} addresses not in the RDAP cache (offline, no "
+                             "query made; look them up online once)", style="dim"))
+
+
+# Blocks of a network listed in the terminal (all are in JSON); tallies shown per kind.
+SHOWN_BLOCKS = 20
+SHOWN_TALLIES = 8
+
+
+def _share(part: int, whole: int) -> str:
+    if whole <= 0:
+        return ""
+    pct = 100 * part / whole
+    return f"{pct:.0f}%" if pct >= 1 or pct == 0 else "<1%"
+
+
+def _count(n: int) -> str:
+    return f"{n:,}" if n < 10**15 else f"2^{n.bit_length() - 1}+"
+
+
+def _tallies(label: str, tallies: list[NetworkTally], whole: int) -> Text:
+    out = Text(f"{label}: ", style="bold")
+    for i, t in enumerate(tallies[:SHOWN_TALLIES]):
+        if i:
+            out.append("; ", style="dim")
+        out.append(terminal_safe(t.key) if t.key else "unknown", style="" if t.key else "dim")
+        if t.name:
+            out.append(f" {terminal_safe(t.name, 80)}")
+        out.append(f" {_count(t.addresses)} ({_share(t.addresses, whole)})", style="dim")
+    if len(tallies) > SHOWN_TALLIES:
+        out.append(f"; +{len(tallies) - SHOWN_TALLIES} more in JSON", style="dim")
+    return out
+
+
+def network_view(net: NetworkSummary, verbose: bool = False) -> Group:
+    """A network's summary: registry objects, addresses by AS, location and registration, then its blocks."""
+    parts: list[RenderableType] = []
+    head = Text(terminal_safe(net.network, 120), style="bold cyan")
+    if net.query != net.network:
+        head.append(f"  (as given: {terminal_safe(net.query, 120)})", style="dim")
+    head.append(f"  {_count(net.addresses)} IPv{net.version} addresses", style="dim")
+    parts.append(head)
+    for n in net.notes:
+        parts.append(Padding(Text(terminal_safe(n), style="yellow"), (0, 0, 0, 2)))
+    if net.registry_objects:
+        for o in net.registry_objects:
+            t = Text("registry object: ", style="bold")
+            t.append(terminal_safe(o.holder or o.name or o.handle or "unnamed"))
+            if o.holder_country:
+                t.append(f" ({terminal_safe(o.holder_country)})")
+            t.append(f"  {terminal_safe(o.first)} - {terminal_safe(o.last)}", style="dim")
+            extra = " ".join(terminal_safe(x) for x in (o.handle, o.registry) if x)
+            if extra:
+                t.append(f"  {extra}", style="dim")
+            t.append("  covers the network" if o.covers_network else "  part of the network", style="dim")
+            parts.append(Padding(t, (0, 0, 0, 2)))
+        if len(net.by_holder) > 1:
+            parts.append(Padding(_tallies("by holder", net.by_holder, net.addresses), (0, 0, 0, 2)))
+    public = sum(t.addresses for t in net.by_country)  # the shares are of the public addresses summarised
+    for label, tallies in (("by AS", net.by_asn), ("by location", net.by_country),
+                           ("by registration", net.by_registered_country)):
+        if tallies:
+            parts.append(Padding(_tallies(label, tallies, public), (0, 0, 0, 2)))
+    shown = net.blocks if verbose else net.blocks[:SHOWN_BLOCKS]
+    if shown:
+        cols = [Col("block"), Col("addresses", "right"), Col("location"), Col("registered"), Col("AS", grows=True)]
+        rows: list[tuple[list[Text], list[Text]]] = []
+        for b in shown:
+            where = Text(terminal_safe(b.special), style="yellow") if b.special else safe(b.country)
+            rows.append(([safe(b.prefix or f"{b.first}-{b.last}"), Text(_count(b.addresses)), where,
+                          safe(b.registered_country), _as_cell(b.asn, b.as_name)], []))
+        parts.append(Padding(stacked(cols, rows, indent=2), (0, 0, 0, 2)))
+        if len(net.blocks) > len(shown):
+            parts.append(Padding(Text(f"+{len(net.blocks) - len(shown)} more blocks (-v or JSON lists them)",
+                                      style="dim"), (0, 0, 0, 2)))
+    return Group(*parts)
+
+
+class LookupView:
+    """A card for one address (``verbose``: for each), a table for several; a summary per network; then the
+    sources used and the credits their data requires."""
+
+    def __init__(self, result: LookupResult, verbose: bool = False) -> None:
         self.result = result
+        self.verbose = verbose
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[RenderableType]:
         result = self.result
-        for r in result.records:
-            yield _record_panel(r, result.rdap, options.max_width)
+        if len(result.records) == 1 or self.verbose:
+            for r in result.records:
+                yield _record_panel(r, result.rdap, options.max_width)
+        elif result.records:
+            yield title(f"Addresses ({len(result.records)})")
+            yield records_table(result.records, result.rdap)
+        for net in result.networks:
+            yield network_view(net, self.verbose)
         if result.sources:
             yield sources_footer(result.sources, result.generated)
 
 
 def write_terminal_lookup(result: LookupResult, stream: TextIO, *, width: int | None = None,
                           verbose: bool = False) -> None:
-    """The panels on ``stream``; nothing at all when no address was answered."""
-    if result.records:
-        emit(stream, LookupView(result), width)
+    """The cards, table and network summaries on ``stream``; nothing at all when nothing was answered."""
+    if result.records or result.networks:
+        emit(stream, LookupView(result, verbose), width)
