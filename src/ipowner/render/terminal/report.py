@@ -55,7 +55,13 @@ def holder_text(r: dict[str, Any]) -> str:
 
 
 def registry_text(r: dict[str, Any]) -> str | None:
-    return " > ".join(x for x in (r["registry"], r["nir"]) if x) or None
+    """The registry (RIR > NIR), with its basis and date when no registry answered."""
+    names = " > ".join(x for x in (r["registry"], r["nir"]) if x)
+    if r.get("registry_uncertain"):
+        return f"{names} (uncertain)"
+    if not r["nir"] and r.get("registry_basis"):
+        return r["registry_basis"]
+    return names or None
 
 
 def as_text(r: dict[str, Any]) -> str | None:
