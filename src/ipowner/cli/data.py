@@ -60,7 +60,7 @@ def update_cmd(mirror: str | None, offline: bool) -> int:
     header counts, parse), rebuild the registry table in the user data folder and swap it in, keeping the
     previous one. Prints what changed. Exit 4 when some inputs could not be used, 1 when none could."""
     from ipowner.datasets.update import update
-    from ipowner.errors import IpownerError
+    from ipowner.errors import IpownerError, UsageError
     from ipowner.render.escape import terminal_safe
 
     if offline:
@@ -74,6 +74,8 @@ def update_cmd(mirror: str | None, offline: bool) -> int:
     quiet = verbosity() < 0
     try:
         result = update(mirror=mirror, progress=None if quiet else (lambda m: click.echo(terminal_safe(m), err=True)))
+    except UsageError:
+        raise
     except IpownerError as exc:
         note(str(exc))
         return int(ExitCode.FAILURE)

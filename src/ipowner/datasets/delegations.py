@@ -238,22 +238,22 @@ def parse(data: bytes, path: str) -> DelegationFile:
             continue
         rec = _record(fields, registry)
         counted["records"] += 1
+        # A complete line has every field; an implausible one is a bad record, a short one may be a cut.
+        last_complete = len(fields) >= 7 and all(f.strip() for f in fields[2:5])
         if rec is None:
             bad += 1
-            last_complete = False
             if len(examples) < MAX_BAD_EXAMPLES:
                 examples.append(f"line {lineno}: {line[:80]!r}")
             continue
         counted[rec.type] += 1
         wide += len(fields) > 7
         records.append(rec)
-        last_complete = True
     if header is None:
         raise DelegationError(path, "no delegation statistics header")
+    if not ends_cleanly or (records and not last_complete):
+        raise DelegationError(path, "truncated: the last line is not a complete record")
     if not records:
         raise DelegationError(path, "no records")
-    if not (ends_cleanly and last_complete):
-        raise DelegationError(path, "truncated: the last line is not a complete record")
     warnings = []
     mismatched = [(k, declared[k], counted[k]) for k in ("records", *TYPES) if k in declared and declared[k] != counted[k]]
     if mismatched:

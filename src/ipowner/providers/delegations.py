@@ -181,6 +181,7 @@ class DelegationProvider(Provider):
         self._problems = list(loaded.problems)
         self.now = now
         self._facts: dict[tuple[int, int, int], RangeFact] = {}
+        self._by_row: dict[tuple[int, int], RangeFact] = {}  # rows that are one CIDR block: their one fact
         self._sources: dict[str, SourceInfo] = {}
         if self.table is not None:
             for f in self.table.files:
@@ -206,17 +207,29 @@ class DelegationProvider(Provider):
 
     def _fact(self, a: Address) -> RangeFact | None:
         _text, version, value = a
-        if self.table is not None:
-            row = self.table.find(version, value)
-            if row is not None:
-                return self._row_fact(version, value, row)
+        table = self.table
+        if table is not None:
+            i = table.index(version, value)
+            if i is not None:
+                got = self._by_row.get((version, i))
+                if got is not None:
+                    return got
+                row = table.row(version, i)
+                if row is not None:
+                    fact = self._row_fact(version, value, row)
+                    if fact.start == row.first and fact.end == row.last:
+                        self._by_row[(version, i)] = fact
+                    return fact
         return self._fallback(version, value)
 
     def _row_fact(self, version: int, value: int, row: Row) -> RangeFact:
         bits = 32 if version == 4 else 128
         # The CIDR block of the listed range that holds the address (IPv4 counts are not always CIDRs).
         first, plen = row.first, bits
-        for size in range(bits, -1, -1):
+        whole = _is_cidr(row.first, row.last)
+        if whole:
+            plen = bits - (row.last - row.first + 1).bit_length() + 1
+        for size in () if whole else range(bits, -1, -1):
             base = value & ~((1 << size) - 1) & ((1 << bits) - 1)
             if base >= row.first and base + (1 << size) - 1 <= row.last:
                 first, plen = base, bits - size
@@ -228,7 +241,7 @@ class DelegationProvider(Provider):
         sid = source_id(row.file)
         basis_date = _midnight(row.file.date)
         listed = (network_text(version, row.first, bits - (row.last - row.first + 1).bit_length() + 1)
-                  if _is_cidr(row.first, row.last) else f"{_text(version, row.first)}-{_text(version, row.last)}")
+                  if whole else f"{_text(version, row.first)}-{_text(version, row.last)}")
         reg = Registration(
             registry=row.file.registry, basis=RegistryBasis.DELEGATION_STATISTICS, basis_date=basis_date,
             stale=is_stale(basis_date, self.now), status=row.status, delegated=_midnight(row.delegated),

@@ -86,15 +86,24 @@ class Table:
     country_registries: dict[str, str]  # country -> the registry whose files list it most
     families: dict[int, Family]  # 4, 6, and 0 for AS numbers
 
-    def find(self, family: int, value: int) -> Row | None:
-        """The row covering ``value`` (an address of family 4 or 6, or an AS number with family 0)."""
+    def index(self, family: int, value: int) -> int | None:
+        """The position of the row covering ``value`` in its family, or None."""
         fam = self.families.get(family)
         if fam is None or not fam.starts:
             return None
         i = bisect.bisect_right(fam.starts, value) - 1
         if i < 0 or fam.ends[i] < value:
             return None
-        return self._row(fam, i)
+        return i
+
+    def row(self, family: int, i: int) -> Row | None:
+        """The row at position ``i`` of a family (None when its text is damaged)."""
+        return self._row(self.families[family], i)
+
+    def find(self, family: int, value: int) -> Row | None:
+        """The row covering ``value`` (an address of family 4 or 6, or an AS number with family 0)."""
+        i = self.index(family, value)
+        return None if i is None else self._row(self.families[family], i)
 
     def _row(self, fam: Family, i: int) -> Row | None:
         cols = fam.rest[i].split("|")
