@@ -246,3 +246,15 @@ def test_an_iana_fallback_that_contradicts_the_registration_country_is_uncertain
     # a delegation file's answer is not a fallback
     listed = Registration(registry="RIPE NCC", basis=RegistryBasis.DELEGATION_STATISTICS, country="FR")
     assert judge(_record("149.202.95.241", "DE", listed), offline=True).registry_uncertain is None
+
+
+def test_a_damaged_user_table_costs_nothing_but_a_problem_line():
+    from ipowner.reference.delegation_table import user_table_path
+
+    path = user_table_path()
+    path.parent.mkdir(parents=True)
+    path.write_bytes(lzma.compress(b"# ipowner-delegations/1\n{\"files\": []}\n4|zz|1|0|x||||\n"))
+    res = ipowner.lookup("139.130.4.5", offline=True, discover=False)
+    assert res.records[0].registry.registry == "APNIC"  # the shipped table answered
+    problems = [e.message for e in res.errors if e.kind == "database"]
+    assert len(problems) == 1 and "not a table row" in problems[0] and "using the shipped registry table" in problems[0]

@@ -265,10 +265,12 @@ def _registry_words(j: Jurisdiction) -> str | None:
     """The registry part of a verdict, naming its basis and date."""
     when = f" of {j.registry_date.date().isoformat()}" if j.registry_date else ""
     stale = ", stale" if j.registry_stale else ""
+    answered = f" ({j.registry_basis}{when})" if j.registry_basis == RegistryBasis.REGISTRY_DATA and when else ""
     if j.nir and j.registry:
-        return f"{j.nir} ({_country(j.nir_country)}, a national registry under {j.registry}) registered the space"
+        return (f"{j.nir} ({_country(j.nir_country)}, a national registry under {j.registry}) registered the space"
+                + answered)
     if j.nir:
-        return f"{j.nir} ({_country(j.nir_country)}, a national registry) registered the space"
+        return f"{j.nir} ({_country(j.nir_country)}, a national registry) registered the space" + answered
     if not j.registry:
         return None
     if j.registry_uncertain:
@@ -277,7 +279,7 @@ def _registry_words(j: Jurisdiction) -> str | None:
         return f"in {j.registry}'s address space ({j.registry_basis}{when}; no delegation file lists the block)"
     if j.registry_basis == RegistryBasis.DELEGATION_STATISTICS:
         return f"{j.registry} registered the space ({j.registry_basis}{when}{stale})"
-    return f"{j.registry} registered the space"
+    return f"{j.registry} registered the space" + answered
 
 
 def verdict(j: Jurisdiction, record: AddressRecord | None = None, *, offline: bool = False,

@@ -95,7 +95,9 @@ def _ownership(rec: AddressRecord, add: Any, rdap: RdapRun | None) -> None:
             add("holder country", Text(terminal_safe(h.country)).append(
                 f"  ({terminal_safe(h.country_basis or 'basis unknown')})", style="dim"), "holder")
     elif rec.needs_lookup and rdap is not None and rdap.offline:
-        add("holder", Text("not looked up: not in the RDAP cache (offline, no query made)", style="dim"))
+        who = f"{rec.registry.registry}'s RDAP service" if rec.registry is not None else "the registries"
+        add("holder", Text("not looked up: not in the RDAP cache (offline, no query made); "
+                           f"`ipowner lookup {terminal_safe(rec.attributed)}` asks {terminal_safe(who)}", style="dim"))
     if rec.registry_chain:
         chain = Text()
         for i, link in enumerate(rec.registry_chain):
