@@ -226,6 +226,11 @@ def test_every_ipv6_public_destination_has_a_registry():
     assert bases == {RegistryBasis.DELEGATION_STATISTICS, RegistryBasis.RDAP_BOOTSTRAP}
     google = next(r for r in ipowner.lookup("2001:4860:4860::8888", offline=True).records)
     assert (google.registry.registry, google.registry.basis) == ("ARIN", RegistryBasis.RDAP_BOOTSTRAP)
+    # space IANA has given no registry has none, and the verdict says so rather than leaving it out
+    [unallocated] = ipowner.lookup("2e00::1", offline=True, discover=False).records
+    assert unallocated.registry is None
+    assert "no registry: neither a delegation file nor IANA's RDAP bootstrap lists the block" in judge(
+        unallocated, offline=True).verdict
 
 
 def _record(address: str, country: str | None, registration: Registration) -> AddressRecord:

@@ -321,6 +321,8 @@ def verdict(j: Jurisdiction, record: AddressRecord | None = None, *, offline: bo
     rest: list[str] = []
     if (words := _registry_words(j)) is not None:
         rest.append(words)
+    elif record is not None and ":" in record.attributed and not record.registry_chain:
+        rest.append("no registry: neither a delegation file nor IANA's RDAP bootstrap lists the block")
     if j.registered_country:
         since = j.registered_country_date
         other = (f"as of {since.date().isoformat()}; " if since else "") + f"{j.registered_country_other}" \
