@@ -12,7 +12,13 @@ Records are shaped like GeoIP2 so that one reader maps every database:
   {"country": {"iso_code": "US"}, "registered_country": {"iso_code": "US"},
    "autonomous_system_number": 15169, "autonomous_system_organization": "Google LLC"}
 
+The registry table (data/ipowner-delegations.tsv.xz: which registry delegated each block, from the RIRs'
+delegation statistics) is a file of its own, built from a folder of delegation files (the newest per
+registry is used; see ipowner.datasets.registry_table). `--delegations DIR` builds it, alone with
+`--only-delegations` (no npm needed):
+
 Usage:  python scripts/build_embedded_db.py [--cache DIR] [--out data]   (needs `pip install -e '.[build-data]'`)
+        python scripts/build_embedded_db.py --only-delegations --delegations DIR [--out data]
 """
 
 from __future__ import annotations
@@ -500,6 +506,20 @@ def compress(mmdb_path: Path, xz_path: Path) -> None:
             out.write(chunk)
 
 
+def build_delegations(folder: Path, out: Path) -> None:
+    """The registry table from ``folder`` into ``out``/ipowner-delegations.tsv.xz (atomically)."""
+    from ipowner.datasets.registry_table import build_table_file
+    from ipowner.reference.delegation_table import TABLE_NAME
+
+    t0 = time.monotonic()
+    result = build_table_file(folder, out / TABLE_NAME)
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    used = ", ".join(f"{f['registry']} {f['name']} ({f['date']})" for f in result.files)
+    print(f"registry table: {used}; ranges {result.ranges}; {time.monotonic() - t0:.1f}s; "
+          f"xz {(out / TABLE_NAME).stat().st_size / 1e6:.2f} MB", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "ipowner-npm-cache",
@@ -507,8 +527,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "data")
     ap.add_argument("--version", action="append", default=[], metavar="PACKAGE=VERSION",
                     help="pin a package version, e.g. @ip-location-db/asn=2.3.2026061719")
+    ap.add_argument("--delegations", type=Path, metavar="DIR",
+                    help="a folder of RIR delegation statistics: build the registry table from it")
+    ap.add_argument("--only-delegations", action="store_true",
+                    help="build only the registry table (with --delegations), not the .mmdb")
     args = ap.parse_args(argv)
     pins = dict(p.rsplit("=", 1) for p in args.version)
+    if args.delegations is not None:
+        build_delegations(args.delegations, args.out)
+    elif args.only_delegations:
+        ap.error("--only-delegations needs --delegations DIR")
+    if args.only_delegations:
+        return 0
 
     t0 = time.monotonic()
     loaded = []

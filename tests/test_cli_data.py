@@ -37,7 +37,7 @@ def test_json_lists_embedded_and_given(data_dir: Path) -> None:
     assert r.returncode == 0, r.stderr
     assert r.stderr == ""
     doc = json.loads(r.stdout)
-    assert doc["schema"] == "ipowner.data/1" and doc["problems"] == []
+    assert doc["schema"] == "ipowner.data/2" and doc["problems"] == []
     given, emb = doc["databases"]
     assert (given["path"], given["database_type"], given["vendor"], given["origin"]) == (
         str(city), "GeoIP2-City", "MaxMind", "given")

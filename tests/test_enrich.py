@@ -138,6 +138,11 @@ def compare(inputs: list[str], **kw: Any) -> dict[str, int]:
             value = fn(rec)
             expect = None if value is None else (value, rec.provenance[_PROV[p]])
             assert e.get(p) == expect, (e.query, p)
+        # the registry of the block: the same Registration, from the same source, in both views
+        got_reg = next((v for p, v, _s in e.delegation.fields if p == "registry"), None) if e.delegation else None
+        assert plain(got_reg) == plain(rec.registry), e.query
+        if rec.registry is not None:
+            assert e.delegation is not None and e.delegation.source == rec.provenance["registry"] in sources
         if e.registration is not None:
             assert e.registration.source in sources
             seen["holder"] += e.holder is not None

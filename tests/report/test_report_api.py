@@ -36,8 +36,12 @@ def test_report_offline_on_embedded_data(no_sockets, data_dir):
     by = {d.address: d.jurisdiction for d in rep.destinations}
     aws = by["52.74.1.10"]
     assert (aws.location_country, aws.asn, aws.cloud.key, aws.registered_country) == ("SG", 16509, "aws", "US")
-    assert aws.verdict.startswith("holder unknown (no registry data offline), located in Singapore; "
-                                  "in ARIN's address space (IANA /8 table)")
+    # Offline, what is known comes first and "holder unknown offline" last, with the command that finds it.
+    assert aws.verdict.startswith("located in Singapore; in ARIN's address space (IANA /8 table of 2011-02-01; "
+                                  "no delegation file lists the block)")
+    assert aws.verdict.endswith("holder unknown offline (no registry answer in the RDAP cache; "
+                                "`ipowner lookup 52.74.1.10` asks ARIN's RDAP service)")
+    assert aws.registry_evidence == "ARIN, IANA /8 table of 2011-02-01" and aws.registry_uncertain is None
     # A cloud node registered in one country and serving from another is how clouds work: not flagged,
     # and the verdict says why (issue 14).
     assert "registered-country-differs-from-location" not in aws.flags

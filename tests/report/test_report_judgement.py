@@ -60,7 +60,8 @@ def test_anycast_has_no_single_location_and_unknowns_are_flagged():
     j2 = judge(rec("203.0.113.9"), offline=True)
     assert j2.flags == [FLAG_HOLDER_UNKNOWN, FLAG_LOCATION_UNKNOWN]
     assert j2.verdict == (
-        "holder unknown (no registry data offline), location unknown; in APNIC's address space (IANA /8 table)")
+        "location unknown; in APNIC's address space (IANA /8 table; no delegation file lists the block); holder "
+        "unknown offline (no registry answer in the RDAP cache; `ipowner lookup 203.0.113.9` asks APNIC's RDAP service)")
     assert j2.registry == "APNIC" and j2.registry_basis == "IANA /8 table"
     failed = rec("203.0.113.9")
     failed.errors.append("RDAP https://rdap.apnic.net/ip/203.0.113.9: rdap.apnic.net does not resolve")
@@ -204,7 +205,7 @@ def test_provenance_warns_on_data_far_from_the_capture(sample):
     assert any("rdap:apnic (12.5 years after)" in w for w in rep.warnings)
     assert "psl" in notes and "table:cloud-providers" in notes
     doc = rep.to_dict()
-    assert doc["schema"] == "ipowner.report/1"
+    assert doc["schema"] == "ipowner.report/2"
     assert doc["provenance"]["command_line"] == ["ipowner", "report", "phone.pcap"]
     assert doc["provenance"]["capture_start"] == "2014-05-13T16:53:20Z"
     json.dumps(doc)

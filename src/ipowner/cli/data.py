@@ -1,4 +1,4 @@
-"""`ipowner data`: every database in use, with its type, vendor, dates and licence."""
+"""`ipowner data`: every database in use and the registry table's sources; `ipowner data update` refreshes them."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ import sys
 
 import click
 
-from ipowner.cli._common import note, verbosity_options
+from ipowner.cli._common import note, verbosity, verbosity_options
+from ipowner.exitcodes import ExitCode
 from ipowner.render import formats
 
 
-@click.command("data")
+@click.group("data", invoke_without_command=True)
 @click.option(
     "--mmdb",
     "mmdb_paths",
@@ -24,15 +25,19 @@ from ipowner.render import formats
     type=click.Choice(formats("data")),
     default="table",
     show_default=True,
-    help="Output format (json: ipowner.data/1).",
+    help="Output format (json: ipowner.data/2).",
 )
 @verbosity_options
-def data(mmdb_paths: tuple[str, ...], fmt: str) -> int:
-    """List every database in use: path, type, vendor, build date, age, licence, and the embedded inputs.
+@click.pass_context
+def data(ctx: click.Context, mmdb_paths: tuple[str, ...], fmt: str) -> int | None:
+    """List every database in use (path, type, vendor, build date, age, licence, the embedded inputs) and each
+    source of the registry table (its date, age, licence, and whether it is due for `ipowner data update`).
 
     Databases are looked for in $IPOWNER_MMDB_PATH, the user data folder's mmdb/ and the system
     GeoIP folders. A database that cannot be opened is named on stderr and the exit code is 4.
     """
+    if ctx.invoked_subcommand is not None:
+        return None
     # imported here: other commands start faster
     from ipowner.providers.housekeeping import data_status
     from ipowner.render import render
@@ -42,3 +47,51 @@ def data(mmdb_paths: tuple[str, ...], fmt: str) -> int:
         note(problem)
     render(status, fmt, sys.stdout, kind="data")
     return int(status.exit_code)
+
+
+@data.command("update")
+@click.option("--mirror", metavar="URL", default=None,
+              help="Fetch every input from this mirror base instead of its publisher: <URL>/<host>/<path> "
+                   "(default: $IPOWNER_DATA_MIRROR, else the publishers).")
+@click.option("--offline", is_flag=True, help="Fetch nothing: only say which sources are due.")
+@verbosity_options
+def update_cmd(mirror: str | None, offline: bool) -> int:
+    """Fetch the RIRs' delegation statistics (and the providers' range files), check them (published MD5,
+    header counts, parse), rebuild the registry table in the user data folder and swap it in, keeping the
+    previous one. Prints what changed. Exit 4 when some inputs could not be used, 1 when none could."""
+    from ipowner.datasets.update import update
+    from ipowner.errors import IpownerError, UsageError
+    from ipowner.render.escape import terminal_safe
+
+    if offline:
+        from ipowner.providers.delegations import table_sources
+
+        states, _problems = table_sources()
+        due = [s.name for s in states if s.due]
+        click.echo("offline: nothing fetched" + (f"; due: {'; '.join(terminal_safe(d) for d in due)}" if due else ""),
+                   err=True)
+        return int(ExitCode.OK)
+    quiet = verbosity() < 0
+    try:
+        result = update(mirror=mirror, progress=None if quiet else (lambda m: click.echo(terminal_safe(m), err=True)))
+    except UsageError:
+        raise
+    except IpownerError as exc:
+        note(str(exc))
+        return int(ExitCode.FAILURE)
+    for f in result.fetched:
+        state = "ok" if f.ok else "FAILED"
+        when = f" ({f.date.isoformat()})" if f.date else ""
+        click.echo(f"{state:6} {terminal_safe(f.name)}{when}: {terminal_safe(f.note, 600)}")
+    for w in result.warnings:
+        note(w)
+    for r in result.registries:
+        before = r.before.isoformat() if r.before else "none"
+        after = r.after.isoformat() if r.after else "none"
+        change = "unchanged" if r.before == r.after else f"{before} -> {after}"
+        click.echo(f"{terminal_safe(r.registry)}: {change}")
+    click.echo(f"ranges: {result.added} added, {result.removed} removed; table {terminal_safe(result.table or '')}"
+               + (f" (previous kept as {terminal_safe(result.previous)})" if result.previous else ""))
+    if result.cloud:
+        click.echo(f"cloud snapshot: {terminal_safe(result.cloud)}")
+    return int(ExitCode.PARTIAL if result.failed else ExitCode.OK)

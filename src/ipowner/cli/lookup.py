@@ -38,7 +38,7 @@ __all__ = ["PROGRESS_MIN", "lookup_cmd", "rdap_summary"]
     "fmt",
     type=click.Choice(formats("lookup")),
     default=None,
-    help="table (default): for people; json: one ipowner.lookup/1 document; jsonl (or ndjson): one record "
+    help="table (default): for people; json: one ipowner.lookup/2 document; jsonl (or ndjson): one record "
          "per line; csv, tsv: flat columns. With -o, taken from the file's suffix.",
 )
 @output_option

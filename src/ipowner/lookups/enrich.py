@@ -24,6 +24,8 @@ from ipowner.lookups.lookup import default_chain, parse_query
 from ipowner.model import LookedThrough, SourceInfo
 from ipowner.model.ranges import RangeFact
 from ipowner.providers.base import NO_ERRORS, NO_RANGES, winner, winners
+from ipowner.providers.delegations import DelegationProvider
+from ipowner.providers.rdap import RdapProvider
 from ipowner.providers.special import looked_through, special_of
 
 if TYPE_CHECKING:
@@ -40,6 +42,8 @@ class Enriched(NamedTuple):
     ranges: tuple[RangeFact, ...]  # database ranges that matched, most authoritative first
     registration: RangeFact | None  # the RDAP cache's answer: holder, holder country, registry, handle
     errors: tuple[str, ...]  # one-line reasons something could not be answered
+    delegation: RangeFact | None = None  # the registry of the block from the delegation statistics or IANA's
+    #                                      tables (``registry``; its field "registry" is a ``Registration``)
 
     def get(self, path: str) -> tuple[Any, str] | None:
         """(value, source id) of a field by its ``AddressRecord`` path ("location.country", "asn.number",
@@ -133,7 +137,10 @@ class Enrichment:
         self._chain = default_chain(mmdb=mmdb, use_embedded=use_embedded, discover=discover, rdap=rdap_cache,
                                     rdap_config=rdap_config, online=False, evidence=False)
         self.special = self._chain.special
-        self._registration = len(self._chain.providers) > 1  # the RDAP provider follows the databases
+        kinds = [type(p) for p in self._chain.providers]
+        # Where the registry table's and the RDAP cache's answers are in the chain (None: not asked).
+        self._delegation = kinds.index(DelegationProvider) if DelegationProvider in kinds else None
+        self._registration = kinds.index(RdapProvider) if RdapProvider in kinds else None
         self._final: tuple[dict[str, SourceInfo], list[str]] | None = None
 
     @property
@@ -206,7 +213,13 @@ class Enrichment:
         got = self._chain.answers(addresses)
         n = len(addresses)
         db = got.facts[0]
-        reg = got.facts[1] if self._registration else None
+        reg = got.facts[self._registration] if self._registration is not None else None
+        deleg = got.facts[self._delegation] if self._delegation is not None else None
+        delegation: Iterable[RangeFact | None]
+        if deleg is not None and any(deleg.ranges):
+            delegation = got.spread([r[0] if r else None for r in deleg.ranges], None)
+        else:
+            delegation = repeat(None, n)
         assert db is not None
         ranges = got.spread(db.ranges, NO_RANGES)
         if reg is not None and any(reg.ranges):
@@ -228,7 +241,8 @@ class Enrichment:
                 blocks[i], carried[i] = special_of(f), looked_through(f)
         else:
             blocks, carried = repeat(None, n), repeat(None, n)
-        return map(_make, zip(queries, addresses.texts, blocks, carried, ranges, registration, errors, strict=True))
+        return map(_make, zip(queries, addresses.texts, blocks, carried, ranges, registration, errors, delegation,
+                              strict=True))
 
 
 def _slow(inputs: list[str], fast: Addresses, others: list[int]) -> tuple[list[str], Addresses,

@@ -30,6 +30,7 @@ from ipowner.model import AddressRecord, ErrorKind, Resolution, SourceInfo
 from ipowner.model.lookup import LookupResult, QueryError, RdapRun
 from ipowner.providers.base import Provider
 from ipowner.providers.chain import Chain
+from ipowner.providers.delegations import DelegationProvider
 from ipowner.providers.mmdb.reader import MmdbProvider
 from ipowner.providers.rdap import RdapConfig, RdapProvider
 
@@ -95,6 +96,8 @@ def default_chain(
         mmdb = [mmdb]  # one path, not a sequence of characters
     providers: list[Provider] = [MmdbProvider(tuple(str(p) for p in mmdb), use_embedded=use_embedded,
                                               discover=discover)]
+    if use_embedded:
+        providers.append(DelegationProvider())  # the registry of each block, from the shipped registry table
     problems: list[tuple[str, str]] = []
     if rdap:
         try:

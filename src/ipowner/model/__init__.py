@@ -16,6 +16,7 @@ from ipowner.model.address import (
     Location,
     LookedThrough,
     Network,
+    Registration,
     Resolution,
     Special,
 )
@@ -84,6 +85,7 @@ __all__ = [
     "LookedThrough",
     "Mechanism",
     "Network",
+    "Registration",
     "RangeFact",
     "RdapRequestKind",
     "RegistryBasis",

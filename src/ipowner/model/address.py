@@ -10,12 +10,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
-from ipowner.model.kinds import ChainRole, HolderRule, Mechanism
+from ipowner.model.kinds import ChainRole, HolderRule, Mechanism, RegistryBasis
 from ipowner.model.serialize import from_plain, plain, record_from_plain
 from ipowner.model.sources import SourceInfo
 
 # Version of the JSON document `ipowner lookup --format json|jsonl` writes (see docs/schema.md).
-SCHEMA_LOOKUP = "ipowner.lookup/1"
+SCHEMA_LOOKUP = "ipowner.lookup/2"
+SCHEMA_LOOKUPS_READ = ("ipowner.lookup/2", "ipowner.lookup/1")  # /1 had no registry key
 
 
 @dataclass(slots=True)
@@ -109,6 +110,32 @@ class Network:
 
 
 @dataclass(slots=True)
+class Registration:
+    """The registry of the address block as published tables state it, without asking the registry.
+
+    From the registry's delegation statistics when a file lists the block (status, delegation date,
+    country, opaque id), else from IANA's tables (the IPv4 /8 designations, the RDAP bootstrap).
+    """
+
+    registry: str  # "APNIC", "RIPE NCC"
+    basis: RegistryBasis  # which table says so
+    basis_date: datetime | None = None  # the date of that table (a delegation file's end date)
+    stale: bool = False  # the basis is older than ipowner's stated age for it (docs/data.md)
+    status: str | None = None  # allocated, assigned, available, reserved (delegation statistics only)
+    delegated: datetime | None = None  # when the registry delegated the block
+    country: str | None = None  # the country the delegation file lists ("EU" included)
+    opaque_id: str | None = None  # the holder's opaque id in an extended delegation file
+    block: str | None = None  # the block as listed: a CIDR, or "first-last" when the count is not one
+    file: str | None = None  # the delegation file's name
+
+    @property
+    def basis_text(self) -> str:
+        """"APNIC, delegation statistics of 2026-06-17" (", stale" when it is)."""
+        when = f" of {self.basis_date.date().isoformat()}" if self.basis_date else ""
+        return f"{self.registry}, {self.basis}{when}" + (", stale" if self.stale else "")
+
+
+@dataclass(slots=True)
 class Abuse:
     """The abuse contact the network object lists."""
 
@@ -142,6 +169,7 @@ class AddressRecord:
     holder: Holder | None = None
     registry_chain: list[ChainLink] = field(default_factory=list)
     network: Network | None = None
+    registry: Registration | None = None  # the registry of the block per published tables (offline)
     abuse: Abuse | None = None
     traits: dict[str, Any] = field(default_factory=dict)  # anonymizer flags, ISP, connection type, ...
     resolution: Resolution | None = None
@@ -169,7 +197,7 @@ class AddressRecord:
         self.sources.setdefault(source.id, source)
 
     def to_dict(self) -> dict[str, Any]:
-        """One record of the ``ipowner.lookup/1`` document (docs/schema.md)."""
+        """One record of the ``ipowner.lookup/2`` document (docs/schema.md)."""
         d = {
             "query": self.query,
             "address": self.address,
@@ -181,6 +209,7 @@ class AddressRecord:
             "holder": plain(self.holder),
             "registry_chain": plain(self.registry_chain),
             "network": plain(self.network),
+            "registry": plain(self.registry),
             "abuse": plain(self.abuse),
             "traits": plain(self.traits),
             "resolution": plain(self.resolution),

@@ -1,4 +1,4 @@
-"""The databases a run uses, for ``ipowner data`` (``ipowner.data/1``)."""
+"""The databases a run uses, for ``ipowner data`` (``ipowner.data/2``)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from ipowner.model.kinds import DatabaseOrigin
 from ipowner.model.serialize import check_schema, record_from_plain, to_plain
 from ipowner.model.sources import SourceInfo
 
-SCHEMA_DATA = "ipowner.data/1"
+SCHEMA_DATA = "ipowner.data/2"
+SCHEMA_DATAS_READ = ("ipowner.data/2", "ipowner.data/1")  # /1 had no registry_sources key
 
 
 @dataclass(slots=True)
@@ -38,11 +39,28 @@ class DatabaseInfo:
 
 
 @dataclass(slots=True)
+class TableSource:
+    """One input of the registry table (a registry's delegation statistics), for `ipowner data`."""
+
+    name: str  # "APNIC delegation statistics (delegated-apnic-20260617)"
+    registry: str
+    date: datetime | None  # the file's date (None: the table has no file of this registry)
+    age_days: int | None
+    licence: str | None  # the publisher's terms
+    due: bool  # older than the due age, or missing: `ipowner data update` would fetch it
+    path: str | None  # the table it is in
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_plain(self)
+
+
+@dataclass(slots=True)
 class DataStatus:
     """Every database in use and every one that could not be opened."""
 
     databases: list[DatabaseInfo] = field(default_factory=list)  # given, then discovered, then embedded
     problems: list[str] = field(default_factory=list)  # one line each: "<path>: <reason>"
+    registry_sources: list[TableSource] = field(default_factory=list)  # the registry table's inputs
 
     SCHEMA: ClassVar[str] = SCHEMA_DATA
 
@@ -57,13 +75,13 @@ class DataStatus:
         return combine(answered=len(self.databases), failed=len(self.problems))
 
     def to_dict(self) -> dict[str, Any]:
-        """The ``ipowner.data/1`` document."""
+        """The ``ipowner.data/2`` document."""
         return {"schema": SCHEMA_DATA, **to_plain(self)}
 
     @classmethod
     def from_json(cls, doc: Mapping[str, Any]) -> DataStatus:
-        check_schema(doc, (SCHEMA_DATA,))
+        check_schema(doc, SCHEMA_DATAS_READ)
         return record_from_plain(cls, doc, "data")
 
 
-__all__ = ["SCHEMA_DATA", "DataStatus", "DatabaseInfo"]
+__all__ = ["SCHEMA_DATA", "SCHEMA_DATAS_READ", "DataStatus", "DatabaseInfo", "TableSource"]

@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from ipowner.errors import DocumentError, InputNotFoundError
-from ipowner.model.address import SCHEMA_LOOKUP
+from ipowner.model.address import SCHEMA_LOOKUP, SCHEMA_LOOKUPS_READ
 from ipowner.model.cache import SCHEMA_CACHE, SCHEMA_CACHE_READ, CacheExport, CacheStats
-from ipowner.model.data import SCHEMA_DATA, DataStatus
+from ipowner.model.data import SCHEMA_DATA, SCHEMA_DATAS_READ, DataStatus
 from ipowner.model.diff import SCHEMA_DIFF, SCHEMA_DIFF_READ, Diff, DiffLines
 from ipowner.model.lookup import LookupResult
-from ipowner.model.report import SCHEMA_REPORT, Report
+from ipowner.model.report import SCHEMA_REPORT, SCHEMA_REPORTS_READ, Report
 from ipowner.model.traffic import SCHEMA_TRAFFIC, SCHEMA_TRAFFIC_READ, TrafficResult
 
 Document = LookupResult | TrafficResult | Report | Diff | DataStatus | CacheStats
@@ -39,14 +39,14 @@ class DocumentKind:
 
 
 KINDS: tuple[DocumentKind, ...] = (
-    DocumentKind("lookup", SCHEMA_LOOKUP, (SCHEMA_LOOKUP,), LookupResult, LookupResult,
+    DocumentKind("lookup", SCHEMA_LOOKUP, SCHEMA_LOOKUPS_READ, LookupResult, LookupResult,
                  ("lookup --format json", "lookup --format jsonl")),
     DocumentKind("traffic", SCHEMA_TRAFFIC, SCHEMA_TRAFFIC_READ, TrafficResult, TrafficResult,
                  ("traffic --format json", "traffic --format jsonl")),
-    DocumentKind("report", SCHEMA_REPORT, (SCHEMA_REPORT,), Report, Report,
+    DocumentKind("report", SCHEMA_REPORT, SCHEMA_REPORTS_READ, Report, Report,
                  ("report --format json", "report --format jsonl")),
     DocumentKind("diff", SCHEMA_DIFF, SCHEMA_DIFF_READ, Diff, DiffLines, ("diff --format json", "diff --format jsonl")),
-    DocumentKind("data", SCHEMA_DATA, (SCHEMA_DATA,), DataStatus, None, ("data --format json",)),
+    DocumentKind("data", SCHEMA_DATA, SCHEMA_DATAS_READ, DataStatus, None, ("data --format json",)),
     DocumentKind("cache", SCHEMA_CACHE, SCHEMA_CACHE_READ, CacheStats, CacheExport,
                  ("cache stats --format json", "cache export")),
 )

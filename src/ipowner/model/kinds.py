@@ -119,7 +119,9 @@ class RegistryBasis(StrEnum):
     """How a report knows the registry of a destination."""
 
     REGISTRY_DATA = "registry data"  # the RDAP chain or the network object
-    IANA_TABLE = "IANA /8 table"  # IPv4 only, offline
+    DELEGATION_STATISTICS = "delegation statistics"  # the registry's published delegation file, offline
+    IANA_TABLE = "IANA /8 table"  # IPv4 only, offline: no delegation file lists the block
+    RDAP_BOOTSTRAP = "IANA RDAP bootstrap"  # IPv6 and AS numbers, offline: no delegation file lists them
 
 
 class Flag(StrEnum):

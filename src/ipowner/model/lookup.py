@@ -1,4 +1,4 @@
-"""The result of ``ipowner.lookup()``: records, errors, sources and what RDAP did (``ipowner.lookup/1``)."""
+"""The result of ``ipowner.lookup()``: records, errors, sources and what RDAP did (``ipowner.lookup/2``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 from ipowner._version import __version__
 from ipowner.exitcodes import ExitCode, combine
-from ipowner.model.address import SCHEMA_LOOKUP, AddressRecord
+from ipowner.model.address import SCHEMA_LOOKUP, SCHEMA_LOOKUPS_READ, AddressRecord
 from ipowner.model.kinds import ErrorKind, RdapRequestKind
 from ipowner.model.serialize import check_schema, from_plain, record_from_plain, to_plain
 from ipowner.model.sources import SourceInfo
@@ -153,7 +153,7 @@ class NetworkSummary:
 
 @dataclass(slots=True)
 class LookupResult:
-    """Records, errors, sources and the RDAP run of one lookup (``ipowner.lookup/1``)."""
+    """Records, errors, sources and the RDAP run of one lookup (``ipowner.lookup/2``)."""
 
     records: list[AddressRecord] = field(default_factory=list)  # input order; a hostname gives one per answer
     errors: list[QueryError] = field(default_factory=list)  # inputs not answered, and data-source problems
@@ -184,12 +184,12 @@ class LookupResult:
         return combine(answered=len(self.records) + len(self.networks), failed=failed)
 
     def to_dict(self) -> dict[str, Any]:
-        """The ``ipowner.lookup/1`` JSON document (docs/schema.md)."""
+        """The ``ipowner.lookup/2`` JSON document (docs/schema.md)."""
         return {"schema": SCHEMA_LOOKUP, **to_plain(self)}
 
     @classmethod
     def from_json(cls, doc: Mapping[str, Any]) -> LookupResult:
-        check_schema(doc, (SCHEMA_LOOKUP,))
+        check_schema(doc, SCHEMA_LOOKUPS_READ)
         return record_from_plain(cls, doc, "lookup")
 
     def lines(self) -> Iterable[dict[str, Any]]:
@@ -203,7 +203,7 @@ class LookupResult:
         res = cls()
         sources: dict[str, SourceInfo] = {}
         for i, line in enumerate(lines):
-            check_schema(line, (SCHEMA_LOOKUP,))
+            check_schema(line, SCHEMA_LOOKUPS_READ)
             rec = from_plain(AddressRecord, line, f"line {i + 1}")
             res.records.append(rec)
             sources.update(rec.sources)

@@ -3,7 +3,7 @@
 A report keeps three facts apart for every destination: where the server is (location), who
 holds the address space (holder) and who registered it (registry). Each ``DestinationReport`` is
 made of the observed ``Destination``, the looked-up ``AddressRecord`` and the ``Jurisdiction``
-judged from it. ``Report.to_dict()`` is the versioned JSON document (schema ``ipowner.report/1``, see
+judged from it. ``Report.to_dict()`` is the versioned JSON document (schema ``ipowner.report/2``, see
 docs/schema.md) and ``Report.from_json`` reads it back: `ipowner diff` reads a saved one, so an old
 report keeps the answers of its day.
 """
@@ -34,7 +34,8 @@ from ipowner.model.serialize import (
 from ipowner.model.sources import SourceInfo
 from ipowner.model.traffic import Destination, Hostname, InputInfo
 
-SCHEMA_REPORT = "ipowner.report/1"
+SCHEMA_REPORT = "ipowner.report/2"
+SCHEMA_REPORTS_READ = ("ipowner.report/2", "ipowner.report/1")  # /1: registry_basis had two values
 
 # Flags a judgement can raise (the names older code imports; the values are ``Flag``'s).
 FLAG_HOLDER_ABROAD = Flag.HOLDER_ABROAD
@@ -74,9 +75,16 @@ class Jurisdiction:
     registry: str | None = None  # the RIR, e.g. "APNIC"
     registry_country: str | None = None
     registry_basis: RegistryBasis | None = None
+    registry_date: datetime | None = None  # the date of the basis (a delegation file's end date, a response's retrieval)
+    registry_evidence: str | None = None  # the basis in words, e.g. "APNIC, delegation statistics of 2026-06-17"
+    registry_stale: bool = False  # the basis is older than its stated age (docs/data.md)
+    registry_uncertain: str | None = None  # why the registry named may not be the one that holds the block
     nir: str | None = None  # a national registry under the RIR, e.g. "CNNIC"
     nir_country: str | None = None
-    registered_country: str | None = None  # the address block's registration country
+    registered_country: str | None = None  # the address block's registration country (from the newest dated source)
+    registered_country_date: datetime | None = None  # the date of that source
+    registered_country_basis: str | None = None  # that source in words, with its date
+    registered_country_other: str | None = None  # an older source that disagrees: "DE per RIPE NCC delegation statistics of 2014-06-30, stale"
     asn: int | None = None
     as_name: str | None = None
     as_country: str | None = None
@@ -175,7 +183,7 @@ class DestinationReport:
 
     @property
     def lookup(self) -> AddressRecord | None:
-        """The full ``ipowner.lookup/1`` record the judgement was made from (the document's ``lookup`` key)."""
+        """The full ``ipowner.lookup/2`` record the judgement was made from (the document's ``lookup`` key)."""
         return self.record
 
     def to_dict(self) -> dict[str, Any]:
@@ -303,7 +311,7 @@ class Totals(TypedDict):
 
 @dataclass(slots=True)
 class Report:
-    """Destinations with their judgement, rollups, timelines and provenance (``ipowner.report/1``)."""
+    """Destinations with their judgement, rollups, timelines and provenance (``ipowner.report/2``)."""
 
     provenance: Provenance = field(default_factory=Provenance)
     destinations: list[DestinationReport] = field(default_factory=list)  # ranked by bytes sent
@@ -335,13 +343,13 @@ class Report:
                 "bytes_received": total.bytes_received, "flows": total.flows}
 
     def to_dict(self) -> dict[str, Any]:
-        """The ``ipowner.report/1`` document."""
+        """The ``ipowner.report/2`` document."""
         return {"schema": SCHEMA_REPORT, **to_plain(self)}
 
     @classmethod
     def from_json(cls, doc: Mapping[str, Any]) -> Report:
         """A saved report document back into the model: ``Report.from_json(doc).to_dict() == doc``."""
-        check_schema(doc, (SCHEMA_REPORT,))
+        check_schema(doc, SCHEMA_REPORTS_READ)
         if not isinstance(doc.get("destinations"), list):
             raise DocumentError("report", "no destinations list")
         return record_from_plain(cls, {k: v for k, v in doc.items() if k != "totals"}, "report")
@@ -366,7 +374,7 @@ class Report:
         rep = cls()
         for i, line in enumerate(lines):
             where = f"line {i + 1}"
-            check_schema(line, (SCHEMA_REPORT,))
+            check_schema(line, SCHEMA_REPORTS_READ)
             kind = from_plain(ReportLine, line.get("kind"), f"{where}.kind")
             body = {k: v for k, v in line.items() if k not in ("schema", "kind", "rank", "group")}
             if kind is ReportLine.PROVENANCE:
@@ -391,6 +399,7 @@ def _epoch_iso(t: float | None) -> str | None:
 __all__ = [
     "ROLLUP_KINDS",
     "SCHEMA_REPORT",
+    "SCHEMA_REPORTS_READ",
     "CloudInfo",
     "DataSourceNote",
     "DestinationReport",

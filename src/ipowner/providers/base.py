@@ -239,6 +239,7 @@ def _copy_chain(value: Any) -> list[Any]:
 _OBJECTS: dict[str, Callable[[Any], Any]] = {
     "looked_through": copy.deepcopy,
     "network": _copy_network,
+    "registry": copy.copy,
     "holder": copy.deepcopy,
     "registry_chain": _copy_chain,
     "abuse": copy.copy,

@@ -1,7 +1,7 @@
 """The data ipowner keeps, looked at and tidied: the databases in use and the RDAP cache.
 
 The library side of ``ipowner data`` and ``ipowner cache``: each function returns a typed document
-(``ipowner.data/1``, ``ipowner.cache/2``) that the command line only renders.
+(``ipowner.data/2``, ``ipowner.cache/2``) that the command line only renders.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from ipowner.model.cache import (
 )
 from ipowner.model.data import DataStatus
 from ipowner.model.kinds import RdapRequestKind
+from ipowner.providers.delegations import table_sources
 from ipowner.providers.mmdb.reader import MmdbProvider
 from ipowner.providers.rdap import RdapCache, RdapConfig
 from ipowner.providers.rdap._cache import FILE_NAME, CacheError
@@ -34,7 +35,8 @@ DEFAULT_TTL_DAYS = 7.0  # how long the RDAP cache keeps an answer
 def data_status(mmdb: Sequence[str | os.PathLike[str]] = (), *, use_embedded: bool = True,
                 discover: bool = True) -> DataStatus:
     """Every location/AS database a lookup would use (given, discovered, embedded) with its type, vendor,
-    build date, age and licence, the embedded database's inputs, and every database that cannot be opened.
+    build date, age and licence, the embedded database's inputs, every database that cannot be opened, and
+    the registry table's inputs with their dates and whether each is due for ``ipowner data update``.
 
     Databases are looked for in ``$IPOWNER_MMDB_PATH``, the user data folder's ``mmdb/`` and the system
     GeoIP folders (``discover``); ``mmdb`` adds others. Never raises for a bad database: it is a problem.
@@ -43,9 +45,11 @@ def data_status(mmdb: Sequence[str | os.PathLike[str]] = (), *, use_embedded: bo
         mmdb = [mmdb]  # one path, not a sequence of characters
     provider = MmdbProvider(tuple(str(p) for p in mmdb), use_embedded=use_embedded, discover=discover)
     try:
-        return DataStatus(databases=provider.databases(), problems=list(provider.problems))
+        databases, problems = provider.databases(), list(provider.problems)
     finally:
         provider.close()
+    sources, table_problems = table_sources() if use_embedded else ([], [])
+    return DataStatus(databases=databases, problems=problems + table_problems, registry_sources=sources)
 
 
 def _open(directory: str | os.PathLike[str] | None, ttl_days: float) -> RdapCache:

@@ -1,4 +1,4 @@
-"""``ipowner data`` output: the databases in use as a table, or the ``ipowner.data/1`` document."""
+"""``ipowner data`` output: the databases in use as a table, or the ``ipowner.data/2`` document."""
 
 from __future__ import annotations
 
@@ -49,6 +49,15 @@ def write_data(status: DataStatus, fmt: str, stream: TextIO) -> None:
         console.print(src)
     if not status.databases:
         console.print(Text("No database in use."))
+    if status.registry_sources:
+        reg = Table(title="Registry table inputs (RIR delegation statistics)", title_justify="left")
+        for col in ("source", "date", "age (days)", "licence", "due"):
+            reg.add_column(col, overflow="fold")
+        for r in status.registry_sources:
+            row = (r.name, r.date.date().isoformat() if r.date else None, r.age_days, r.licence,
+                   "due: ipowner data update" if r.due else "no")
+            reg.add_row(*(Text(_cell(v)) for v in row))
+        console.print(reg)
 
 
 __all__ = ["FORMATS", "write_data"]

@@ -418,8 +418,13 @@ def _evidence(d: DestinationReport) -> str:
                                                                         if c.basis else "") for c in rec.registry_chain)
         facts.append(("registry chain", chain))
     elif j.registry:
-        facts.append(("registry", h(_registry(d)) + (f' <span class="muted">({h(j.registry_basis)})</span>'
-                                                     if j.registry_basis else "")))
+        if j.registry_evidence and not j.nir:
+            facts.append(("registry", h(j.registry_evidence)))
+        else:
+            facts.append(("registry", h(_registry(d)) + (f' <span class="muted">({h(j.registry_basis)})</span>'
+                                                         if j.registry_basis else "")))
+        if j.registry_uncertain:
+            facts.append(("registry uncertain", h(j.registry_uncertain, 1000)))
     if rec is not None and rec.network is not None:
         n = rec.network
         rng = ", ".join(n.cidrs) if n.cidrs else (f"{n.start} \u2013 {n.end}" if n.start and n.end else "")
@@ -427,7 +432,11 @@ def _evidence(d: DestinationReport) -> str:
         if bits:
             facts.append(("network", "; ".join(bits)))
     if j.registered_country:
-        facts.append(("registration country", h(_country(j.registered_country))))
+        basis_html = (f' <span class="muted">({h(j.registered_country_basis, 300)})</span>'
+                      if j.registered_country_basis else "")
+        facts.append(("registration country", h(_country(j.registered_country)) + basis_html))
+        if j.registered_country_other:
+            facts.append(("an older source", h(j.registered_country_other, 300)))
     if j.asn is not None:
         net = rec.asn.network if rec is not None and rec.asn is not None else None
         facts.append(("origin AS", f"AS{j.asn} {h(j.as_name)}" + (f' <span class="muted">announces {h(net)}</span>'

@@ -39,6 +39,12 @@ COLUMNS = [
     "holder_inferred",
     "holder_reason",
     "registry_chain",
+    "registry",
+    "registry_basis",
+    "registry_status",
+    "registry_delegated",
+    "registry_country",
+    "registry_opaque_id",
     "network_start",
     "network_end",
     "network_cidrs",
@@ -58,6 +64,7 @@ def lookup_row(rec: AddressRecord) -> list[Any]:
     loc = rec.location
     h = rec.holder
     n = rec.network
+    reg = rec.registry
     sources = [s for _, s in sorted(rec.sources.items())]
     return [
         rec.query,
@@ -88,6 +95,12 @@ def lookup_row(rec: AddressRecord) -> list[Any]:
         h.reason if h else None,
         " > ".join(f"{c.name or c.handle}" + (f" ({c.role})" if c.role in ("nir", "sub-assignment") else "")
                    for c in rec.registry_chain) or None,
+        reg.registry if reg else None,
+        reg.basis_text if reg else None,
+        reg.status if reg else None,
+        iso(reg.delegated) if reg else None,
+        reg.country if reg else None,
+        reg.opaque_id if reg else None,
         n.start if n else None,
         n.end if n else None,
         n.cidrs if n else None,

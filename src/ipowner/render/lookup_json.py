@@ -1,4 +1,4 @@
-"""A lookup as one JSON document (``ipowner.lookup/1``) or as JSON Lines, one record per line."""
+"""A lookup as one JSON document (``ipowner.lookup/2``) or as JSON Lines, one record per line."""
 
 from __future__ import annotations
 

@@ -14,6 +14,16 @@ from ipowner.render.escape import markdown_safe
 from ipowner.render.report_rows import ROLLUP_TITLES, destination_rows, human_bytes, provenance_items
 
 
+def registry_cell(r: dict[str, Any]) -> str:
+    """The registry (RIR > NIR) with its basis and date when no registry answered: "APNIC, delegation statistics of 2026-06-17"."""
+    names = " > ".join(x for x in (r["registry"], r["nir"]) if x)
+    if r.get("registry_uncertain"):
+        return f"{names} (uncertain)"
+    if not r["nir"] and r.get("registry_basis"):
+        return r["registry_basis"]
+    return names
+
+
 def _cell(value: Any) -> str:
     if value is None or value == "" or value == []:
         return ""
@@ -56,7 +66,7 @@ def render_markdown(report: Report) -> str:
         [
             [
                 r["rank"], r["address"], r["hostnames"], r["location"], r["holder"] or "unknown",
-                r["holder_country"], " > ".join(x for x in (r["registry"], r["nir"]) if x),
+                r["holder_country"], registry_cell(r),
                 f"AS{r['asn']} {r['as_name'] or ''}".strip() if r["asn"] is not None else None,
                 " ".join(x for x in (r["cloud"], r["cloud_region"]) if x), r["bytes_sent"], r["bytes_received"],
                 r["flows"], r["flags"],

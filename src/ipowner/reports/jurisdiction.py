@@ -12,6 +12,8 @@ user supplies (``--cloud-ranges``, read by ``providers.cloud``): nothing is fetc
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from ipowner.model import AddressRecord, RegistryBasis
 from ipowner.model.report import (
     FLAG_HOLDER_ABROAD,
@@ -26,6 +28,7 @@ from ipowner.providers.cloud import CloudRangeProvider
 from ipowner.reference.anycast import anycast_service
 from ipowner.reference.cloud import TABLE_SOURCE_ID, CloudTable, cloud_table
 from ipowner.reference.countries import country_name
+from ipowner.reference.delegation_table import country_registry
 from ipowner.reference.iana import iana_rir  # the IPv4 /8 table (reference/iana.py)
 from ipowner.reference.registries import by_name, mentioned
 
@@ -109,7 +112,6 @@ def judge(record: AddressRecord, *, table: CloudTable | None = None, ranges: Clo
         j.location = country_name(j.location_country) or j.location_country
     if loc.represented_country:
         j.represented_country = loc.represented_country.upper()
-    j.registered_country = record.registered_country.upper() if record.registered_country else None
 
     h = record.holder
     if h is not None and (h.name or h.handle):
@@ -120,16 +122,31 @@ def judge(record: AddressRecord, *, table: CloudTable | None = None, ranges: Clo
         j.holder_rule = h.rule
 
     rir, nir = registries(record)
+    reg = record.registry
     if rir:
         j.registry, j.registry_country = rir
         j.registry_basis = RegistryBasis.REGISTRY_DATA
+        j.registry_date = _source_date(record, "registry_chain") or _source_date(record, "network")
+        j.registry_evidence = f"{j.registry}, {RegistryBasis.REGISTRY_DATA}" + (
+            f" of {j.registry_date.date().isoformat()}" if j.registry_date else "")
+    elif nir is None and reg is not None:
+        j.registry = reg.registry
+        seat = by_name(reg.registry)
+        j.registry_country = seat.country if seat else None
+        j.registry_basis = reg.basis
+        j.registry_date = reg.basis_date
+        j.registry_stale = reg.stale
+        j.registry_evidence = reg.basis_text
     elif nir is None and (by_iana := iana_rir(record.attributed)):
         j.registry = by_iana
         seat = by_name(by_iana)
         j.registry_country = seat.country if seat else None
         j.registry_basis = IANA_BASIS
+        j.registry_evidence = f"{by_iana}, {IANA_BASIS}"
     if nir:
         j.nir, j.nir_country = nir
+    _registered_country(j, record)
+    j.registry_uncertain = registry_uncertain(j, record)
 
     if record.asn is not None:
         j.asn = record.asn.number
@@ -158,6 +175,68 @@ def judge(record: AddressRecord, *, table: CloudTable | None = None, ranges: Clo
     return j
 
 
+def _source_date(record: AddressRecord, path: str) -> datetime | None:
+    sid = record.provenance.get(path)
+    source = record.sources.get(sid) if sid else None
+    return source.date if source is not None else None
+
+
+def _source_words(record: AddressRecord, path: str) -> str | None:
+    sid = record.provenance.get(path)
+    source = record.sources.get(sid) if sid else None
+    if source is None:
+        return None
+    return source.name + (f" of {source.date.date().isoformat()}" if source.date else "")
+
+
+def _registered_country(j: Jurisdiction, record: AddressRecord) -> None:
+    """The registration country from the newest dated source; an older one that disagrees is kept beside it."""
+    db_country = record.registered_country.upper() if record.registered_country else None
+    db_date = _source_date(record, "registered_country")
+    reg = record.registry
+    listed = reg.country.upper() if reg is not None and reg.country and reg.basis == RegistryBasis.DELEGATION_STATISTICS else None
+    if listed is None or reg is None:
+        j.registered_country = db_country
+        if db_country:
+            j.registered_country_basis = _source_words(record, "registered_country")
+            j.registered_country_date = db_date
+        return
+    listed_words = f"{reg.registry} delegation statistics of {reg.basis_date.date().isoformat()}" if reg.basis_date else \
+        f"{reg.registry} delegation statistics"
+    if reg.stale:
+        listed_words += ", stale"
+    delegation_newer = db_country is None or (reg.basis_date is not None and (db_date is None or reg.basis_date > db_date))
+    if delegation_newer:
+        j.registered_country, j.registered_country_basis = listed, listed_words
+        j.registered_country_date = reg.basis_date
+        if db_country and db_country != listed:
+            j.registered_country_other = f"{db_country} per {_source_words(record, 'registered_country')}"
+    else:
+        j.registered_country = db_country
+        j.registered_country_basis = _source_words(record, "registered_country")
+        j.registered_country_date = db_date
+        if db_country != listed:
+            j.registered_country_other = f"{listed} per {listed_words}"
+
+
+def registry_uncertain(j: Jurisdiction, record: AddressRecord) -> str | None:
+    """Why a registry taken from IANA's tables may be wrong for this block, or None.
+
+    IANA's tables say which registry serves a whole /8 (or IPv6 block); legacy and transferred space inside
+    it may be held elsewhere. When the block's registration country is one another registry's delegation
+    statistics credit to that registry, the fallback is contradicted and the registry is uncertain.
+    """
+    if j.registry is None or j.registry_basis not in (RegistryBasis.IANA_TABLE, RegistryBasis.RDAP_BOOTSTRAP):
+        return None
+    country = j.registered_country
+    other = country_registry(country)
+    if other is None or other == j.registry:
+        return None
+    return (f"{j.registry_basis} gives {j.registry}, but the block is registered in {country}, a country "
+            f"{other}'s delegation statistics cover; legacy or transferred space: "
+            f"`ipowner lookup {record.attributed}` asks the registries")
+
+
 def registered_abroad_reason(j: Jurisdiction, record: AddressRecord | None) -> str | None:
     """Why a registration country that differs from the location is not flagged, or None to flag it."""
     if j.cloud is not None:
@@ -172,24 +251,62 @@ def _country(code: str | None) -> str:
     return code or "country unknown"
 
 
+def _holder_unknown_offline(j: Jurisdiction, record: AddressRecord | None) -> str:
+    """Why the holder is not known offline, and the command that would find it."""
+    reason = record.holder.reason if record is not None and record.holder is not None else None
+    reason = reason or "no registry answer in the RDAP cache"
+    address = record.attributed if record is not None else None
+    who = f"{j.nir or j.registry}'s RDAP service" if (j.nir or j.registry) else "the registries"
+    command = f"`ipowner lookup {address}` asks {who}" if address else f"a lookup without --offline asks {who}"
+    return f"holder unknown offline ({reason}; {command})"
+
+
+def _registry_words(j: Jurisdiction) -> str | None:
+    """The registry part of a verdict, naming its basis and date."""
+    when = f" of {j.registry_date.date().isoformat()}" if j.registry_date else ""
+    stale = ", stale" if j.registry_stale else ""
+    answered = f" ({j.registry_basis}{when})" if j.registry_basis == RegistryBasis.REGISTRY_DATA and when else ""
+    if j.nir and j.registry:
+        return (f"{j.nir} ({_country(j.nir_country)}, a national registry under {j.registry}) registered the space"
+                + answered)
+    if j.nir:
+        return f"{j.nir} ({_country(j.nir_country)}, a national registry) registered the space" + answered
+    if not j.registry:
+        return None
+    if j.registry_uncertain:
+        return f"registry uncertain: {j.registry_uncertain}"
+    if j.registry_basis in (RegistryBasis.IANA_TABLE, RegistryBasis.RDAP_BOOTSTRAP):
+        return f"in {j.registry}'s address space ({j.registry_basis}{when}; no delegation file lists the block)"
+    if j.registry_basis == RegistryBasis.DELEGATION_STATISTICS:
+        return f"{j.registry} registered the space ({j.registry_basis}{when}{stale})"
+    return f"{j.registry} registered the space" + answered
+
+
 def verdict(j: Jurisdiction, record: AddressRecord | None = None, *, offline: bool = False,
             registered_note: str | None = None) -> str:
     """One factual line: holder, location, registry, origin AS (and provider). ``registered_note`` says
-    why a registration country that differs from the location is not flagged."""
+    why a registration country that differs from the location is not flagged.
+
+    Offline, with no holder known, what is known comes first, most specific first (the provider and region
+    a range file names, the location, the registry with its basis, the registration country, the AS), and
+    "holder unknown offline" last, with the reason and the command that would find the holder.
+    """
     parts: list[str] = []
+    unknown_offline = j.holder is None and offline
+    cloud_first = unknown_offline and j.cloud is not None and bool(j.cloud.region)
     if j.holder:
         who = f"{j.holder} ({_country(j.holder_country)})"
         parts.append(f"probably held by {who}, inferred" if j.holder_inferred else f"held by {who}")
-    else:
+    elif not offline:
         reason = record.holder.reason if record is not None and record.holder is not None else None
         if reason:
             parts.append(f"holder unknown ({reason})")
-        elif offline:
-            parts.append("holder unknown (no registry data offline)")
         elif record is not None and any("RDAP" in e or "rdap" in e for e in record.errors):
             parts.append("holder unknown (the registry could not be asked; see the errors)")
         else:
             parts.append("holder unknown")
+    if cloud_first and j.cloud is not None:
+        parts.append(_cloud_words(j))
     if j.anycast:
         parts.append(ANYCAST)
     elif j.location_country:
@@ -202,24 +319,31 @@ def verdict(j: Jurisdiction, record: AddressRecord | None = None, *, offline: bo
     first = ", ".join(parts)
 
     rest: list[str] = []
-    if j.nir and j.registry:
-        rest.append(f"{j.nir} ({_country(j.nir_country)}, a national registry under {j.registry}) registered the space")
-    elif j.nir:
-        rest.append(f"{j.nir} ({_country(j.nir_country)}, a national registry) registered the space")
-    elif j.registry and j.registry_basis == IANA_BASIS:
-        rest.append(f"in {j.registry}'s address space (IANA /8 table)")
-    elif j.registry:
-        rest.append(f"{j.registry} registered the space")
+    if (words := _registry_words(j)) is not None:
+        rest.append(words)
+    elif record is not None and ":" in record.attributed and not record.registry_chain:
+        rest.append("no registry: neither a delegation file nor IANA's RDAP bootstrap lists the block")
     if j.registered_country:
-        note = f" ({registered_note})" if registered_note else ""
-        rest.append(f"registration country {j.registered_country}{note}")
+        since = j.registered_country_date
+        other = (f"as of {since.date().isoformat()}; " if since else "") + f"{j.registered_country_other}" \
+            if j.registered_country_other else None
+        notes = [n for n in (other, registered_note) if n]
+        rest.append(f"registration country {j.registered_country}" + (f" ({'; '.join(notes)})" if notes else ""))
     if j.asn is not None:
         as_text = f"announced by AS{j.asn}" + (f" {j.as_name}" if j.as_name else "")
         rest.append(as_text)
-    if j.cloud is not None:
-        c = j.cloud
-        cloud = f"{c.name} network"
-        if c.region:
-            cloud += f", region {c.region}"
-        rest.append(cloud)
+    if j.cloud is not None and not cloud_first:
+        rest.append(_cloud_words(j))
+    if unknown_offline:
+        rest.append(_holder_unknown_offline(j, record))
     return "; ".join([first, *rest])
+
+
+def _cloud_words(j: Jurisdiction) -> str:
+    c = j.cloud
+    if c is None:
+        return ""
+    cloud = f"{c.name} network"
+    if c.region:
+        cloud += f", region {c.region}"
+    return cloud

@@ -16,11 +16,12 @@ from pathlib import Path
 
 from ipowner._version import __version__
 from ipowner.lookups.lookup import lookup
-from ipowner.model import AddressRecord, Destination, SourceInfo, SourceKind, TrafficResult
+from ipowner.model import AddressRecord, Destination, SourceInfo, TrafficResult
 from ipowner.model.lookup import LookupResult
 from ipowner.model.report import DestinationReport, Provenance, Report
 from ipowner.providers.base import Provider
 from ipowner.providers.cloud import CloudRangeProvider, load_cloud_ranges
+from ipowner.providers.delegations import ipv4_space_source
 from ipowner.providers.rdap import RdapConfig, is_rdap_reason, run_summary
 from ipowner.reference.anycast import anycast_service, anycast_source
 from ipowner.reference.cloud import CloudTable, cloud_table
@@ -31,15 +32,6 @@ from ipowner.reports.names import by_evidence, from_certificate_only, names_by_e
 from ipowner.reports.policy import Rule, evaluate, parse_rule
 from ipowner.reports.rollups import location_key, rollups
 from ipowner.reports.timeline import timelines
-
-IANA_SPACE = SourceInfo(
-    id="iana-ipv4-space",
-    kind=SourceKind.IANA,
-    name="IANA IPv4 Address Space Registry (/8 designations)",
-    path="data/ipv4-address-space.csv",
-    licence="IANA registry data, freely usable",
-)
-
 
 # ---------------------------------------------------------------------------------------------
 # Building the report from traffic and records
@@ -120,7 +112,8 @@ def build_report(
         ts = table.source()
         all_sources.setdefault(ts.id, ts)
     if any(d.jurisdiction.registry_basis == IANA_BASIS for d in internet):
-        all_sources.setdefault(IANA_SPACE.id, IANA_SPACE)
+        space = ipv4_space_source()
+        all_sources.setdefault(space.id, space)
     if cloud_ranges is not None:
         for s in cloud_ranges.sources():
             all_sources.setdefault(s.id, s)

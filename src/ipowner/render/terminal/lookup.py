@@ -99,7 +99,9 @@ def _ownership(rec: AddressRecord, add: Any, rdap: RdapRun | None) -> None:
             add("holder country", Text(terminal_safe(h.country)).append(
                 f"  ({terminal_safe(h.country_basis or 'basis unknown')})", style="dim"), "holder")
     elif rec.needs_lookup and rdap is not None and rdap.offline:
-        add("holder", Text("not looked up: not in the RDAP cache (offline, no query made)", style="dim"))
+        who = f"{rec.registry.registry}'s RDAP service" if rec.registry is not None else "the registries"
+        add("holder", Text("not looked up: not in the RDAP cache (offline, no query made); "
+                           f"`ipowner lookup {terminal_safe(rec.attributed)}` asks {terminal_safe(who)}", style="dim"))
     if rec.registry_chain:
         chain = Text()
         for i, link in enumerate(rec.registry_chain):
@@ -109,6 +111,16 @@ def _ownership(rec: AddressRecord, add: Any, rdap: RdapRun | None) -> None:
             if link.role in ("nir", "sub-assignment"):
                 chain.append(f" ({terminal_safe(link.role)})", style="dim")
         add("registry chain", chain, "registry_chain")
+    reg = rec.registry
+    if reg is not None and not rec.registry_chain:
+        t = Text(terminal_safe(reg.registry), style="bold")
+        listed = ", ".join(terminal_safe(x) for x in (
+            reg.status, f"delegated {_day(reg.delegated)}" if reg.delegated else None, reg.country,
+            reg.block, f"id {reg.opaque_id}" if reg.opaque_id else None) if x)
+        if listed:
+            t.append(f"  {listed}")
+        t.append(f"\n{terminal_safe(reg.basis_text)}", style="yellow" if reg.stale else "dim")
+        add("registry", t, "registry")
     n = rec.network
     if n is not None:
         t = Text(f"{terminal_safe(n.start)} - {terminal_safe(n.end)}")

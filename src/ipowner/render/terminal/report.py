@@ -54,8 +54,17 @@ def holder_text(r: dict[str, Any]) -> str:
     return "unknown" if r["scope"] == "internet" else "-"
 
 
+REGISTRY_FOLD = 11  # the registry column's width: "2014-06-30," is its longest word
+
+
 def registry_text(r: dict[str, Any]) -> str | None:
-    return " > ".join(x for x in (r["registry"], r["nir"]) if x) or None
+    """The registry (RIR > NIR), with its basis and date when no registry answered."""
+    names = " > ".join(x for x in (r["registry"], r["nir"]) if x)
+    if r.get("registry_uncertain"):
+        return f"{names} (uncertain)"
+    if not r["nir"] and r.get("registry_basis"):
+        return r["registry_basis"]
+    return names or None
 
 
 def as_text(r: dict[str, Any]) -> str | None:
@@ -132,7 +141,7 @@ class ReportView:
             ("hostnames (source)", {"no_wrap": True}),
             ("location", {"no_wrap": True}),
             ("holder (country)", folds),
-            ("registry", {"no_wrap": True}),
+            ("registry", {"max_width": REGISTRY_FOLD, "overflow": "fold"}),  # its basis and date fold under it
             ("AS", folds),
             ("cloud", {"no_wrap": True}),
             ("sent", {"justify": "right", "no_wrap": True}),
