@@ -116,7 +116,7 @@ def aggregate(engine: Engine, infos: list[InputInfo]) -> TrafficResult:
     b = engine.bucket
     res.timeline = {addr: [(bk * b, s, r) for bk, (s, r) in sorted(tl.items())] for addr, tl in timeline.items() if tl}
     if untimed:
-        res.warnings.append(f"{untimed} flow{'s' if untimed != 1 else ''} carry packet times no calendar date holds "
+        res.warnings.append(f"{untimed} {'flows carry' if untimed != 1 else 'flow carries'} packet times no calendar date holds "
                             "(damaged records): their times are unknown, their bytes are counted")
     for info in infos:
         info.first_seen, info.last_seen = _when(info.first_seen), _when(info.last_seen)

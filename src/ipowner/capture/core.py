@@ -28,7 +28,7 @@ NO_CORE_ENV = "IPOWNER_NO_CORE"
 
 # The rules the C core is given, by their names in rules.py; it refuses a missing or an unknown one.
 CORE_RULES: tuple[str, ...] = (
-    "MAX_RECORD", "MAX_BLOCK", "PCAPNG_EPB",
+    "MAX_RECORD", "MAX_BLOCK", "PCAPNG_EPB", "EMPTY_RUN_MAX",
     "LINK_TYPES", "AF_INET_VALUES", "AF_INET6_VALUES", "ETHERNET_BROADCAST",
     "ETHERTYPE_IPV4", "ETHERTYPE_IPV6", "VLAN_TAGS", "VLAN_TAG_LENGTH", "PPPOE_SESSION", "PPPOE_HEADER",
     "PPP_IPV4", "PPP_IPV6", "MPLS", "MPLS_LABEL_LENGTH",

@@ -20,6 +20,10 @@ READ_CHUNK: Final = 1 << 22  # bytes read at a time from a capture
 MAX_RECORD: Final = 262144  # the largest record tshark/libpcap accept; a header claiming more is corrupt
 MAX_BLOCK: Final = 16 << 20  # a pcapng block larger than this is taken as corruption
 PCAPNG_EPB: Final = 6  # pcapng enhanced packet block, the block type the C core walks in a row
+# Records that capture nothing (captured length 0), this many in a row: the rest of the file is taken as
+# padding or damage (a preallocated or zero-filled file reads as one empty record per 16 bytes) and reading
+# stops there with a reason; when no record before them captured anything, the input is refused.
+EMPTY_RUN_MAX: Final = 4096
 
 # ---------------------------------------------------------------- link layer
 

@@ -302,6 +302,7 @@ def read_traffic(
         decompressed: _Decompressed | None = None
         ctx = ReadContext(name=name, stream=stream, engine=engine, info=info, progress=cb, compiled=compiled,
                           walker=walker)
+        unreadable = False  # the file itself failed to read: the rest cannot be hashed either
         try:
             head = stream.read(COMPRESSION_HEAD)
             stream.unread(head)
@@ -313,16 +314,23 @@ def read_traffic(
             read_input(ctx, columns=columns)
             if decompressed is not None:
                 _compressed_outcome(ctx, decompressed)
-            if cb is not None and size:
-                cb(size)  # done: lets a progress bar close even when reading stopped early
-            while stream.read(1 << 20):  # hash the rest of what was not read
-                pass
-            info.sha256 = stream.hexdigest()
         except OSError as exc:
+            unreadable = True
             ctx.stop(f"read error: {exc.strerror or exc}")
         except Exception as exc:  # noqa: BLE001 - a reader bug must not lose what was read
+            # the records read before it count (at least the frames handled), and the input is still hashed
+            info.records = max(info.records, engine.counter[0] - base)
             ctx.stop(f"reading stopped after frame {engine.counter[0] - base}: internal error "
                      f"({type(exc).__name__}: {exc})")
+        try:
+            if cb is not None and size:
+                cb(size)  # done: lets a progress bar close even when reading stopped early
+            if not unreadable:
+                while stream.read(1 << 20):  # hash the rest of what was not read, on every path
+                    pass
+                info.sha256 = stream.hexdigest()
+        except OSError as exc:
+            ctx.stop(f"read error while hashing: {exc.strerror or exc}")
         finally:
             if decompressed is not None:
                 decompressed.close()
