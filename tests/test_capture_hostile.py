@@ -233,3 +233,28 @@ def test_the_core_is_handed_the_empty_run_rule():
     from ipowner.capture.engine import Engine
 
     assert new_core(Engine(), ()).rules()["EMPTY_RUN_MAX"] == core_rules()["EMPTY_RUN_MAX"] == rules.EMPTY_RUN_MAX
+
+
+# ---------------------------------------------------------------- log rows
+
+def test_log_numbers_out_of_range_are_unknown_and_said(tmp_path):
+    """Negative, impossibly large and infinite counts, ports past 65535, times that are not numbers: read as
+    unknown, counted in one warning, the input partial; never an internal error."""
+    rows = [
+        '{"ts": 1700000000, "id.orig_h": "192.0.2.1", "id.resp_h": "198.51.100.2", "id.resp_p": 443, '
+        '"proto": "tcp", "orig_ip_bytes": -5, "resp_ip_bytes": 1e30, "orig_pkts": 1e400}',
+        '{"ts": 1700000000, "id.orig_h": "192.0.2.1", "id.resp_h": "198.51.100.3", "id.resp_p": 99999999, '
+        '"proto": "tcp", "orig_ip_bytes": 100}',
+    ]
+    conn = _write(tmp_path, "conn.log.json", ("\n".join(rows) + "\n").encode())
+    csv = _write(tmp_path, "flows.csv", b"dst_ip,bytes_sent,first_seen,dst_port\n198.51.100.9,1e400,nan,70000\n"
+                                        b"198.51.100.10,250,1700000000,443\n")
+    for path, expected in ((conn, {"198.51.100.2": 0, "198.51.100.3": 100}),
+                           (csv, {"198.51.100.9": 0, "198.51.100.10": 250})):
+        res = traffic([path])
+        assert {d.address: d.bytes_sent for d in res.destinations} == expected
+        assert not any(p.endswith(("/99999999", "/70000")) for d in res.destinations for p in d.ports)
+        info = res.inputs[0]
+        assert info.partial and any("out of range" in w for w in info.warnings), info.warnings
+        assert not any("internal error" in w for w in info.warnings)
+        assert _cli("traffic", str(path))[0] == 4

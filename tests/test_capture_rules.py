@@ -40,6 +40,8 @@ PYTHON_ONLY = {
     "FRAGMENT_OWNERS_KEEP": "the engine prunes both owner maps",
     "DNS_SEEN_MAX": "DNS answers are read in Python",
     "HELLOS_SEEN_MAX": "hellos are recorded in Python",
+    "LOG_COUNT_MAX": "log rows are read in Python",
+    "PORT_MAX": "log rows are read in Python (the walkers read 16-bit ports)",
     "TIME_FIRST": "packet times are checked when pairs become destinations (aggregate.py)",
     "TIME_LAST": "packet times are checked when pairs become destinations (aggregate.py)",
     "QUIC_INITIAL_SALTS": "QUIC Initials are decrypted in Python",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import itertools
+import math
 import socket
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, Literal
@@ -39,6 +40,8 @@ from ipowner.capture.rules import (
     ICMPV6,
     IDLE_TIMEOUT,
     INSPECT_ALWAYS,
+    LOG_COUNT_MAX,
+    PORT_MAX,
     PORTED_PROTOCOLS,
     PROTO_NAMES,
     SERVER_PORTS,
@@ -237,6 +240,7 @@ class Engine:
         self.counter = [0]  # frames handled, all inputs together
         self.sweep_mask = rules.SWEEP_MASK  # read at construction, so tests can sweep more often
         self.dns_errors = 0
+        self.log_bad_values = 0  # numbers of log rows out of range, read as unknown (see log_value)
         self.dns_seen: set[bytes] = set()
         self.first_dns_error: tuple[int, str] | None = None
         self.now = 0.0
@@ -695,9 +699,24 @@ class Engine:
 
     # ------------------------------------------------------------ logs
 
+    def log_value(self, value: int | float | None, high: int) -> int | None:
+        """A number a log gave, or None (counted in ``log_bad_values``) when it is outside 0..``high``."""
+        if value is None or 0 <= value <= high:
+            return None if value is None else int(value)
+        self.log_bad_values += 1
+        return None
+
+    def log_time(self, t: float | None) -> float | None:
+        """A log's time, or None (counted in ``log_bad_values``) when it is not a finite number."""
+        if t is None or math.isfinite(t):
+            return t
+        self.log_bad_values += 1
+        return None
+
     def note_peer(self, device: str | None, remote: str, *, proto: str, port: int | None, ts: float | None,
                   app: str | None = None) -> None:
         """A destination named by a log without counts (ssl/http logs, address lists)."""
+        port, ts = self.log_value(port, PORT_MAX), self.log_time(ts)
         key = (device, remote, app)
         p = self.pairs.get(key)
         if p is None:
@@ -714,7 +733,16 @@ class Engine:
     def add_log_pair(self, device: str | None, remote: str, app: str | None, *, proto: str, port: int | None,
                      packets_sent: int, packets_received: int, ip_bytes_sent: int, ip_bytes_received: int,
                      first: float | None, last: float | None, flows: int = 1) -> None:
-        """A connection from a log: IP-level counts already oriented device -> remote."""
+        """A connection from a log: IP-level counts already oriented device -> remote. A count or port out
+        of range is read as unknown (``log_value``)."""
+        value = self.log_value
+        port = value(port, PORT_MAX)
+        packets_sent = value(packets_sent, LOG_COUNT_MAX) or 0
+        packets_received = value(packets_received, LOG_COUNT_MAX) or 0
+        ip_bytes_sent = value(ip_bytes_sent, LOG_COUNT_MAX) or 0
+        ip_bytes_received = value(ip_bytes_received, LOG_COUNT_MAX) or 0
+        flows = value(flows, LOG_COUNT_MAX) or 0
+        first, last = self.log_time(first), self.log_time(last)
         key = (device, remote, app)
         p = self.pairs.get(key)
         if p is None:

@@ -248,6 +248,12 @@ DEFAULT_BUCKET: Final = 60.0  # seconds per timeline bucket unless the caller ch
 TIME_FIRST: Final = 0.0
 TIME_LAST: Final = 253402300799.0
 
+# Numbers a log row may give (Zeek, PCAPdroid, generic CSV): a count outside 0..LOG_COUNT_MAX (2^50, a
+# pebibyte or 10^15 packets on one connection) or a port outside 0..PORT_MAX is damaged or hostile: it is
+# read as unknown (count 0, no port) and the input is marked partial.
+LOG_COUNT_MAX: Final = 1 << 50
+PORT_MAX: Final = 65535
+
 # Bounds on what the engine remembers (memory follows destinations, not packets)
 ADDRESS_TEXTS_MAX: Final = 1 << 20  # raw address -> text, cleared when larger
 FRAGMENTED_DATAGRAMS_MAX: Final = 1024  # UDP datagrams being reassembled, cleared when more

@@ -338,6 +338,10 @@ def read_traffic(
             if close:
                 raw.close()
         engine.fold_all()
+        if engine.log_bad_values:
+            ctx.stop(f"{engine.log_bad_values} number(s) out of range (a negative or impossibly large count, a port "
+                     "past 65535, a time that is not a number) read as unknown")
+            engine.log_bad_values = 0
         if engine.dns_errors:
             frame, why = engine.first_dns_error or (0, "")
             ctx.stop(f"{engine.dns_errors} malformed DNS message(s) skipped (first in frame {frame - base}: {why})")
