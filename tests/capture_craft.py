@@ -67,3 +67,16 @@ def synthetic_pcapng(n: int = 4) -> bytes:
 
 def synthetic_pcap(n: int = 4) -> bytes:
     return pcap_header() + b"".join(pcap_record(udp_frame(dst=f"203.0.113.{10 + i}"), usec=i) for i in range(n))
+
+
+def dns_answer(txid: int, answers: list[tuple[str, str]], resolver: str = "192.0.2.53",
+               client: str = "192.0.2.10") -> bytes:
+    """An Ethernet frame with a DNS response from ``resolver``: an A record per (name, address)."""
+
+    def qname(name: str) -> bytes:
+        return b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\0"
+
+    msg = struct.pack("!HHHHHH", txid, 0x8180, 1, len(answers), 0, 0) + qname(answers[0][0]) + struct.pack("!HH", 1, 1)
+    for name, addr in answers:
+        msg += qname(name) + struct.pack("!HHIH", 1, 1, 300, 4) + socket.inet_aton(addr)
+    return udp_frame(src=resolver, dst=client, sport=53, dport=30000 + txid % 1000, payload=msg)

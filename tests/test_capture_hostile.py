@@ -77,6 +77,18 @@ def test_timestamps_no_calendar_holds_are_unknown_not_a_crash(tmp_path, case):
         assert code == 0 and "198.51.100.20" in out, fmt
 
 
+def test_a_known_first_time_and_an_unknown_last_one(tmp_path):
+    """Two packets of one flow, the second stamped past the calendar (found by the mutation fuzz: the
+    input's time span was taken from lists of different lengths, and traffic() raised)."""
+    frame = cc.udp_frame()
+    data = cc.section() + cc.interface() + cc.packet(frame, ts=1_700_000_000_000_000) + cc.packet(frame, ts=2**63)
+    docs = _readers(_write(tmp_path, "time-half-known.pcapng", data))
+    assert all(d == docs[0] for d in docs)
+    dest, info = docs[0]["destinations"][0], docs[0]["inputs"][0]
+    assert dest["first_seen"] == "2023-11-14T22:13:20Z" and dest["last_seen"] is None
+    assert info["first_seen"] == "2023-11-14T22:13:20Z" and info["last_seen"] is None
+
+
 # ---------------------------------------------------------------- block fields
 
 def test_interface_time_resolution_option_without_its_value_byte(tmp_path):

@@ -52,7 +52,10 @@ def aggregate(engine: Engine, infos: list[InputInfo]) -> TrafficResult:
     l2b: dict[str, bool] = {}
     timeline: dict[str, dict[float, list[int]]] = {}
     untimed = 0  # pairs with a packet time no calendar holds
-    for (dev, remote, app), p in engine.pairs.items():
+    pairs = engine.pairs
+    for pair_key in list(pairs):  # each pair is let go once added: pairs and destinations are not all held twice
+        dev, remote, app = pair_key
+        p = pairs.pop(pair_key)
         counts = pair_counts(p, byte_kind)
         first, last = _when(p.first_seen), _when(p.last_seen)
         if (first is None) != (p.first_seen is None) or (last is None) != (p.last_seen is None):
@@ -102,9 +105,11 @@ def aggregate(engine: Engine, infos: list[InputInfo]) -> TrafficResult:
             a.add(counts)
             if remote not in a.destinations:
                 a.destinations.append(remote)
+    engine.pairs = {}
+    names = engine.names_of(list(dests))
     for addr, d in dests.items():
         d.scope = Scope(scope_of(addr, l2b.get(addr, False)))
-        d.hostnames = list(engine.names.get(addr, {}))
+        d.hostnames = names.get(addr, [])
         d.concealment = [Concealment(c) for c in engine.concealment.get(addr, {})]
         d.ports.sort(key=_port_key)
     for dev, v in devs.items():
@@ -115,6 +120,7 @@ def aggregate(engine: Engine, infos: list[InputInfo]) -> TrafficResult:
     res.app_summaries = sorted(apps.values(), key=lambda a: (-a.bytes_total, a.app))
     b = engine.bucket
     res.timeline = {addr: [(bk * b, s, r) for bk, (s, r) in sorted(tl.items())] for addr, tl in timeline.items() if tl}
+    res.warnings.extend(budget_warnings(engine))
     if untimed:
         res.warnings.append(f"{untimed} {'flows carry' if untimed != 1 else 'flow carries'} packet times no calendar date holds "
                             "(damaged records): their times are unknown, their bytes are counted")
@@ -122,9 +128,28 @@ def aggregate(engine: Engine, infos: list[InputInfo]) -> TrafficResult:
         info.first_seen, info.last_seen = _when(info.first_seen), _when(info.last_seen)
     firsts = [d.first_seen for d in res.destinations if d.first_seen is not None]
     lasts = [d.last_seen for d in res.destinations if d.last_seen is not None]
-    if len(infos) == 1 and firsts:
-        infos[0].first_seen, infos[0].last_seen = min(firsts), max(lasts)
+    if len(infos) == 1 and (firsts or lasts):  # a pair's first time may be known and its last not, or back
+        infos[0].first_seen = min(firsts) if firsts else None
+        infos[0].last_seen = max(lasts) if lasts else None
     return res
+
+
+def budget_warnings(engine: Engine) -> list[str]:
+    """One line per memory budget the capture went past (rules.Budget): what was summarised or spilled."""
+    out = []
+    b = engine.budget
+    if engine.untimed_pairs and b.timeline:  # (a budget of 0: no timeline was asked for)
+        out.append(f"memory budget: a timeline is kept for the first {b.timeline} (device, destination, app) "
+                   f"pairs; the bytes of the {engine.untimed_pairs} later ones are in their totals only "
+                   "(summarised)")
+    if engine.names_dropped:
+        out.append(f"memory budget: at most {b.names} names are kept per address from each source; "
+                   f"{engine.names_dropped} more were counted, not kept (summarised)")
+    if engine.spill is not None:
+        out.append(f"memory budget: names of more than {b.named} addresses were learnt; those of "
+                   f"{engine.spill.addresses} were spilled to a temporary file and read back for the destinations "
+                   "(DNS answers for addresses never contacted cost disk, not memory)")
+    return out
 
 
 def _when(t: float | None) -> float | None:
@@ -145,4 +170,4 @@ def _max(a: float | None, b: float | None) -> float | None:
     return b if a is None else a if b is None else max(a, b)
 
 
-__all__ = ["aggregate", "byte_kind_of", "pair_counts"]
+__all__ = ["aggregate", "budget_warnings", "byte_kind_of", "pair_counts"]

@@ -254,6 +254,30 @@ TIME_LAST: Final = 253402300799.0
 LOG_COUNT_MAX: Final = 1 << 50
 PORT_MAX: Final = 65535
 
+# ---------------------------------------------------------------- the memory budget
+
+# Memory follows destinations: every (device, destination, app) pair keeps its exact counts, ports and
+# times whatever its number. Past these budgets the rest is summarised or spilled, with one warning in the
+# document and on stderr (IPOWNER_CAPTURE_BUDGET overrides them: "timeline=N,names=N,named=N"):
+# - a per-destination timeline for the first TIMELINE_PAIRS_MAX pairs; the later pairs' bytes are in their
+#   totals only (summarised);
+# - NAMES_PER_ADDRESS_MAX names per address from each source (dns, sni, cert...); more are counted, not kept
+#   (summarised), so a flood of one kind never crowds out another;
+# - the names of NAMED_ADDRESSES_MAX addresses in memory; past it the oldest half is spilled to a temporary
+#   file (capture/spill.py) and read back for the addresses that turn out to be destinations, so the names
+#   DNS gave for addresses never contacted cost disk, not memory.
+class Budget(NamedTuple):
+    timeline: int = 1 << 17  # TIMELINE_PAIRS_MAX
+    names: int = 256  # NAMES_PER_ADDRESS_MAX
+    named: int = 1 << 18  # NAMED_ADDRESSES_MAX
+
+
+TIMELINE_PAIRS_MAX: Final = Budget().timeline
+NAMES_PER_ADDRESS_MAX: Final = Budget().names
+NAMED_ADDRESSES_MAX: Final = Budget().named
+BUDGET_ENV: Final = "IPOWNER_CAPTURE_BUDGET"
+NAMED_SEEN_MAX: Final = 1 << 16  # names already recorded (a cache of add_name's repeats), cleared when more
+
 # Bounds on what the engine remembers (memory follows destinations, not packets)
 ADDRESS_TEXTS_MAX: Final = 1 << 20  # raw address -> text, cleared when larger
 FRAGMENTED_DATAGRAMS_MAX: Final = 1024  # UDP datagrams being reassembled, cleared when more

@@ -18,7 +18,7 @@ from ipowner.capture.detect import COMPRESSION_HEAD, compression
 from ipowner.capture.engine import Engine
 from ipowner.capture.formats import read_input
 from ipowner.capture.frame import WalkerFactory, make_handler
-from ipowner.capture.rules import DEFAULT_BUCKET
+from ipowner.capture.rules import BUDGET_ENV, DEFAULT_BUCKET, Budget
 from ipowner.errors import UsageError
 from ipowner.model.traffic import InputInfo, TrafficResult
 
@@ -237,6 +237,7 @@ def traffic(
     columns: Mapping[str, str] | None = None,
     compiled: bool | None = None,
     progress: ProgressFactory | None = None,
+    timeline: bool = True,
 ) -> TrafficResult:
     """Read captures and logs into per-destination flows, bytes and hostnames.
 
@@ -247,9 +248,12 @@ def traffic(
     requires it, ``False`` refuses it and uses the per-frame walker, capture/frame.py); both give the same
     result. Unreadable or partly readable inputs never raise: they are marked partial with a warning.
     Process-wide state (the garbage collector's settings among it) is left as it is.
+    ``timeline=False`` keeps no per-destination timeline (less memory; the counts are the same). Memory
+    follows destinations; past the budget of ``rules.Budget`` (``IPOWNER_CAPTURE_BUDGET`` overrides it)
+    timelines and names are summarised or spilled to a temporary file, said in ``warnings``.
     """
     return read_traffic(inputs, device=device, bucket=bucket, columns=columns, compiled=compiled,
-                        progress=progress)
+                        progress=progress, timeline=timeline)
 
 
 def read_traffic(
@@ -261,6 +265,8 @@ def read_traffic(
     compiled: bool | None = None,
     progress: ProgressFactory | None = None,
     walker: WalkerFactory = make_handler,
+    timeline: bool = True,
+    budget: Budget | None = None,
 ) -> TrafficResult:
     """``traffic()`` with the per-frame walker chosen: ``walker(engine)`` returns the frame handler used
     when the compiled core is not (``frame.make_handler`` unless given; the tests give their dpkt oracle)."""
@@ -277,7 +283,37 @@ def read_traffic(
         raise UsageError(f"the compiled capture reader is {why}")
     if walker is not make_handler and compiled:
         raise UsageError("a frame walker was chosen: the compiled reader cannot be required too")
-    engine = Engine(bucket=bucket, devices=devices)
+    budget = budget or budget_from_env()
+    if not timeline:
+        budget = budget._replace(timeline=0)
+    engine = Engine(bucket=bucket, devices=devices, budget=budget)
+    try:
+        infos = _read_all(engine, inputs, columns=columns, compiled=compiled, progress=progress, walker=walker)
+        result = aggregate(engine, infos)
+    finally:
+        engine.close()
+    return result
+
+
+def budget_from_env() -> Budget:
+    """The memory budget, with what ``IPOWNER_CAPTURE_BUDGET`` ("timeline=N,names=N,named=N") overrides."""
+    raw = os.environ.get(BUDGET_ENV, "").strip()
+    budget = Budget()
+    if not raw:
+        return budget
+    for part in raw.split(","):
+        name, sep, value = part.partition("=")
+        name = name.strip()
+        if not sep or name not in Budget._fields or not value.strip().isdigit() or int(value) < 1:
+            raise UsageError(f"{BUDGET_ENV}: {part.strip()!r} is not NAME=N with NAME one of "
+                             f"{', '.join(Budget._fields)} and N a positive whole number")
+        budget = budget._replace(**{name: int(value)})
+    return budget
+
+
+def _read_all(engine: Engine, inputs: Iterable[str | os.PathLike[str]], *, columns: Mapping[str, str] | None,
+              compiled: bool | None, progress: ProgressFactory | None, walker: WalkerFactory) -> list[InputInfo]:
+    """Read every input into ``engine``; one ``InputInfo`` each."""
     infos: list[InputInfo] = []
     for item in inputs:
         name = str(item)
@@ -346,7 +382,7 @@ def read_traffic(
             frame, why = engine.first_dns_error or (0, "")
             ctx.stop(f"{engine.dns_errors} malformed DNS message(s) skipped (first in frame {frame - base}: {why})")
             engine.dns_errors, engine.first_dns_error = 0, None
-    return aggregate(engine, infos)
+    return infos
 
 
 def _progress_of(stream: _Hashing, progress: Callable[[int], None]) -> Callable[[int], None]:

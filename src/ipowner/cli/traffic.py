@@ -92,10 +92,10 @@ def traffic_cmd(inputs: tuple[str, ...], devices: tuple[str, ...], fmt: str | No
                                      param_hint="--column")
         colmap[role] = name
     with few_collections():
+        # only the JSON document holds the timeline: no other format pays the memory for it
         result = run_traffic(inputs, device=list(devices), bucket=bucket, columns=colmap or None,
-                             progress=_progress_factory(), compiled=reader_choice(reader))
-    if not timeline:
-        result.timeline = {}
+                             progress=_progress_factory(), compiled=reader_choice(reader),
+                             timeline=timeline and fmt == "json")
     write_output(result, fmt, output, kind="traffic")
     for w in result.warnings:
         note(f"warning: {w}")
