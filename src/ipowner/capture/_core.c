@@ -122,6 +122,7 @@ typedef struct {
     PyObject *frag_owner, *folded, *apps, *devices;
     double bucket;
     int64_t mask, count, sweeps;
+    int64_t timeline_pairs; /* pairs that keep a timeline (the engine's memory budget); the rest: NULL */
     Flow *flows;
     int64_t nflows, capflows, freehead, live_head, live_tail, nlive;
     uint64_t next_serial;
@@ -363,8 +364,8 @@ static int64_t pair_get(Core *c, Flow *f, int create) {
     Py_XINCREF(p->app);
     p->last_proto = -1;
     p->ports = PyDict_New();
-    p->timeline = PyDict_New();
-    if (!p->ports || !p->timeline) return -1;
+    p->timeline = c->npairs < c->timeline_pairs ? PyDict_New() : NULL;
+    if (!p->ports || (c->npairs < c->timeline_pairs && !p->timeline)) return -1;
     c->ptab[i].h = h;
     c->ptab[i].idx = c->npairs;
     return c->npairs++;
@@ -428,7 +429,7 @@ static int fold(Core *c, int64_t slot) {
         p->last_port = f->resp_port;
     }
     if (f->l2b) p->l2b = 1;
-    if (f->timeline) {
+    if (f->timeline && p->timeline) {
         PyObject *k, *v;
         Py_ssize_t pos = 0;
         while (PyDict_Next(f->timeline, &pos, &k, &v)) {
@@ -437,8 +438,8 @@ static int fold(Core *c, int64_t slot) {
             if (PyErr_Occurred() || timeline_add(p->timeline, PyFloat_AS_DOUBLE(k), s, r) < 0) return -1;
         }
     }
-    if (a->bb && timeline_add(p->timeline, a->bk, a->bb, 0) < 0) return -1;
-    if (b->bb && timeline_add(p->timeline, b->bk, 0, b->bb) < 0) return -1;
+    if (p->timeline && a->bb && timeline_add(p->timeline, a->bk, a->bb, 0) < 0) return -1;
+    if (p->timeline && b->bb && timeline_add(p->timeline, b->bk, 0, b->bb) < 0) return -1;
     tab_del(c, slot, 0);
     tab_del(c, slot, 1);
     /* unlink from the live list */
@@ -1318,7 +1319,7 @@ static int finish(Core *c) {
             r = PyObject_CallFunction(c->merge_pair, "OOOLLLLLLLddOOO", it, rt, p->app ? p->app : Py_None,
                                       (long long)p->flows, (long long)p->pks, (long long)p->pkr, (long long)p->bys,
                                       (long long)p->byr, (long long)p->ibs, (long long)p->ibr, p->first, p->last,
-                                      p->ports, p->l2b ? Py_True : Py_False, p->timeline);
+                                      p->ports, p->l2b ? Py_True : Py_False, p->timeline ? p->timeline : Py_None);
         }
         Py_XDECREF(it);
         Py_XDECREF(rt);
@@ -1885,6 +1886,10 @@ static int Core_init(Core *c, PyObject *args, PyObject *Py_UNUSED(kw)) {
     v = getm(engine, "sweeps");
     if (!v) return -1;
     c->sweeps = PyLong_AsLongLong(v);
+    Py_DECREF(v);
+    v = getm(engine, "timeline_pairs");
+    if (!v) return -1;
+    c->timeline_pairs = PyLong_AsLongLong(v);
     Py_DECREF(v);
     if (PyErr_Occurred()) return -1;
     if (!(c->bucket > 0)) {

@@ -234,6 +234,7 @@ class Engine:
         self.names_dropped = 0  # names past the per-address budget: counted, not kept
         self.spill: NameSpill | None = None  # names past the budget of named addresses
         self.init_texts: dict[str, str] = {}
+        self.timeline_pairs = self.budget.timeline  # what a compiled table is given (attach_core)
         self.devices_given = {ipaddress.ip_address(d).compressed for d in (devices or set())}
         self.tcp: dict[bytes, Direction] = {}
         self.udp: dict[bytes, Direction] = {}
@@ -649,10 +650,10 @@ class Engine:
                     del owners[k]
 
     def new_pair(self, key: PairKey, ports: dict[PortKey, None] | None = None,
-                 timeline: dict[float, list[int]] | None = None) -> Pair:
+                 timeline: dict[float, list[int]] | None = None, *, timed: bool = True) -> Pair:
         """A pair seen for the first time (taking ``ports`` and ``timeline`` as its own when given); past
-        ``budget.timeline`` pairs it keeps no timeline."""
-        timed = len(self.pairs) < self.budget.timeline
+        ``budget.timeline`` pairs (or when not ``timed``) it keeps no timeline."""
+        timed = timed and len(self.pairs) < self.budget.timeline
         if not timed:
             self.untimed_pairs += 1
         p = self.pairs[key] = Pair(*key, ports={} if ports is None else ports,
@@ -716,6 +717,7 @@ class Engine:
             raw = socket.inet_pton(socket.AF_INET6 if ":" in d else socket.AF_INET, d)
             if addr_text(raw) == d:  # the reference compares text: a form it cannot produce never matches
                 devices.append(raw)
+        self.timeline_pairs = max(0, self.budget.timeline - len(self.pairs))  # the rest of the budget
         core = new_core(self, tuple(devices))
         self.cores.append(core)
         return core
@@ -749,15 +751,18 @@ class Engine:
     def merge_pair(self, init: str, resp: str, app: str | None, flows: int, packets_sent: int,
                    packets_received: int, bytes_sent: int, bytes_received: int, ip_bytes_sent: int,
                    ip_bytes_received: int, first: float, last: float, ports: dict[PortKey, None], l2_broadcast: bool,
-                   timeline: dict[float, list[int]]) -> None:
+                   timeline: dict[float, list[int]] | None) -> None:
         """Flows folded by the compiled table, added as ``fold`` adds them one by one."""
         texts = self.init_texts  # the initiator is most often one of a few devices: one string each
         init = texts.get(init) or (texts.setdefault(init, init) if len(texts) < INIT_TEXTS_MAX else init)
         key = (init, resp, app)
         p = self.pairs.get(key)
         if p is None:  # the core's dictionaries become the pair's: they are not copied
-            p = self.new_pair(key, ports, timeline)
+            p = self.new_pair(key, ports, timeline, timed=timeline is not None)
             ports, timeline = {}, {}
+        elif timeline is None and p.timed:  # past the core's budget: the pair's timeline would miss its bytes
+            p.timed, p.timeline = False, NO_TIMELINE
+            self.untimed_pairs += 1
         p.flows += flows
         p.packets_sent += packets_sent
         p.packets_received += packets_received
@@ -773,7 +778,7 @@ class Engine:
             p.ports[k] = None
         if l2_broadcast:
             p.l2_broadcast = True
-        if p.timed:
+        if p.timed and timeline:
             _merge_timeline(p.timeline, timeline)
 
     def fold_all(self) -> None:
