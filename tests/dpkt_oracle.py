@@ -4,6 +4,12 @@ It exists to check the walkers that ship (the C core and capture/frame.py): the 
 all three over every capture in the test data and require identical results. It parses with dpkt, an
 independent library, and takes from capture/rules.py only the tables (which link types, families and
 extension headers there are); it is several times slower and not part of the product.
+
+It is independent for frames only: records and blocks come from the same pcap and pcapng readers as the
+walkers' (capture/formats/), so file structure is checked by crafted files and the mutation fuzz instead.
+The IP version is the one the link header names (EtherType, PPP protocol, address family), as the walkers
+take it; a packet whose own version nibble disagrees is not IP. Where only the nibble says (raw IP, below
+MPLS), the nibble decides.
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 from ipowner.capture.engine import Engine, Pair, port_label, scope_of
 from ipowner.capture.formats import CAPTURE_FORMATS
 from ipowner.capture.rules import TIME_FIRST, TIME_LAST
@@ -48,8 +50,7 @@ def aggregate(engine: Engine, infos: list[InputInfo]) -> TrafficResult:
     dests: dict[str, Destination] = {}
     devs: dict[str, DeviceSummary] = {}
     apps: dict[str, AppSummary] = {}
-    dev_remotes: dict[str, set[str]] = {}
-    l2b: dict[str, bool] = {}
+    l2b: set[str] = set()  # destinations reached by an Ethernet broadcast
     timeline: dict[str, dict[float, list[int]]] = {}
     untimed = 0  # pairs with a packet time no calendar holds
     pairs = engine.pairs
@@ -76,12 +77,17 @@ def aggregate(engine: Engine, infos: list[InputInfo]) -> TrafficResult:
             port = port_label(key)
             if port not in d.ports:
                 d.ports.append(port)
+        # a device or app new to this destination: one more destination for its summary (no set per device)
+        new_dev = new_app = False
         if dev is not None and dev not in d.devices:
             d.devices.append(dev)
+            new_dev = True
         if app and app not in d.apps:
             d.apps.append(app)
-        l2b[remote] = l2b.get(remote, False) or p.l2_broadcast
-        tl = timeline.setdefault(remote, {})
+            new_app = True
+        if p.l2_broadcast:
+            l2b.add(remote)
+        tl = timeline.setdefault(remote, {}) if p.timeline else {}
         for bk, (s, r) in p.timeline.items():
             if _when(bk * engine.bucket) is None:
                 continue
@@ -95,7 +101,8 @@ def aggregate(engine: Engine, infos: list[InputInfo]) -> TrafficResult:
             v.add(counts)
             v.first_seen = _min(v.first_seen, first)
             v.last_seen = _max(v.last_seen, last)
-            dev_remotes.setdefault(dev, set()).add(remote)
+            if new_dev:
+                v.destinations += 1
             if app and app not in v.apps:
                 v.apps.append(app)
         if app:
@@ -103,18 +110,23 @@ def aggregate(engine: Engine, infos: list[InputInfo]) -> TrafficResult:
             if a is None:
                 a = apps[app] = AppSummary(app=app)
             a.add(counts)
-            if remote not in a.destinations:
+            if new_app:
                 a.destinations.append(remote)
     engine.pairs = {}
     names = engine.names_of(list(dests))
     for addr, d in dests.items():
-        d.scope = Scope(scope_of(addr, l2b.get(addr, False)))
+        d.scope = Scope(scope_of(addr, addr in l2b))
         d.hostnames = names.get(addr, [])
         d.concealment = [Concealment(c) for c in engine.concealment.get(addr, {})]
         d.ports.sort(key=_port_key)
-    for dev, v in devs.items():
-        v.destinations = len(dev_remotes.get(dev, ()))
-    res.destinations = sorted(dests.values(), key=lambda d: (-d.bytes_total, -d.flows, d.address))
+    # by bytes, then flows (both descending), then address: stable sorts one key at a time, so that no key
+    # tuple per destination is held (millions of destinations)
+    ordered = list(dests.values())
+    dests.clear()
+    ordered.sort(key=attrgetter("address"))
+    ordered.sort(key=attrgetter("flows"), reverse=True)
+    ordered.sort(key=attrgetter("bytes_total"), reverse=True)
+    res.destinations = ordered
     res.device_summaries = sorted(devs.values(), key=lambda v: (-v.bytes_total, v.address))
     res.devices = [v.address for v in res.device_summaries]
     res.app_summaries = sorted(apps.values(), key=lambda a: (-a.bytes_total, a.app))
