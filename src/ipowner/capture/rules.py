@@ -269,7 +269,7 @@ PORT_MAX: Final = 65535
 class Budget(NamedTuple):
     timeline: int = 1 << 17  # TIMELINE_PAIRS_MAX
     names: int = 256  # NAMES_PER_ADDRESS_MAX
-    named: int = 1 << 18  # NAMED_ADDRESSES_MAX
+    named: int = 1 << 16  # NAMED_ADDRESSES_MAX
 
 
 TIMELINE_PAIRS_MAX: Final = Budget().timeline
