@@ -4,6 +4,12 @@ It exists to check the walkers that ship (the C core and capture/frame.py): the 
 all three over every capture in the test data and require identical results. It parses with dpkt, an
 independent library, and takes from capture/rules.py only the tables (which link types, families and
 extension headers there are); it is several times slower and not part of the product.
+
+It is independent for frames only: records and blocks come from the same pcap and pcapng readers as the
+walkers' (capture/formats/), so file structure is checked by crafted files and the mutation fuzz instead.
+The IP version is the one the link header names (EtherType, PPP protocol, address family), as the walkers
+take it; a packet whose own version nibble disagrees is not IP. Where only the nibble says (raw IP, below
+MPLS), the nibble decides.
 """
 
 from __future__ import annotations
@@ -31,8 +37,10 @@ _IP_TYPES = (rules.ETHERTYPE_IPV4, rules.ETHERTYPE_IPV6)
 _FAMILIES = rules.AF_INET_VALUES | rules.AF_INET6_VALUES
 
 
-def _link(frame: bytes, lt: int) -> tuple[bytes | None, bool, int]:
-    """(IP packet bytes, sent to the Ethernet broadcast address, status)."""
+def _link(frame: bytes, lt: int) -> tuple[bytes | None, bool, int, int]:
+    """(IP packet bytes, sent to the Ethernet broadcast address, status, IP version the link header names:
+    4 or 6 from an EtherType, PPP protocol or address family; 0 where only the packet's own version nibble
+    says, as for raw IP and below MPLS)."""
     try:
         if lt == 1:
             if frame[12:14] in (b"\x88\xa8", b"\x91\x00"):
@@ -40,35 +48,43 @@ def _link(frame: bytes, lt: int) -> tuple[bytes | None, bool, int]:
             eth = dpkt.ethernet.Ethernet(frame)
             bcast = eth.dst == b"\xff" * 6
             inner = eth.data
+            version = 0
             if isinstance(inner, dpkt.pppoe.PPPoE):
                 ppp = inner.data
                 is_ip = isinstance(ppp, dpkt.ppp.PPP) and ppp.p in (0x0021, 0x0057)
+                version = 4 if is_ip and ppp.p == 0x0021 else 6
+            elif getattr(eth, "mpls_labels", None):
+                is_ip = True
             else:
-                is_ip = (isinstance(inner, (dpkt.ip.IP, dpkt.ip6.IP6)) or eth.type in (0x0800, 0x86DD)
-                         or bool(getattr(eth, "mpls_labels", None)))
+                tags = getattr(eth, "vlan_tags", None)
+                etype = tags[-1].type if tags else eth.type  # the EtherType after the last tag
+                is_ip = etype in _IP_TYPES
+                version = 4 if etype == rules.ETHERTYPE_IPV4 else 6
             if not is_ip:
-                return None, bcast, NOT_IP
+                return None, bcast, NOT_IP, 0
             raw = _raw_ip(frame, eth)
-            return raw, bcast, COUNTED if raw else TRUNCATED
+            return raw, bcast, COUNTED if raw else TRUNCATED, version
         link = rules.LINK_TYPES.get(lt)
         if link is None:
-            return None, False, NOT_IP
+            return None, False, NOT_IP, 0
         if link.framing is Framing.RAW:
-            return frame, False, COUNTED if frame else TRUNCATED
-        if link.name == "linux-sll":
-            s = dpkt.sll.SLL(frame)
-            return (frame[16:], False, COUNTED) if s.ethtype in _IP_TYPES else (None, False, NOT_IP)
-        if link.name == "linux-sll2":
-            s2 = dpkt.sll2.SLL2(frame)
-            return (frame[20:], False, COUNTED) if s2.ethtype in _IP_TYPES else (None, False, NOT_IP)
+            return frame, False, COUNTED if frame else TRUNCATED, 0
+        if link.name in ("linux-sll", "linux-sll2"):
+            sll2 = link.name == "linux-sll2"
+            ethtype = dpkt.sll2.SLL2(frame).ethtype if sll2 else dpkt.sll.SLL(frame).ethtype
+            if ethtype not in _IP_TYPES:
+                return None, False, NOT_IP, 0
+            return frame[20 if sll2 else 16 :], False, COUNTED, 4 if ethtype == rules.ETHERTYPE_IPV4 else 6
         if link.framing is Framing.FAMILY:
             if len(frame) < 4:
-                return None, False, TRUNCATED
+                return None, False, TRUNCATED, 0
             fam = max(frame[0], frame[3])
-            return (frame[4:], False, COUNTED) if fam in _FAMILIES else (None, False, NOT_IP)
+            if fam not in _FAMILIES:
+                return None, False, NOT_IP, 0
+            return frame[4:], False, COUNTED, 4 if fam in rules.AF_INET_VALUES else 6
     except (dpkt.NeedData, dpkt.UnpackError):
-        return None, False, TRUNCATED
-    return None, False, NOT_IP
+        return None, False, TRUNCATED, 0
+    return None, False, NOT_IP, 0
 
 
 def _raw_ip(frame: bytes, eth: dpkt.ethernet.Ethernet) -> bytes | None:
@@ -91,15 +107,18 @@ def make_dpkt_handler(engine: Engine) -> FrameHandler:
         if not state[0] & sweep_mask:
             engine.sweep(ts)
         frame = buf[off : off + incl]
-        raw, bcast, status = _link(frame, lt)
+        raw, bcast, status, named = _link(frame, lt)
         if raw is None:
             return status
-        version = raw[0] >> 4 if raw else 0
+        nibble = raw[0] >> 4 if raw else 0
+        version = named or nibble  # the link header decides; the packet's own nibble must then agree
         frag_off, more, fid = 0, False, b""
         try:
             if version == 4:
                 if len(raw) < 20:
                     return TRUNCATED
+                if nibble != 4:
+                    return NOT_IP
                 ip = dpkt.ip.IP(raw)
                 if ip.hl < 5:
                     return NOT_IP
@@ -118,6 +137,8 @@ def make_dpkt_handler(engine: Engine) -> FrameHandler:
             elif version == 6:
                 if len(raw) < 40:
                     return TRUNCATED
+                if nibble != 6:
+                    return NOT_IP
                 ip6 = dpkt.ip6.IP6.__new__(dpkt.ip6.IP6)
                 dpkt.Packet.unpack(ip6, raw[:40])  # fixed header only: extension headers are walked below
                 plen = ip6.plen or len(raw) - 40

@@ -113,9 +113,10 @@ def test_stdin_compressed(kind):
     assert json.loads(r.stdout)["inputs"][0]["sha256"] == hashlib.sha256(data).hexdigest()
 
 
-def _one_line_and_exit_4(path: Path, kind: str, why: str) -> dict:
+def _one_line_and_exit(path: Path, kind: str, why: str, code: int = 4) -> dict:
+    """One line says why; exit 4 when some of the input was read, 1 when none was."""
     r = CliRunner().invoke(cli, ["traffic", "--format", "json", str(path)])
-    assert r.exit_code == 4, r.output
+    assert r.exit_code == code, r.output
     assert "Traceback" not in r.output
     lines = [ln for ln in r.stderr.splitlines() if f"{kind}-compressed" in ln]
     assert len(lines) == 1 and why in lines[0] and path.name in lines[0], r.stderr
@@ -129,7 +130,7 @@ def test_a_cut_compressed_capture_keeps_what_was_read(tmp_path, kind):
     whole = _copy(tmp_path, DATA / "ndpi--wechat.pcap", kind).read_bytes()
     cut = tmp_path / f"cut-{kind}.capture"
     cut.write_bytes(whole[: len(whole) * 2 // 3])
-    doc = _one_line_and_exit_4(cut, kind, f"cut short after {len(whole) * 2 // 3} bytes")
+    doc = _one_line_and_exit(cut, kind, f"cut short after {len(whole) * 2 // 3} bytes")
     full = traffic([DATA / "ndpi--wechat.pcap"]).inputs[0].records
     assert 0 < doc["inputs"][0]["records"] < full
     assert doc["inputs"][0]["warnings"][0].startswith(f"{cut}: {kind}-compressed input: ")
@@ -142,7 +143,7 @@ def test_a_damaged_compressed_capture_keeps_what_was_read(tmp_path, kind):
         data[k] ^= 0x5A
     bad = tmp_path / f"damaged-{kind}.capture"
     bad.write_bytes(bytes(data))
-    _one_line_and_exit_4(bad, kind, "damaged")
+    _one_line_and_exit(bad, kind, "damaged")
 
 
 @pytest.mark.parametrize("head", ["1f8b08006a756e6b6a756e6b", "425a6839", "fd377a585a00", "28b52ffd"])
@@ -150,7 +151,8 @@ def test_a_compressed_stream_that_stops_in_its_header(tmp_path, head):
     path = tmp_path / "header-only"
     path.write_bytes(bytes.fromhex(head))
     kind = {"1f": "gzip", "42": "bzip2", "fd": "xz", "28": "zstd"}[head[:2]]
-    _one_line_and_exit_4(path, kind, "nothing came out before it")
+    doc = _one_line_and_exit(path, kind, "nothing came out before it", code=1)  # nothing read: exit 1
+    assert doc["inputs"][0]["records"] == 0
 
 
 def test_a_decompression_bomb_is_stopped(tmp_path, monkeypatch):
@@ -159,7 +161,7 @@ def test_a_decompression_bomb_is_stopped(tmp_path, monkeypatch):
     record = bytes.fromhex("00000000000000000000010000000100") + bytes(65536)  # zero frames: not IP
     bomb = tmp_path / "bomb.pcap"
     bomb.write_bytes(gzip.compress(header + record * 200, 9))
-    doc = _one_line_and_exit_4(bomb, "gzip", f"expands more than {traffic_module.BOMB_RATIO}:1")
+    doc = _one_line_and_exit(bomb, "gzip", f"expands more than {traffic_module.BOMB_RATIO}:1")
     assert doc["inputs"][0]["records"] < 200
 
 
@@ -167,7 +169,7 @@ def test_compressed_content_that_is_not_readable_says_so(tmp_path):
     junk = tmp_path / "junk.gz"
     junk.write_bytes(gzip.compress(b"\x00\x01\x02\x03" * 100))
     r = CliRunner().invoke(cli, ["traffic", str(junk)])
-    assert r.exit_code == 4 and "Traceback" not in r.output
+    assert r.exit_code == 1 and "Traceback" not in r.output  # the only input, nothing read from it
     assert "gzip-compressed input, but its content is not a capture or log" in r.stderr
 
 

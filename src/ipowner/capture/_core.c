@@ -32,7 +32,7 @@ typedef struct {
 
 /* The capture rules (rules.py), as this file uses them: sets become bitmaps or short lists. */
 typedef struct {
-    int64_t max_record, max_block;
+    int64_t max_record, max_block, empty_run_max;
     uint32_t pcapng_epb;
     LinkRule links[MAX_LINKS];
     int nlinks;
@@ -122,6 +122,7 @@ typedef struct {
     PyObject *frag_owner, *folded, *apps, *devices;
     double bucket;
     int64_t mask, count, sweeps;
+    int64_t timeline_pairs; /* pairs that keep a timeline (the engine's memory budget); the rest: NULL */
     Flow *flows;
     int64_t nflows, capflows, freehead, live_head, live_tail, nlive;
     uint64_t next_serial;
@@ -363,8 +364,8 @@ static int64_t pair_get(Core *c, Flow *f, int create) {
     Py_XINCREF(p->app);
     p->last_proto = -1;
     p->ports = PyDict_New();
-    p->timeline = PyDict_New();
-    if (!p->ports || !p->timeline) return -1;
+    p->timeline = c->npairs < c->timeline_pairs ? PyDict_New() : NULL;
+    if (!p->ports || (c->npairs < c->timeline_pairs && !p->timeline)) return -1;
     c->ptab[i].h = h;
     c->ptab[i].idx = c->npairs;
     return c->npairs++;
@@ -428,7 +429,7 @@ static int fold(Core *c, int64_t slot) {
         p->last_port = f->resp_port;
     }
     if (f->l2b) p->l2b = 1;
-    if (f->timeline) {
+    if (f->timeline && p->timeline) {
         PyObject *k, *v;
         Py_ssize_t pos = 0;
         while (PyDict_Next(f->timeline, &pos, &k, &v)) {
@@ -437,8 +438,8 @@ static int fold(Core *c, int64_t slot) {
             if (PyErr_Occurred() || timeline_add(p->timeline, PyFloat_AS_DOUBLE(k), s, r) < 0) return -1;
         }
     }
-    if (a->bb && timeline_add(p->timeline, a->bk, a->bb, 0) < 0) return -1;
-    if (b->bb && timeline_add(p->timeline, b->bk, 0, b->bb) < 0) return -1;
+    if (p->timeline && a->bb && timeline_add(p->timeline, a->bk, a->bb, 0) < 0) return -1;
+    if (p->timeline && b->bb && timeline_add(p->timeline, b->bk, 0, b->bb) < 0) return -1;
     tab_del(c, slot, 0);
     tab_del(c, slot, 1);
     /* unlink from the live list */
@@ -1318,7 +1319,7 @@ static int finish(Core *c) {
             r = PyObject_CallFunction(c->merge_pair, "OOOLLLLLLLddOOO", it, rt, p->app ? p->app : Py_None,
                                       (long long)p->flows, (long long)p->pks, (long long)p->pkr, (long long)p->bys,
                                       (long long)p->byr, (long long)p->ibs, (long long)p->ibr, p->first, p->last,
-                                      p->ports, p->l2b ? Py_True : Py_False, p->timeline);
+                                      p->ports, p->l2b ? Py_True : Py_False, p->timeline ? p->timeline : Py_None);
         }
         Py_XDECREF(it);
         Py_XDECREF(rt);
@@ -1365,47 +1366,60 @@ static PyObject *Core_frame(Core *c, PyObject *args) {
     return PyLong_FromLong(r);
 }
 
+/* pcap records in a row from off. run: records capturing nothing seen in a row before this call (a run of
+ * EMPTY_RUN_MAX stops the walk at the record that completes it). Returns (offset, records, stop, run), stop
+ * 0: the buffer's end or a record cut by it, 1: an oversized record header, 2: the run of empty records. */
 static PyObject *Core_pcap(Core *c, PyObject *args) {
     Py_buffer b;
     Py_ssize_t off;
     int big, lt;
     double mul;
-    if (!PyArg_ParseTuple(args, "y*npdi", &b, &off, &big, &mul, &lt)) return NULL;
+    long long run;
+    if (!PyArg_ParseTuple(args, "y*npdiL", &b, &off, &big, &mul, &lt, &run)) return NULL;
     const uint8_t *buf = b.buf;
     Py_ssize_t n = b.len;
     long long records = 0;
-    int oversized = 0;
+    int stop = 0;
+    if (off < 0) off = n;
     if (load_count(c) < 0) goto fail;
-    while (off + 16 <= n) {
+    while (off <= n - 16) {
         uint32_t sec = rd32(buf + off, big), frac = rd32(buf + off + 4, big);
         uint32_t incl = rd32(buf + off + 8, big), orig = rd32(buf + off + 12, big);
         if (incl > c->r.max_record) {
-            oversized = 1;
+            stop = 1;
             break;
         }
-        Py_ssize_t nxt = off + 16 + incl;
+        Py_ssize_t nxt = off + 16 + (Py_ssize_t)incl;
         if (nxt > n) break;
+        if (incl) {
+            run = 0;
+        } else if (++run >= c->r.empty_run_max) {
+            stop = 2;
+            break;
+        }
         if (frame(c, buf, off + 16, incl, orig, (double)sec + (double)frac * mul, lt) < 0) goto fail;
         records++;
         off = nxt;
     }
     PyBuffer_Release(&b);
     if (sync_counter(c) < 0) return NULL;
-    return Py_BuildValue("nLO", off, records, oversized ? Py_True : Py_False);
+    return Py_BuildValue("nLiL", off, records, stop, run);
 fail:
     PyBuffer_Release(&b);
     return NULL;
 }
 
 /* Enhanced packet blocks in a row; stops at anything else (another block type, a block that is cut,
- * malformed or inconsistent), which the Python reader then handles. ifaces: ((linktype, mul, offset,
- * supported), ...). Returns (offset, blocks, last timestamp or None). */
+ * malformed or inconsistent, an empty one that would complete a run of EMPTY_RUN_MAX), which the Python
+ * reader then handles. ifaces: ((linktype, mul, offset, supported), ...); run: empty packet blocks seen in a
+ * row before this call. Returns (offset, blocks, last timestamp or None, run). */
 static PyObject *Core_pcapng(Core *c, PyObject *args) {
     Py_buffer b;
     Py_ssize_t off;
     int big;
     PyObject *ifaces;
-    if (!PyArg_ParseTuple(args, "y*npO!", &b, &off, &big, &PyTuple_Type, &ifaces)) return NULL;
+    long long run;
+    if (!PyArg_ParseTuple(args, "y*npO!L", &b, &off, &big, &PyTuple_Type, &ifaces, &run)) return NULL;
     const uint8_t *buf = b.buf;
     Py_ssize_t n = b.len;
     Py_ssize_t ni = PyTuple_GET_SIZE(ifaces);
@@ -1415,6 +1429,7 @@ static PyObject *Core_pcapng(Core *c, PyObject *args) {
     long long blocks = 0;
     double last = 0;
     int have_last = 0;
+    if (off < 0) off = n;
     if (ni > 64) ni = 64; /* more interfaces than this: later ones go through the Python reader */
     for (Py_ssize_t i = 0; i < ni; i++) {
         PyObject *t = PyTuple_GET_ITEM(ifaces, i);
@@ -1423,12 +1438,14 @@ static PyObject *Core_pcapng(Core *c, PyObject *args) {
         offs[i] = (double)o;
     }
     if (load_count(c) < 0) goto fail;
-    while (off + 12 <= n) {
+    while (off <= n - 12) {
         uint32_t bt = rd32(buf + off, big), bl = rd32(buf + off + 4, big);
-        if (bt != c->r.pcapng_epb || bl < 32 || (bl & 3) || bl > c->r.max_block || off + (Py_ssize_t)bl > n) break;
+        if (bt != c->r.pcapng_epb || bl < 32 || (bl & 3) || bl > c->r.max_block || (Py_ssize_t)bl > n - off) break;
         uint32_t iid = rd32(buf + off + 8, big), hi = rd32(buf + off + 12, big), lo = rd32(buf + off + 16, big);
         uint32_t incl = rd32(buf + off + 20, big), orig = rd32(buf + off + 24, big);
         if (iid >= (uint32_t)ni || incl > bl - 32 || incl > c->r.max_record) break;
+        if (!incl && run + 1 >= c->r.empty_run_max) break;
+        run = incl ? 0 : run + 1;
         double ts = (double)(((uint64_t)hi << 32) | lo) * muls[iid] + offs[iid];
         last = ts;
         have_last = 1;
@@ -1438,8 +1455,8 @@ static PyObject *Core_pcapng(Core *c, PyObject *args) {
     }
     PyBuffer_Release(&b);
     if (sync_counter(c) < 0) return NULL;
-    if (have_last) return Py_BuildValue("nLd", off, blocks, last);
-    return Py_BuildValue("nLO", off, blocks, Py_None);
+    if (have_last) return Py_BuildValue("nLdL", off, blocks, last, run);
+    return Py_BuildValue("nLOL", off, blocks, Py_None, run);
 fail:
     PyBuffer_Release(&b);
     return NULL;
@@ -1458,7 +1475,7 @@ static PyObject *getm(PyObject *engine, const char *name) { return PyObject_GetA
 
 /* Every rule this file reads, by its name in rules.py (core.CORE_RULES is the same list). */
 static const char *RULE_NAMES[] = {
-    "MAX_RECORD", "MAX_BLOCK", "PCAPNG_EPB", "LINK_TYPES", "AF_INET_VALUES", "AF_INET6_VALUES",
+    "MAX_RECORD", "MAX_BLOCK", "PCAPNG_EPB", "EMPTY_RUN_MAX", "LINK_TYPES", "AF_INET_VALUES", "AF_INET6_VALUES",
     "ETHERNET_BROADCAST", "ETHERTYPE_IPV4", "ETHERTYPE_IPV6", "VLAN_TAGS", "VLAN_TAG_LENGTH", "PPPOE_SESSION",
     "PPPOE_HEADER", "PPP_IPV4", "PPP_IPV6", "MPLS", "MPLS_LABEL_LENGTH", "PCAPDROID_MAGIC", "PCAPDROID_TRAILER",
     "PCAPDROID_MIN_FRAME", "IPV6_EXTENSION_HEADERS", "NO_NEXT_HEADER", "ICMP", "TCP", "UDP", "ICMPV6", "TCP_FIN",
@@ -1610,6 +1627,7 @@ static int load_rules(Rules *R, PyObject *rules) {
     if (rule_int(rules, "MAX_BLOCK", 32, 1LL << 31, &R->max_block) < 0) return -1;
     if (rule_int(rules, "PCAPNG_EPB", 0, 0xFFFFFFFFLL, &v) < 0) return -1;
     R->pcapng_epb = (uint32_t)v;
+    if (rule_int(rules, "EMPTY_RUN_MAX", 1, 1LL << 40, &R->empty_run_max) < 0) return -1;
     long long rows[256][4];
     int n;
     if (rule_rows(rules, "LINK_TYPES", 4, MAX_LINKS, rows, &n) < 0) return -1;
@@ -1755,6 +1773,7 @@ static PyObject *Core_rules(Core *c, PyObject *Py_UNUSED(ignored)) {
     INT("MAX_RECORD", R->max_record);
     INT("MAX_BLOCK", R->max_block);
     INT("PCAPNG_EPB", R->pcapng_epb);
+    INT("EMPTY_RUN_MAX", R->empty_run_max);
     PyObject *links = PyTuple_New(R->nlinks);
     for (int i = 0; links && i < R->nlinks; i++) {
         const LinkRule *l = &R->links[i];
@@ -1868,6 +1887,10 @@ static int Core_init(Core *c, PyObject *args, PyObject *Py_UNUSED(kw)) {
     if (!v) return -1;
     c->sweeps = PyLong_AsLongLong(v);
     Py_DECREF(v);
+    v = getm(engine, "timeline_pairs");
+    if (!v) return -1;
+    c->timeline_pairs = PyLong_AsLongLong(v);
+    Py_DECREF(v);
     if (PyErr_Occurred()) return -1;
     if (!(c->bucket > 0)) {
         PyErr_SetString(PyExc_ValueError, "the timeline bucket must be positive");
@@ -1939,9 +1962,9 @@ static void Core_dealloc(Core *c) {
 static PyMethodDef Core_methods[] = {
     {"frame", (PyCFunction)Core_frame, METH_VARARGS, "frame(buf, offset, captured, original, ts, linktype) -> int"},
     {"pcap", (PyCFunction)Core_pcap, METH_VARARGS,
-     "pcap(buf, offset, big_endian, mul, linktype) -> (offset, records, oversized)"},
+     "pcap(buf, offset, big_endian, mul, linktype, run) -> (offset, records, stop, run)"},
     {"pcapng", (PyCFunction)Core_pcapng, METH_VARARGS,
-     "pcapng(buf, offset, big_endian, ifaces) -> (offset, blocks, last_ts or None)"},
+     "pcapng(buf, offset, big_endian, ifaces, run) -> (offset, blocks, last_ts or None, run)"},
     {"finish", (PyCFunction)Core_finish, METH_NOARGS, "fold every flow and hand the pairs to the engine"},
     {"live", (PyCFunction)Core_live, METH_NOARGS, "number of flows in the table"},
     {"rules", (PyCFunction)Core_rules, METH_NOARGS, "the capture rules the core holds, as core.core_rules() packs them"},

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 from ipowner.capture.engine import Engine, Pair, port_label, scope_of
 from ipowner.capture.formats import CAPTURE_FORMATS
 from ipowner.capture.rules import TIME_FIRST, TIME_LAST
@@ -48,11 +50,13 @@ def aggregate(engine: Engine, infos: list[InputInfo]) -> TrafficResult:
     dests: dict[str, Destination] = {}
     devs: dict[str, DeviceSummary] = {}
     apps: dict[str, AppSummary] = {}
-    dev_remotes: dict[str, set[str]] = {}
-    l2b: dict[str, bool] = {}
+    l2b: set[str] = set()  # destinations reached by an Ethernet broadcast
     timeline: dict[str, dict[float, list[int]]] = {}
     untimed = 0  # pairs with a packet time no calendar holds
-    for (dev, remote, app), p in engine.pairs.items():
+    pairs = engine.pairs
+    for pair_key in list(pairs):  # each pair is let go once added: pairs and destinations are not all held twice
+        dev, remote, app = pair_key
+        p = pairs.pop(pair_key)
         counts = pair_counts(p, byte_kind)
         first, last = _when(p.first_seen), _when(p.last_seen)
         if (first is None) != (p.first_seen is None) or (last is None) != (p.last_seen is None):
@@ -73,12 +77,17 @@ def aggregate(engine: Engine, infos: list[InputInfo]) -> TrafficResult:
             port = port_label(key)
             if port not in d.ports:
                 d.ports.append(port)
+        # a device or app new to this destination: one more destination for its summary (no set per device)
+        new_dev = new_app = False
         if dev is not None and dev not in d.devices:
             d.devices.append(dev)
+            new_dev = True
         if app and app not in d.apps:
             d.apps.append(app)
-        l2b[remote] = l2b.get(remote, False) or p.l2_broadcast
-        tl = timeline.setdefault(remote, {})
+            new_app = True
+        if p.l2_broadcast:
+            l2b.add(remote)
+        tl = timeline.setdefault(remote, {}) if p.timeline else {}
         for bk, (s, r) in p.timeline.items():
             if _when(bk * engine.bucket) is None:
                 continue
@@ -92,7 +101,8 @@ def aggregate(engine: Engine, infos: list[InputInfo]) -> TrafficResult:
             v.add(counts)
             v.first_seen = _min(v.first_seen, first)
             v.last_seen = _max(v.last_seen, last)
-            dev_remotes.setdefault(dev, set()).add(remote)
+            if new_dev:
+                v.destinations += 1
             if app and app not in v.apps:
                 v.apps.append(app)
         if app:
@@ -100,31 +110,58 @@ def aggregate(engine: Engine, infos: list[InputInfo]) -> TrafficResult:
             if a is None:
                 a = apps[app] = AppSummary(app=app)
             a.add(counts)
-            if remote not in a.destinations:
+            if new_app:
                 a.destinations.append(remote)
+    engine.pairs = {}
+    names = engine.names_of(list(dests))
     for addr, d in dests.items():
-        d.scope = Scope(scope_of(addr, l2b.get(addr, False)))
-        d.hostnames = list(engine.names.get(addr, {}))
+        d.scope = Scope(scope_of(addr, addr in l2b))
+        d.hostnames = names.get(addr, [])
         d.concealment = [Concealment(c) for c in engine.concealment.get(addr, {})]
         d.ports.sort(key=_port_key)
-    for dev, v in devs.items():
-        v.destinations = len(dev_remotes.get(dev, ()))
-    res.destinations = sorted(dests.values(), key=lambda d: (-d.bytes_total, -d.flows, d.address))
+    # by bytes, then flows (both descending), then address: stable sorts one key at a time, so that no key
+    # tuple per destination is held (millions of destinations)
+    ordered = list(dests.values())
+    dests.clear()
+    ordered.sort(key=attrgetter("address"))
+    ordered.sort(key=attrgetter("flows"), reverse=True)
+    ordered.sort(key=attrgetter("bytes_total"), reverse=True)
+    res.destinations = ordered
     res.device_summaries = sorted(devs.values(), key=lambda v: (-v.bytes_total, v.address))
     res.devices = [v.address for v in res.device_summaries]
     res.app_summaries = sorted(apps.values(), key=lambda a: (-a.bytes_total, a.app))
     b = engine.bucket
     res.timeline = {addr: [(bk * b, s, r) for bk, (s, r) in sorted(tl.items())] for addr, tl in timeline.items() if tl}
+    res.warnings.extend(budget_warnings(engine))
     if untimed:
-        res.warnings.append(f"{untimed} flow{'s' if untimed != 1 else ''} carry packet times no calendar date holds "
+        res.warnings.append(f"{untimed} {'flows carry' if untimed != 1 else 'flow carries'} packet times no calendar date holds "
                             "(damaged records): their times are unknown, their bytes are counted")
     for info in infos:
         info.first_seen, info.last_seen = _when(info.first_seen), _when(info.last_seen)
     firsts = [d.first_seen for d in res.destinations if d.first_seen is not None]
     lasts = [d.last_seen for d in res.destinations if d.last_seen is not None]
-    if len(infos) == 1 and firsts:
-        infos[0].first_seen, infos[0].last_seen = min(firsts), max(lasts)
+    if len(infos) == 1 and (firsts or lasts):  # a pair's first time may be known and its last not, or back
+        infos[0].first_seen = min(firsts) if firsts else None
+        infos[0].last_seen = max(lasts) if lasts else None
     return res
+
+
+def budget_warnings(engine: Engine) -> list[str]:
+    """One line per memory budget the capture went past (rules.Budget): what was summarised or spilled."""
+    out = []
+    b = engine.budget
+    if engine.untimed_pairs and b.timeline:  # (a budget of 0: no timeline was asked for)
+        out.append(f"memory budget: a timeline is kept for the first {b.timeline} (device, destination, app) "
+                   f"pairs; the bytes of the {engine.untimed_pairs} later ones are in their totals only "
+                   "(summarised)")
+    if engine.names_dropped:
+        out.append(f"memory budget: at most {b.names} names are kept per address from each source; "
+                   f"{engine.names_dropped} more were counted, not kept (summarised)")
+    if engine.spill is not None:
+        out.append(f"memory budget: names of more than {b.named} addresses were learnt; those of "
+                   f"{engine.spill.addresses} were spilled to a temporary file and read back for the destinations "
+                   "(DNS answers for addresses never contacted cost disk, not memory)")
+    return out
 
 
 def _when(t: float | None) -> float | None:
@@ -145,4 +182,4 @@ def _max(a: float | None, b: float | None) -> float | None:
     return b if a is None else a if b is None else max(a, b)
 
 
-__all__ = ["aggregate", "byte_kind_of", "pair_counts"]
+__all__ = ["aggregate", "budget_warnings", "byte_kind_of", "pair_counts"]

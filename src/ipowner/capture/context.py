@@ -53,6 +53,20 @@ class ReadContext:
         self.info.partial = True
         self.info.warnings.append(f"{self.name}: {reason}")
 
+    def stop_empty_run(self, records: int, run: int, what: str) -> int:
+        """Reading stops at the record completing a run of ``rules.EMPTY_RUN_MAX`` records that capture
+        nothing (``records`` read before it, the last ``run - 1`` of them empty; ``what`` names a record).
+        Returns the records to count: those before the run. When there are none the input is refused (a
+        file of zeros or padding, not a capture)."""
+        before = records - (run - 1)
+        if before <= 0:
+            self.stop(f"refused: its first {run} {what}s capture nothing (captured length 0: zeros or padding, "
+                      "not a capture)")
+            return 0
+        self.stop(f"the {run} {what}s from {what} {before + 1} on capture nothing (captured length 0: zeros or "
+                  "padding from there?); reading stopped there, the rest is not read")
+        return before
+
     def warn(self, reason: str) -> None:
         self.info.warnings.append(f"{self.name}: {reason}")
 

@@ -28,7 +28,7 @@ NO_CORE_ENV = "IPOWNER_NO_CORE"
 
 # The rules the C core is given, by their names in rules.py; it refuses a missing or an unknown one.
 CORE_RULES: tuple[str, ...] = (
-    "MAX_RECORD", "MAX_BLOCK", "PCAPNG_EPB",
+    "MAX_RECORD", "MAX_BLOCK", "PCAPNG_EPB", "EMPTY_RUN_MAX",
     "LINK_TYPES", "AF_INET_VALUES", "AF_INET6_VALUES", "ETHERNET_BROADCAST",
     "ETHERTYPE_IPV4", "ETHERTYPE_IPV6", "VLAN_TAGS", "VLAN_TAG_LENGTH", "PPPOE_SESSION", "PPPOE_HEADER",
     "PPP_IPV4", "PPP_IPV6", "MPLS", "MPLS_LABEL_LENGTH",
@@ -48,8 +48,8 @@ CORE_RULES: tuple[str, ...] = (
 class CoreHost(Protocol):
     """Everything the C core reads, writes and calls on the engine it feeds (``Engine`` implements it).
 
-    Read once, when a ``Core`` is constructed: ``bucket``, ``sweep_mask``, ``sweeps``, ``folded``, and the
-    bound methods and containers below. The frame counter is shared: the core loads ``counter[0]`` at the
+    Read once, when a ``Core`` is constructed: ``bucket``, ``sweep_mask``, ``sweeps``, ``timeline_pairs``,
+    ``folded``, and the bound methods and containers below. The frame counter is shared: the core loads ``counter[0]`` at the
     start of every call and stores it back before every callback and at the end, so a frame number seen
     by the engine (in a DNS error) is the same on either walker.
     """
@@ -57,6 +57,7 @@ class CoreHost(Protocol):
     bucket: float  # seconds per timeline bucket
     sweep_mask: int  # the flow table is swept when the frame counter & sweep_mask is 0
     sweeps: int  # sweeps so far: read at construction, written back by finish()
+    timeline_pairs: int  # read at construction: the core's pairs past this many keep no timeline (None)
     now: float  # written at every sweep: the capture time swept at
     current_app: str | None  # read for every new flow that has no PCAPdroid trailer
     counter: list[int]  # [frames handled so far, all inputs together]
@@ -86,8 +87,9 @@ class CoreHost(Protocol):
     def merge_pair(self, init: str, resp: str, app: str | None, flows: int, packets_sent: int,
                    packets_received: int, bytes_sent: int, bytes_received: int, ip_bytes_sent: int,
                    ip_bytes_received: int, first: float, last: float, ports: dict[PortKey, None],
-                   l2_broadcast: bool, timeline: dict[float, list[int]]) -> None:
-        """One (initiator, responder, app) pair with every flow the core folded into it, at ``finish()``."""
+                   l2_broadcast: bool, timeline: dict[float, list[int]] | None) -> None:
+        """One (initiator, responder, app) pair with every flow the core folded into it, at ``finish()``
+        (its timeline None past ``timeline_pairs``); the dictionaries are the host's from then on."""
 
     def prune_fragments(self) -> None:
         """Called after every sweep: bounds ``core_frag_owner`` as the engine bounds its own."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import itertools
+import math
 import socket
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, Literal
@@ -39,6 +40,9 @@ from ipowner.capture.rules import (
     ICMPV6,
     IDLE_TIMEOUT,
     INSPECT_ALWAYS,
+    LOG_COUNT_MAX,
+    NAMED_SEEN_MAX,
+    PORT_MAX,
     PORTED_PROTOCOLS,
     PROTO_NAMES,
     SERVER_PORTS,
@@ -58,6 +62,7 @@ from ipowner.model.traffic import Hostname
 
 if TYPE_CHECKING:
     from ipowner.capture._core import Core
+    from ipowner.capture.spill import NameSpill
 
 PROTO_BYTE: Final = [bytes([i]) for i in range(256)]  # protocol number -> the one byte it adds to a flow key
 _HTTP_FIRST: Final = frozenset(m[0] for m in HTTP_METHODS)  # first letters of the HTTP methods
@@ -184,6 +189,10 @@ class Flow:
     l2_bcast: bool
 
 
+# The timeline of every pair past the budget: empty, never written (``Pair.timed`` is False).
+NO_TIMELINE: Final[dict[float, list[int]]] = {}
+INIT_TEXTS_MAX: Final = 4096  # initiator address texts shared between the pairs the compiled core hands over
+
 # A folded flow's directions point here, so a flow and its directions free each other without the collector.
 FOLDED: Final = Flow()
 
@@ -208,6 +217,7 @@ class Pair:
     timeline: dict[float, list[int]] = field(default_factory=dict)  # bucket -> [sent, received] frame bytes
     l2_broadcast: bool = False
     ip_only: bool = False  # counts came from a log: no frame bytes
+    timed: bool = True  # keeps a timeline (within the budget: Engine.new_pair)
 
 
 class Engine:
@@ -216,8 +226,15 @@ class Engine:
     It implements ``core.CoreHost``, what the C core calls back (see there).
     """
 
-    def __init__(self, *, bucket: float = rules.DEFAULT_BUCKET, devices: set[str] | None = None) -> None:
+    def __init__(self, *, bucket: float = rules.DEFAULT_BUCKET, devices: set[str] | None = None,
+                 budget: rules.Budget | None = None) -> None:
         self.bucket = float(bucket)
+        self.budget = budget or rules.Budget()
+        self.untimed_pairs = 0  # pairs past the timeline budget: their bytes are in their totals only
+        self.names_dropped = 0  # names past the per-address budget: counted, not kept
+        self.spill: NameSpill | None = None  # names past the budget of named addresses
+        self.init_texts: dict[str, str] = {}
+        self.timeline_pairs = self.budget.timeline  # what a compiled table is given (attach_core)
         self.devices_given = {ipaddress.ip_address(d).compressed for d in (devices or set())}
         self.tcp: dict[bytes, Direction] = {}
         self.udp: dict[bytes, Direction] = {}
@@ -237,6 +254,7 @@ class Engine:
         self.counter = [0]  # frames handled, all inputs together
         self.sweep_mask = rules.SWEEP_MASK  # read at construction, so tests can sweep more often
         self.dns_errors = 0
+        self.log_bad_values = 0  # numbers of log rows out of range, read as unknown (see log_value)
         self.dns_seen: set[bytes] = set()
         self.first_dns_error: tuple[int, str] | None = None
         self.now = 0.0
@@ -493,13 +511,73 @@ class Engine:
             return
         # Most names recur (every connection to a server repeats its SNI): a repeat ends at one set lookup.
         key = (address, name, source, concealment)
-        if key in self.named:
+        named = self.named
+        if key in named:
             return
-        self.named.add(key)
+        if len(named) >= NAMED_SEEN_MAX:
+            named.clear()  # a cache only: the names themselves are below
+        named.add(key)
         found = self.names.get(address)
         if found is None:
             found = self.names[address] = {}
-        found[Hostname(name, HostnameSource(source), Concealment(concealment) if concealment else None)] = None
+            if len(self.names) > self.budget.named:
+                self._spill_names()
+        h = Hostname(name, HostnameSource(source), Concealment(concealment) if concealment else None)
+        if h not in found:
+            self._keep_name(found, h)
+
+    def _keep_name(self, found: dict[Hostname, None], h: Hostname) -> None:
+        """Add ``h`` unless its address has ``budget.names`` names from the same source already (counted
+        then): a flood of one kind (DNS answers, certificate names) never crowds out another."""
+        limit = self.budget.names
+        if len(found) >= limit and sum(1 for x in found if x.source is h.source) >= limit:
+            self.names_dropped += 1
+        else:
+            found[h] = None
+
+    def _spill_names(self) -> None:
+        """Move the names of the oldest half of the named addresses to the spill file."""
+        from ipowner.capture.spill import NameSpill
+
+        if self.spill is None:
+            self.spill = NameSpill()
+        names = self.names
+        moved = list(itertools.islice(names, len(names) // 2))
+        rows = ((a, h.name, h.source.value, h.concealment.value if h.concealment else None)
+                for a in moved for h in names[a])
+        self.spill.add(rows, len(moved))
+        for a in moved:
+            del names[a]
+        self.names = dict(names)  # a dict does not shrink by deletion
+
+    def names_of(self, addresses: list[str]) -> dict[str, list[Hostname]]:
+        """The names of each of ``addresses`` (spilled ones first, as they were learnt), within the budget
+        of names per address and source; addresses without names are left out."""
+        out: dict[str, dict[Hostname, None]] = {}
+        if self.spill is not None:
+            for a, name, source, concealment in self.spill.names_of(addresses):
+                found = out.setdefault(a, {})
+                h = Hostname(name, HostnameSource(source), Concealment(concealment) if concealment else None)
+                if h not in found:
+                    self._keep_name(found, h)
+        for a in addresses:
+            mem = self.names.get(a)
+            if not mem:
+                continue
+            known = out.get(a)
+            if known is None:
+                out[a] = mem
+                continue
+            for h in mem:
+                if h not in known:
+                    self._keep_name(known, h)
+        return {a: list(v) for a, v in out.items()}
+
+    def close(self) -> None:
+        """Remove the spill file, if there is one."""
+        if self.spill is not None:
+            self.spill.close()
+            self.spill = None
 
     def conceal(self, address: str, label: str) -> None:
         """Mark ``address`` as hiding what it serves ("dot", "doh", "ech-outer")."""
@@ -571,12 +649,24 @@ class Engine:
                 for k in list(itertools.islice(owners, len(owners) - FRAGMENT_OWNERS_KEEP)):
                     del owners[k]
 
+    def new_pair(self, key: PairKey, ports: dict[PortKey, None] | None = None,
+                 timeline: dict[float, list[int]] | None = None, *, timed: bool = True) -> Pair:
+        """A pair seen for the first time (taking ``ports`` and ``timeline`` as its own when given); past
+        ``budget.timeline`` pairs (or when not ``timed``) it keeps no timeline."""
+        timed = timed and len(self.pairs) < self.budget.timeline
+        if not timed:
+            self.untimed_pairs += 1
+        p = self.pairs[key] = Pair(*key, ports={} if ports is None else ports,
+                                   timeline=({} if timeline is None else timeline) if timed else NO_TIMELINE,
+                                   timed=timed)
+        return p
+
     def fold(self, f: Flow) -> None:
         a, b = f.a, f.b
         key = (f.init, f.resp, f.app)
         p = self.pairs.get(key)
         if p is None:
-            p = self.pairs[key] = Pair(f.init, f.resp, f.app)
+            p = self.new_pair(key)
         p.flows += 1
         p.packets_sent += a.packets
         p.packets_received += b.packets
@@ -593,21 +683,22 @@ class Engine:
         p.ports[(f.proto, f.resp_port)] = None
         if f.l2_bcast:
             p.l2_broadcast = True
-        ptl = p.timeline
-        if f.timeline:
-            _merge_timeline(ptl, f.timeline)
-        if a.bucket_bytes:
-            slot = ptl.get(a.bucket)
-            if slot is None:
-                ptl[a.bucket] = [a.bucket_bytes, 0]
-            else:
-                slot[0] += a.bucket_bytes
-        if b.bucket_bytes:
-            slot = ptl.get(b.bucket)
-            if slot is None:
-                ptl[b.bucket] = [0, b.bucket_bytes]
-            else:
-                slot[1] += b.bucket_bytes
+        if p.timed:
+            ptl = p.timeline
+            if f.timeline:
+                _merge_timeline(ptl, f.timeline)
+            if a.bucket_bytes:
+                slot = ptl.get(a.bucket)
+                if slot is None:
+                    ptl[a.bucket] = [a.bucket_bytes, 0]
+                else:
+                    slot[0] += a.bucket_bytes
+            if b.bucket_bytes:
+                slot = ptl.get(b.bucket)
+                if slot is None:
+                    ptl[b.bucket] = [0, b.bucket_bytes]
+                else:
+                    slot[1] += b.bucket_bytes
         t = f.table
         k1, k2 = f.keys
         t.pop(k1, None)
@@ -626,6 +717,7 @@ class Engine:
             raw = socket.inet_pton(socket.AF_INET6 if ":" in d else socket.AF_INET, d)
             if addr_text(raw) == d:  # the reference compares text: a form it cannot produce never matches
                 devices.append(raw)
+        self.timeline_pairs = max(0, self.budget.timeline - len(self.pairs))  # the rest of the budget
         core = new_core(self, tuple(devices))
         self.cores.append(core)
         return core
@@ -659,12 +751,18 @@ class Engine:
     def merge_pair(self, init: str, resp: str, app: str | None, flows: int, packets_sent: int,
                    packets_received: int, bytes_sent: int, bytes_received: int, ip_bytes_sent: int,
                    ip_bytes_received: int, first: float, last: float, ports: dict[PortKey, None], l2_broadcast: bool,
-                   timeline: dict[float, list[int]]) -> None:
+                   timeline: dict[float, list[int]] | None) -> None:
         """Flows folded by the compiled table, added as ``fold`` adds them one by one."""
+        texts = self.init_texts  # the initiator is most often one of a few devices: one string each
+        init = texts.get(init) or (texts.setdefault(init, init) if len(texts) < INIT_TEXTS_MAX else init)
         key = (init, resp, app)
         p = self.pairs.get(key)
-        if p is None:
-            p = self.pairs[key] = Pair(init, resp, app)
+        if p is None:  # the core's dictionaries become the pair's: they are not copied
+            p = self.new_pair(key, ports, timeline, timed=timeline is not None)
+            ports, timeline = {}, {}
+        elif timeline is None and p.timed:  # past the core's budget: the pair's timeline would miss its bytes
+            p.timed, p.timeline = False, NO_TIMELINE
+            self.untimed_pairs += 1
         p.flows += flows
         p.packets_sent += packets_sent
         p.packets_received += packets_received
@@ -680,7 +778,8 @@ class Engine:
             p.ports[k] = None
         if l2_broadcast:
             p.l2_broadcast = True
-        _merge_timeline(p.timeline, timeline)
+        if p.timed and timeline:
+            _merge_timeline(p.timeline, timeline)
 
     def fold_all(self) -> None:
         for core in self.cores:
@@ -695,13 +794,28 @@ class Engine:
 
     # ------------------------------------------------------------ logs
 
+    def log_value(self, value: int | float | None, high: int) -> int | None:
+        """A number a log gave, or None (counted in ``log_bad_values``) when it is outside 0..``high``."""
+        if value is None or 0 <= value <= high:
+            return None if value is None else int(value)
+        self.log_bad_values += 1
+        return None
+
+    def log_time(self, t: float | None) -> float | None:
+        """A log's time, or None (counted in ``log_bad_values``) when it is not a finite number."""
+        if t is None or math.isfinite(t):
+            return t
+        self.log_bad_values += 1
+        return None
+
     def note_peer(self, device: str | None, remote: str, *, proto: str, port: int | None, ts: float | None,
                   app: str | None = None) -> None:
         """A destination named by a log without counts (ssl/http logs, address lists)."""
+        port, ts = self.log_value(port, PORT_MAX), self.log_time(ts)
         key = (device, remote, app)
         p = self.pairs.get(key)
         if p is None:
-            p = self.pairs[key] = Pair(device, remote, app)
+            p = self.new_pair(key)
             p.ip_only = True
         if proto:
             p.ports[(proto, port or None)] = None
@@ -714,11 +828,20 @@ class Engine:
     def add_log_pair(self, device: str | None, remote: str, app: str | None, *, proto: str, port: int | None,
                      packets_sent: int, packets_received: int, ip_bytes_sent: int, ip_bytes_received: int,
                      first: float | None, last: float | None, flows: int = 1) -> None:
-        """A connection from a log: IP-level counts already oriented device -> remote."""
+        """A connection from a log: IP-level counts already oriented device -> remote. A count or port out
+        of range is read as unknown (``log_value``)."""
+        value = self.log_value
+        port = value(port, PORT_MAX)
+        packets_sent = value(packets_sent, LOG_COUNT_MAX) or 0
+        packets_received = value(packets_received, LOG_COUNT_MAX) or 0
+        ip_bytes_sent = value(ip_bytes_sent, LOG_COUNT_MAX) or 0
+        ip_bytes_received = value(ip_bytes_received, LOG_COUNT_MAX) or 0
+        flows = value(flows, LOG_COUNT_MAX) or 0
+        first, last = self.log_time(first), self.log_time(last)
         key = (device, remote, app)
         p = self.pairs.get(key)
         if p is None:
-            p = self.pairs[key] = Pair(device, remote, app)
+            p = self.new_pair(key)
         p.ip_only = True
         p.flows += flows
         p.packets_sent += packets_sent
@@ -732,7 +855,7 @@ class Engine:
             p.last_seen = last
         if proto:
             p.ports[(proto, port if proto in ("tcp", "udp", "sctp") else None)] = None
-        if first is not None and (ip_bytes_sent or ip_bytes_received):
+        if p.timed and first is not None and (ip_bytes_sent or ip_bytes_received):
             bk = first // self.bucket
             slot = p.timeline.setdefault(bk, [0, 0])
             slot[0] += ip_bytes_sent

@@ -20,6 +20,10 @@ READ_CHUNK: Final = 1 << 22  # bytes read at a time from a capture
 MAX_RECORD: Final = 262144  # the largest record tshark/libpcap accept; a header claiming more is corrupt
 MAX_BLOCK: Final = 16 << 20  # a pcapng block larger than this is taken as corruption
 PCAPNG_EPB: Final = 6  # pcapng enhanced packet block, the block type the C core walks in a row
+# Records that capture nothing (captured length 0), this many in a row: the rest of the file is taken as
+# padding or damage (a preallocated or zero-filled file reads as one empty record per 16 bytes) and reading
+# stops there with a reason; when no record before them captured anything, the input is refused.
+EMPTY_RUN_MAX: Final = 4096
 
 # ---------------------------------------------------------------- link layer
 
@@ -243,6 +247,36 @@ DEFAULT_BUCKET: Final = 60.0  # seconds per timeline bucket unless the caller ch
 # or hostile, and its time is unknown (its bytes still count).
 TIME_FIRST: Final = 0.0
 TIME_LAST: Final = 253402300799.0
+
+# Numbers a log row may give (Zeek, PCAPdroid, generic CSV): a count outside 0..LOG_COUNT_MAX (2^50, a
+# pebibyte or 10^15 packets on one connection) or a port outside 0..PORT_MAX is damaged or hostile: it is
+# read as unknown (count 0, no port) and the input is marked partial.
+LOG_COUNT_MAX: Final = 1 << 50
+PORT_MAX: Final = 65535
+
+# ---------------------------------------------------------------- the memory budget
+
+# Memory follows destinations: every (device, destination, app) pair keeps its exact counts, ports and
+# times whatever its number. Past these budgets the rest is summarised or spilled, with one warning in the
+# document and on stderr (IPOWNER_CAPTURE_BUDGET overrides them: "timeline=N,names=N,named=N"):
+# - a per-destination timeline for the first TIMELINE_PAIRS_MAX pairs; the later pairs' bytes are in their
+#   totals only (summarised);
+# - NAMES_PER_ADDRESS_MAX names per address from each source (dns, sni, cert...); more are counted, not kept
+#   (summarised), so a flood of one kind never crowds out another;
+# - the names of NAMED_ADDRESSES_MAX addresses in memory; past it the oldest half is spilled to a temporary
+#   file (capture/spill.py) and read back for the addresses that turn out to be destinations, so the names
+#   DNS gave for addresses never contacted cost disk, not memory.
+class Budget(NamedTuple):
+    timeline: int = 1 << 17  # TIMELINE_PAIRS_MAX
+    names: int = 256  # NAMES_PER_ADDRESS_MAX
+    named: int = 1 << 16  # NAMED_ADDRESSES_MAX
+
+
+TIMELINE_PAIRS_MAX: Final = Budget().timeline
+NAMES_PER_ADDRESS_MAX: Final = Budget().names
+NAMED_ADDRESSES_MAX: Final = Budget().named
+BUDGET_ENV: Final = "IPOWNER_CAPTURE_BUDGET"
+NAMED_SEEN_MAX: Final = 1 << 16  # names already recorded (a cache of add_name's repeats), cleared when more
 
 # Bounds on what the engine remembers (memory follows destinations, not packets)
 ADDRESS_TEXTS_MAX: Final = 1 << 20  # raw address -> text, cleared when larger

@@ -18,7 +18,7 @@ from ipowner.capture.detect import COMPRESSION_HEAD, compression
 from ipowner.capture.engine import Engine
 from ipowner.capture.formats import read_input
 from ipowner.capture.frame import WalkerFactory, make_handler
-from ipowner.capture.rules import DEFAULT_BUCKET
+from ipowner.capture.rules import BUDGET_ENV, DEFAULT_BUCKET, Budget
 from ipowner.errors import InputNotFoundError, UsageError
 from ipowner.model.traffic import InputInfo, TrafficResult
 
@@ -237,6 +237,7 @@ def traffic(
     columns: Mapping[str, str] | None = None,
     compiled: bool | None = None,
     progress: ProgressFactory | None = None,
+    timeline: bool = True,
 ) -> TrafficResult:
     """Read captures and logs into per-destination flows, bytes and hostnames.
 
@@ -249,9 +250,12 @@ def traffic(
     ``InputError``) before anything is read; inputs that exist but cannot be read, or only in part, never
     raise: they are marked partial with a warning.
     Process-wide state (the garbage collector's settings among it) is left as it is.
+    ``timeline=False`` keeps no per-destination timeline (less memory; the counts are the same). Memory
+    follows destinations; past the budget of ``rules.Budget`` (``IPOWNER_CAPTURE_BUDGET`` overrides it)
+    timelines and names are summarised or spilled to a temporary file, said in ``warnings``.
     """
     return read_traffic(inputs, device=device, bucket=bucket, columns=columns, compiled=compiled,
-                        progress=progress)
+                        progress=progress, timeline=timeline)
 
 
 def read_traffic(
@@ -263,6 +267,8 @@ def read_traffic(
     compiled: bool | None = None,
     progress: ProgressFactory | None = None,
     walker: WalkerFactory = make_handler,
+    timeline: bool = True,
+    budget: Budget | None = None,
 ) -> TrafficResult:
     """``traffic()`` with the per-frame walker chosen: ``walker(engine)`` returns the frame handler used
     when the compiled core is not (``frame.make_handler`` unless given; the tests give their dpkt oracle)."""
@@ -283,7 +289,37 @@ def read_traffic(
     for item in inputs:
         if str(item) != "-" and not os.path.lexists(item):
             raise InputNotFoundError(item)
-    engine = Engine(bucket=bucket, devices=devices)
+    budget = budget or budget_from_env()
+    if not timeline:
+        budget = budget._replace(timeline=0)
+    engine = Engine(bucket=bucket, devices=devices, budget=budget)
+    try:
+        infos = _read_all(engine, inputs, columns=columns, compiled=compiled, progress=progress, walker=walker)
+        result = aggregate(engine, infos)
+    finally:
+        engine.close()
+    return result
+
+
+def budget_from_env() -> Budget:
+    """The memory budget, with what ``IPOWNER_CAPTURE_BUDGET`` ("timeline=N,names=N,named=N") overrides."""
+    raw = os.environ.get(BUDGET_ENV, "").strip()
+    budget = Budget()
+    if not raw:
+        return budget
+    for part in raw.split(","):
+        name, sep, value = part.partition("=")
+        name = name.strip()
+        if not sep or name not in Budget._fields or not value.strip().isdigit() or int(value) < 1:
+            raise UsageError(f"{BUDGET_ENV}: {part.strip()!r} is not NAME=N with NAME one of "
+                             f"{', '.join(Budget._fields)} and N a positive whole number")
+        budget = budget._replace(**{name: int(value)})
+    return budget
+
+
+def _read_all(engine: Engine, inputs: Iterable[str | os.PathLike[str]], *, columns: Mapping[str, str] | None,
+              compiled: bool | None, progress: ProgressFactory | None, walker: WalkerFactory) -> list[InputInfo]:
+    """Read every input into ``engine``; one ``InputInfo`` each."""
     infos: list[InputInfo] = []
     for item in inputs:
         name = str(item)
@@ -308,6 +344,7 @@ def read_traffic(
         decompressed: _Decompressed | None = None
         ctx = ReadContext(name=name, stream=stream, engine=engine, info=info, progress=cb, compiled=compiled,
                           walker=walker)
+        unreadable = False  # the file itself failed to read: the rest cannot be hashed either
         try:
             head = stream.read(COMPRESSION_HEAD)
             stream.unread(head)
@@ -319,16 +356,23 @@ def read_traffic(
             read_input(ctx, columns=columns)
             if decompressed is not None:
                 _compressed_outcome(ctx, decompressed)
-            if cb is not None and size:
-                cb(size)  # done: lets a progress bar close even when reading stopped early
-            while stream.read(1 << 20):  # hash the rest of what was not read
-                pass
-            info.sha256 = stream.hexdigest()
         except OSError as exc:
+            unreadable = True
             ctx.stop(f"read error: {exc.strerror or exc}")
         except Exception as exc:  # noqa: BLE001 - a reader bug must not lose what was read
+            # the records read before it count (at least the frames handled), and the input is still hashed
+            info.records = max(info.records, engine.counter[0] - base)
             ctx.stop(f"reading stopped after frame {engine.counter[0] - base}: internal error "
                      f"({type(exc).__name__}: {exc})")
+        try:
+            if cb is not None and size:
+                cb(size)  # done: lets a progress bar close even when reading stopped early
+            if not unreadable:
+                while stream.read(1 << 20):  # hash the rest of what was not read, on every path
+                    pass
+                info.sha256 = stream.hexdigest()
+        except OSError as exc:
+            ctx.stop(f"read error while hashing: {exc.strerror or exc}")
         finally:
             if decompressed is not None:
                 decompressed.close()
@@ -336,11 +380,15 @@ def read_traffic(
             if close:
                 raw.close()
         engine.fold_all()
+        if engine.log_bad_values:
+            ctx.stop(f"{engine.log_bad_values} number(s) out of range (a negative or impossibly large count, a port "
+                     "past 65535, a time that is not a number) read as unknown")
+            engine.log_bad_values = 0
         if engine.dns_errors:
             frame, why = engine.first_dns_error or (0, "")
             ctx.stop(f"{engine.dns_errors} malformed DNS message(s) skipped (first in frame {frame - base}: {why})")
             engine.dns_errors, engine.first_dns_error = 0, None
-    return aggregate(engine, infos)
+    return infos
 
 
 def _progress_of(stream: _Hashing, progress: Callable[[int], None]) -> Callable[[int], None]:

@@ -19,7 +19,9 @@ from ipowner.cli._common import (
 )
 from ipowner.cli._rdap import ProgressBar, rdap_config
 from ipowner.cli.report import lookup_options, warn_and_detail
+from ipowner.errors import CaptureError
 from ipowner.exitcodes import ExitCode
+from ipowner.model.traffic import nothing_read
 from ipowner.render import formats
 from ipowner.render.escape import terminal_safe
 
@@ -76,6 +78,9 @@ def diff_cmd(before: str, after: str, fmt: str | None, output: str | None, offli
                 from ipowner.reports.evidence import write_sources_json
 
                 write_sources_json(config.evidence_dir, rep.provenance.data_sources, generated=rep.provenance.generated)
+            if not rep.destinations and nothing_read(rep.provenance.inputs):
+                # one side unread would show everything as added or removed: no diff at all (exit 1)
+                raise CaptureError(path, f"nothing could be read ({side}); no diff made")
             partial = partial or rep.partial
             return rep
         return make

@@ -19,6 +19,7 @@ from ipowner.cli._rdap import ProgressBar, rdap_config, rdap_options
 from ipowner.errors import UsageError
 from ipowner.exitcodes import ExitCode
 from ipowner.model.report import Report
+from ipowner.model.traffic import nothing_read
 from ipowner.render import formats
 from ipowner.render.escape import terminal_safe
 from ipowner.reports.policy import parse_rule
@@ -95,7 +96,7 @@ def report_cmd(inputs: tuple[str, ...], fmt: str | None, output: str | None, off
                      fail_on=rules, rdap=not no_rdap, rdap_config=config, progress=progress,
                      command_line=command_line("report", params))
     warn_and_detail(rep)
-    if not rep.destinations and all(i.partial and not i.records for i in rep.provenance.inputs):
+    if not rep.destinations and nothing_read(rep.provenance.inputs):
         return int(ExitCode.FAILURE)  # no input could be read at all: the lines above say why
     if config.evidence_dir is not None:
         from ipowner.reports.evidence import write_sources_json

@@ -13,6 +13,7 @@ from ipowner.capture.traffic import traffic as run_traffic
 from ipowner.cli._common import note, output_option, pick_format, verbosity, verbosity_options, write_output
 from ipowner.cli._process import few_collections
 from ipowner.exitcodes import ExitCode
+from ipowner.model.traffic import nothing_read
 from ipowner.render import formats
 
 READERS = ("auto", "compiled", "frame")  # --reader: auto, or compiled= True / False of traffic()
@@ -91,15 +92,17 @@ def traffic_cmd(inputs: tuple[str, ...], devices: tuple[str, ...], fmt: str | No
                                      param_hint="--column")
         colmap[role] = name
     with few_collections():
+        # only the JSON document holds the timeline: no other format pays the memory for it
         result = run_traffic(inputs, device=list(devices), bucket=bucket, columns=colmap or None,
-                             progress=_progress_factory(), compiled=reader_choice(reader))
-    if not timeline:
-        result.timeline = {}
+                             progress=_progress_factory(), compiled=reader_choice(reader),
+                             timeline=timeline and fmt == "json")
     write_output(result, fmt, output, kind="traffic")
     for w in result.warnings:
         note(f"warning: {w}")
     for i in result.inputs:
         for w in i.warnings:
             note(w)
+    # no input read at all: 1 (the document still says why, per input); some not read or partly: 4
+    code = ExitCode.FAILURE if nothing_read(result.inputs) else ExitCode.PARTIAL if result.partial else ExitCode.OK
     # exit through the context so the code survives click's standalone mode too
-    click.get_current_context().exit(int(ExitCode.PARTIAL if result.partial else ExitCode.OK))
+    click.get_current_context().exit(int(code))

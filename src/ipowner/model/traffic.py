@@ -7,7 +7,7 @@ seconds (UTC) in the model and ISO 8601 in the ``ipowner.traffic/2`` document.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -96,6 +96,12 @@ class InputInfo:
     last_seen: Epoch | None = None
 
 
+def nothing_read(inputs: Sequence[InputInfo]) -> bool:
+    """Whether no input could be read at all: every one unreadable or refused (partial, no record read).
+    The commands exit 1 then, and 4 when only some are (``exitcodes``)."""
+    return bool(inputs) and all(i.partial and not i.records for i in inputs)
+
+
 # (bucket start, bytes sent, bytes received)
 TimelinePoint = tuple[Epoch, int, int]
 
@@ -157,4 +163,5 @@ __all__ = [
     "InputInfo",
     "TimelinePoint",
     "TrafficResult",
+    "nothing_read",
 ]

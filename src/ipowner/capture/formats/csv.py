@@ -66,6 +66,8 @@ def _num(v: str | None) -> int:
         return int(float(v)) if v not in (None, "") else 0
     except ValueError:
         return 0
+    except OverflowError:  # an infinite number
+        return -1  # out of range: the engine reads it as unknown and says so
 
 
 def _time(v: str | None) -> float | None:

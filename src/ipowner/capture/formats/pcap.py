@@ -6,7 +6,7 @@ import struct
 from collections.abc import Callable
 
 from ipowner.capture.context import ReadContext
-from ipowner.capture.rules import LINK_TYPES, MAX_RECORD, READ_CHUNK
+from ipowner.capture.rules import EMPTY_RUN_MAX, LINK_TYPES, MAX_RECORD, READ_CHUNK
 
 MAGICS = {
     b"\xd4\xc3\xb2\xa1": ("<", 1e-6),
@@ -35,32 +35,35 @@ def read(ctx: ReadContext) -> None:
     if ctx.use_core():
         core = ctx.engine.attach_core()
         big = endian == ">"
-        _read_chunks(ctx, endian, lambda buf, off: core.pcap(buf, off, big, mul, lt))
+        _read_chunks(ctx, endian, lambda buf, off, run: core.pcap(buf, off, big, mul, lt, run))
     else:
         _read_chunks(ctx, endian, _frame_walker(ctx, endian, mul, lt))
 
 
-Walker = Callable[[bytes, int], tuple[int, int, bool]]  # (buf, offset) -> (offset reached, records, oversized)
+# (buf, offset, empty records in a row so far) -> (offset reached, records, why it stopped, empty run)
+Walker = Callable[[bytes, int, int], tuple[int, int, int, int]]
+CUT, OVERSIZED, EMPTY_RUN = 0, 1, 2  # why a walk stopped: the buffer's end, a record header, empty records
 
 
 def _read_chunks(ctx: ReadContext, endian: str, walk: Walker) -> None:
     """Hand the stream to ``walk`` chunk by chunk; it reads whole records from the offset it is given and
-    stops at a record cut by the chunk's end (read again with the next chunk) or an oversized header."""
+    stops at a record cut by the chunk's end (read again with the next chunk), an oversized header or the
+    record that completes a run of ``EMPTY_RUN_MAX`` records capturing nothing. ``ctx.info.records`` is
+    kept up to date after every chunk, so an error later keeps the count."""
     buf = b""
     off = 0
     consumed = 24
-    records = 0
+    run = 0
     eof = False
     while True:
-        off, n, bad = walk(buf, off)
-        records += n
-        if bad or eof:
-            _stop(ctx, endian, buf, off, records, consumed, bad)
+        off, n, why, run = walk(buf, off, run)
+        ctx.info.records += n
+        if why != CUT or eof:
+            _stop(ctx, endian, buf, off, consumed, why, run)
             break
         consumed += off
         buf, eof = _refill(ctx, buf, off, consumed)
         off = 0
-    ctx.info.records += records
 
 
 def _frame_walker(ctx: ReadContext, endian: str, mul: float, lt: int) -> Walker:
@@ -68,35 +71,46 @@ def _frame_walker(ctx: ReadContext, endian: str, mul: float, lt: int) -> Walker:
     handle = ctx.walker(ctx.engine)
     unpack = struct.Struct(endian + "IIII").unpack_from
 
-    def walk(buf: bytes, off: int) -> tuple[int, int, bool]:
+    def walk(buf: bytes, off: int, run: int) -> tuple[int, int, int, int]:
         n = len(buf)
         records = 0
         while off + 16 <= n:
             sec, frac, incl, orig = unpack(buf, off)
             if incl > MAX_RECORD:
-                return off, records, True
+                return off, records, OVERSIZED, run
             nxt = off + 16 + incl
             if nxt > n:
                 break
+            if incl:
+                run = 0
+            else:
+                run += 1
+                if run >= EMPTY_RUN_MAX:
+                    return off, records, EMPTY_RUN, run
             handle(buf, off + 16, incl, orig, sec + frac * mul, lt)
             records += 1
             off = nxt
-        return off, records, False
+        return off, records, CUT, run
 
     return walk
 
 
-def _stop(ctx: ReadContext, endian: str, buf: bytes, off: int, records: int, consumed: int, oversized: bool) -> None:
-    """The one-line warning where reading stopped: an oversized record header, or a cut last record."""
+def _stop(ctx: ReadContext, endian: str, buf: bytes, off: int, consumed: int, why: int, run: int) -> None:
+    """The one-line warning where reading stopped: an oversized record header, a run of empty records, or a
+    cut last record."""
+    records = ctx.info.records
     left = len(buf) - off
     incl = int.from_bytes(buf[off + 8 : off + 12], "little" if endian == "<" else "big") if left >= 12 else 0
-    if oversized:
+    if why == OVERSIZED:
         ctx.stop(f"record {records + 1} at byte {consumed + off} claims {incl} bytes "
                  f"(more than {MAX_RECORD}); reading stopped there")
+    elif why == EMPTY_RUN:
+        ctx.info.records = ctx.stop_empty_run(records, run, "record")
     elif left:
         want = 16 + incl if left >= 16 else 16
         ctx.stop(f"last record (record {records + 1} at byte {consumed + off}) is truncated: "
                  f"{left} of {want} bytes present")
+
 
 
 def _refill(ctx: ReadContext, buf: bytes, off: int, consumed: int) -> tuple[bytes, bool]:

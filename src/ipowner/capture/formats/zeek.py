@@ -20,7 +20,7 @@ def _ts(v: object) -> float | None:
         return None
     try:
         return float(v)
-    except ValueError:
+    except (ValueError, OverflowError):
         return None
 
 
@@ -29,8 +29,8 @@ def _int(v: object) -> int:
         return 0
     try:
         return int(v)
-    except ValueError:
-        return 0
+    except (ValueError, OverflowError):  # not a number, or an infinite one
+        return -1  # out of range: the engine reads it as unknown and says so
 
 
 def _addr(v: object) -> str | None:
