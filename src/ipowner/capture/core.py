@@ -42,6 +42,12 @@ CORE_RULES: tuple[str, ...] = (
     "TLS_SNI_HOST_NAME", "TLS_ECH_OUTER", "TLS_13", "HTTP_METHODS",
     "QUIC_LONG_HEADER", "QUIC_MIN_INITIAL", "GQUIC_MIN_HELLO", "GQUIC_MARK", "GQUIC_MARK_WITHIN",
     "IDLE_TIMEOUT", "FINISHED_GRACE", "FULL_SWEEP_EVERY",
+    "CISCO_METADATA", "CISCO_METADATA_HEADER", "PPP_ADDRESS_CONTROL", "WLAN_DATA", "WLAN_HEADER", "WLAN_FOUR_ADDRESS",
+    "WLAN_QOS_CONTROL", "WLAN_HT_CONTROL", "WLAN_PROTECTED", "LLC_SNAP", "LLC_SNAP_HEADER", "NFLOG_PAYLOAD",
+    "NFLOG_TLV_ALIGN", "TUNNEL_DEPTH", "TUNNELS_MAX", "IP_IN_IP", "GRE", "GRE_VERSIONS", "GRE_TEB", "GRE_ERSPAN_II",
+    "GRE_ERSPAN_III", "GRE_PPP", "GRE_WLAN", "ERSPAN_II_HEADER", "ERSPAN_III_HEADER", "ERSPAN_III_SUBHEADER",
+    "TUNNEL_PORTS", "VXLAN_HEADER", "GENEVE_HEADER", "GTP_HEADER", "GTP_G_PDU", "TEREDO_AUTH", "TEREDO_ORIGIN",
+    "L2TP_VERSION",
 )
 
 
@@ -91,6 +97,11 @@ class CoreHost(Protocol):
 
     def prune_fragments(self) -> None:
         """Called after every sweep: bounds ``core_frag_owner`` as the engine bounds its own."""
+
+    def merge_tunnel(self, kind: int, a: bytes, b: bytes, packets: int, frame_bytes: int, unread_packets: int,
+                     unread_bytes: int) -> None:
+        """One tunnel endpoint pair the core counted (``a`` the lower raw address; both empty: the pairs past
+        TUNNELS_MAX), at ``finish()``."""
 
 
 def core_disabled() -> bool:

@@ -50,6 +50,7 @@ from ipowner.capture.rules import (
     TCP_SERVER_INSPECT,
     TCP_SYN,
     TLS_HANDSHAKE,
+    TUNNELS_MAX,
     UDP,
     UDP_CLIENT_INSPECT,
 )
@@ -241,6 +242,9 @@ class Engine:
         self.first_dns_error: tuple[int, str] | None = None
         self.now = 0.0
         self.current_app: str | None = None  # set by readers whose container names the app per packet
+        # (tunnel, endpoint, endpoint) -> [packets, frame bytes opened, packets, frame bytes not opened]; the
+        # endpoints are raw addresses, the lower first; past TUNNELS_MAX pairs, the rest are summed under b""
+        self.tunnels: dict[tuple[int, bytes, bytes], list[int]] = {}
         self.cores: list[Core] = []  # compiled flow tables feeding this engine (one per capture being read)
         self.folded = FOLDED
 
@@ -504,6 +508,35 @@ class Engine:
     def conceal(self, address: str, label: str) -> None:
         """Mark ``address`` as hiding what it serves ("dot", "doh", "ech-outer")."""
         self.concealment.setdefault(address, {})[label] = None
+
+    # ------------------------------------------------------------ tunnels
+
+    def tunnel(self, kind: int, addrs: bytes, frame_bytes: int, opened: bool) -> None:
+        """A packet of tunnel ``kind`` between the two raw addresses in ``addrs`` (source, destination):
+        opened (its inner packet is what was counted as a flow) or not (the tunnel's own flow counted it)."""
+        half = len(addrs) >> 1
+        a, b = addrs[:half], addrs[half:]
+        if b < a:
+            a, b = b, a
+        if opened:
+            self.merge_tunnel(kind, a, b, 1, frame_bytes, 0, 0)
+        else:
+            self.merge_tunnel(kind, a, b, 0, 0, 1, frame_bytes)
+
+    def merge_tunnel(self, kind: int, a: bytes, b: bytes, packets: int, frame_bytes: int, unread_packets: int,
+                     unread_bytes: int) -> None:
+        """Counts of one tunnel endpoint pair (``a`` the lower raw address), added."""
+        t = self.tunnels.get((kind, a, b))
+        if t is None:
+            if len(self.tunnels) >= TUNNELS_MAX:
+                a = b = b""
+                t = self.tunnels.get((kind, a, b))
+            if t is None:
+                t = self.tunnels[(kind, a, b)] = [0, 0, 0, 0]
+        t[0] += packets
+        t[1] += frame_bytes
+        t[2] += unread_packets
+        t[3] += unread_bytes
 
     # ------------------------------------------------------------ fragments
 

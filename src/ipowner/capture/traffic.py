@@ -15,10 +15,10 @@ from ipowner.capture.aggregate import aggregate
 from ipowner.capture.context import ReadContext
 from ipowner.capture.core import NO_CORE_ENV, core_available, core_disabled
 from ipowner.capture.detect import COMPRESSION_HEAD, compression
-from ipowner.capture.engine import Engine
+from ipowner.capture.engine import Engine, addr_text
 from ipowner.capture.formats import read_input
 from ipowner.capture.frame import WalkerFactory, make_handler
-from ipowner.capture.rules import DEFAULT_BUCKET
+from ipowner.capture.rules import DEFAULT_BUCKET, TUNNEL_NAMES
 from ipowner.errors import UsageError
 from ipowner.model.traffic import InputInfo, TrafficResult
 
@@ -330,11 +330,41 @@ def read_traffic(
             if close:
                 raw.close()
         engine.fold_all()
+        _tunnel_notes(ctx, engine)
         if engine.dns_errors:
             frame, why = engine.first_dns_error or (0, "")
             ctx.stop(f"{engine.dns_errors} malformed DNS message(s) skipped (first in frame {frame - base}: {why})")
             engine.dns_errors, engine.first_dns_error = 0, None
     return aggregate(engine, infos)
+
+
+TUNNELS_LISTED = 8  # tunnel endpoint pairs named in a warning; the others are counted
+
+
+def _tunnel_notes(ctx: ReadContext, engine: Engine) -> None:
+    """Warnings naming the tunnels an input's packets came through: opened ones (their inner packets are the
+    flows, their endpoints are not destinations) and ones left unread (counted as the tunnel's own flow)."""
+    tunnels, engine.tunnels = engine.tunnels, {}
+    for opened in (True, False):
+        rows = sorted(((c[1] if opened else c[3], c[0] if opened else c[2], kind, a, b)
+                       for (kind, a, b), c in tunnels.items() if (c[0] if opened else c[2])),
+                      key=lambda r: (-r[0], r[2], r[3], r[4]))
+        if not rows:
+            continue
+        packets = sum(r[1] for r in rows)
+        total = sum(r[0] for r in rows)
+        named = []
+        for by, pk, kind, a, b in rows[:TUNNELS_LISTED]:
+            ends = f"{addr_text(a)} <-> {addr_text(b)}" if a else "other endpoints"
+            named.append(f"{TUNNEL_NAMES.get(kind, str(kind))} {ends} ({pk} packets, {by} bytes)")
+        if len(rows) > TUNNELS_LISTED:
+            named.append(f"{len(rows) - TUNNELS_LISTED} more")
+        if opened:
+            ctx.warn(f"{packets} packets ({total} bytes) came through tunnels, counted as the flows inside them; "
+                     f"the tunnel endpoints are not destinations: {'; '.join(named)}")
+        else:
+            ctx.warn(f"{packets} tunnel packets ({total} bytes) were not opened (an inner packet that is not IP, "
+                     f"cut short, or nested too deep) and count as the tunnel's own flow: {'; '.join(named)}")
 
 
 def _progress_of(stream: _Hashing, progress: Callable[[int], None]) -> Callable[[int], None]:
