@@ -351,8 +351,6 @@ def _tunnel_notes(ctx: ReadContext, engine: Engine) -> None:
                       key=lambda r: (-r[0], r[2], r[3], r[4]))
         if not rows:
             continue
-        packets = sum(r[1] for r in rows)
-        total = sum(r[0] for r in rows)
         named = []
         for by, pk, kind, a, b in rows[:TUNNELS_LISTED]:
             ends = f"{addr_text(a)} <-> {addr_text(b)}" if a else "other endpoints"
@@ -360,11 +358,11 @@ def _tunnel_notes(ctx: ReadContext, engine: Engine) -> None:
         if len(rows) > TUNNELS_LISTED:
             named.append(f"{len(rows) - TUNNELS_LISTED} more")
         if opened:
-            ctx.warn(f"{packets} packets ({total} bytes) came through tunnels, counted as the flows inside them; "
-                     f"the tunnel endpoints are not destinations: {'; '.join(named)}")
+            ctx.warn("tunnels opened, their inner packets counted as the flows (the tunnel endpoints are not "
+                     f"destinations): {'; '.join(named)}")
         else:
-            ctx.warn(f"{packets} tunnel packets ({total} bytes) were not opened (an inner packet that is not IP, "
-                     f"cut short, or nested too deep) and count as the tunnel's own flow: {'; '.join(named)}")
+            ctx.warn("tunnel packets left unread (an outer fragment, an inner packet that is not IP, cut short or "
+                     f"nested too deep), counted as the tunnel's own flow: {'; '.join(named)}")
 
 
 def _progress_of(stream: _Hashing, progress: Callable[[int], None]) -> Callable[[int], None]:
