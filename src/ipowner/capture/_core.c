@@ -61,7 +61,13 @@ typedef struct {
     uint8_t tunnel_port[65536]; /* UDP port -> rules.Tunnel, or 0 */
     uint8_t v6ext[256]; /* next header -> X_* */
     int no_next, icmp, tcp, udp, icmpv6, tcp_fin, tcp_syn, tcp_rst, tcp_ack;
-    uint8_t icmp_reply[256];
+    uint8_t icmp_reply[256], icmp_error[256], icmpv6_error[256];
+    int dynamic_from;
+    struct {
+        int alen, plen;
+        uint8_t net[16];
+    } local[MAX_LINKS];
+    int nlocal;
     uint8_t server_port[65536 / 8];
     int ephemeral_from, dns_port, dot_port;
     int64_t inspect_always, tcp_client_inspect, tcp_server_inspect, udp_client_inspect, stream_limit;
@@ -562,20 +568,40 @@ static int is_device(Core *c, const uint8_t *a, int alen) {
     return 0;
 }
 
+/* engine.is_local */
+static int is_local(const Rules *R, const uint8_t *a, int alen) {
+    for (int i = 0; i < R->nlocal; i++) {
+        if (R->local[i].alen != alen) continue;
+        int plen = R->local[i].plen, full = plen >> 3, rest = plen & 7;
+        if (memcmp(a, R->local[i].net, full) != 0) continue;
+        if (rest && ((a[full] ^ R->local[i].net[full]) & (0xFF << (8 - rest)) & 0xFF)) continue;
+        return 1;
+    }
+    return 0;
+}
+
 /* engine._sender_is_client */
-static int sender_is_client(const Rules *R, int proto, int sport, int dport, int flags) {
+static int sender_is_client(const Rules *R, int proto, int sport, int dport, int flags, int s_local, int d_local) {
     if (proto == R->tcp) {
         if (flags & R->tcp_syn) return !(flags & R->tcp_ack);
     } else if (proto == R->icmp || proto == R->icmpv6) {
         /* sport carries the ICMP type here */
-        return !(sport >= 0 && sport < 256 && R->icmp_reply[sport]);
-    } else if (proto != R->udp) {
+        if (sport < 0 || sport > 255) return 1;
+        if (R->icmp_reply[sport]) return 0;
+        if (proto == R->icmp ? R->icmp_error[sport] : R->icmpv6_error[sport]) return s_local != d_local ? s_local : 0;
         return 1;
+    } else if (proto != R->udp) {
+        return s_local != d_local ? s_local : 1;
     }
     int s_srv = (R->server_port[sport >> 3] >> (sport & 7)) & 1;
     int d_srv = (R->server_port[dport >> 3] >> (dport & 7)) & 1;
     if (s_srv != d_srv) return d_srv;
-    return !(sport < R->ephemeral_from && R->ephemeral_from <= dport);
+    if (sport < R->ephemeral_from && R->ephemeral_from <= dport) return 0;
+    if (dport < R->ephemeral_from && R->ephemeral_from <= sport) return 1;
+    if (s_local != d_local) return s_local;
+    if (sport >= R->dynamic_from && dport < R->dynamic_from) return 1;
+    if (dport >= R->dynamic_from && sport < R->dynamic_from) return 0;
+    return 1;
 }
 
 static PyObject *intern_app(Core *c, PyObject *app) {
@@ -591,7 +617,7 @@ static int64_t new_flow(Core *c, int table, int alen, const uint8_t *src, const 
                         uint16_t w1, int proto, int sport, int dport, int flags, double ts, int l2b,
                         PyObject *app /* new ref or NULL */, uint64_t h) {
     const Rules *R = &c->r;
-    int sc = sender_is_client(R, proto, sport, dport, flags);
+    int sc = sender_is_client(R, proto, sport, dport, flags, is_local(R, src, alen), is_local(R, dst, alen));
     if (PyTuple_GET_SIZE(c->devices)) {
         int sd = is_device(c, src, alen), dd = is_device(c, dst, alen);
         if (dd && !sd) sc = 0;
@@ -1783,7 +1809,8 @@ static const char *RULE_NAMES[] = {
     "ETHERNET_BROADCAST", "ETHERTYPE_IPV4", "ETHERTYPE_IPV6", "VLAN_TAGS", "VLAN_TAG_LENGTH", "PPPOE_SESSION",
     "PPPOE_HEADER", "PPP_IPV4", "PPP_IPV6", "MPLS", "MPLS_LABEL_LENGTH", "PCAPDROID_MAGIC", "PCAPDROID_TRAILER",
     "PCAPDROID_MIN_FRAME", "IPV6_EXTENSION_HEADERS", "NO_NEXT_HEADER", "ICMP", "TCP", "UDP", "ICMPV6", "TCP_FIN",
-    "TCP_SYN", "TCP_RST", "TCP_ACK", "ICMP_REPLIES", "SERVER_PORTS", "EPHEMERAL_FROM", "DNS_PORT", "DOT_PORT",
+    "TCP_SYN", "TCP_RST", "TCP_ACK", "ICMP_REPLIES", "SERVER_PORTS", "EPHEMERAL_FROM", "DYNAMIC_FROM", "ICMP_ERRORS",
+    "ICMPV6_ERRORS", "LOCAL_NETWORKS", "DNS_PORT", "DOT_PORT",
     "INSPECT_ALWAYS", "TCP_CLIENT_INSPECT", "TCP_SERVER_INSPECT", "UDP_CLIENT_INSPECT", "STREAM_LIMIT",
     "TLS_CONTENT_TYPES", "TLS_HANDSHAKE", "TLS_MAJOR", "TLS_CLIENT_HELLO", "TLS_SERVER_HELLO", "TLS_CERTIFICATE",
     "TLS_AFTER_CERTIFICATE", "TLS_EXT_SERVER_NAME", "TLS_EXT_SUPPORTED_VERSIONS", "TLS_EXT_ECH", "TLS_EXT_ESNI",
@@ -1997,6 +2024,32 @@ static int load_rules(Rules *R, PyObject *rules) {
     if (rule_set(rules, "ICMP_REPLIES", 0, 255, R->icmp_reply, NULL, NULL, NULL, 0) < 0) return -1;
     if (rule_set(rules, "SERVER_PORTS", 0, 65535, NULL, R->server_port, NULL, NULL, 0) < 0) return -1;
     RULE_INT("EPHEMERAL_FROM", 0, 65536, R->ephemeral_from);
+    RULE_INT("DYNAMIC_FROM", 0, 65536, R->dynamic_from);
+    if (rule_set(rules, "ICMP_ERRORS", 0, 255, R->icmp_error, NULL, NULL, NULL, 0) < 0) return -1;
+    if (rule_set(rules, "ICMPV6_ERRORS", 0, 255, R->icmpv6_error, NULL, NULL, NULL, 0) < 0) return -1;
+    {
+        PyObject *v = rule(rules, "LOCAL_NETWORKS");
+        if (!v) return -1;
+        PyObject *seq = PySequence_Fast(v, "a capture rule set must be a sequence");
+        if (!seq) return -1;
+        Py_ssize_t nn = PySequence_Fast_GET_SIZE(seq);
+        int bad = nn > MAX_LINKS;
+        for (Py_ssize_t i = 0; !bad && i < nn; i++) {
+            PyObject *e = PySequence_Fast_GET_ITEM(seq, i);
+            Py_ssize_t el = PyBytes_Check(e) ? PyBytes_GET_SIZE(e) : 0;
+            const uint8_t *eb = el ? (const uint8_t *)PyBytes_AS_STRING(e) : NULL;
+            if ((el != 5 && el != 17) || eb[0] > (el - 1) * 8) {
+                bad = 1;
+                break;
+            }
+            R->local[i].alen = (int)el - 1;
+            R->local[i].plen = eb[0];
+            memcpy(R->local[i].net, eb + 1, el - 1);
+        }
+        Py_DECREF(seq);
+        if (bad) return bad_rule("LOCAL_NETWORKS", "must be prefix lengths and IPv4 or IPv6 addresses");
+        R->nlocal = (int)nn;
+    }
     RULE_INT("DNS_PORT", 0, 65535, R->dns_port);
     RULE_INT("DOT_PORT", 0, 65535, R->dot_port);
     if (rule_int(rules, "INSPECT_ALWAYS", -1000, -1, &R->inspect_always) < 0) return -1;
@@ -2170,6 +2223,21 @@ static PyObject *Core_rules(Core *c, PyObject *Py_UNUSED(ignored)) {
     PUT("ICMP_REPLIES", map_values(R->icmp_reply, 256, 1));
     PUT("SERVER_PORTS", map_values(ports, 65536, 1));
     INT("EPHEMERAL_FROM", R->ephemeral_from);
+    INT("DYNAMIC_FROM", R->dynamic_from);
+    PUT("ICMP_ERRORS", map_values(R->icmp_error, 256, 1));
+    PUT("ICMPV6_ERRORS", map_values(R->icmpv6_error, 256, 1));
+    {
+        PyObject *ln = PyTuple_New(R->nlocal);
+        for (int i = 0; ln && i < R->nlocal; i++) {
+            uint8_t row[17];
+            row[0] = (uint8_t)R->local[i].plen;
+            memcpy(row + 1, R->local[i].net, R->local[i].alen);
+            PyObject *b = PyBytes_FromStringAndSize((const char *)row, R->local[i].alen + 1);
+            if (!b) Py_CLEAR(ln);
+            else PyTuple_SET_ITEM(ln, i, b);
+        }
+        PUT("LOCAL_NETWORKS", ln);
+    }
     INT("DNS_PORT", R->dns_port);
     INT("DOT_PORT", R->dot_port);
     INT("INSPECT_ALWAYS", R->inspect_always);

@@ -13,6 +13,7 @@ capture is read by the per-frame walker (``frame.py``), with the same results.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from enum import IntEnum
@@ -35,6 +36,7 @@ CORE_RULES: tuple[str, ...] = (
     "PCAPDROID_MAGIC", "PCAPDROID_TRAILER", "PCAPDROID_MIN_FRAME",
     "IPV6_EXTENSION_HEADERS", "NO_NEXT_HEADER", "ICMP", "TCP", "UDP", "ICMPV6",
     "TCP_FIN", "TCP_SYN", "TCP_RST", "TCP_ACK", "ICMP_REPLIES", "SERVER_PORTS", "EPHEMERAL_FROM",
+    "DYNAMIC_FROM", "ICMP_ERRORS", "ICMPV6_ERRORS", "LOCAL_NETWORKS",
     "DNS_PORT", "DOT_PORT", "INSPECT_ALWAYS", "TCP_CLIENT_INSPECT", "TCP_SERVER_INSPECT", "UDP_CLIENT_INSPECT",
     "STREAM_LIMIT",
     "TLS_CONTENT_TYPES", "TLS_HANDSHAKE", "TLS_MAJOR", "TLS_CLIENT_HELLO", "TLS_SERVER_HELLO", "TLS_CERTIFICATE",
@@ -151,6 +153,11 @@ def pack_rule(name: str, value: object) -> object:
     if name == "LINK_TYPES":
         assert isinstance(value, Mapping)
         return tuple((lt, int(t.framing), t.header, t.type_at) for lt, t in sorted(value.items()))
+    if name == "LOCAL_NETWORKS":
+        # each network as its prefix length then its address bytes
+        assert isinstance(value, tuple)
+        nets = [ipaddress.ip_network(n) for n in value]
+        return tuple(bytes([n.prefixlen]) + n.network_address.packed for n in nets)
     if name == "HTTP_METHODS":
         # the core only asks whether a first byte could start a request
         assert isinstance(value, tuple)

@@ -26,6 +26,7 @@ from ipowner.capture.rules import (
     DNS_SEEN_MAX,
     DOH_NAMES,
     DOT_PORT,
+    DYNAMIC_FROM,
     EPHEMERAL_FROM,
     FINISHED_GRACE,
     FRAGMENT_OWNERS_KEEP,
@@ -35,10 +36,13 @@ from ipowner.capture.rules import (
     HELLOS_SEEN_MAX,
     HTTP_METHODS,
     ICMP,
+    ICMP_ERRORS,
     ICMP_REPLIES,
     ICMPV6,
+    ICMPV6_ERRORS,
     IDLE_TIMEOUT,
     INSPECT_ALWAYS,
+    LOCAL_NETWORKS,
     PORTED_PROTOCOLS,
     PROTO_NAMES,
     SERVER_PORTS,
@@ -80,6 +84,22 @@ def port_label(key: PortKey) -> str:
 
 def addr_text(raw: bytes) -> str:
     return socket.inet_ntop(socket.AF_INET if len(raw) == 4 else socket.AF_INET6, raw)
+
+
+# LOCAL_NETWORKS as (address length, prefix length, network as an int), for raw addresses
+_LOCAL: Final = tuple((len(n.network_address.packed), n.prefixlen, int(n.network_address))
+                      for n in map(ipaddress.ip_network, LOCAL_NETWORKS))
+
+
+def is_local(raw: bytes) -> bool:
+    """Whether a raw address lies in LOCAL_NETWORKS (only a device's side of a flow is there)."""
+    n = len(raw)
+    x = int.from_bytes(raw, "big")
+    bits = n << 3
+    for alen, plen, net in _LOCAL:
+        if alen == n and x >> (bits - plen) == net >> (bits - plen):
+            return True
+    return False
 
 
 def scope_of(address: str, l2_broadcast: bool = False) -> str:
@@ -253,7 +273,7 @@ class Engine:
     def new_flow(self, table: dict[bytes, Direction], key: bytes, rkey: bytes, src: bytes, dst: bytes, proto: int,
                  sport: int, dport: int, flags: int, ts: float, l2_bcast: bool, app: str | None) -> Direction:
         """Create a flow for a packet src->dst whose key is missing; return the sender's direction."""
-        sender_is_client = _sender_is_client(proto, sport, dport, flags)
+        sender_is_client = _sender_is_client(proto, sport, dport, flags, is_local(src), is_local(dst))
         names = self.addr_names
         s_txt = names.get(src)
         if s_txt is None:
@@ -783,17 +803,36 @@ def _merge_timeline(into: dict[float, list[int]], timeline: dict[float, list[int
             slot[1] += r
 
 
-def _sender_is_client(proto: int, sport: int, dport: int, flags: int) -> bool:
+def _sender_is_client(proto: int, sport: int, dport: int, flags: int, s_local: bool, d_local: bool) -> bool:
+    """Whether the sender of a flow's first captured packet is its client (the device side), by the first of:
+    the TCP handshake; an ICMP echo reply (the other side asked) or error (its receiver sent what it answers);
+    a server port on one side only; a well-known port (< EPHEMERAL_FROM) on one side only; one side in
+    LOCAL_NETWORKS and the other not (the local one); a dynamic port (>= DYNAMIC_FROM) on one side only; and
+    last, the sender. ``s_local``/``d_local``: whether the sender/receiver is in LOCAL_NETWORKS."""
     if proto == TCP:
         if flags & TCP_SYN:  # the SYN sender is the client, a SYN-ACK's receiver is
             return not flags & TCP_ACK
     elif proto in (ICMP, ICMPV6):
-        # sport carries the ICMP type here: an echo reply means the other side asked
-        return sport not in ICMP_REPLIES
-    elif proto != UDP:
+        # sport carries the ICMP type here
+        if sport in ICMP_REPLIES:
+            return False
+        if sport in (ICMP_ERRORS if proto == ICMP else ICMPV6_ERRORS):
+            return s_local if s_local != d_local else False
         return True
+    elif proto != UDP:
+        return s_local if s_local != d_local else True
     s_srv = sport in SERVER_PORTS
     d_srv = dport in SERVER_PORTS
     if s_srv != d_srv:
         return d_srv
-    return not sport < EPHEMERAL_FROM <= dport
+    if sport < EPHEMERAL_FROM <= dport:
+        return False
+    if dport < EPHEMERAL_FROM <= sport:
+        return True
+    if s_local != d_local:
+        return s_local
+    if sport >= DYNAMIC_FROM > dport:
+        return True
+    if dport >= DYNAMIC_FROM > sport:
+        return False
+    return True

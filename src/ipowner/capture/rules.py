@@ -201,6 +201,17 @@ ICMP_REPLIES: Final = frozenset({0, 129})
 SERVER_PORTS: Final = frozenset({53, 67, 80, 88, 110, 123, 137, 138, 143, 161, 389, 443, 465, 514, 587, 853, 993,
                                  995, 1194, 1900, 3478, 5060, 5228, 5353, 5355, 8080, 8443})
 EPHEMERAL_FROM: Final = 1024  # a first packet from a port below this to one at or above it came from the server
+DYNAMIC_FROM: Final = 49152  # IANA's dynamic ports: with both ports >= EPHEMERAL_FROM, the side in here is the client
+# ICMP errors (ICMP destination unreachable, source quench, redirect, time exceeded, parameter problem; ICMPv6
+# destination unreachable, packet too big, time exceeded, parameter problem): their receiver sent what they
+# answer, so the error never makes its sender the client
+ICMP_ERRORS: Final = frozenset({3, 4, 5, 11, 12})
+ICMPV6_ERRORS: Final = frozenset({1, 2, 3, 4})
+# Networks only the device's side of a flow sits in (RFC 1918 private, RFC 6598 shared address space behind a
+# carrier NAT, link-local, unique local): between one of them and an address outside them, the inside one is the
+# client when neither the handshake nor a server port says otherwise.
+LOCAL_NETWORKS: Final = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16",
+                         "fc00::/7", "fe80::/10")
 
 # ---------------------------------------------------------------- what payloads are looked at
 
