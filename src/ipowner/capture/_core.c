@@ -61,8 +61,8 @@ typedef struct {
     uint8_t tunnel_port[65536]; /* UDP port -> rules.Tunnel, or 0 */
     uint8_t v6ext[256]; /* next header -> X_* */
     int no_next, icmp, tcp, udp, icmpv6, tcp_fin, tcp_syn, tcp_rst, tcp_ack;
-    uint8_t icmp_reply[256], icmp_error[256], icmpv6_error[256];
-    int dynamic_from;
+    uint8_t icmp_reply[256], icmp_error[256], icmpv6_error[256], icmp_request[256];
+    int dynamic_from, known_clients_max;
     struct {
         int alen, plen;
         uint8_t net[16];
@@ -139,13 +139,13 @@ typedef struct {
 /* the Python objects a Core holds, for the GC's traverse and clear */
 #define CORE_REFS(X)                                                                                                   \
     X(engine) X(inspect) X(dns_payload) X(fragment) X(conceal) X(core_view) X(core_hello) X(merge_pair) X(prune)      \
-    X(counter) X(frag_owner) X(folded) X(apps) X(devices) X(merge_tunnel)
+    X(counter) X(frag_owner) X(folded) X(apps) X(devices) X(merge_tunnel) X(known)
 
 typedef struct {
     PyObject_HEAD
     PyObject *engine;
     PyObject *inspect, *dns_payload, *fragment, *conceal, *core_view, *core_hello, *merge_pair, *prune, *counter;
-    PyObject *frag_owner, *folded, *apps, *devices, *merge_tunnel;
+    PyObject *frag_owner, *folded, *apps, *devices, *merge_tunnel, *known;
     double bucket;
     int64_t mask, count, sweeps;
     Flow *flows;
@@ -580,28 +580,41 @@ static int is_local(const Rules *R, const uint8_t *a, int alen) {
     return 0;
 }
 
-/* engine._sender_is_client */
-static int sender_is_client(const Rules *R, int proto, int sport, int dport, int flags, int s_local, int d_local) {
+/* engine._sender_is_client: bit 0 whether the sender is the client, bit 1 whether strong evidence said so */
+static int sender_is_client(const Rules *R, int proto, int sport, int dport, int flags, int s_local, int d_local,
+                            int s_known, int d_known) {
     if (proto == R->tcp) {
-        if (flags & R->tcp_syn) return !(flags & R->tcp_ack);
+        if (flags & R->tcp_syn) return 2 | !(flags & R->tcp_ack);
     } else if (proto == R->icmp || proto == R->icmpv6) {
         /* sport carries the ICMP type here */
         if (sport < 0 || sport > 255) return 1;
-        if (R->icmp_reply[sport]) return 0;
-        if (proto == R->icmp ? R->icmp_error[sport] : R->icmpv6_error[sport]) return s_local != d_local ? s_local : 0;
-        return 1;
+        if (R->icmp_reply[sport]) return 2;
+        if (R->icmp_request[sport]) return 3;
+        if (s_known != d_known) return s_known;
+        if (s_local != d_local) return s_local;
+        return !(proto == R->icmp ? R->icmp_error[sport] : R->icmpv6_error[sport]);
     } else if (proto != R->udp) {
+        if (s_known != d_known) return s_known;
         return s_local != d_local ? s_local : 1;
     }
     int s_srv = (R->server_port[sport >> 3] >> (sport & 7)) & 1;
     int d_srv = (R->server_port[dport >> 3] >> (dport & 7)) & 1;
-    if (s_srv != d_srv) return d_srv;
-    if (sport < R->ephemeral_from && R->ephemeral_from <= dport) return 0;
-    if (dport < R->ephemeral_from && R->ephemeral_from <= sport) return 1;
+    if (s_srv != d_srv) return 2 | d_srv;
+    if (sport < R->ephemeral_from && R->ephemeral_from <= dport) return 2;
+    if (dport < R->ephemeral_from && R->ephemeral_from <= sport) return 3;
+    if (s_known != d_known) return s_known;
     if (s_local != d_local) return s_local;
     if (sport >= R->dynamic_from && dport < R->dynamic_from) return 1;
     if (dport >= R->dynamic_from && sport < R->dynamic_from) return 0;
     return 1;
+}
+
+/* whether a raw address is in the engine's known_clients (-1: an error) */
+static int is_known(Core *c, const uint8_t *a, int alen, PyObject **key) {
+    if (!PyDict_GET_SIZE(c->known)) return 0;
+    *key = PyBytes_FromStringAndSize((const char *)a, alen);
+    if (!*key) return -1;
+    return PyDict_Contains(c->known, *key);
 }
 
 static PyObject *intern_app(Core *c, PyObject *app) {
@@ -617,12 +630,34 @@ static int64_t new_flow(Core *c, int table, int alen, const uint8_t *src, const 
                         uint16_t w1, int proto, int sport, int dport, int flags, double ts, int l2b,
                         PyObject *app /* new ref or NULL */, uint64_t h) {
     const Rules *R = &c->r;
-    int sc = sender_is_client(R, proto, sport, dport, flags, is_local(R, src, alen), is_local(R, dst, alen));
+    PyObject *ks = NULL, *kd = NULL;
+    int s_known = is_known(c, src, alen, &ks), d_known = s_known < 0 ? -1 : is_known(c, dst, alen, &kd);
+    if (s_known < 0 || d_known < 0) {
+        Py_XDECREF(ks);
+        Py_XDECREF(kd);
+        Py_XDECREF(app);
+        return -1;
+    }
+    int decided = sender_is_client(R, proto, sport, dport, flags, is_local(R, src, alen), is_local(R, dst, alen),
+                                   s_known, d_known);
+    int sc = decided & 1;
     if (PyTuple_GET_SIZE(c->devices)) {
         int sd = is_device(c, src, alen), dd = is_device(c, dst, alen);
         if (dd && !sd) sc = 0;
         else if (sd && !dd) sc = 1;
     }
+    if ((decided & 2) && PyDict_GET_SIZE(c->known) < R->known_clients_max) {
+        PyObject **kp = sc ? &ks : &kd;
+        if (!*kp) *kp = PyBytes_FromStringAndSize((const char *)(sc ? src : dst), alen);
+        if (!*kp || PyDict_SetItem(c->known, *kp, Py_None) < 0) {
+            Py_XDECREF(ks);
+            Py_XDECREF(kd);
+            Py_XDECREF(app);
+            return -1;
+        }
+    }
+    Py_XDECREF(ks);
+    Py_XDECREF(kd);
     if (app == NULL) {
         PyObject *cur = PyObject_GetAttrString(c->engine, "current_app");
         if (!cur) return -1;
@@ -1810,7 +1845,7 @@ static const char *RULE_NAMES[] = {
     "PPPOE_HEADER", "PPP_IPV4", "PPP_IPV6", "MPLS", "MPLS_LABEL_LENGTH", "PCAPDROID_MAGIC", "PCAPDROID_TRAILER",
     "PCAPDROID_MIN_FRAME", "IPV6_EXTENSION_HEADERS", "NO_NEXT_HEADER", "ICMP", "TCP", "UDP", "ICMPV6", "TCP_FIN",
     "TCP_SYN", "TCP_RST", "TCP_ACK", "ICMP_REPLIES", "SERVER_PORTS", "EPHEMERAL_FROM", "DYNAMIC_FROM", "ICMP_ERRORS",
-    "ICMPV6_ERRORS", "LOCAL_NETWORKS", "DNS_PORT", "DOT_PORT",
+    "ICMPV6_ERRORS", "LOCAL_NETWORKS", "ICMP_REQUESTS", "KNOWN_CLIENTS_MAX", "DNS_PORT", "DOT_PORT",
     "INSPECT_ALWAYS", "TCP_CLIENT_INSPECT", "TCP_SERVER_INSPECT", "UDP_CLIENT_INSPECT", "STREAM_LIMIT",
     "TLS_CONTENT_TYPES", "TLS_HANDSHAKE", "TLS_MAJOR", "TLS_CLIENT_HELLO", "TLS_SERVER_HELLO", "TLS_CERTIFICATE",
     "TLS_AFTER_CERTIFICATE", "TLS_EXT_SERVER_NAME", "TLS_EXT_SUPPORTED_VERSIONS", "TLS_EXT_ECH", "TLS_EXT_ESNI",
@@ -2027,6 +2062,8 @@ static int load_rules(Rules *R, PyObject *rules) {
     RULE_INT("DYNAMIC_FROM", 0, 65536, R->dynamic_from);
     if (rule_set(rules, "ICMP_ERRORS", 0, 255, R->icmp_error, NULL, NULL, NULL, 0) < 0) return -1;
     if (rule_set(rules, "ICMPV6_ERRORS", 0, 255, R->icmpv6_error, NULL, NULL, NULL, 0) < 0) return -1;
+    if (rule_set(rules, "ICMP_REQUESTS", 0, 255, R->icmp_request, NULL, NULL, NULL, 0) < 0) return -1;
+    RULE_INT("KNOWN_CLIENTS_MAX", 0, 1 << 24, R->known_clients_max);
     {
         PyObject *v = rule(rules, "LOCAL_NETWORKS");
         if (!v) return -1;
@@ -2226,6 +2263,8 @@ static PyObject *Core_rules(Core *c, PyObject *Py_UNUSED(ignored)) {
     INT("DYNAMIC_FROM", R->dynamic_from);
     PUT("ICMP_ERRORS", map_values(R->icmp_error, 256, 1));
     PUT("ICMPV6_ERRORS", map_values(R->icmpv6_error, 256, 1));
+    PUT("ICMP_REQUESTS", map_values(R->icmp_request, 256, 1));
+    INT("KNOWN_CLIENTS_MAX", R->known_clients_max);
     {
         PyObject *ln = PyTuple_New(R->nlocal);
         for (int i = 0; ln && i < R->nlocal; i++) {
@@ -2342,8 +2381,13 @@ static int Core_init(Core *c, PyObject *args, PyObject *Py_UNUSED(kw)) {
         !(c->core_view = getm(engine, "core_view")) || !(c->core_hello = getm(engine, "core_hello")) ||
         !(c->merge_pair = getm(engine, "merge_pair")) || !(c->prune = getm(engine, "prune_fragments")) ||
         !(c->counter = getm(engine, "counter")) || !(c->frag_owner = getm(engine, "core_frag_owner")) ||
-        !(c->folded = getm(engine, "folded")) || !(c->merge_tunnel = getm(engine, "merge_tunnel")))
+        !(c->folded = getm(engine, "folded")) || !(c->merge_tunnel = getm(engine, "merge_tunnel")) ||
+        !(c->known = getm(engine, "known_clients")))
         return -1;
+    if (!PyDict_Check(c->known)) {
+        PyErr_SetString(PyExc_TypeError, "engine known_clients must be a dict");
+        return -1;
+    }
     if (!PyList_Check(c->counter) || PyList_GET_SIZE(c->counter) < 1 || !PyDict_Check(c->frag_owner)) {
         PyErr_SetString(PyExc_TypeError, "engine counter must be a list and core_frag_owner a dict");
         return -1;

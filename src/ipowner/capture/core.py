@@ -36,7 +36,7 @@ CORE_RULES: tuple[str, ...] = (
     "PCAPDROID_MAGIC", "PCAPDROID_TRAILER", "PCAPDROID_MIN_FRAME",
     "IPV6_EXTENSION_HEADERS", "NO_NEXT_HEADER", "ICMP", "TCP", "UDP", "ICMPV6",
     "TCP_FIN", "TCP_SYN", "TCP_RST", "TCP_ACK", "ICMP_REPLIES", "SERVER_PORTS", "EPHEMERAL_FROM",
-    "DYNAMIC_FROM", "ICMP_ERRORS", "ICMPV6_ERRORS", "LOCAL_NETWORKS",
+    "DYNAMIC_FROM", "ICMP_ERRORS", "ICMPV6_ERRORS", "LOCAL_NETWORKS", "ICMP_REQUESTS", "KNOWN_CLIENTS_MAX",
     "DNS_PORT", "DOT_PORT", "INSPECT_ALWAYS", "TCP_CLIENT_INSPECT", "TCP_SERVER_INSPECT", "UDP_CLIENT_INSPECT",
     "STREAM_LIMIT",
     "TLS_CONTENT_TYPES", "TLS_HANDSHAKE", "TLS_MAJOR", "TLS_CLIENT_HELLO", "TLS_SERVER_HELLO", "TLS_CERTIFICATE",
@@ -56,7 +56,7 @@ CORE_RULES: tuple[str, ...] = (
 class CoreHost(Protocol):
     """Everything the C core reads, writes and calls on the engine it feeds (``Engine`` implements it).
 
-    Read once, when a ``Core`` is constructed: ``bucket``, ``sweep_mask``, ``sweeps``, ``folded``, and the
+    Read once, when a ``Core`` is constructed: ``bucket``, ``sweep_mask``, ``sweeps``, ``folded``, ``known_clients``, and the
     bound methods and containers below. The frame counter is shared: the core loads ``counter[0]`` at the
     start of every call and stores it back before every callback and at the end, so a frame number seen
     by the engine (in a DNS error) is the same on either walker.
@@ -70,6 +70,7 @@ class CoreHost(Protocol):
     counter: list[int]  # [frames handled so far, all inputs together]
     core_frag_owner: dict[bytes, FragmentOwner]  # datagram -> (core, flow ref, serial) of its first fragment
     folded: Flow  # what a folded flow's directions are pointed at, to break the flow <-> direction cycle
+    known_clients: dict[bytes, None]  # raw addresses seen as a client on strong evidence; the core adds to it
 
     def inspect(self, c: Direction, proto: int, payload: bytes, seq: int = 0) -> None:
         """A payload of a flow side still inspected, on a ``core_view`` direction (its ``inspect`` budget

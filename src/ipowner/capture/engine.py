@@ -38,10 +38,12 @@ from ipowner.capture.rules import (
     ICMP,
     ICMP_ERRORS,
     ICMP_REPLIES,
+    ICMP_REQUESTS,
     ICMPV6,
     ICMPV6_ERRORS,
     IDLE_TIMEOUT,
     INSPECT_ALWAYS,
+    KNOWN_CLIENTS_MAX,
     LOCAL_NETWORKS,
     PORTED_PROTOCOLS,
     PROTO_NAMES,
@@ -96,10 +98,7 @@ def is_local(raw: bytes) -> bool:
     n = len(raw)
     x = int.from_bytes(raw, "big")
     bits = n << 3
-    for alen, plen, net in _LOCAL:
-        if alen == n and x >> (bits - plen) == net >> (bits - plen):
-            return True
-    return False
+    return any(alen == n and x >> (bits - plen) == net >> (bits - plen) for alen, plen, net in _LOCAL)
 
 
 def scope_of(address: str, l2_broadcast: bool = False) -> str:
@@ -265,6 +264,7 @@ class Engine:
         # (tunnel, endpoint, endpoint) -> [packets, frame bytes opened, packets, frame bytes not opened]; the
         # endpoints are raw addresses, the lower first; past TUNNELS_MAX pairs, the rest are summed under b""
         self.tunnels: dict[tuple[int, bytes, bytes], list[int]] = {}
+        self.known_clients: dict[bytes, None] = {}  # raw addresses that were a client on strong evidence
         self.cores: list[Core] = []  # compiled flow tables feeding this engine (one per capture being read)
         self.folded = FOLDED
 
@@ -273,7 +273,9 @@ class Engine:
     def new_flow(self, table: dict[bytes, Direction], key: bytes, rkey: bytes, src: bytes, dst: bytes, proto: int,
                  sport: int, dport: int, flags: int, ts: float, l2_bcast: bool, app: str | None) -> Direction:
         """Create a flow for a packet src->dst whose key is missing; return the sender's direction."""
-        sender_is_client = _sender_is_client(proto, sport, dport, flags, is_local(src), is_local(dst))
+        known = self.known_clients
+        sender_is_client, strong = _sender_is_client(proto, sport, dport, flags, is_local(src), is_local(dst),
+                                                     src in known, dst in known)
         names = self.addr_names
         s_txt = names.get(src)
         if s_txt is None:
@@ -288,6 +290,8 @@ class Engine:
                 sender_is_client = False
             elif s_txt in self.devices_given and d_txt not in self.devices_given:
                 sender_is_client = True
+        if strong and len(known) < KNOWN_CLIENTS_MAX:
+            known[src if sender_is_client else dst] = None
         f = Flow()
         f.proto = proto
         f.app = app if app is not None else self.current_app
@@ -803,36 +807,46 @@ def _merge_timeline(into: dict[float, list[int]], timeline: dict[float, list[int
             slot[1] += r
 
 
-def _sender_is_client(proto: int, sport: int, dport: int, flags: int, s_local: bool, d_local: bool) -> bool:
-    """Whether the sender of a flow's first captured packet is its client (the device side), by the first of:
-    the TCP handshake; an ICMP echo reply (the other side asked) or error (its receiver sent what it answers);
-    a server port on one side only; a well-known port (< EPHEMERAL_FROM) on one side only; one side in
-    LOCAL_NETWORKS and the other not (the local one); a dynamic port (>= DYNAMIC_FROM) on one side only; and
-    last, the sender. ``s_local``/``d_local``: whether the sender/receiver is in LOCAL_NETWORKS."""
+def _sender_is_client(proto: int, sport: int, dport: int, flags: int, s_local: bool, d_local: bool, s_known: bool,
+                      d_known: bool) -> tuple[bool, bool]:
+    """Whether the sender of a flow's first captured packet is its client (the device side), and whether strong
+    evidence said so. Strong, in this order: the TCP handshake; an ICMP reply (the other side asked) or request;
+    a server port on one side only; a well-known port (< EPHEMERAL_FROM) on one side only. Then: one side seen
+    as a client before (``s_known``/``d_known``); one side in LOCAL_NETWORKS (``s_local``/``d_local``); a
+    dynamic port (>= DYNAMIC_FROM) on one side only; the receiver of an ICMP error (it sent what the error
+    answers); and last, the sender."""
     if proto == TCP:
         if flags & TCP_SYN:  # the SYN sender is the client, a SYN-ACK's receiver is
-            return not flags & TCP_ACK
+            return not flags & TCP_ACK, True
     elif proto in (ICMP, ICMPV6):
         # sport carries the ICMP type here
         if sport in ICMP_REPLIES:
-            return False
-        if sport in (ICMP_ERRORS if proto == ICMP else ICMPV6_ERRORS):
-            return s_local if s_local != d_local else False
-        return True
+            return False, True
+        if sport in ICMP_REQUESTS:
+            return True, True
+        if s_known != d_known:
+            return s_known, False
+        if s_local != d_local:
+            return s_local, False
+        return sport not in (ICMP_ERRORS if proto == ICMP else ICMPV6_ERRORS), False
     elif proto != UDP:
-        return s_local if s_local != d_local else True
+        if s_known != d_known:
+            return s_known, False
+        return s_local if s_local != d_local else True, False
     s_srv = sport in SERVER_PORTS
     d_srv = dport in SERVER_PORTS
     if s_srv != d_srv:
-        return d_srv
+        return d_srv, True
     if sport < EPHEMERAL_FROM <= dport:
-        return False
+        return False, True
     if dport < EPHEMERAL_FROM <= sport:
-        return True
+        return True, True
+    if s_known != d_known:
+        return s_known, False
     if s_local != d_local:
-        return s_local
+        return s_local, False
     if sport >= DYNAMIC_FROM > dport:
-        return True
+        return True, False
     if dport >= DYNAMIC_FROM > sport:
-        return False
-    return True
+        return False, False
+    return True, False

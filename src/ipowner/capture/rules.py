@@ -206,6 +206,12 @@ DYNAMIC_FROM: Final = 49152  # IANA's dynamic ports: with both ports >= EPHEMERA
 # destination unreachable, packet too big, time exceeded, parameter problem): their receiver sent what they
 # answer, so the error never makes its sender the client
 ICMP_ERRORS: Final = frozenset({3, 4, 5, 11, 12})
+# ICMP echo request and ICMPv6 echo request, router and neighbour solicitation: their sender is the client
+ICMP_REQUESTS: Final = frozenset({8, 128, 133, 135})
+# Addresses seen as the client of a flow the handshake, an ICMP request or reply or a server port decided (the
+# DNS asker, the ClientHello sender...): when nothing that strong decides a later flow, the side seen so is the
+# client. Kept for this many addresses (once full, no more are added).
+KNOWN_CLIENTS_MAX: Final = 4096
 ICMPV6_ERRORS: Final = frozenset({1, 2, 3, 4})
 # Networks only the device's side of a flow sits in (RFC 1918 private, RFC 6598 shared address space behind a
 # carrier NAT, link-local, unique local): between one of them and an address outside them, the inside one is the
