@@ -223,8 +223,9 @@ def test_times_are_iso_utc_everywhere(outputs):
 
 
 V1_UNCHANGED = {"lookup-v1.json": "lookup.schema.json", "lookup-v1.jsonl": "lookup-line.schema.json",
-                "report-v1-wechat.json": "report.schema.json", "report-v1-pcapdroid.json": "report.schema.json",
-                "report-v1-wechat.jsonl": "report-line.schema.json", "data-v1.json": "data.schema.json"}
+                "data-v1.json": "data.schema.json"}
+REPORT_V1 = {"report-v1-wechat.json": "report.schema.json", "report-v1-pcapdroid.json": "report.schema.json",
+             "report-v1-wechat.jsonl": "report-line.schema.json"}
 
 
 @pytest.mark.parametrize("name", sorted(V1_UNCHANGED))
@@ -235,12 +236,23 @@ def test_saved_documents_of_unchanged_versions_validate_and_read_back_equal(name
     assert (list(got.lines()) if lines else [got.to_dict()]) == docs
 
 
+@pytest.mark.parametrize("name", sorted(REPORT_V1))
+def test_reports_v1_read_back_as_v2_unchanged_but_for_the_version(name):
+    """report/2 only added scope values: a /1 document reads back the same, written as /2."""
+    docs, lines = _parsed((SAVED / name).read_text())
+    assert {d["schema"] for d in docs} == {"ipowner.report/1"}
+    got = read_document(SAVED / name)
+    new = list(got.lines()) if lines else [got.to_dict()]
+    assert errors(REPORT_V1[name], new) == []
+    assert new == [{**d, "schema": "ipowner.report/2"} for d in docs]
+
+
 def test_traffic_v1_reads_with_its_epoch_times():
     old = json.loads((SAVED / "traffic-v1-wechat.json").read_text())
     tr = read_document(SAVED / "traffic-v1-wechat.json")
     assert isinstance(tr, TrafficResult)
     new = tr.to_dict()
-    assert new["schema"] == "ipowner.traffic/2" and errors("traffic.schema.json", [new]) == []
+    assert new["schema"] == "ipowner.traffic/3" and errors("traffic.schema.json", [new]) == []
     d_old, d_new = old["destinations"][0], new["destinations"][0]
     assert epoch_of(d_new["first_seen"]) == pytest.approx(d_old["first_seen"], abs=1e-6)
     assert {k: v for k, v in d_new.items() if not k.endswith("_seen")} == {

@@ -8,6 +8,7 @@ not packets or flows. The rules it decides by (timeouts, budgets, ports) are in 
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import itertools
 import socket
@@ -101,22 +102,39 @@ def is_local(raw: bytes) -> bool:
     return any(alen == n and x >> (bits - plen) == net >> (bits - plen) for alen, plen, net in _LOCAL)
 
 
+# IANA special-purpose labels (reference.iana) -> the scope a destination gets; a block not named here is
+# "internet" when IANA says it is globally reachable, "reserved" when not (or not applicable)
+_SCOPE_OF_LABEL: Final = {
+    "private": "lan", "loopback": "lan", "link-local": "lan", "unspecified": "lan", "benchmarking": "lan",
+    "shared": "cgnat", "documentation": "documentation", "multicast": "multicast", "broadcast": "broadcast",
+    "reserved": "reserved", "unallocated": "reserved",
+}
+_THROUGH: Final = ("ipv4-mapped",)  # blocks whose embedded IPv4 address is the one scoped
+_TUNNELLED: Final = ("teredo", "6to4", "nat64", "nat64-local")  # addresses that reach the internet through a relay
+
+
+@functools.lru_cache(maxsize=1 << 16)
 def scope_of(address: str, l2_broadcast: bool = False) -> str:
+    """Where ``address`` sits, from IANA's special-purpose registries (reference.iana): "internet", "lan",
+    "cgnat", "multicast", "broadcast", "reserved" or "documentation"; ``l2_broadcast``: the frames to it were
+    sent to the Ethernet broadcast address (a subnet-directed broadcast)."""
+    from ipowner.reference.iana import load_registry
+
     ip = ipaddress.ip_address(address)
-    if ip.version == 4 and ip == ipaddress.IPv4Address("255.255.255.255"):
-        return "broadcast"
-    if ip.is_multicast:
-        return "multicast"
-    if l2_broadcast:
-        return "broadcast"  # e.g. a subnet-directed broadcast sent to ff:ff:ff:ff:ff:ff
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
-    if ip.is_private or ip.is_link_local or ip.is_loopback or ip.is_unspecified:
-        # 64:ff9b::/96 (NAT64) is flagged private by ipaddress but leads to the internet
-        if ip.version == 6 and ip in ipaddress.IPv6Network("64:ff9b::/96"):
-            return "internet"
-        return "lan"
-    return "internet"
+    block = load_registry()[0].block(ip)
+    label = block.label if block is not None else None
+    if label == "multicast":
+        return "multicast"
+    if l2_broadcast:
+        return "broadcast"
+    if block is None or label in _TUNNELLED:
+        return "internet"
+    scope = _SCOPE_OF_LABEL.get(block.label)
+    if scope is not None:
+        return scope
+    return "internet" if block.globally_reachable else "reserved"
 
 
 class Stream:

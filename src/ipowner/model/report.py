@@ -3,7 +3,7 @@
 A report keeps three facts apart for every destination: where the server is (location), who
 holds the address space (holder) and who registered it (registry). Each ``DestinationReport`` is
 made of the observed ``Destination``, the looked-up ``AddressRecord`` and the ``Jurisdiction``
-judged from it. ``Report.to_dict()`` is the versioned JSON document (schema ``ipowner.report/1``, see
+judged from it. ``Report.to_dict()`` is the versioned JSON document (schema ``ipowner.report/2``, see
 docs/schema.md) and ``Report.from_json`` reads it back: `ipowner diff` reads a saved one, so an old
 report keeps the answers of its day.
 """
@@ -34,7 +34,8 @@ from ipowner.model.serialize import (
 from ipowner.model.sources import SourceInfo
 from ipowner.model.traffic import Destination, Hostname, InputInfo
 
-SCHEMA_REPORT = "ipowner.report/1"
+SCHEMA_REPORT = "ipowner.report/2"
+SCHEMA_REPORT_READ = ("ipowner.report/1", SCHEMA_REPORT)  # /1 had four scopes: a subset of /2's
 
 # Flags a judgement can raise (the names older code imports; the values are ``Flag``'s).
 FLAG_HOLDER_ABROAD = Flag.HOLDER_ABROAD
@@ -303,7 +304,7 @@ class Totals(TypedDict):
 
 @dataclass(slots=True)
 class Report:
-    """Destinations with their judgement, rollups, timelines and provenance (``ipowner.report/1``)."""
+    """Destinations with their judgement, rollups, timelines and provenance (``ipowner.report/2``)."""
 
     provenance: Provenance = field(default_factory=Provenance)
     destinations: list[DestinationReport] = field(default_factory=list)  # ranked by bytes sent
@@ -335,13 +336,13 @@ class Report:
                 "bytes_received": total.bytes_received, "flows": total.flows}
 
     def to_dict(self) -> dict[str, Any]:
-        """The ``ipowner.report/1`` document."""
+        """The ``ipowner.report/2`` document."""
         return {"schema": SCHEMA_REPORT, **to_plain(self)}
 
     @classmethod
     def from_json(cls, doc: Mapping[str, Any]) -> Report:
         """A saved report document back into the model: ``Report.from_json(doc).to_dict() == doc``."""
-        check_schema(doc, (SCHEMA_REPORT,))
+        check_schema(doc, SCHEMA_REPORT_READ)
         if not isinstance(doc.get("destinations"), list):
             raise DocumentError("report", "no destinations list")
         return record_from_plain(cls, {k: v for k, v in doc.items() if k != "totals"}, "report")
@@ -366,7 +367,7 @@ class Report:
         rep = cls()
         for i, line in enumerate(lines):
             where = f"line {i + 1}"
-            check_schema(line, (SCHEMA_REPORT,))
+            check_schema(line, SCHEMA_REPORT_READ)
             kind = from_plain(ReportLine, line.get("kind"), f"{where}.kind")
             body = {k: v for k, v in line.items() if k not in ("schema", "kind", "rank", "group")}
             if kind is ReportLine.PROVENANCE:
@@ -391,6 +392,7 @@ def _epoch_iso(t: float | None) -> str | None:
 __all__ = [
     "ROLLUP_KINDS",
     "SCHEMA_REPORT",
+    "SCHEMA_REPORT_READ",
     "CloudInfo",
     "DataSourceNote",
     "DestinationReport",
