@@ -121,3 +121,17 @@ def test_device_option_still_decides(tmp_path):
 ])
 def test_rule_order(proto, sport, dport, flags, local, known, client):
     assert _sender_is_client(proto, sport, dport, flags, *local, *known)[0] is client
+
+
+def test_http_host_after_a_keep_alive_probe_mid_stream(tmp_path):
+    """A connection caught mid-way whose first captured segment is a TCP keep-alive (one byte) still names
+    its server from the next request."""
+    def seg(src: bytes, dst: bytes, sport: int, dport: int, seq: int, payload: bytes) -> bytes:
+        tcp = struct.pack("!HHIIBBHHH", sport, dport, seq, 1, 5 << 4, 0x10, 65535, 0, 0) + payload
+        return _frame(src, dst, TCP, tcp)
+
+    get = b"GET /a HTTP/1.1\r\nHost: kept.example.com\r\n\r\n"
+    frames = [seg(DEV, PEER, 51000, 80, 999, b"\x00"), seg(PEER, DEV, 80, 51000, 1, b""),
+              seg(DEV, PEER, 51000, 80, 1000, get)]
+    doc = read(_pcap(tmp_path / "synthetic-keepalive-then-http.pcap", frames))
+    assert [h["name"] for h in doc["destinations"][0]["hostnames"]] == ["kept.example.com"]

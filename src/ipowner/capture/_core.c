@@ -960,7 +960,9 @@ static int inspect(Core *c, int64_t slot, int dir, int proto, const uint8_t *p, 
         uint8_t b0 = p[0];
         int http = dir == 0 && R->http_first[b0];
         if (b0 != R->tls_handshake && !http) {
-            f->d[dir].ins = 0;
+            /* a keep-alive probe's one byte counts against the budget only */
+            if (n == 1) f->d[dir].ins -= 1;
+            else f->d[dir].ins = 0;
             return 0;
         }
         if (dir == 0 && b0 == R->tls_handshake) {

@@ -449,6 +449,8 @@ class Engine:
                     c.inspect = 0
                 return
             if not is_client or first not in _HTTP_FIRST:
+                if len(payload) == 1:
+                    return  # a keep-alive probe's one byte: what the connection carries may come next
                 c.inspect = 0  # neither a TLS handshake nor an HTTP request: nothing to learn here
                 return
             if looks_like_http_request(payload):
