@@ -161,6 +161,8 @@ typedef struct {
     int64_t ptabcap;
     Tun *tun;
     int64_t ntun, captun, lasttun;
+    uint8_t last_known[16]; /* the address last put in known_clients */
+    int last_known_len;
     Rules r;
 } Core;
 
@@ -580,9 +582,8 @@ static int is_local(const Rules *R, const uint8_t *a, int alen) {
     return 0;
 }
 
-/* engine._sender_is_client: bit 0 whether the sender is the client, bit 1 whether strong evidence said so */
-static int sender_is_client(const Rules *R, int proto, int sport, int dport, int flags, int s_local, int d_local,
-                            int s_known, int d_known) {
+/* engine._sender_is_client, its strong evidence: 2 | whether the sender is the client, or -1 when there is none */
+static int strong_sender(const Rules *R, int proto, int sport, int dport, int flags) {
     if (proto == R->tcp) {
         if (flags & R->tcp_syn) return 2 | !(flags & R->tcp_ack);
     } else if (proto == R->icmp || proto == R->icmpv6) {
@@ -590,19 +591,27 @@ static int sender_is_client(const Rules *R, int proto, int sport, int dport, int
         if (sport < 0 || sport > 255) return 1;
         if (R->icmp_reply[sport]) return 2;
         if (R->icmp_request[sport]) return 3;
-        if (s_known != d_known) return s_known;
-        if (s_local != d_local) return s_local;
-        return !(proto == R->icmp ? R->icmp_error[sport] : R->icmpv6_error[sport]);
+        return -1;
     } else if (proto != R->udp) {
-        if (s_known != d_known) return s_known;
-        return s_local != d_local ? s_local : 1;
+        return -1;
     }
     int s_srv = (R->server_port[sport >> 3] >> (sport & 7)) & 1;
     int d_srv = (R->server_port[dport >> 3] >> (dport & 7)) & 1;
     if (s_srv != d_srv) return 2 | d_srv;
     if (sport < R->ephemeral_from && R->ephemeral_from <= dport) return 2;
     if (dport < R->ephemeral_from && R->ephemeral_from <= sport) return 3;
+    return -1;
+}
+
+/* the rest of engine._sender_is_client, when strong_sender found nothing: whether the sender is the client */
+static int weak_sender(const Rules *R, int proto, int sport, int dport, int s_local, int d_local, int s_known,
+                       int d_known) {
     if (s_known != d_known) return s_known;
+    if (proto == R->icmp || proto == R->icmpv6) {
+        if (s_local != d_local) return s_local;
+        return !(proto == R->icmp ? R->icmp_error[sport] : R->icmpv6_error[sport]);
+    }
+    if (proto != R->tcp && proto != R->udp) return s_local != d_local ? s_local : 1;
     if (s_local != d_local) return s_local;
     if (sport >= R->dynamic_from && dport < R->dynamic_from) return 1;
     if (dport >= R->dynamic_from && sport < R->dynamic_from) return 0;
@@ -631,29 +640,39 @@ static int64_t new_flow(Core *c, int table, int alen, const uint8_t *src, const 
                         PyObject *app /* new ref or NULL */, uint64_t h) {
     const Rules *R = &c->r;
     PyObject *ks = NULL, *kd = NULL;
-    int s_known = is_known(c, src, alen, &ks), d_known = s_known < 0 ? -1 : is_known(c, dst, alen, &kd);
-    if (s_known < 0 || d_known < 0) {
-        Py_XDECREF(ks);
-        Py_XDECREF(kd);
-        Py_XDECREF(app);
-        return -1;
+    int decided = strong_sender(R, proto, sport, dport, flags);
+    if (decided < 0) {
+        int s_known = is_known(c, src, alen, &ks), d_known = s_known < 0 ? -1 : is_known(c, dst, alen, &kd);
+        if (s_known < 0 || d_known < 0) {
+            Py_XDECREF(ks);
+            Py_XDECREF(kd);
+            Py_XDECREF(app);
+            return -1;
+        }
+        decided = weak_sender(R, proto, sport, dport, is_local(R, src, alen), is_local(R, dst, alen), s_known,
+                              d_known);
     }
-    int decided = sender_is_client(R, proto, sport, dport, flags, is_local(R, src, alen), is_local(R, dst, alen),
-                                   s_known, d_known);
     int sc = decided & 1;
     if (PyTuple_GET_SIZE(c->devices)) {
         int sd = is_device(c, src, alen), dd = is_device(c, dst, alen);
         if (dd && !sd) sc = 0;
         else if (sd && !dd) sc = 1;
     }
-    if ((decided & 2) && PyDict_GET_SIZE(c->known) < R->known_clients_max) {
-        PyObject **kp = sc ? &ks : &kd;
-        if (!*kp) *kp = PyBytes_FromStringAndSize((const char *)(sc ? src : dst), alen);
-        if (!*kp || PyDict_SetItem(c->known, *kp, Py_None) < 0) {
-            Py_XDECREF(ks);
-            Py_XDECREF(kd);
-            Py_XDECREF(app);
-            return -1;
+    if (decided & 2) {
+        /* remembered as a client (known_clients); the address remembered last is not looked up again */
+        const uint8_t *ca = sc ? src : dst;
+        if (!(c->last_known_len == alen && !memcmp(c->last_known, ca, alen)) &&
+            PyDict_GET_SIZE(c->known) < R->known_clients_max) {
+            PyObject **kp = sc ? &ks : &kd;
+            if (!*kp) *kp = PyBytes_FromStringAndSize((const char *)ca, alen);
+            if (!*kp || PyDict_SetItem(c->known, *kp, Py_None) < 0) {
+                Py_XDECREF(ks);
+                Py_XDECREF(kd);
+                Py_XDECREF(app);
+                return -1;
+            }
+            memcpy(c->last_known, ca, alen);
+            c->last_known_len = alen;
         }
     }
     Py_XDECREF(ks);

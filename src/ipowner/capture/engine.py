@@ -89,17 +89,25 @@ def addr_text(raw: bytes) -> str:
     return socket.inet_ntop(socket.AF_INET if len(raw) == 4 else socket.AF_INET6, raw)
 
 
-# LOCAL_NETWORKS as (address length, prefix length, network as an int), for raw addresses
+# LOCAL_NETWORKS as (address length, prefix length, network as an int), filed under each (address length, first
+# byte) they can start with: most addresses are ruled out by one dict lookup
 _LOCAL: Final = tuple((len(n.network_address.packed), n.prefixlen, int(n.network_address))
                       for n in map(ipaddress.ip_network, LOCAL_NETWORKS))
+_LOCAL_BY_FIRST: Final[dict[tuple[int, int], tuple[tuple[int, int, int], ...]]] = {
+    (alen, b): tuple(e for e in _LOCAL if e[0] == alen and b >> (8 - min(e[1], 8)) == (e[2] >> (alen * 8 - 8))
+                     >> (8 - min(e[1], 8)))
+    for alen in (4, 16) for b in range(256)}
 
 
 def is_local(raw: bytes) -> bool:
     """Whether a raw address lies in LOCAL_NETWORKS (only a device's side of a flow is there)."""
     n = len(raw)
+    nets = _LOCAL_BY_FIRST.get((n, raw[0])) if n else None
+    if not nets:
+        return False
     x = int.from_bytes(raw, "big")
     bits = n << 3
-    return any(alen == n and x >> (bits - plen) == net >> (bits - plen) for alen, plen, net in _LOCAL)
+    return any(x >> (bits - plen) == net >> (bits - plen) for _alen, plen, net in nets)
 
 
 # IANA special-purpose labels (reference.iana) -> the scope a destination gets; a block not named here is
