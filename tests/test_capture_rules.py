@@ -53,6 +53,7 @@ PYTHON_ONLY = {
     "QUIC_VERSIONS": "QUIC Initials are decrypted in Python",
     "QUIC_GREASE_MASK": "QUIC Initials are recognised in Python",
     "QUIC_GREASE": "QUIC Initials are recognised in Python",
+    "TUNNEL_NAMES": "labels of the output",
 }
 
 

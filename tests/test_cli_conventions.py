@@ -108,7 +108,7 @@ def test_usual_suffixes(env, tmp_path):
 
 def test_traffic_and_lookup_take_o(env, tmp_path):
     r = run(env, "traffic", WECHAT, "-o", tmp_path / "t.json")
-    assert r.returncode == 0 and json.loads((tmp_path / "t.json").read_text())["schema"] == "ipowner.traffic/2"
+    assert r.returncode == 0 and json.loads((tmp_path / "t.json").read_text())["schema"] == "ipowner.traffic/3"
     assert r.stdout == ""
     r = run(env, "lookup", "8.8.8.8", "10.0.0.1", "--offline", "-o", tmp_path / "l.tsv")
     assert r.returncode == 0, r.stderr

@@ -224,7 +224,7 @@ def test_times_are_iso_utc_everywhere(outputs):
 
 # Documents saved by the first version of kinds that have a second one since (the registry of each block:
 # lookup/2's records have `registry`, report/2's `registry_basis` has new values and the jurisdiction new keys,
-# data/2 lists the registry table's inputs): each reads, and writes back as the new version, which validates,
+# report/2's scope has three more values, data/2 lists the registry table's inputs): each reads, and writes back as the new version, which validates,
 # with every key the old one had unchanged.
 V1_READ = {"lookup-v1.json": "lookup.schema.json", "lookup-v1.jsonl": "lookup-line.schema.json",
            "report-v1-wechat.json": "report.schema.json", "report-v1-pcapdroid.json": "report.schema.json",
@@ -255,7 +255,7 @@ def test_traffic_v1_reads_with_its_epoch_times():
     tr = read_document(SAVED / "traffic-v1-wechat.json")
     assert isinstance(tr, TrafficResult)
     new = tr.to_dict()
-    assert new["schema"] == "ipowner.traffic/2" and errors("traffic.schema.json", [new]) == []
+    assert new["schema"] == "ipowner.traffic/3" and errors("traffic.schema.json", [new]) == []
     d_old, d_new = old["destinations"][0], new["destinations"][0]
     assert epoch_of(d_new["first_seen"]) == pytest.approx(d_old["first_seen"], abs=1e-6)
     assert {k: v for k, v in d_new.items() if not k.endswith("_seen")} == {

@@ -349,7 +349,7 @@ def test_cli_outputs_say_which_bytes(tmp_path):
     for key in ("address", "flows", "packets_sent", "packets_received", "bytes_sent", "bytes_received",
                 "first_seen", "last_seen", "hostnames", "ports", "byte_kind"):
         assert key in row
-    assert row["byte_kind"] == "frame" and row["schema"] == "ipowner.traffic/2"
+    assert row["byte_kind"] == "frame" and row["schema"] == "ipowner.traffic/3"
     assert row["first_seen"].endswith("Z") and row["last_seen"] >= row["first_seen"]  # ISO 8601 UTC
     r = CliRunner().invoke(cli, ["traffic", "--format", "csv", path])
     assert r.stdout.splitlines()[0].split(",")[7] == "byte_kind"

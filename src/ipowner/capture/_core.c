@@ -19,7 +19,11 @@ static const char *KIND_NAMES[] = {"other", "dns", "udp", "dns-tcp", "tcp"};
 enum { T_TCP = 0, T_UDP = 1, T_OTHER = 2 };
 enum { COUNTED = 0, NOT_IP = 1, TRUNCATED = 2 };
 /* rules.Framing and rules.ExtLength */
-enum { F_ETHERNET = 1, F_RAW = 2, F_COOKED = 3, F_FAMILY = 4 };
+enum { F_ETHERNET = 1, F_RAW = 2, F_COOKED = 3, F_FAMILY = 4, F_PPP = 5, F_WLAN = 6, F_RADIOTAP = 7, F_NFLOG = 8,
+       F_PKTAP = 9 };
+/* rules.Tunnel */
+enum { TU_GRE = 1, TU_ERSPAN = 2, TU_VXLAN = 3, TU_GENEVE = 4, TU_GTP_U = 5, TU_IP_IN_IP = 6, TU_TEREDO = 7, TU_L2TP = 8,
+       TU_LAST = 8 };
 enum { X_NONE = 0, X_OCTETS8 = 1, X_FRAGMENT = 2, X_AH = 3 };
 
 #define MAX_LINKS 32
@@ -46,9 +50,24 @@ typedef struct {
         mpls_len;
     uint8_t pd_magic[4];
     int pd_trailer, pd_min_frame;
+    int cmd, cmd_len; /* Cisco MetaData */
+    uint8_t ppp_ac[2], llc_snap[3];
+    int wlan_data, wlan_header, wlan_four, wlan_qos, wlan_ht, wlan_protected, llc_snap_len, nflog_payload, nflog_align;
+    /* tunnels */
+    int tunnel_depth, tunnels_max, gre, gre_teb, gre_erspan2, gre_erspan3, gre_ppp, erspan2_len, erspan3_len,
+        erspan3_sub, vxlan_len, geneve_len, gtp_len, gtp_gpdu, teredo_auth, teredo_origin, l2tp_version;
+    uint8_t ip_in_ip[256], gre_version[256];
+    int gre_wlan[MAX_TAGS], ngre_wlan;
+    uint8_t tunnel_port[65536]; /* UDP port -> rules.Tunnel, or 0 */
     uint8_t v6ext[256]; /* next header -> X_* */
     int no_next, icmp, tcp, udp, icmpv6, tcp_fin, tcp_syn, tcp_rst, tcp_ack;
-    uint8_t icmp_reply[256];
+    uint8_t icmp_reply[256], icmp_error[256], icmpv6_error[256], icmp_request[256];
+    int dynamic_from, known_clients_max;
+    struct {
+        int alen, plen;
+        uint8_t net[16];
+    } local[MAX_LINKS];
+    int nlocal;
     uint8_t server_port[65536 / 8];
     int ephemeral_from, dns_port, dot_port;
     int64_t inspect_always, tcp_client_inspect, tcp_server_inspect, udp_client_inspect, stream_limit;
@@ -110,16 +129,23 @@ typedef struct {
     uint64_t serial;
 } FinRef;
 
+/* one tunnel endpoint pair (engine.tunnels): the lower raw address first; alen 0 sums the pairs past the cap */
+typedef struct {
+    uint8_t kind, alen;
+    uint8_t a[16], b[16];
+    int64_t pk, by, upk, uby;
+} Tun;
+
 /* the Python objects a Core holds, for the GC's traverse and clear */
 #define CORE_REFS(X)                                                                                                   \
     X(engine) X(inspect) X(dns_payload) X(fragment) X(conceal) X(core_view) X(core_hello) X(merge_pair) X(prune)      \
-    X(counter) X(frag_owner) X(folded) X(apps) X(devices)
+    X(counter) X(frag_owner) X(folded) X(apps) X(devices) X(merge_tunnel) X(known)
 
 typedef struct {
     PyObject_HEAD
     PyObject *engine;
     PyObject *inspect, *dns_payload, *fragment, *conceal, *core_view, *core_hello, *merge_pair, *prune, *counter;
-    PyObject *frag_owner, *folded, *apps, *devices;
+    PyObject *frag_owner, *folded, *apps, *devices, *merge_tunnel, *known;
     double bucket;
     int64_t mask, count, sweeps;
     int64_t timeline_pairs; /* pairs that keep a timeline (the engine's memory budget); the rest: NULL */
@@ -134,6 +160,10 @@ typedef struct {
     int64_t npairs, cappairs;
     PEntry *ptab;
     int64_t ptabcap;
+    Tun *tun;
+    int64_t ntun, captun, lasttun;
+    uint8_t last_known[16]; /* the address last put in known_clients */
+    int last_known_len;
     Rules r;
 } Core;
 
@@ -541,20 +571,60 @@ static int is_device(Core *c, const uint8_t *a, int alen) {
     return 0;
 }
 
-/* engine._sender_is_client */
-static int sender_is_client(const Rules *R, int proto, int sport, int dport, int flags) {
+/* engine.is_local */
+static int is_local(const Rules *R, const uint8_t *a, int alen) {
+    for (int i = 0; i < R->nlocal; i++) {
+        if (R->local[i].alen != alen) continue;
+        int plen = R->local[i].plen, full = plen >> 3, rest = plen & 7;
+        if (memcmp(a, R->local[i].net, full) != 0) continue;
+        if (rest && ((a[full] ^ R->local[i].net[full]) & (0xFF << (8 - rest)) & 0xFF)) continue;
+        return 1;
+    }
+    return 0;
+}
+
+/* engine._sender_is_client, its strong evidence: 2 | whether the sender is the client, or -1 when there is none */
+static int strong_sender(const Rules *R, int proto, int sport, int dport, int flags) {
     if (proto == R->tcp) {
-        if (flags & R->tcp_syn) return !(flags & R->tcp_ack);
+        if (flags & R->tcp_syn) return 2 | !(flags & R->tcp_ack);
     } else if (proto == R->icmp || proto == R->icmpv6) {
         /* sport carries the ICMP type here */
-        return !(sport >= 0 && sport < 256 && R->icmp_reply[sport]);
+        if (sport < 0 || sport > 255) return 1;
+        if (R->icmp_reply[sport]) return 2;
+        if (R->icmp_request[sport]) return 3;
+        return -1;
     } else if (proto != R->udp) {
-        return 1;
+        return -1;
     }
     int s_srv = (R->server_port[sport >> 3] >> (sport & 7)) & 1;
     int d_srv = (R->server_port[dport >> 3] >> (dport & 7)) & 1;
-    if (s_srv != d_srv) return d_srv;
-    return !(sport < R->ephemeral_from && R->ephemeral_from <= dport);
+    if (s_srv != d_srv) return 2 | d_srv;
+    if (sport < R->ephemeral_from && R->ephemeral_from <= dport) return 2;
+    if (dport < R->ephemeral_from && R->ephemeral_from <= sport) return 3;
+    return -1;
+}
+
+/* the rest of engine._sender_is_client, when strong_sender found nothing: whether the sender is the client */
+static int weak_sender(const Rules *R, int proto, int sport, int dport, int s_local, int d_local, int s_known,
+                       int d_known) {
+    if (s_known != d_known) return s_known;
+    if (proto == R->icmp || proto == R->icmpv6) {
+        if (s_local != d_local) return s_local;
+        return !(proto == R->icmp ? R->icmp_error[sport] : R->icmpv6_error[sport]);
+    }
+    if (proto != R->tcp && proto != R->udp) return s_local != d_local ? s_local : 1;
+    if (s_local != d_local) return s_local;
+    if (sport >= R->dynamic_from && dport < R->dynamic_from) return 1;
+    if (dport >= R->dynamic_from && sport < R->dynamic_from) return 0;
+    return 1;
+}
+
+/* whether a raw address is in the engine's known_clients (-1: an error) */
+static int is_known(Core *c, const uint8_t *a, int alen, PyObject **key) {
+    if (!PyDict_GET_SIZE(c->known)) return 0;
+    *key = PyBytes_FromStringAndSize((const char *)a, alen);
+    if (!*key) return -1;
+    return PyDict_Contains(c->known, *key);
 }
 
 static PyObject *intern_app(Core *c, PyObject *app) {
@@ -570,12 +640,44 @@ static int64_t new_flow(Core *c, int table, int alen, const uint8_t *src, const 
                         uint16_t w1, int proto, int sport, int dport, int flags, double ts, int l2b,
                         PyObject *app /* new ref or NULL */, uint64_t h) {
     const Rules *R = &c->r;
-    int sc = sender_is_client(R, proto, sport, dport, flags);
+    PyObject *ks = NULL, *kd = NULL;
+    int decided = strong_sender(R, proto, sport, dport, flags);
+    if (decided < 0) {
+        int s_known = is_known(c, src, alen, &ks), d_known = s_known < 0 ? -1 : is_known(c, dst, alen, &kd);
+        if (s_known < 0 || d_known < 0) {
+            Py_XDECREF(ks);
+            Py_XDECREF(kd);
+            Py_XDECREF(app);
+            return -1;
+        }
+        decided = weak_sender(R, proto, sport, dport, is_local(R, src, alen), is_local(R, dst, alen), s_known,
+                              d_known);
+    }
+    int sc = decided & 1;
     if (PyTuple_GET_SIZE(c->devices)) {
         int sd = is_device(c, src, alen), dd = is_device(c, dst, alen);
         if (dd && !sd) sc = 0;
         else if (sd && !dd) sc = 1;
     }
+    if (decided & 2) {
+        /* remembered as a client (known_clients); the address remembered last is not looked up again */
+        const uint8_t *ca = sc ? src : dst;
+        if (!(c->last_known_len == alen && !memcmp(c->last_known, ca, alen)) &&
+            PyDict_GET_SIZE(c->known) < R->known_clients_max) {
+            PyObject **kp = sc ? &ks : &kd;
+            if (!*kp) *kp = PyBytes_FromStringAndSize((const char *)ca, alen);
+            if (!*kp || PyDict_SetItem(c->known, *kp, Py_None) < 0) {
+                Py_XDECREF(ks);
+                Py_XDECREF(kd);
+                Py_XDECREF(app);
+                return -1;
+            }
+            memcpy(c->last_known, ca, alen);
+            c->last_known_len = alen;
+        }
+    }
+    Py_XDECREF(ks);
+    Py_XDECREF(kd);
     if (app == NULL) {
         PyObject *cur = PyObject_GetAttrString(c->engine, "current_app");
         if (!cur) return -1;
@@ -878,7 +980,9 @@ static int inspect(Core *c, int64_t slot, int dir, int proto, const uint8_t *p, 
         uint8_t b0 = p[0];
         int http = dir == 0 && R->http_first[b0];
         if (b0 != R->tls_handshake && !http) {
-            f->d[dir].ins = 0;
+            /* a keep-alive probe's one byte counts against the budget only */
+            if (n == 1) f->d[dir].ins -= 1;
+            else f->d[dir].ins = 0;
             return 0;
         }
         if (dir == 0 && b0 == R->tls_handshake) {
@@ -1019,6 +1123,230 @@ static inline int is_broadcast(const Rules *R, const uint8_t *p) {
     return hi == R->bcast_hi && lo == R->bcast_lo;
 }
 
+
+/* ------------------------------------------------------------------ link headers and tunnels (frame.py's) */
+
+/* frame.after_ethertype: *p is where the IP header starts; returns its version, 0 not IP, -1 cut short */
+static int after_ethertype(const Rules *R, const uint8_t *buf, Py_ssize_t *pp, Py_ssize_t end, int et) {
+    Py_ssize_t p = *pp;
+    int ver;
+    while (in_map(R->vlan_map, et)) {
+        if (p + R->vlan_len > end) return -1;
+        et = be16(buf + p + 2); /* after the tag control field */
+        p += R->vlan_len;
+    }
+    if (et == R->cmd) {
+        if (p + R->cmd_len > end) return -1;
+        et = be16(buf + p + R->cmd_len - 2);
+        p += R->cmd_len;
+    }
+    if (et == R->et_ipv4) ver = 4;
+    else if (et == R->et_ipv6) ver = 6;
+    else if (et == R->pppoe) {
+        if (p + R->pppoe_len + 2 > end) return -1;
+        int pr = be16(buf + p + R->pppoe_len);
+        p += R->pppoe_len + 2;
+        ver = pr == R->ppp4 ? 4 : pr == R->ppp6 ? 6 : 0;
+    } else if (in_map(R->mpls_map, et)) {
+        while (p + R->mpls_len <= end && !(buf[p + 2] & 1)) p += R->mpls_len;
+        p += R->mpls_len;
+        if (p >= end) return -1;
+        ver = buf[p] >> 4;
+    } else
+        return 0;
+    *pp = p;
+    return ver;
+}
+
+static int after_ethernet(const Rules *R, const uint8_t *buf, Py_ssize_t *pp, Py_ssize_t end) {
+    Py_ssize_t p = *pp;
+    if (p + 14 > end) return -1;
+    *pp = p + 14;
+    return after_ethertype(R, buf, pp, end, be16(buf + p + 12));
+}
+
+static int after_ppp(const Rules *R, const uint8_t *buf, Py_ssize_t *pp, Py_ssize_t end) {
+    Py_ssize_t p = *pp;
+    if (p + 2 <= end && buf[p] == R->ppp_ac[0] && buf[p + 1] == R->ppp_ac[1]) p += 2;
+    if (p >= end) return -1;
+    if (buf[p] & 1) {
+        *pp = p + 1;
+        return buf[p] == R->ppp4 ? 4 : buf[p] == R->ppp6 ? 6 : 0;
+    }
+    if (p + 2 > end) return -1;
+    int pr = be16(buf + p);
+    *pp = p + 2;
+    return pr == R->ppp4 ? 4 : pr == R->ppp6 ? 6 : 0;
+}
+
+static int after_wlan(const Rules *R, const uint8_t *buf, Py_ssize_t *pp, Py_ssize_t end) {
+    Py_ssize_t p = *pp;
+    if (p + R->wlan_header > end) return -1;
+    int fc0 = buf[p], fc1 = buf[p + 1];
+    if (((fc0 >> 2) & 3) != R->wlan_data || (fc0 & 0x40) || (fc1 & R->wlan_protected)) return 0;
+    Py_ssize_t q = p + R->wlan_header;
+    if ((fc1 & 3) == 3) q += R->wlan_four;
+    if (fc0 & 0x80) {
+        q += R->wlan_qos;
+        if (fc1 & 0x80) q += R->wlan_ht;
+    }
+    if (q + R->llc_snap_len > end) return -1;
+    if (memcmp(buf + q, R->llc_snap, 3) != 0) return 0;
+    *pp = q + R->llc_snap_len;
+    return after_ethertype(R, buf, pp, end, be16(buf + q + 6));
+}
+
+/* frame.open_gre: *kind is the tunnel */
+static int open_gre(const Rules *R, const uint8_t *buf, Py_ssize_t *pp, Py_ssize_t end, int *kind) {
+    Py_ssize_t q = *pp;
+    *kind = TU_GRE;
+    if (q + 4 > end) return -1;
+    int f0 = buf[q], f1 = buf[q + 1];
+    if (!R->gre_version[f1 & 7] || (f0 & 0x40)) return 0;
+    int pt = be16(buf + q + 2);
+    Py_ssize_t h = q + 4 + ((f0 & 0x80) ? 4 : 0) + ((f0 & 0x20) ? 4 : 0) + ((f0 & 0x10) ? 4 : 0);
+    if (f1 & 0x80) h += 4;
+    if (h > end) return -1;
+    *pp = h;
+    if (pt == R->et_ipv4) return 4;
+    if (pt == R->et_ipv6) return 6;
+    if (pt == R->gre_teb) return after_ethernet(R, buf, pp, end);
+    if (pt == R->gre_erspan2) {
+        *kind = TU_ERSPAN;
+        if (f0 & 0x10) *pp = h + R->erspan2_len;
+        return after_ethernet(R, buf, pp, end);
+    }
+    if (pt == R->gre_erspan3) {
+        *kind = TU_ERSPAN;
+        if (h + R->erspan3_len > end) return -1;
+        if ((buf[h + 10] >> 2) & 0x1F) return 0;
+        *pp = h + R->erspan3_len + ((buf[h + 11] & 1) ? R->erspan3_sub : 0);
+        return after_ethernet(R, buf, pp, end);
+    }
+    for (int i = 0; i < R->ngre_wlan; i++)
+        if (pt == R->gre_wlan[i]) return after_wlan(R, buf, pp, end);
+    if (pt == R->gre_ppp) {
+        if (h >= end) return -1;
+        return after_ppp(R, buf, pp, end);
+    }
+    return after_ethertype(R, buf, pp, end, pt);
+}
+
+/* frame.open_udp */
+static int open_udp(const Rules *R, const uint8_t *buf, Py_ssize_t *pp, Py_ssize_t end, int kind) {
+    Py_ssize_t u = *pp;
+    if (kind == TU_VXLAN) {
+        if (u + R->vxlan_len > end || !(buf[u] & 0x08)) return 0;
+        *pp = u + R->vxlan_len;
+        return after_ethernet(R, buf, pp, end);
+    }
+    if (kind == TU_GENEVE) {
+        if (u + R->geneve_len > end || (buf[u] >> 6)) return 0;
+        *pp = u + R->geneve_len + ((buf[u] & 0x3F) << 2);
+        int pt = be16(buf + u + 2);
+        if (pt == R->gre_teb) return after_ethernet(R, buf, pp, end);
+        return after_ethertype(R, buf, pp, end, pt);
+    }
+    if (kind == TU_GTP_U) {
+        if (u + R->gtp_len > end || buf[u] >> 4 != 3 || buf[u + 1] != R->gtp_gpdu) return 0;
+        Py_ssize_t h = u + R->gtp_len;
+        if (buf[u] & 7) {
+            h += 4;
+            if (h > end) return -1;
+            int nxt = buf[h - 1];
+            while (nxt) {
+                if (h >= end) return -1;
+                if (!buf[h]) return 0;
+                h += (Py_ssize_t)buf[h] << 2;
+                if (h > end) return -1;
+                nxt = buf[h - 1];
+            }
+        }
+        if (h >= end) return -1;
+        int ver = buf[h] >> 4;
+        *pp = h;
+        return ver == 4 || ver == 6 ? ver : 0;
+    }
+    if (kind == TU_TEREDO) {
+        Py_ssize_t h = u;
+        if (h + 2 <= end && buf[h] == 0 && buf[h + 1] == 1) {
+            if (h + 4 > end) return -1;
+            h += R->teredo_auth + buf[h + 2] + buf[h + 3];
+        }
+        if (h + 2 <= end && buf[h] == 0 && buf[h + 1] == 0) h += R->teredo_origin;
+        if (h + 40 > end || buf[h] >> 4 != 6 || h + 40 + be16(buf + h + 4) > end) return 0;
+        *pp = h;
+        return 6;
+    }
+    /* L2TP */
+    if (u + 6 > end) return 0;
+    int f0 = buf[u], f1 = buf[u + 1];
+    if ((f0 & 0x80) || (f1 & 0x0F) != R->l2tp_version) return 0;
+    Py_ssize_t h = u + 2 + ((f0 & 0x40) ? 2 : 0) + 4 + ((f0 & 0x08) ? 4 : 0);
+    if (f0 & 0x02) {
+        if (h + 2 > end) return -1;
+        h += 2 + be16(buf + h);
+    }
+    if (h >= end) return -1;
+    *pp = h;
+    return after_ppp(R, buf, pp, end);
+}
+
+/* engine.tunnel: counted in the core's own table, handed over at finish() */
+static int tunnel(Core *c, int kind, const uint8_t *src, int alen, int64_t orig, int opened) {
+    const uint8_t *a = src, *b = src + alen;
+    if (memcmp(b, a, alen) < 0) {
+        a = src + alen;
+        b = src;
+    }
+    Tun *t = NULL;
+    if (c->lasttun >= 0) {
+        Tun *l = &c->tun[c->lasttun];
+        if (l->kind == kind && l->alen == alen && !memcmp(l->a, a, alen) && !memcmp(l->b, b, alen)) t = l;
+    }
+    for (int64_t i = 0; !t && i < c->ntun; i++) {
+        Tun *l = &c->tun[i];
+        if (l->kind == kind && l->alen == alen && !memcmp(l->a, a, alen) && !memcmp(l->b, b, alen)) {
+            t = l;
+            c->lasttun = i;
+        }
+    }
+    if (!t && c->ntun >= c->r.tunnels_max) {
+        /* past the cap: the pair's packets are summed under the kind's empty entry */
+        for (int64_t i = 0; !t && i < c->ntun; i++)
+            if (c->tun[i].kind == kind && c->tun[i].alen == 0) t = &c->tun[i];
+        alen = 0;
+    }
+    if (!t) {
+        if (c->ntun == c->captun) {
+            int64_t cap = c->captun ? c->captun * 2 : 8;
+            Tun *n = PyMem_Realloc(c->tun, (size_t)cap * sizeof(Tun));
+            if (!n) {
+                PyErr_NoMemory();
+                return -1;
+            }
+            c->tun = n;
+            c->captun = cap;
+        }
+        t = &c->tun[c->ntun++];
+        memset(t, 0, sizeof *t);
+        t->kind = (uint8_t)kind;
+        t->alen = (uint8_t)alen;
+        if (alen) {
+            memcpy(t->a, a, alen);
+            memcpy(t->b, b, alen);
+        }
+    }
+    if (opened) {
+        t->pk += 1;
+        t->by += orig;
+    } else {
+        t->upk += 1;
+        t->uby += orig;
+    }
+    return 0;
+}
+
 /* frame.make_handler's handle(), step by step */
 static int frame(Core *c, const uint8_t *buf, Py_ssize_t off, Py_ssize_t incl, int64_t orig,
                  double ts, int lt) {
@@ -1031,30 +1359,27 @@ static int frame(Core *c, const uint8_t *buf, Py_ssize_t off, Py_ssize_t incl, i
     /* ---- link layer: p is where the IP header starts, ver its version (0: not IP) */
     const LinkRule *link = link_of(R, lt);
     if (!link) return NOT_IP;
+    if (link->framing == F_PKTAP) {
+        if (incl < link->header) return TRUNCATED;
+        int64_t plen = rd32(buf + off, 0);
+        const LinkRule *inner = link_of(R, (int)rd32(buf + off + 4, 0));
+        if (!inner || inner->framing == F_PKTAP || plen < link->header) return NOT_IP;
+        if (plen > incl) return TRUNCATED;
+        off += plen;
+        incl -= plen;
+        link = inner;
+    }
     int eth = link->framing == F_ETHERNET;
     if (eth) {
         if (incl < link->header) return TRUNCATED;
         p = off + link->header;
         int et = be16(buf + off + link->type_at);
-        while (in_map(R->vlan_map, et)) {
-            if (p + R->vlan_len > end) return TRUNCATED;
-            et = be16(buf + p + 2); /* after the tag control field */
-            p += R->vlan_len;
-        }
         if (et == R->et_ipv4) ver = 4;
         else if (et == R->et_ipv6) ver = 6;
-        else if (et == R->pppoe) {
-            if (p + R->pppoe_len + 2 > end) return TRUNCATED;
-            int pp = be16(buf + p + R->pppoe_len);
-            p += R->pppoe_len + 2;
-            ver = pp == R->ppp4 ? 4 : pp == R->ppp6 ? 6 : 0;
-        } else if (in_map(R->mpls_map, et)) {
-            while (p + R->mpls_len <= end && !(buf[p + 2] & 1)) p += R->mpls_len;
-            p += R->mpls_len;
-            if (p >= end) return TRUNCATED;
-            ver = buf[p] >> 4;
-        } else
-            return NOT_IP;
+        else {
+            ver = after_ethertype(R, buf, &p, end, et);
+            if (ver < 0) return TRUNCATED;
+        }
     } else if (link->framing == F_RAW) {
         p = off + link->header;
         if (incl < link->header + 1) return TRUNCATED;
@@ -1064,90 +1389,158 @@ static int frame(Core *c, const uint8_t *buf, Py_ssize_t off, Py_ssize_t incl, i
         int et = be16(buf + off + link->type_at);
         p = off + link->header;
         ver = et == R->et_ipv4 ? 4 : et == R->et_ipv6 ? 6 : 0;
-    } else { /* the address family, in host order: the larger of its first and last byte */
+    } else if (link->framing == F_FAMILY) { /* the address family, in host order: the larger of its first and last byte */
         if (incl < link->header) return TRUNCATED;
         p = off + link->header;
         ver = R->af_version[buf[off] > buf[off + 3] ? buf[off] : buf[off + 3]];
+    } else {
+        if (incl < link->header + 1) return TRUNCATED;
+        p = off;
+        if (link->framing == F_PPP) ver = after_ppp(R, buf, &p, end);
+        else if (link->framing == F_WLAN) ver = after_wlan(R, buf, &p, end);
+        else if (link->framing == F_RADIOTAP) {
+            p = off + (buf[off + 2] | (buf[off + 3] << 8));
+            ver = after_wlan(R, buf, &p, end);
+        } else { /* NFLOG: the packet is the value of one record */
+            p = off + link->header;
+            ver = 0;
+            while (p + 4 <= end) {
+                int tlen = buf[p] | (buf[p + 1] << 8);
+                if (tlen < 4) break;
+                if ((buf[p + 2] | ((buf[p + 3] & 0x7F) << 8)) == R->nflog_payload) {
+                    p += 4;
+                    ver = p < end ? buf[p] >> 4 : -1;
+                    break;
+                }
+                p += (tlen + R->nflog_align - 1) & -R->nflog_align;
+            }
+        }
+        if (ver < 0) return TRUNCATED;
     }
-    /* ---- network layer */
-    int64_t frag_off = 0;
-    int more = 0;
+    /* ---- network layer; a tunnel's inner packet is walked again from here, inside its outer IP packet */
+    int64_t frag_off;
+    int more;
     uint8_t fid[40];
-    int fidlen = 0;
+    int fidlen;
     Py_ssize_t l4, ab, ip_end;
     int64_t iplen;
     int proto, alen;
-    if (ver == 4) {
-        if (p + 20 > end) return TRUNCATED;
-        int vihl = buf[p];
-        if (vihl == 0x45) l4 = p + 20;
-        else {
-            int ihl = (vihl & 15) << 2;
-            if (vihl >> 4 != 4 || ihl < 20) return NOT_IP;
-            l4 = p + ihl;
-        }
-        int64_t tot = be16(buf + p + 2);
-        if (tot == 0) tot = end - p;
-        else if (tot < l4 - p) return NOT_IP;
-        iplen = tot;
-        ip_end = p + tot;
-        proto = buf[p + 9];
-        ab = p + 12;
-        alen = 4;
-        if ((buf[p + 6] & 0x3F) || buf[p + 7]) {
-            int fo = be16(buf + p + 6);
-            frag_off = (int64_t)(fo & 0x1FFF) << 3;
-            more = (fo & 0x2000) != 0;
-            memcpy(fid, buf + ab, 8);
-            memcpy(fid + 8, buf + p + 4, 2);
-            fid[10] = (uint8_t)proto;
-            fidlen = 11;
-        }
-    } else if (ver == 6) {
-        if (p + 40 > end) return TRUNCATED;
-        if (buf[p] >> 4 != 6) return NOT_IP;
-        int64_t plen = be16(buf + p + 4);
-        if (plen == 0) plen = end - p - 40;
-        iplen = 40 + plen;
-        ip_end = p + iplen;
-        proto = buf[p + 6];
-        ab = p + 8;
-        alen = 16;
-        l4 = p + 40;
-        int ext = R->v6ext[proto];
-        while (ext) {
-            if (l4 + 8 > end) {
-                proto = R->no_next;
-                break;
+    int depth = 0;
+    for (;;) {
+        frag_off = 0;
+        more = 0;
+        fidlen = 0;
+        if (ver == 4) {
+            if (p + 20 > end) return TRUNCATED;
+            int vihl = buf[p];
+            if (vihl == 0x45) l4 = p + 20;
+            else {
+                int ihl = (vihl & 15) << 2;
+                if (vihl >> 4 != 4 || ihl < 20) return NOT_IP;
+                l4 = p + ihl;
             }
-            if (ext == X_FRAGMENT) {
-                int fo = be16(buf + l4 + 2);
-                frag_off = fo & 0xFFF8;
-                more = fo & 1;
-                memcpy(fid, buf + ab, 32);
-                memcpy(fid + 32, buf + l4 + 4, 4);
-                fid[36] = buf[l4];
-                fidlen = 37;
-                proto = buf[l4];
-                l4 += 8;
-                if (frag_off) break;
-            } else if (ext == X_AH) {
-                int nx = buf[l4];
-                l4 = l4 + ((buf[l4 + 1] + 2) << 2);
-                proto = nx;
-            } else {
-                int nx = buf[l4];
-                l4 = l4 + ((buf[l4 + 1] + 1) << 3);
-                proto = nx;
+            int64_t tot = be16(buf + p + 2);
+            if (tot == 0) tot = end - p;
+            else if (tot < l4 - p) return NOT_IP;
+            iplen = tot;
+            ip_end = p + tot;
+            proto = buf[p + 9];
+            ab = p + 12;
+            alen = 4;
+            if ((buf[p + 6] & 0x3F) || buf[p + 7]) {
+                int fo = be16(buf + p + 6);
+                frag_off = (int64_t)(fo & 0x1FFF) << 3;
+                more = (fo & 0x2000) != 0;
+                memcpy(fid, buf + ab, 8);
+                memcpy(fid + 8, buf + p + 4, 2);
+                fid[10] = (uint8_t)proto;
+                fidlen = 11;
             }
-            ext = R->v6ext[proto];
+        } else if (ver == 6) {
+            if (p + 40 > end) return TRUNCATED;
+            if (buf[p] >> 4 != 6) return NOT_IP;
+            int64_t plen = be16(buf + p + 4);
+            if (plen == 0) plen = end - p - 40;
+            iplen = 40 + plen;
+            ip_end = p + iplen;
+            proto = buf[p + 6];
+            ab = p + 8;
+            alen = 16;
+            l4 = p + 40;
+            int ext = R->v6ext[proto];
+            while (ext) {
+                if (l4 + 8 > end) {
+                    proto = R->no_next;
+                    break;
+                }
+                if (ext == X_FRAGMENT) {
+                    int fo = be16(buf + l4 + 2);
+                    frag_off = fo & 0xFFF8;
+                    more = fo & 1;
+                    memcpy(fid, buf + ab, 32);
+                    memcpy(fid + 32, buf + l4 + 4, 4);
+                    fid[36] = buf[l4];
+                    fidlen = 37;
+                    proto = buf[l4];
+                    l4 += 8;
+                    if (frag_off) break;
+                } else if (ext == X_AH) {
+                    int nx = buf[l4];
+                    l4 = l4 + ((buf[l4 + 1] + 2) << 2);
+                    proto = nx;
+                } else {
+                    int nx = buf[l4];
+                    l4 = l4 + ((buf[l4 + 1] + 1) << 3);
+                    proto = nx;
+                }
+                ext = R->v6ext[proto];
+            }
+        } else
+            return NOT_IP;
+        /* ---- tunnels: a whole (unfragmented) outer packet holding a packet the walk can read */
+        int kind, qv;
+        Py_ssize_t q, inner_end = ip_end < end ? ip_end : end;
+        if (frag_off || more) {
+            if (proto == R->gre || R->ip_in_ip[proto]) {
+                FAIL(tunnel(c, proto == R->gre ? TU_GRE : TU_IP_IN_IP, buf + ab, alen, orig, 0));
+            } else if (proto == R->udp && !frag_off && l4 + 4 <= end) {
+                kind = R->tunnel_port[be16(buf + l4 + 2)];
+                if (!kind) kind = R->tunnel_port[be16(buf + l4)];
+                if (kind) FAIL(tunnel(c, kind, buf + ab, alen, orig, 0));
+            }
+            break;
         }
-    } else
-        return NOT_IP;
+        if (proto == R->udp) {
+            if (l4 + 8 > end) break;
+            kind = R->tunnel_port[be16(buf + l4 + 2)];
+            if (!kind) kind = R->tunnel_port[be16(buf + l4)];
+            if (!kind) break;
+            q = l4 + 8;
+            qv = open_udp(R, buf, &q, inner_end, kind);
+            if (!qv) break;
+        } else if (proto == R->gre) {
+            q = l4;
+            qv = open_gre(R, buf, &q, inner_end, &kind);
+        } else if (R->ip_in_ip[proto]) {
+            kind = TU_IP_IN_IP;
+            q = l4;
+            qv = l4 < inner_end ? buf[l4] >> 4 : -1;
+        } else
+            break;
+        if (depth == R->tunnel_depth || (qv != 4 && qv != 6)) {
+            FAIL(tunnel(c, kind, buf + ab, alen, orig, 0));
+            break;
+        }
+        FAIL(tunnel(c, kind, buf + ab, alen, orig, 1));
+        depth++;
+        p = q;
+        ver = qv;
+        end = inner_end;
+    }
     int cut = ip_end > end;
     if (cut) ip_end = end;
     const uint8_t *src = buf + ab, *dst = buf + ab + alen;
-    int l2b = eth && is_broadcast(R, buf + off);
+    int l2b = !depth && eth && is_broadcast(R, buf + off);
     int64_t ref;
     int table = proto == R->tcp ? T_TCP : proto == R->udp ? T_UDP : T_OTHER;
     PyObject *fidobj = NULL;
@@ -1203,7 +1596,7 @@ static int frame(Core *c, const uint8_t *buf, Py_ssize_t off, Py_ssize_t incl, i
         if (ref < 0) {
             int flags = proto == R->tcp && l4 + 14 <= end ? buf[l4 + 13] : 0;
             PyObject *app = NULL;
-            if (eth && incl >= R->pd_min_frame) {
+            if (!depth && eth && incl >= R->pd_min_frame) {
                 PyObject *a = pcapdroid_app(R, buf, end);
                 if (a) {
                     app = intern_app(c, a);
@@ -1328,6 +1721,16 @@ static int finish(Core *c) {
     }
     clear_pairs(c);
     for (int64_t i = 0; i < c->ptabcap; i++) c->ptab[i].idx = -1;
+    for (int64_t i = 0; i < c->ntun; i++) {
+        Tun *t = &c->tun[i];
+        PyObject *r = PyObject_CallFunction(c->merge_tunnel, "iy#y#LLLL", (int)t->kind, (const char *)t->a,
+                                            (Py_ssize_t)t->alen, (const char *)t->b, (Py_ssize_t)t->alen,
+                                            (long long)t->pk, (long long)t->by, (long long)t->upk, (long long)t->uby);
+        if (!r) return -1;
+        Py_DECREF(r);
+    }
+    c->ntun = 0;
+    c->lasttun = -1;
     if (sync_counter(c) < 0) return -1;
     PyObject *s = PyLong_FromLongLong(c->sweeps);
     if (!s || PyObject_SetAttrString(c->engine, "sweeps", s) < 0) {
@@ -1479,12 +1882,19 @@ static const char *RULE_NAMES[] = {
     "ETHERNET_BROADCAST", "ETHERTYPE_IPV4", "ETHERTYPE_IPV6", "VLAN_TAGS", "VLAN_TAG_LENGTH", "PPPOE_SESSION",
     "PPPOE_HEADER", "PPP_IPV4", "PPP_IPV6", "MPLS", "MPLS_LABEL_LENGTH", "PCAPDROID_MAGIC", "PCAPDROID_TRAILER",
     "PCAPDROID_MIN_FRAME", "IPV6_EXTENSION_HEADERS", "NO_NEXT_HEADER", "ICMP", "TCP", "UDP", "ICMPV6", "TCP_FIN",
-    "TCP_SYN", "TCP_RST", "TCP_ACK", "ICMP_REPLIES", "SERVER_PORTS", "EPHEMERAL_FROM", "DNS_PORT", "DOT_PORT",
+    "TCP_SYN", "TCP_RST", "TCP_ACK", "ICMP_REPLIES", "SERVER_PORTS", "EPHEMERAL_FROM", "DYNAMIC_FROM", "ICMP_ERRORS",
+    "ICMPV6_ERRORS", "LOCAL_NETWORKS", "ICMP_REQUESTS", "KNOWN_CLIENTS_MAX", "DNS_PORT", "DOT_PORT",
     "INSPECT_ALWAYS", "TCP_CLIENT_INSPECT", "TCP_SERVER_INSPECT", "UDP_CLIENT_INSPECT", "STREAM_LIMIT",
     "TLS_CONTENT_TYPES", "TLS_HANDSHAKE", "TLS_MAJOR", "TLS_CLIENT_HELLO", "TLS_SERVER_HELLO", "TLS_CERTIFICATE",
     "TLS_AFTER_CERTIFICATE", "TLS_EXT_SERVER_NAME", "TLS_EXT_SUPPORTED_VERSIONS", "TLS_EXT_ECH", "TLS_EXT_ESNI",
     "TLS_SNI_HOST_NAME", "TLS_ECH_OUTER", "TLS_13", "HTTP_METHODS", "QUIC_LONG_HEADER", "QUIC_MIN_INITIAL",
     "GQUIC_MIN_HELLO", "GQUIC_MARK", "GQUIC_MARK_WITHIN", "IDLE_TIMEOUT", "FINISHED_GRACE", "FULL_SWEEP_EVERY",
+    "CISCO_METADATA", "CISCO_METADATA_HEADER", "PPP_ADDRESS_CONTROL", "WLAN_DATA", "WLAN_HEADER", "WLAN_FOUR_ADDRESS",
+    "WLAN_QOS_CONTROL", "WLAN_HT_CONTROL", "WLAN_PROTECTED", "LLC_SNAP", "LLC_SNAP_HEADER", "NFLOG_PAYLOAD",
+    "NFLOG_TLV_ALIGN", "TUNNEL_DEPTH", "TUNNELS_MAX", "IP_IN_IP", "GRE", "GRE_VERSIONS", "GRE_TEB", "GRE_ERSPAN_II",
+    "GRE_ERSPAN_III", "GRE_PPP", "GRE_WLAN", "ERSPAN_II_HEADER", "ERSPAN_III_HEADER", "ERSPAN_III_SUBHEADER",
+    "TUNNEL_PORTS", "VXLAN_HEADER", "GENEVE_HEADER", "GTP_HEADER", "GTP_G_PDU", "TEREDO_AUTH", "TEREDO_ORIGIN",
+    "L2TP_VERSION",
     NULL,
 };
 
@@ -1642,7 +2052,9 @@ static int load_rules(Rules *R, PyObject *rules) {
         if (l->framing == F_ETHERNET) ok = ok && l->type_at + 2 <= l->header && l->header >= 6;
         else if (l->framing == F_COOKED) ok = ok && l->type_at + 2 <= l->header;
         else if (l->framing == F_FAMILY) ok = ok && l->header >= 4;
-        else if (l->framing != F_RAW) ok = 0;
+        else if (l->framing == F_RADIOTAP || l->framing == F_NFLOG) ok = ok && l->header >= 4;
+        else if (l->framing == F_PKTAP) ok = ok && l->header >= 8;
+        else if (l->framing != F_RAW && l->framing != F_PPP && l->framing != F_WLAN) ok = 0;
         if (!ok) return bad_rule("LINK_TYPES", "a row does not fit its framing");
         if (l->lt >= 0 && l->lt < LINKS_DIRECT) R->link_at[l->lt] = (uint8_t)(i + 1);
     }
@@ -1686,6 +2098,34 @@ static int load_rules(Rules *R, PyObject *rules) {
     if (rule_set(rules, "ICMP_REPLIES", 0, 255, R->icmp_reply, NULL, NULL, NULL, 0) < 0) return -1;
     if (rule_set(rules, "SERVER_PORTS", 0, 65535, NULL, R->server_port, NULL, NULL, 0) < 0) return -1;
     RULE_INT("EPHEMERAL_FROM", 0, 65536, R->ephemeral_from);
+    RULE_INT("DYNAMIC_FROM", 0, 65536, R->dynamic_from);
+    if (rule_set(rules, "ICMP_ERRORS", 0, 255, R->icmp_error, NULL, NULL, NULL, 0) < 0) return -1;
+    if (rule_set(rules, "ICMPV6_ERRORS", 0, 255, R->icmpv6_error, NULL, NULL, NULL, 0) < 0) return -1;
+    if (rule_set(rules, "ICMP_REQUESTS", 0, 255, R->icmp_request, NULL, NULL, NULL, 0) < 0) return -1;
+    RULE_INT("KNOWN_CLIENTS_MAX", 0, 1 << 24, R->known_clients_max);
+    {
+        PyObject *v = rule(rules, "LOCAL_NETWORKS");
+        if (!v) return -1;
+        PyObject *seq = PySequence_Fast(v, "a capture rule set must be a sequence");
+        if (!seq) return -1;
+        Py_ssize_t nn = PySequence_Fast_GET_SIZE(seq);
+        int bad = nn > MAX_LINKS;
+        for (Py_ssize_t i = 0; !bad && i < nn; i++) {
+            PyObject *e = PySequence_Fast_GET_ITEM(seq, i);
+            Py_ssize_t el = PyBytes_Check(e) ? PyBytes_GET_SIZE(e) : 0;
+            const uint8_t *eb = el ? (const uint8_t *)PyBytes_AS_STRING(e) : NULL;
+            if ((el != 5 && el != 17) || eb[0] > (el - 1) * 8) {
+                bad = 1;
+                break;
+            }
+            R->local[i].alen = (int)el - 1;
+            R->local[i].plen = eb[0];
+            memcpy(R->local[i].net, eb + 1, el - 1);
+        }
+        Py_DECREF(seq);
+        if (bad) return bad_rule("LOCAL_NETWORKS", "must be prefix lengths and IPv4 or IPv6 addresses");
+        R->nlocal = (int)nn;
+    }
     RULE_INT("DNS_PORT", 0, 65535, R->dns_port);
     RULE_INT("DOT_PORT", 0, 65535, R->dot_port);
     if (rule_int(rules, "INSPECT_ALWAYS", -1000, -1, &R->inspect_always) < 0) return -1;
@@ -1719,6 +2159,46 @@ static int load_rules(Rules *R, PyObject *rules) {
     if (rule_float(rules, "IDLE_TIMEOUT", &R->idle_timeout) < 0) return -1;
     if (rule_float(rules, "FINISHED_GRACE", &R->finished_grace) < 0) return -1;
     if (rule_int(rules, "FULL_SWEEP_EVERY", 1, 1 << 30, &R->full_sweep_every) < 0) return -1;
+    RULE_INT("CISCO_METADATA", 0, 0xFFFF, R->cmd);
+    RULE_INT("CISCO_METADATA_HEADER", 2, 64, R->cmd_len);
+    if (rule_bytes(rules, "PPP_ADDRESS_CONTROL", 2, 2, R->ppp_ac, NULL) < 0) return -1;
+    RULE_INT("WLAN_DATA", 0, 3, R->wlan_data);
+    RULE_INT("WLAN_HEADER", 2, 64, R->wlan_header); /* frame control is read inside it */
+    RULE_INT("WLAN_FOUR_ADDRESS", 0, 64, R->wlan_four);
+    RULE_INT("WLAN_QOS_CONTROL", 0, 64, R->wlan_qos);
+    RULE_INT("WLAN_HT_CONTROL", 0, 64, R->wlan_ht);
+    RULE_INT("WLAN_PROTECTED", 0, 255, R->wlan_protected);
+    if (rule_bytes(rules, "LLC_SNAP", 3, 3, R->llc_snap, NULL) < 0) return -1;
+    RULE_INT("LLC_SNAP_HEADER", 8, 64, R->llc_snap_len); /* the EtherType is its last two of eight */
+    RULE_INT("NFLOG_PAYLOAD", 0, 0x7FFF, R->nflog_payload);
+    RULE_INT("NFLOG_TLV_ALIGN", 4, 4, R->nflog_align); /* a power of two the walk steps by, at least a header */
+    RULE_INT("TUNNEL_DEPTH", 0, 64, R->tunnel_depth);
+    RULE_INT("TUNNELS_MAX", 1, 1 << 20, R->tunnels_max);
+    if (rule_set(rules, "IP_IN_IP", 0, 255, R->ip_in_ip, NULL, NULL, NULL, 0) < 0) return -1;
+    RULE_INT("GRE", 0, 255, R->gre);
+    if (rule_set(rules, "GRE_VERSIONS", 0, 7, R->gre_version, NULL, NULL, NULL, 0) < 0) return -1;
+    RULE_INT("GRE_TEB", 0, 0xFFFF, R->gre_teb);
+    RULE_INT("GRE_ERSPAN_II", 0, 0xFFFF, R->gre_erspan2);
+    RULE_INT("GRE_ERSPAN_III", 0, 0xFFFF, R->gre_erspan3);
+    RULE_INT("GRE_PPP", 0, 0xFFFF, R->gre_ppp);
+    if (rule_set(rules, "GRE_WLAN", 0, 0xFFFF, NULL, NULL, R->gre_wlan, &R->ngre_wlan, MAX_TAGS) < 0) return -1;
+    RULE_INT("ERSPAN_II_HEADER", 0, 64, R->erspan2_len);
+    RULE_INT("ERSPAN_III_HEADER", 12, 64, R->erspan3_len); /* its frame type and flags are read inside it */
+    RULE_INT("ERSPAN_III_SUBHEADER", 0, 64, R->erspan3_sub);
+    if (rule_rows(rules, "TUNNEL_PORTS", 2, 256, rows, &n) < 0) return -1;
+    for (int i = 0; i < n; i++) {
+        if (rows[i][0] < 0 || rows[i][0] > 65535 || rows[i][1] < TU_VXLAN || rows[i][1] > TU_LAST ||
+            rows[i][1] == TU_IP_IN_IP)
+            return bad_rule("TUNNEL_PORTS", "a row is out of range");
+        R->tunnel_port[rows[i][0]] = (uint8_t)rows[i][1];
+    }
+    RULE_INT("VXLAN_HEADER", 1, 64, R->vxlan_len);
+    RULE_INT("GENEVE_HEADER", 4, 64, R->geneve_len); /* its protocol type is read inside it */
+    RULE_INT("GTP_HEADER", 2, 64, R->gtp_len);
+    RULE_INT("GTP_G_PDU", 0, 255, R->gtp_gpdu);
+    RULE_INT("TEREDO_AUTH", 0, 64, R->teredo_auth);
+    RULE_INT("TEREDO_ORIGIN", 0, 64, R->teredo_origin);
+    RULE_INT("L2TP_VERSION", 0, 15, R->l2tp_version);
     return 0;
 }
 
@@ -1820,6 +2300,23 @@ static PyObject *Core_rules(Core *c, PyObject *Py_UNUSED(ignored)) {
     PUT("ICMP_REPLIES", map_values(R->icmp_reply, 256, 1));
     PUT("SERVER_PORTS", map_values(ports, 65536, 1));
     INT("EPHEMERAL_FROM", R->ephemeral_from);
+    INT("DYNAMIC_FROM", R->dynamic_from);
+    PUT("ICMP_ERRORS", map_values(R->icmp_error, 256, 1));
+    PUT("ICMPV6_ERRORS", map_values(R->icmpv6_error, 256, 1));
+    PUT("ICMP_REQUESTS", map_values(R->icmp_request, 256, 1));
+    INT("KNOWN_CLIENTS_MAX", R->known_clients_max);
+    {
+        PyObject *ln = PyTuple_New(R->nlocal);
+        for (int i = 0; ln && i < R->nlocal; i++) {
+            uint8_t row[17];
+            row[0] = (uint8_t)R->local[i].plen;
+            memcpy(row + 1, R->local[i].net, R->local[i].alen);
+            PyObject *b = PyBytes_FromStringAndSize((const char *)row, R->local[i].alen + 1);
+            if (!b) Py_CLEAR(ln);
+            else PyTuple_SET_ITEM(ln, i, b);
+        }
+        PUT("LOCAL_NETWORKS", ln);
+    }
     INT("DNS_PORT", R->dns_port);
     INT("DOT_PORT", R->dot_port);
     INT("INSPECT_ALWAYS", R->inspect_always);
@@ -1850,6 +2347,61 @@ static PyObject *Core_rules(Core *c, PyObject *Py_UNUSED(ignored)) {
     FLT("IDLE_TIMEOUT", R->idle_timeout);
     FLT("FINISHED_GRACE", R->finished_grace);
     INT("FULL_SWEEP_EVERY", R->full_sweep_every);
+    INT("CISCO_METADATA", R->cmd);
+    INT("CISCO_METADATA_HEADER", R->cmd_len);
+    BYTES("PPP_ADDRESS_CONTROL", R->ppp_ac, 2);
+    INT("WLAN_DATA", R->wlan_data);
+    INT("WLAN_HEADER", R->wlan_header);
+    INT("WLAN_FOUR_ADDRESS", R->wlan_four);
+    INT("WLAN_QOS_CONTROL", R->wlan_qos);
+    INT("WLAN_HT_CONTROL", R->wlan_ht);
+    INT("WLAN_PROTECTED", R->wlan_protected);
+    BYTES("LLC_SNAP", R->llc_snap, 3);
+    INT("LLC_SNAP_HEADER", R->llc_snap_len);
+    INT("NFLOG_PAYLOAD", R->nflog_payload);
+    INT("NFLOG_TLV_ALIGN", R->nflog_align);
+    INT("TUNNEL_DEPTH", R->tunnel_depth);
+    INT("TUNNELS_MAX", R->tunnels_max);
+    PUT("IP_IN_IP", map_values(R->ip_in_ip, 256, 1));
+    INT("GRE", R->gre);
+    PUT("GRE_VERSIONS", map_values(R->gre_version, 8, 1));
+    INT("GRE_TEB", R->gre_teb);
+    INT("GRE_ERSPAN_II", R->gre_erspan2);
+    INT("GRE_ERSPAN_III", R->gre_erspan3);
+    INT("GRE_PPP", R->gre_ppp);
+    {
+        int sorted_wlan[MAX_TAGS], nw = R->ngre_wlan;
+        memcpy(sorted_wlan, R->gre_wlan, sizeof sorted_wlan);
+        for (int i = 1; i < nw; i++)
+            for (int j = i; j > 0 && sorted_wlan[j - 1] > sorted_wlan[j]; j--) {
+                int t = sorted_wlan[j];
+                sorted_wlan[j] = sorted_wlan[j - 1];
+                sorted_wlan[j - 1] = t;
+            }
+        PUT("GRE_WLAN", list_values(sorted_wlan, nw));
+    }
+    INT("ERSPAN_II_HEADER", R->erspan2_len);
+    INT("ERSPAN_III_HEADER", R->erspan3_len);
+    INT("ERSPAN_III_SUBHEADER", R->erspan3_sub);
+    {
+        PyObject *tp = PyList_New(0);
+        for (int i = 0; tp && i < 65536; i++) {
+            if (!R->tunnel_port[i]) continue;
+            PyObject *row = Py_BuildValue("(ii)", i, R->tunnel_port[i]);
+            if (!row || PyList_Append(tp, row) < 0) Py_CLEAR(tp);
+            Py_XDECREF(row);
+        }
+        PyObject *tp_t = tp ? PyList_AsTuple(tp) : NULL;
+        Py_XDECREF(tp);
+        PUT("TUNNEL_PORTS", tp_t);
+    }
+    INT("VXLAN_HEADER", R->vxlan_len);
+    INT("GENEVE_HEADER", R->geneve_len);
+    INT("GTP_HEADER", R->gtp_len);
+    INT("GTP_G_PDU", R->gtp_gpdu);
+    INT("TEREDO_AUTH", R->teredo_auth);
+    INT("TEREDO_ORIGIN", R->teredo_origin);
+    INT("L2TP_VERSION", R->l2tp_version);
 #undef PUT
 #undef INT
 #undef FLT
@@ -1869,8 +2421,13 @@ static int Core_init(Core *c, PyObject *args, PyObject *Py_UNUSED(kw)) {
         !(c->core_view = getm(engine, "core_view")) || !(c->core_hello = getm(engine, "core_hello")) ||
         !(c->merge_pair = getm(engine, "merge_pair")) || !(c->prune = getm(engine, "prune_fragments")) ||
         !(c->counter = getm(engine, "counter")) || !(c->frag_owner = getm(engine, "core_frag_owner")) ||
-        !(c->folded = getm(engine, "folded")))
+        !(c->folded = getm(engine, "folded")) || !(c->merge_tunnel = getm(engine, "merge_tunnel")) ||
+        !(c->known = getm(engine, "known_clients")))
         return -1;
+    if (!PyDict_Check(c->known)) {
+        PyErr_SetString(PyExc_TypeError, "engine known_clients must be a dict");
+        return -1;
+    }
     if (!PyList_Check(c->counter) || PyList_GET_SIZE(c->counter) < 1 || !PyDict_Check(c->frag_owner)) {
         PyErr_SetString(PyExc_TypeError, "engine counter must be a list and core_frag_owner a dict");
         return -1;
@@ -1897,7 +2454,7 @@ static int Core_init(Core *c, PyObject *args, PyObject *Py_UNUSED(kw)) {
         return -1;
     }
     if (!(c->apps = PyDict_New())) return -1;
-    c->freehead = c->live_head = c->live_tail = -1;
+    c->freehead = c->live_head = c->live_tail = c->lasttun = -1;
     c->next_serial = 1;
     return tab_grow(c);
 }
@@ -1956,6 +2513,7 @@ static void Core_dealloc(Core *c) {
     PyMem_Free(c->fin);
     PyMem_Free(c->pairs);
     PyMem_Free(c->ptab);
+    PyMem_Free(c->tun);
     Py_TYPE(c)->tp_free((PyObject *)c);
 }
 

@@ -13,6 +13,7 @@ capture is read by the per-frame walker (``frame.py``), with the same results.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from enum import IntEnum
@@ -35,6 +36,7 @@ CORE_RULES: tuple[str, ...] = (
     "PCAPDROID_MAGIC", "PCAPDROID_TRAILER", "PCAPDROID_MIN_FRAME",
     "IPV6_EXTENSION_HEADERS", "NO_NEXT_HEADER", "ICMP", "TCP", "UDP", "ICMPV6",
     "TCP_FIN", "TCP_SYN", "TCP_RST", "TCP_ACK", "ICMP_REPLIES", "SERVER_PORTS", "EPHEMERAL_FROM",
+    "DYNAMIC_FROM", "ICMP_ERRORS", "ICMPV6_ERRORS", "LOCAL_NETWORKS", "ICMP_REQUESTS", "KNOWN_CLIENTS_MAX",
     "DNS_PORT", "DOT_PORT", "INSPECT_ALWAYS", "TCP_CLIENT_INSPECT", "TCP_SERVER_INSPECT", "UDP_CLIENT_INSPECT",
     "STREAM_LIMIT",
     "TLS_CONTENT_TYPES", "TLS_HANDSHAKE", "TLS_MAJOR", "TLS_CLIENT_HELLO", "TLS_SERVER_HELLO", "TLS_CERTIFICATE",
@@ -42,6 +44,12 @@ CORE_RULES: tuple[str, ...] = (
     "TLS_SNI_HOST_NAME", "TLS_ECH_OUTER", "TLS_13", "HTTP_METHODS",
     "QUIC_LONG_HEADER", "QUIC_MIN_INITIAL", "GQUIC_MIN_HELLO", "GQUIC_MARK", "GQUIC_MARK_WITHIN",
     "IDLE_TIMEOUT", "FINISHED_GRACE", "FULL_SWEEP_EVERY",
+    "CISCO_METADATA", "CISCO_METADATA_HEADER", "PPP_ADDRESS_CONTROL", "WLAN_DATA", "WLAN_HEADER", "WLAN_FOUR_ADDRESS",
+    "WLAN_QOS_CONTROL", "WLAN_HT_CONTROL", "WLAN_PROTECTED", "LLC_SNAP", "LLC_SNAP_HEADER", "NFLOG_PAYLOAD",
+    "NFLOG_TLV_ALIGN", "TUNNEL_DEPTH", "TUNNELS_MAX", "IP_IN_IP", "GRE", "GRE_VERSIONS", "GRE_TEB", "GRE_ERSPAN_II",
+    "GRE_ERSPAN_III", "GRE_PPP", "GRE_WLAN", "ERSPAN_II_HEADER", "ERSPAN_III_HEADER", "ERSPAN_III_SUBHEADER",
+    "TUNNEL_PORTS", "VXLAN_HEADER", "GENEVE_HEADER", "GTP_HEADER", "GTP_G_PDU", "TEREDO_AUTH", "TEREDO_ORIGIN",
+    "L2TP_VERSION",
 )
 
 
@@ -49,7 +57,8 @@ class CoreHost(Protocol):
     """Everything the C core reads, writes and calls on the engine it feeds (``Engine`` implements it).
 
     Read once, when a ``Core`` is constructed: ``bucket``, ``sweep_mask``, ``sweeps``, ``timeline_pairs``,
-    ``folded``, and the bound methods and containers below. The frame counter is shared: the core loads ``counter[0]`` at the
+    ``folded``, ``known_clients``, and the bound methods and containers below. The frame counter is shared: the
+    core loads ``counter[0]`` at the
     start of every call and stores it back before every callback and at the end, so a frame number seen
     by the engine (in a DNS error) is the same on either walker.
     """
@@ -63,6 +72,7 @@ class CoreHost(Protocol):
     counter: list[int]  # [frames handled so far, all inputs together]
     core_frag_owner: dict[bytes, FragmentOwner]  # datagram -> (core, flow ref, serial) of its first fragment
     folded: Flow  # what a folded flow's directions are pointed at, to break the flow <-> direction cycle
+    known_clients: dict[bytes, None]  # raw addresses seen as a client on strong evidence; the core adds to it
 
     def inspect(self, c: Direction, proto: int, payload: bytes, seq: int = 0) -> None:
         """A payload of a flow side still inspected, on a ``core_view`` direction (its ``inspect`` budget
@@ -93,6 +103,11 @@ class CoreHost(Protocol):
 
     def prune_fragments(self) -> None:
         """Called after every sweep: bounds ``core_frag_owner`` as the engine bounds its own."""
+
+    def merge_tunnel(self, kind: int, a: bytes, b: bytes, packets: int, frame_bytes: int, unread_packets: int,
+                     unread_bytes: int) -> None:
+        """One tunnel endpoint pair the core counted (``a`` the lower raw address; both empty: the pairs past
+        TUNNELS_MAX), at ``finish()``."""
 
 
 def core_disabled() -> bool:
@@ -142,6 +157,11 @@ def pack_rule(name: str, value: object) -> object:
     if name == "LINK_TYPES":
         assert isinstance(value, Mapping)
         return tuple((lt, int(t.framing), t.header, t.type_at) for lt, t in sorted(value.items()))
+    if name == "LOCAL_NETWORKS":
+        # each network as its prefix length then its address bytes
+        assert isinstance(value, tuple)
+        nets = [ipaddress.ip_network(n) for n in value]
+        return tuple(bytes([n.prefixlen]) + n.network_address.packed for n in nets)
     if name == "HTTP_METHODS":
         # the core only asks whether a first byte could start a request
         assert isinstance(value, tuple)

@@ -8,6 +8,7 @@ not packets or flows. The rules it decides by (timeouts, budgets, ports) are in 
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import itertools
 import math
@@ -27,6 +28,7 @@ from ipowner.capture.rules import (
     DNS_SEEN_MAX,
     DOH_NAMES,
     DOT_PORT,
+    DYNAMIC_FROM,
     EPHEMERAL_FROM,
     FINISHED_GRACE,
     FRAGMENT_OWNERS_KEEP,
@@ -36,10 +38,15 @@ from ipowner.capture.rules import (
     HELLOS_SEEN_MAX,
     HTTP_METHODS,
     ICMP,
+    ICMP_ERRORS,
     ICMP_REPLIES,
+    ICMP_REQUESTS,
     ICMPV6,
+    ICMPV6_ERRORS,
     IDLE_TIMEOUT,
     INSPECT_ALWAYS,
+    KNOWN_CLIENTS_MAX,
+    LOCAL_NETWORKS,
     LOG_COUNT_MAX,
     NAMED_SEEN_MAX,
     PORT_MAX,
@@ -54,6 +61,7 @@ from ipowner.capture.rules import (
     TCP_SERVER_INSPECT,
     TCP_SYN,
     TLS_HANDSHAKE,
+    TUNNELS_MAX,
     UDP,
     UDP_CLIENT_INSPECT,
 )
@@ -86,22 +94,60 @@ def addr_text(raw: bytes) -> str:
     return socket.inet_ntop(socket.AF_INET if len(raw) == 4 else socket.AF_INET6, raw)
 
 
+# LOCAL_NETWORKS as (address length, prefix length, network as an int), filed under each (address length, first
+# byte) they can start with: most addresses are ruled out by one dict lookup
+_LOCAL: Final = tuple((len(n.network_address.packed), n.prefixlen, int(n.network_address))
+                      for n in map(ipaddress.ip_network, LOCAL_NETWORKS))
+_LOCAL_BY_FIRST: Final[dict[tuple[int, int], tuple[tuple[int, int, int], ...]]] = {
+    (alen, b): tuple(e for e in _LOCAL if e[0] == alen and b >> (8 - min(e[1], 8)) == (e[2] >> (alen * 8 - 8))
+                     >> (8 - min(e[1], 8)))
+    for alen in (4, 16) for b in range(256)}
+
+
+def is_local(raw: bytes) -> bool:
+    """Whether a raw address lies in LOCAL_NETWORKS (only a device's side of a flow is there)."""
+    n = len(raw)
+    nets = _LOCAL_BY_FIRST.get((n, raw[0])) if n else None
+    if not nets:
+        return False
+    x = int.from_bytes(raw, "big")
+    bits = n << 3
+    return any(x >> (bits - plen) == net >> (bits - plen) for _alen, plen, net in nets)
+
+
+# IANA special-purpose labels (reference.iana) -> the scope a destination gets; a block not named here is
+# "internet" when IANA says it is globally reachable, "reserved" when not (or not applicable)
+_SCOPE_OF_LABEL: Final = {
+    "private": "lan", "loopback": "lan", "link-local": "lan", "unspecified": "lan", "benchmarking": "lan",
+    "shared": "cgnat", "documentation": "documentation", "multicast": "multicast", "broadcast": "broadcast",
+    "reserved": "reserved", "unallocated": "reserved",
+}
+_THROUGH: Final = ("ipv4-mapped",)  # blocks whose embedded IPv4 address is the one scoped
+_TUNNELLED: Final = ("teredo", "6to4", "nat64", "nat64-local")  # addresses that reach the internet through a relay
+
+
+@functools.lru_cache(maxsize=1 << 16)
 def scope_of(address: str, l2_broadcast: bool = False) -> str:
+    """Where ``address`` sits, from IANA's special-purpose registries (reference.iana): "internet", "lan",
+    "cgnat", "multicast", "broadcast", "reserved" or "documentation"; ``l2_broadcast``: the frames to it were
+    sent to the Ethernet broadcast address (a subnet-directed broadcast)."""
+    from ipowner.reference.iana import load_registry
+
     ip = ipaddress.ip_address(address)
-    if ip.version == 4 and ip == ipaddress.IPv4Address("255.255.255.255"):
-        return "broadcast"
-    if ip.is_multicast:
-        return "multicast"
-    if l2_broadcast:
-        return "broadcast"  # e.g. a subnet-directed broadcast sent to ff:ff:ff:ff:ff:ff
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
-    if ip.is_private or ip.is_link_local or ip.is_loopback or ip.is_unspecified:
-        # 64:ff9b::/96 (NAT64) is flagged private by ipaddress but leads to the internet
-        if ip.version == 6 and ip in ipaddress.IPv6Network("64:ff9b::/96"):
-            return "internet"
-        return "lan"
-    return "internet"
+    block = load_registry()[0].block(ip)
+    label = block.label if block is not None else None
+    if label == "multicast":
+        return "multicast"
+    if l2_broadcast:
+        return "broadcast"
+    if block is None or label in _TUNNELLED:
+        return "internet"
+    scope = _SCOPE_OF_LABEL.get(block.label)
+    if scope is not None:
+        return scope
+    return "internet" if block.globally_reachable else "reserved"
 
 
 class Stream:
@@ -259,6 +305,10 @@ class Engine:
         self.first_dns_error: tuple[int, str] | None = None
         self.now = 0.0
         self.current_app: str | None = None  # set by readers whose container names the app per packet
+        # (tunnel, endpoint, endpoint) -> [packets, frame bytes opened, packets, frame bytes not opened]; the
+        # endpoints are raw addresses, the lower first; past TUNNELS_MAX pairs, the rest are summed under b""
+        self.tunnels: dict[tuple[int, bytes, bytes], list[int]] = {}
+        self.known_clients: dict[bytes, None] = {}  # raw addresses that were a client on strong evidence
         self.cores: list[Core] = []  # compiled flow tables feeding this engine (one per capture being read)
         self.folded = FOLDED
 
@@ -267,7 +317,9 @@ class Engine:
     def new_flow(self, table: dict[bytes, Direction], key: bytes, rkey: bytes, src: bytes, dst: bytes, proto: int,
                  sport: int, dport: int, flags: int, ts: float, l2_bcast: bool, app: str | None) -> Direction:
         """Create a flow for a packet src->dst whose key is missing; return the sender's direction."""
-        sender_is_client = _sender_is_client(proto, sport, dport, flags)
+        known = self.known_clients
+        sender_is_client, strong = _sender_is_client(proto, sport, dport, flags, is_local(src), is_local(dst),
+                                                     src in known, dst in known)
         names = self.addr_names
         s_txt = names.get(src)
         if s_txt is None:
@@ -282,6 +334,8 @@ class Engine:
                 sender_is_client = False
             elif s_txt in self.devices_given and d_txt not in self.devices_given:
                 sender_is_client = True
+        if strong and len(known) < KNOWN_CLIENTS_MAX:
+            known[src if sender_is_client else dst] = None
         f = Flow()
         f.proto = proto
         f.app = app if app is not None else self.current_app
@@ -421,6 +475,8 @@ class Engine:
                     c.inspect = 0
                 return
             if not is_client or first not in _HTTP_FIRST:
+                if len(payload) == 1:
+                    return  # a keep-alive probe's one byte: what the connection carries may come next
                 c.inspect = 0  # neither a TLS handshake nor an HTTP request: nothing to learn here
                 return
             if looks_like_http_request(payload):
@@ -582,6 +638,35 @@ class Engine:
     def conceal(self, address: str, label: str) -> None:
         """Mark ``address`` as hiding what it serves ("dot", "doh", "ech-outer")."""
         self.concealment.setdefault(address, {})[label] = None
+
+    # ------------------------------------------------------------ tunnels
+
+    def tunnel(self, kind: int, addrs: bytes, frame_bytes: int, opened: bool) -> None:
+        """A packet of tunnel ``kind`` between the two raw addresses in ``addrs`` (source, destination):
+        opened (its inner packet is what was counted as a flow) or not (the tunnel's own flow counted it)."""
+        half = len(addrs) >> 1
+        a, b = addrs[:half], addrs[half:]
+        if b < a:
+            a, b = b, a
+        if opened:
+            self.merge_tunnel(kind, a, b, 1, frame_bytes, 0, 0)
+        else:
+            self.merge_tunnel(kind, a, b, 0, 0, 1, frame_bytes)
+
+    def merge_tunnel(self, kind: int, a: bytes, b: bytes, packets: int, frame_bytes: int, unread_packets: int,
+                     unread_bytes: int) -> None:
+        """Counts of one tunnel endpoint pair (``a`` the lower raw address), added."""
+        t = self.tunnels.get((kind, a, b))
+        if t is None:
+            if len(self.tunnels) >= TUNNELS_MAX:
+                a = b = b""
+                t = self.tunnels.get((kind, a, b))
+            if t is None:
+                t = self.tunnels[(kind, a, b)] = [0, 0, 0, 0]
+        t[0] += packets
+        t[1] += frame_bytes
+        t[2] += unread_packets
+        t[3] += unread_bytes
 
     # ------------------------------------------------------------ fragments
 
@@ -873,17 +958,46 @@ def _merge_timeline(into: dict[float, list[int]], timeline: dict[float, list[int
             slot[1] += r
 
 
-def _sender_is_client(proto: int, sport: int, dport: int, flags: int) -> bool:
+def _sender_is_client(proto: int, sport: int, dport: int, flags: int, s_local: bool, d_local: bool, s_known: bool,
+                      d_known: bool) -> tuple[bool, bool]:
+    """Whether the sender of a flow's first captured packet is its client (the device side), and whether strong
+    evidence said so. Strong, in this order: the TCP handshake; an ICMP reply (the other side asked) or request;
+    a server port on one side only; a well-known port (< EPHEMERAL_FROM) on one side only. Then: one side seen
+    as a client before (``s_known``/``d_known``); one side in LOCAL_NETWORKS (``s_local``/``d_local``); a
+    dynamic port (>= DYNAMIC_FROM) on one side only; the receiver of an ICMP error (it sent what the error
+    answers); and last, the sender."""
     if proto == TCP:
         if flags & TCP_SYN:  # the SYN sender is the client, a SYN-ACK's receiver is
-            return not flags & TCP_ACK
+            return not flags & TCP_ACK, True
     elif proto in (ICMP, ICMPV6):
-        # sport carries the ICMP type here: an echo reply means the other side asked
-        return sport not in ICMP_REPLIES
+        # sport carries the ICMP type here
+        if sport in ICMP_REPLIES:
+            return False, True
+        if sport in ICMP_REQUESTS:
+            return True, True
+        if s_known != d_known:
+            return s_known, False
+        if s_local != d_local:
+            return s_local, False
+        return sport not in (ICMP_ERRORS if proto == ICMP else ICMPV6_ERRORS), False
     elif proto != UDP:
-        return True
+        if s_known != d_known:
+            return s_known, False
+        return s_local if s_local != d_local else True, False
     s_srv = sport in SERVER_PORTS
     d_srv = dport in SERVER_PORTS
     if s_srv != d_srv:
-        return d_srv
-    return not sport < EPHEMERAL_FROM <= dport
+        return d_srv, True
+    if sport < EPHEMERAL_FROM <= dport:
+        return False, True
+    if dport < EPHEMERAL_FROM <= sport:
+        return True, True
+    if s_known != d_known:
+        return s_known, False
+    if s_local != d_local:
+        return s_local, False
+    if sport >= DYNAMIC_FROM > dport:
+        return True, False
+    if dport >= DYNAMIC_FROM > sport:
+        return False, False
+    return True, False

@@ -35,6 +35,11 @@ class Framing(IntEnum):
     RAW = 2  # the IP header first: its version nibble says which
     COOKED = 3  # a fixed header holding an EtherType (Linux "cooked" SLL, SLL2)
     FAMILY = 4  # a 4-byte address family (BSD NULL / loopback), in either byte order
+    PPP = 5  # PPP, with or without the HDLC-like address and control bytes (ff 03), then its protocol
+    WLAN = 6  # an 802.11 frame: data frames carry LLC/SNAP, then an EtherType
+    RADIOTAP = 7  # a radiotap header (its length in bytes 2-3, little-endian), then an 802.11 frame
+    NFLOG = 8  # Linux NFLOG: family, version, resource id, then type-length-value records, one of them the packet
+    PKTAP = 9  # Apple PKTAP: its header length and the link type of the frame after it, both little-endian
 
 
 class LinkType(NamedTuple):
@@ -56,6 +61,14 @@ LINK_TYPES: Final[dict[int, LinkType]] = {
     228: LinkType("ipv4", Framing.RAW, 0, 0),
     229: LinkType("ipv6", Framing.RAW, 0, 0),
     276: LinkType("linux-sll2", Framing.COOKED, 20, 0),
+    9: LinkType("ppp", Framing.PPP, 0, 0),
+    50: LinkType("ppp-hdlc", Framing.PPP, 0, 0),
+    104: LinkType("c-hdlc", Framing.COOKED, 4, 2),  # Cisco HDLC: address, control, EtherType
+    105: LinkType("ieee802-11", Framing.WLAN, 0, 0),
+    127: LinkType("ieee802-11-radiotap", Framing.RADIOTAP, 8, 0),
+    239: LinkType("nflog", Framing.NFLOG, 4, 0),
+    149: LinkType("pktap", Framing.PKTAP, 8, 0),  # Apple's own number for PKTAP in the files its tcpdump writes
+    258: LinkType("pktap", Framing.PKTAP, 8, 0),
 }
 
 # NULL/loopback address families: AF_INET is 2 everywhere; AF_INET6 is 10, 24, 28 or 30 depending on the OS.
@@ -76,6 +89,67 @@ PPP_IPV4: Final = 0x0021
 PPP_IPV6: Final = 0x0057
 MPLS: Final = frozenset({0x8847, 0x8848})  # unicast, multicast: labels up to the bottom of the stack, then IP
 MPLS_LABEL_LENGTH: Final = 4
+CISCO_METADATA: Final = 0x8909  # Cisco MetaData: version, length, option, group tag, then the next EtherType
+CISCO_METADATA_HEADER: Final = 8
+PPP_ADDRESS_CONTROL: Final = b"\xff\x03"  # the HDLC-like framing PPP may start with (RFC 1662)
+
+# 802.11 (IEEE 802.11-2020 section 9.2): a data frame's header is 24 bytes, 30 with four addresses, 2 more
+# with QoS control, 4 more with HT control; then LLC/SNAP and an EtherType.
+WLAN_DATA: Final = 2  # frame type of data frames (frame control bits 2-3)
+WLAN_HEADER: Final = 24
+WLAN_FOUR_ADDRESS: Final = 6  # both to-DS and from-DS set: a fourth address
+WLAN_QOS_CONTROL: Final = 2
+WLAN_HT_CONTROL: Final = 4
+WLAN_PROTECTED: Final = 0x40  # frame control flag: the body is encrypted (not read, counted as such)
+LLC_SNAP: Final = b"\xaa\xaa\x03"  # LLC/SNAP header: DSAP, SSAP, control; then an OUI and the EtherType
+LLC_SNAP_HEADER: Final = 8
+NFLOG_PAYLOAD: Final = 9  # NFULA_PAYLOAD: the record holding the packet, from its IP header on
+NFLOG_TLV_ALIGN: Final = 4  # records are padded to this many bytes
+
+# ---------------------------------------------------------------- tunnels
+
+
+class Tunnel(IntEnum):
+    """Tunnels opened: the inner packets are the flows; the outer endpoints are counted as the tunnel's."""
+
+    GRE = 1
+    ERSPAN = 2
+    VXLAN = 3
+    GENEVE = 4
+    GTP_U = 5
+    IP_IN_IP = 6  # IPv4 or IPv6 directly inside IPv4 or IPv6 (4in4, 6in4, 4in6, 6in6)
+    TEREDO = 7
+    L2TP = 8
+
+
+TUNNEL_NAMES: Final[dict[int, str]] = {Tunnel.GRE: "GRE", Tunnel.ERSPAN: "ERSPAN", Tunnel.VXLAN: "VXLAN",
+                                       Tunnel.GENEVE: "Geneve", Tunnel.GTP_U: "GTP-U", Tunnel.IP_IN_IP: "IP-in-IP",
+                                       Tunnel.TEREDO: "Teredo", Tunnel.L2TP: "L2TP"}
+TUNNEL_DEPTH: Final = 4  # tunnels opened inside one another at most; a deeper one stays a flow of its own
+TUNNELS_MAX: Final = 256  # tunnel endpoint pairs counted one by one; more are summed under the last
+IP_IN_IP: Final = frozenset({4, 41})  # IP protocols carrying an IPv4 (4) or IPv6 (41) packet directly
+GRE: Final = 47
+GRE_VERSIONS: Final = frozenset({0, 1})  # RFC 2784 GRE, and the enhanced GRE of PPTP (RFC 2637)
+GRE_TEB: Final = 0x6558  # transparent Ethernet bridging: an Ethernet frame follows (also Geneve's)
+GRE_ERSPAN_II: Final = 0x88BE  # ERSPAN type II (8-byte header), or type I (none) when no sequence number
+GRE_ERSPAN_III: Final = 0x22EB  # ERSPAN type III (12-byte header, 8 more with the platform subheader)
+GRE_PPP: Final = 0x880B  # a PPP frame (PPTP)
+GRE_WLAN: Final = frozenset({0x8200, 0x8210})  # an 802.11 frame (Aruba controllers' access point tunnels)
+ERSPAN_II_HEADER: Final = 8
+ERSPAN_III_HEADER: Final = 12
+ERSPAN_III_SUBHEADER: Final = 8
+# UDP tunnels by their server port (either end): VXLAN (RFC 7348), Geneve (RFC 8926), GTP-U (3GPP TS 29.281),
+# Teredo (RFC 4380), L2TPv2 data (RFC 2661). A datagram whose payload does not read as the tunnel's header
+# stays an ordinary UDP datagram.
+TUNNEL_PORTS: Final[dict[int, Tunnel]] = {4789: Tunnel.VXLAN, 6081: Tunnel.GENEVE, 2152: Tunnel.GTP_U,
+                                          3544: Tunnel.TEREDO, 1701: Tunnel.L2TP}
+VXLAN_HEADER: Final = 8
+GENEVE_HEADER: Final = 8
+GTP_HEADER: Final = 8
+GTP_G_PDU: Final = 0xFF  # the message type of a GTP-U packet carrying a user packet
+TEREDO_AUTH: Final = 13  # the authentication indicator's fixed part (RFC 4380 section 5.1.1), without id/value
+TEREDO_ORIGIN: Final = 8  # the origin indication
+L2TP_VERSION: Final = 2
 
 # PCAPdroid appends the app that sent each packet to its Ethernet frames: magic, uid, 20-byte name.
 PCAPDROID_MAGIC: Final = b"\x01\x07\x20\x21"
@@ -131,6 +205,23 @@ ICMP_REPLIES: Final = frozenset({0, 129})
 SERVER_PORTS: Final = frozenset({53, 67, 80, 88, 110, 123, 137, 138, 143, 161, 389, 443, 465, 514, 587, 853, 993,
                                  995, 1194, 1900, 3478, 5060, 5228, 5353, 5355, 8080, 8443})
 EPHEMERAL_FROM: Final = 1024  # a first packet from a port below this to one at or above it came from the server
+DYNAMIC_FROM: Final = 49152  # IANA's dynamic ports: with both ports >= EPHEMERAL_FROM, the side in here is the client
+# ICMP errors (ICMP destination unreachable, source quench, redirect, time exceeded, parameter problem; ICMPv6
+# destination unreachable, packet too big, time exceeded, parameter problem): their receiver sent what they
+# answer, so the error never makes its sender the client
+ICMP_ERRORS: Final = frozenset({3, 4, 5, 11, 12})
+# ICMP echo request and ICMPv6 echo request, router and neighbour solicitation: their sender is the client
+ICMP_REQUESTS: Final = frozenset({8, 128, 133, 135})
+# Addresses seen as the client of a flow the handshake, an ICMP request or reply or a server port decided (the
+# DNS asker, the ClientHello sender...): when nothing that strong decides a later flow, the side seen so is the
+# client. Kept for this many addresses (once full, no more are added).
+KNOWN_CLIENTS_MAX: Final = 4096
+ICMPV6_ERRORS: Final = frozenset({1, 2, 3, 4})
+# Networks only the device's side of a flow sits in (RFC 1918 private, RFC 6598 shared address space behind a
+# carrier NAT, link-local, unique local): between one of them and an address outside them, the inside one is the
+# client when neither the handshake nor a server port says otherwise.
+LOCAL_NETWORKS: Final = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16",
+                         "fc00::/7", "fe80::/10")
 
 # ---------------------------------------------------------------- what payloads are looked at
 

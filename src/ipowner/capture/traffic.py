@@ -15,10 +15,10 @@ from ipowner.capture.aggregate import aggregate
 from ipowner.capture.context import ReadContext
 from ipowner.capture.core import NO_CORE_ENV, core_available, core_disabled
 from ipowner.capture.detect import COMPRESSION_HEAD, compression
-from ipowner.capture.engine import Engine
+from ipowner.capture.engine import Engine, addr_text
 from ipowner.capture.formats import read_input
 from ipowner.capture.frame import WalkerFactory, make_handler
-from ipowner.capture.rules import BUDGET_ENV, DEFAULT_BUCKET, Budget
+from ipowner.capture.rules import BUDGET_ENV, DEFAULT_BUCKET, TUNNEL_NAMES, Budget
 from ipowner.errors import InputNotFoundError, UsageError
 from ipowner.model.traffic import InputInfo, TrafficResult
 
@@ -384,11 +384,39 @@ def _read_all(engine: Engine, inputs: Iterable[str | os.PathLike[str]], *, colum
             ctx.stop(f"{engine.log_bad_values} number(s) out of range (a negative or impossibly large count, a port "
                      "past 65535, a time that is not a number) read as unknown")
             engine.log_bad_values = 0
+        _tunnel_notes(ctx, engine)
         if engine.dns_errors:
             frame, why = engine.first_dns_error or (0, "")
             ctx.stop(f"{engine.dns_errors} malformed DNS message(s) skipped (first in frame {frame - base}: {why})")
             engine.dns_errors, engine.first_dns_error = 0, None
     return infos
+
+
+TUNNELS_LISTED = 8  # tunnel endpoint pairs named in a warning; the others are counted
+
+
+def _tunnel_notes(ctx: ReadContext, engine: Engine) -> None:
+    """Warnings naming the tunnels an input's packets came through: opened ones (their inner packets are the
+    flows, their endpoints are not destinations) and ones left unread (counted as the tunnel's own flow)."""
+    tunnels, engine.tunnels = engine.tunnels, {}
+    for opened in (True, False):
+        rows = sorted(((c[1] if opened else c[3], c[0] if opened else c[2], kind, a, b)
+                       for (kind, a, b), c in tunnels.items() if (c[0] if opened else c[2])),
+                      key=lambda r: (-r[0], r[2], r[3], r[4]))
+        if not rows:
+            continue
+        named = []
+        for by, pk, kind, a, b in rows[:TUNNELS_LISTED]:
+            ends = f"{addr_text(a)} <-> {addr_text(b)}" if a else "other endpoints"
+            named.append(f"{TUNNEL_NAMES.get(kind, str(kind))} {ends} ({pk} packets, {by} bytes)")
+        if len(rows) > TUNNELS_LISTED:
+            named.append(f"{len(rows) - TUNNELS_LISTED} more")
+        if opened:
+            ctx.warn("tunnels opened, their inner packets counted as the flows (the tunnel endpoints are not "
+                     f"destinations): {'; '.join(named)}")
+        else:
+            ctx.warn("tunnel packets left unread (an outer fragment, an inner packet that is not IP, cut short or "
+                     f"nested too deep), counted as the tunnel's own flow: {'; '.join(named)}")
 
 
 def _progress_of(stream: _Hashing, progress: Callable[[int], None]) -> Callable[[int], None]:

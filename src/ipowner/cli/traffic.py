@@ -54,7 +54,7 @@ def reader_choice(reader: str) -> bool | None:
 @click.option("--device", "devices", multiple=True, metavar="ADDR",
               help="The device's address (repeatable); default: the side that opened each flow.")
 @click.option("--format", "fmt", type=click.Choice(formats("traffic")), default=None,
-              help="table (default), json (ipowner.traffic/2), jsonl, csv, tsv; with -o, taken from the file's "
+              help="table (default), json (ipowner.traffic/3), jsonl, csv, tsv; with -o, taken from the file's "
                    "suffix.")
 @output_option
 @click.option("--bucket", type=float, default=DEFAULT_BUCKET, show_default=True, help="Timeline bucket in seconds (JSON).")

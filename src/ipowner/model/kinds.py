@@ -14,9 +14,12 @@ class Scope(StrEnum):
     """Where a destination sits, from the device's point of view."""
 
     INTERNET = "internet"
-    LAN = "lan"
+    LAN = "lan"  # private, loopback, link-local, unique-local, benchmarking, unspecified
+    CGNAT = "cgnat"  # shared address space behind a carrier NAT (100.64.0.0/10)
     MULTICAST = "multicast"
     BROADCAST = "broadcast"
+    RESERVED = "reserved"  # reserved or unallocated space, and blocks IANA says are not globally reachable
+    DOCUMENTATION = "documentation"  # the documentation ranges: never on a real network
 
 
 class ByteKind(StrEnum):

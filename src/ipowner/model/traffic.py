@@ -2,7 +2,7 @@
 
 ``bytes_*`` are on-the-wire frame lengths as originally captured when the input is a capture, and
 IP-level byte counts when the input is a log; ``TrafficResult.byte_kind`` says which. Times are epoch
-seconds (UTC) in the model and ISO 8601 in the ``ipowner.traffic/2`` document.
+seconds (UTC) in the model and ISO 8601 in the ``ipowner.traffic/3`` document.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from ipowner.model.counts import Counts
 from ipowner.model.kinds import ByteKind, Concealment, HostnameSource, Scope
 from ipowner.model.serialize import Epoch, check_schema, from_plain, record_from_plain, to_plain
 
-SCHEMA_TRAFFIC = "ipowner.traffic/2"
+SCHEMA_TRAFFIC = "ipowner.traffic/3"
 # Version 1 wrote times as epoch seconds (numbers); it is still read.
-SCHEMA_TRAFFIC_READ = ("ipowner.traffic/1", SCHEMA_TRAFFIC)
+SCHEMA_TRAFFIC_READ = ("ipowner.traffic/1", "ipowner.traffic/2", SCHEMA_TRAFFIC)
 
 _COUNTS = ("flows", "packets_sent", "packets_received", "bytes_sent", "bytes_received", "ip_bytes_sent",
            "ip_bytes_received")
@@ -129,12 +129,12 @@ class TrafficResult:
         return any(i.partial for i in self.inputs)
 
     def to_dict(self) -> dict[str, Any]:
-        """The ``ipowner.traffic/2`` document (docs/schema.md)."""
+        """The ``ipowner.traffic/3`` document (docs/schema.md)."""
         return {"schema": SCHEMA_TRAFFIC, **to_plain(self)}
 
     @classmethod
     def from_json(cls, doc: Mapping[str, Any]) -> TrafficResult:
-        """A traffic document (``ipowner.traffic/1`` or ``/2``) back into the model."""
+        """A traffic document (``ipowner.traffic/1``, ``/2`` or ``/3``) back into the model."""
         check_schema(doc, SCHEMA_TRAFFIC_READ)
         return record_from_plain(cls, doc, "traffic")
 

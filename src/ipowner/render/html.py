@@ -52,7 +52,8 @@ NAME_GROUPS = ("domain", "device", "app")
 # Rollup rows printed (the screen shows them all in a scrolling box).
 ROLLUP_PRINTED = 8
 
-SCOPE_TEXT = {"lan": "LAN", "multicast": "multicast", "broadcast": "broadcast"}
+SCOPE_TEXT = {"lan": "LAN", "cgnat": "carrier-grade NAT", "multicast": "multicast", "broadcast": "broadcast",
+              "reserved": "reserved space", "documentation": "documentation range"}
 
 FLAG_TEXT = {
     Flag.HOLDER_UNKNOWN: "holder unknown",

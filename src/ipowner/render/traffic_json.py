@@ -1,4 +1,4 @@
-"""Traffic as one JSON document (``ipowner.traffic/1``) or as JSON Lines, one destination per line.
+"""Traffic as one JSON document (``ipowner.traffic/3``) or as JSON Lines, one destination per line.
 
 Each JSON Lines row carries the result's ``byte_kind``, so that a line read alone says what its bytes count.
 """

@@ -55,7 +55,7 @@ def read_saved_report(path: str | Path) -> Report | None:
     if not isinstance(doc, dict) or not str(doc.get("schema", "")).startswith("ipowner.report/"):
         return None
     if doc["schema"] not in SCHEMA_REPORTS_READ:
-        raise InputError(str(path), f"report schema {doc['schema']} is not supported (expected {Report.SCHEMA})")
+        raise InputError(str(path), f"report schema {doc['schema']} is not supported (expected {Report.SCHEMA} or earlier)")
     if not isinstance(doc.get("destinations"), list):
         raise InputError(str(path), "saved report has no destinations list")
     try:

@@ -88,7 +88,10 @@ class TrafficView:
         limit_names = None if self.verbose else NAMES
         limit_ports = None if self.verbose else PORTS
         for scope, heading in (("internet", "Internet destinations"), ("lan", "LAN peers"),
-                               ("multicast", "Multicast"), ("broadcast", "Broadcast")):
+                               ("cgnat", "Carrier-grade NAT space (not on the public internet)"),
+                               ("multicast", "Multicast"), ("broadcast", "Broadcast"),
+                               ("reserved", "Reserved or unallocated space (not on the public internet)"),
+                               ("documentation", "Documentation ranges (not on any real network)")):
             rows = [d for d in result.destinations if d.scope == scope]
             if not rows:
                 continue
