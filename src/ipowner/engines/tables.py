@@ -158,7 +158,9 @@ def python_rows(path: Path, kind: str, column: str, run: Enrichment,
             rows: list[list[Any]] = []
             try:
                 for r in reader:
-                    rows.append((r + [""] * len(names))[:len(names)] if len(r) != len(names) else r)
+                    if len(r) != len(names):
+                        r = (r + [""] * len(names))[:len(names)]
+                    rows.append([v if v != "" else None for v in r])  # an empty cell is no value (as in DuckDB)
                     if len(rows) >= BATCH:
                         yield rows
                         rows = []
