@@ -84,20 +84,30 @@ v6 AS (
     AND ((nh = 1 AND len(l) = 8) OR (nh = 2 AND len(l) + len(r) <= 7))
 )
 SELECT d.address, CAST(CASE WHEN v4.n IS NOT NULL THEN 4 WHEN v6.hex IS NOT NULL THEN 6 END AS TINYINT) AS family,
-       CASE WHEN v4.n IS NOT NULL THEN unhex(lpad(printf('%x', v4.n), 32, '0'))
-            WHEN v6.hex IS NOT NULL THEN unhex(v6.hex) END AS key
+       CASE WHEN v4.n IS NOT NULL THEN CAST(v4.n AS UHUGEINT)
+            WHEN v6.hex IS NOT NULL THEN CAST('0x' || v6.hex AS UHUGEINT) END AS key
 FROM d LEFT JOIN v4 USING (address) LEFT JOIN v6 USING (address)
 """
 
-# The carried IPv4 of a translation address, as a 16-byte key (see docs/ranges.md), from its hex text ``h``.
-_CARRIED = """
+# The carried IPv4 of a translation address ``key`` (a 128-bit integer), by the rules of docs/ranges.md.
+_M32 = "CAST(4294967295 AS UHUGEINT)"
+_M16 = "CAST(65535 AS UHUGEINT)"
+_CARRIED = f"""
 CASE translation
-  WHEN 'ipv4-mapped' THEN CAST(('0x' || substr(h, 25, 8)) AS UBIGINT)
-  WHEN 'nat64' THEN CAST(('0x' || substr(h, 25, 8)) AS UBIGINT)
-  WHEN 'nat64-local' THEN CAST(('0x' || substr(h, 13, 4) || substr(h, 19, 4)) AS UBIGINT)
-  WHEN '6to4' THEN CAST(('0x' || substr(h, 5, 8)) AS UBIGINT)
-  WHEN 'teredo' THEN xor(CAST(('0x' || substr(h, 25, 8)) AS UBIGINT), CAST(4294967295 AS UBIGINT))
+  WHEN 'ipv4-mapped' THEN key & {_M32}
+  WHEN 'nat64' THEN key & {_M32}
+  WHEN 'nat64-local' THEN (((key >> 64) & {_M16}) << 16) | ((key >> 40) & {_M16})
+  WHEN '6to4' THEN (key >> 80) & {_M32}
+  WHEN 'teredo' THEN xor(key & {_M32}, {_M32})
 END
+"""
+
+# The range table's keys, narrow (an ASOF join carries its payload through the sort: keep it small).
+_KEYS = """
+CREATE TEMP TABLE range_keys AS
+SELECT family, CAST('0x' || hex(start) AS UHUGEINT) AS s, CAST('0x' || hex("end") AS UHUGEINT) AS e,
+       file_row_number AS rid, translation, special IS NOT NULL AS is_special
+FROM read_parquet({ranges}, file_row_number = true)
 """
 
 
@@ -137,37 +147,44 @@ def join_facts(con: Any, ranges_dir: Path, *, fallback: Enrichment | None = None
     """``facts(address, <OUTPUT_COLUMNS>)`` for every row of the temp table ``distinct_addr(address)``."""
     ranges = _lit(str(ranges_dir / RANGES_FILE))
     con.execute(_PARSE)
-    fact_cols = [c.name for c in FACTS]
-    special = [n for n in fact_cols if n.startswith("special")]
-    other = [n for n in fact_cols if not n.startswith("special")]
-    value_cols = [*[x for n in fact_cols for x in (n, f"{n}_source")], *EXTRA]
-    picked = ", ".join(f"r.{_q(c)}" for c in value_cols)
-    con.execute(f"""
+    if not _has_table(con, "range_keys"):
+        con.execute(_KEYS.format(ranges=ranges))
+    # 1. each address's segment (and, in a translation block, the carried IPv4's segment)
+    con.execute("""
         CREATE TEMP TABLE hit AS
-        SELECT k.address, k.key, r.translation, (r."end" >= k.key) AS inside, {picked}
+        SELECT k.address, k.key, CASE WHEN r.e >= k.key THEN r.rid END AS rid,
+               CASE WHEN r.e >= k.key THEN r.translation END AS translation
         FROM (SELECT * FROM keyed WHERE family IS NOT NULL) k
-        ASOF LEFT JOIN read_parquet({ranges}) r ON k.family = r.family AND k.key >= r.start
+        ASOF LEFT JOIN range_keys r ON k.family = r.family AND k.key >= r.s
     """)
-    # Translation addresses: the carried IPv4 joined again.
     con.execute(f"""
         CREATE TEMP TABLE carried AS
-        WITH t AS (SELECT address, translation, hex(key) AS h FROM hit WHERE inside AND translation IS NOT NULL),
-        c AS (SELECT address, CAST(4 AS TINYINT) AS family, unhex(lpad(printf('%x', {_CARRIED}), 32, '0')) AS key FROM t)
-        SELECT c.address, (r."end" >= c.key AND r.special IS NULL) AS inside, {picked}
-        FROM c ASOF LEFT JOIN (SELECT * FROM read_parquet({ranges}) WHERE family = 4) r
-          ON c.family = r.family AND c.key >= r.start
+        WITH c AS (SELECT address, CAST(4 AS TINYINT) AS family, {_CARRIED} AS key
+                   FROM hit WHERE translation IS NOT NULL)
+        SELECT c.address, CASE WHEN r.e >= c.key AND NOT r.is_special THEN r.rid END AS rid
+        FROM c ASOF LEFT JOIN (SELECT * FROM range_keys WHERE family = 4) r ON c.family = r.family AND c.key >= r.s
     """)
-    own = [*[x for n in special for x in (n, f"{n}_source")]]
-    theirs = [*[x for n in other for x in (n, f"{n}_source")], *EXTRA]
+    # 2. the facts of the segments met, read once from the wide table
+    fact_cols = [c.name for c in FACTS]
+    value_cols = [*[x for n in fact_cols for x in (n, f"{n}_source")], *EXTRA]
+    con.execute(f"""
+        CREATE TEMP TABLE met AS
+        SELECT file_row_number AS rid, {", ".join(_q(c) for c in value_cols)}
+        FROM read_parquet({ranges}, file_row_number = true)
+        WHERE file_row_number IN (SELECT rid FROM hit WHERE rid IS NOT NULL
+                                  UNION SELECT rid FROM carried WHERE rid IS NOT NULL)
+    """)
+    own = [x for n in fact_cols if n.startswith("special") for x in (n, f"{n}_source")]
+    theirs = [*[x for n in fact_cols if not n.startswith("special") for x in (n, f"{n}_source")], *EXTRA]
     cols = ", ".join(
-        [f"CASE WHEN h.inside THEN h.{_q(c)} END AS {_q(c)}" for c in own]
-        + [f"CASE WHEN h.translation IS NOT NULL THEN (CASE WHEN c.inside THEN c.{_q(c)} END) "
-           f"WHEN h.inside THEN h.{_q(c)} END AS {_q(c)}" for c in theirs]
+        [f"m.{_q(c)}" for c in own]
+        + [f"CASE WHEN h.translation IS NOT NULL THEN mc.{_q(c)} ELSE m.{_q(c)} END AS {_q(c)}" for c in theirs]
     )
     con.execute(f"""
         CREATE TEMP TABLE facts AS
         SELECT h.address, {cols}
-        FROM hit h LEFT JOIN carried c ON c.address = h.address
+        FROM hit h LEFT JOIN met m ON m.rid = h.rid
+        LEFT JOIN carried c ON c.address = h.address LEFT JOIN met mc ON mc.rid = c.rid
     """)
     # What SQL could not read: through enrich(), the answer (or error) a lookup gives.
     odd = [row[0] for row in con.execute("SELECT address FROM keyed WHERE family IS NULL").fetchall()]
@@ -189,6 +206,11 @@ def join_facts(con: Any, ranges_dir: Path, *, fallback: Enrichment | None = None
         con.register("odd_facts", table)
         con.execute("INSERT INTO facts SELECT * FROM odd_facts")
         con.unregister("odd_facts")
+
+
+def _has_table(con: Any, name: str) -> bool:
+    got = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]).fetchone()
+    return bool(got and got[0])
 
 
 def _as_output(facts: dict[str, tuple[Any, str]]) -> dict[str, Any]:
