@@ -163,3 +163,32 @@ def test_enrich_command_engines_write_the_same_rows(env, tmp_path: Path, suffix:
     assert res.exit_code == 0, res.output
     lines = (tmp_path / "out.csv").read_text(encoding="utf-8").splitlines()
     assert len(lines) == len(rows) + 1 and lines[0].startswith("ts,dst,bytes,special,special_source,")
+
+
+def test_hostile_tables_are_one_line_errors(env, tmp_path: Path) -> None:
+    from ipowner.cli import main
+
+    root, dbs = env
+    bad = tmp_path / "bad.parquet"
+    bad.write_bytes(b"PAR1" + b"\x00" * 64)
+    for engine in ("python", "duckdb"):
+        with pytest.raises(SystemExit) as exc:
+            main(["enrich", str(bad), "-o", str(tmp_path / "o.parquet"), "--engine", engine, "--no-embedded",
+                  "--ranges", str(root / "ranges")])
+        assert exc.value.code == 1
+    long = tmp_path / "long.csv"
+    long.write_text("dst\n" + "=1+2," * 10 + "\n" + "8" * (3 << 20) + "\n", encoding="utf-8")
+    for engine in ("python", "duckdb"):
+        with pytest.raises(SystemExit) as exc:
+            main(["enrich", str(long), "-o", str(tmp_path / "o.csv"), "--engine", engine, "--no-embedded",
+                  "--ranges", str(root / "ranges")])
+        assert exc.value.code == 1
+    # a formula in a cell does not reach a spreadsheet as one
+    evil = tmp_path / "evil.csv"
+    evil.write_text("dst,note\n=HYPERLINK(1),x\n8.8.8.8,=cmd\n", encoding="utf-8")
+    with pytest.raises(SystemExit) as exc:
+        main(["enrich", str(evil), "-o", str(tmp_path / "e.csv"), "--engine", "duckdb", "--no-embedded",
+              "--ranges", str(root / "ranges")])
+    assert exc.value.code == 0
+    text = (tmp_path / "e.csv").read_text(encoding="utf-8")
+    assert "\n=" not in text and ",=" not in text

@@ -238,6 +238,20 @@ def enrich_table(
     """Every row of the input table (Parquet or CSV, ``input_kind``) with the facts of its ``column``, in
     input order, written as Parquet to ``output_path``. ``fallback`` answers inputs SQL does not read (by
     default an offline ``enrich()`` with the default sources)."""
+    import duckdb
+
+    try:
+        return _enrich_table(input_path, output_path, ranges_dir, column=column, input_kind=input_kind,
+                             memory_limit=memory_limit, temp_directory=temp_directory, threads=threads,
+                             fallback=fallback, cloud=cloud)
+    except duckdb.Error as exc:  # a table DuckDB cannot read to the end (bad bytes, a line past its limit)
+        raise InputError(str(input_path), f"cannot be enriched ({_first_line(exc)})") from None
+
+
+def _enrich_table(input_path: str | os.PathLike[str], output_path: str | os.PathLike[str],
+                  ranges_dir: str | os.PathLike[str], *, column: str, input_kind: str, memory_limit: str,
+                  temp_directory: str | os.PathLike[str] | None, threads: int | None, fallback: Enrichment | None,
+                  cloud: CloudRangeProvider | None) -> JoinSummary:
     summary = JoinSummary(memory_limit=memory_limit)
     src = _source_sql(Path(input_path), input_kind)
     con = connect(memory_limit, temp_directory, threads)
