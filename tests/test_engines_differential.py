@@ -192,3 +192,46 @@ def test_hostile_tables_are_one_line_errors(env, tmp_path: Path) -> None:
     assert exc.value.code == 0
     text = (tmp_path / "e.csv").read_text(encoding="utf-8")
     assert "\n=" not in text and ",=" not in text
+
+
+def test_cloud_ranges_through_the_table_and_both_engines(env, tmp_path: Path) -> None:
+    from ipowner.cli import main
+    from ipowner.providers.cloud import load_cloud_ranges
+
+    root, dbs = env
+    files = [Path(__file__).parent / "data" / "cloud" / n for n in
+             ("aws-ip-ranges-synthetic.json", "google-cloud-synthetic.json", "azure-service-tags-synthetic.json")]
+    out = tmp_path / "ranges"
+    rt.export_ranges(out, mmdb=dbs, use_embedded=False, discover=False, cloud_ranges=files)
+    cloud = load_cloud_ranges(files)
+    import ipaddress
+    import random
+
+    rnd = random.Random(3)
+    inputs = []
+    for f in cloud._loaded[:200]:  # noqa: SLF001 (the test reads what the provider loaded)
+        inputs += [str(ipaddress.ip_address(f.start) + rnd.randrange(f.end - f.start + 1)) for _ in range(3)]
+    inputs += sample(23, 300)
+    kw: dict[str, Any] = {"mmdb": dbs, "use_embedded": False, "discover": False}
+    with Enrichment(**kw) as fb:
+        joined = duck.facts_of(inputs, out, fallback=fb)
+    hits = 0
+    with ipowner.enrich(inputs, **kw) as run:
+        for q, e in zip(inputs, run, strict=True):
+            hit = cloud.find(e.address) if e.address else None
+            want = duck._as_output(rt.facts_row(e, hit))
+            assert joined.get(q, {}) == want, q
+            hits += "cloud_provider" in want
+    assert hits > 20
+    src = tmp_path / "flows.csv"
+    src.write_text("dst\n" + "\n".join(inputs) + "\n", encoding="utf-8")
+    tables = {}
+    for engine in ("python", "duckdb"):
+        with pytest.raises(SystemExit) as exc:
+            main(["enrich", str(src), "-o", str(tmp_path / f"{engine}.parquet"), "--engine", engine, "--no-embedded",
+                  "--no-system-mmdb", "--ranges", str(out), *[a for d in dbs for a in ("--mmdb", str(d))],
+                  *[a for f in files for a in ("--cloud-ranges", str(f))]])
+        assert exc.value.code == 0
+        tables[engine] = _table(tmp_path / f"{engine}.parquet")
+    assert tables["python"] == tables["duckdb"]
+    assert sum(r["cloud_provider"] is not None for r in tables["duckdb"]) > 20
