@@ -235,3 +235,18 @@ def test_cloud_ranges_through_the_table_and_both_engines(env, tmp_path: Path) ->
         tables[engine] = _table(tmp_path / f"{engine}.parquet")
     assert tables["python"] == tables["duckdb"]
     assert sum(r["cloud_provider"] is not None for r in tables["duckdb"]) > 20
+
+
+def test_range_table_kept_in_the_cache_until_a_source_changes(env, tmp_path: Path) -> None:
+    from ipowner.engines import tables
+
+    root, dbs = env
+    kw: dict[str, Any] = {"mmdb": dbs, "use_embedded": False, "discover": False}
+    first, built = tables.range_table(**kw)
+    assert built and (first / rt.RANGES_FILE).is_file()
+    again, built = tables.range_table(**kw)
+    assert again == first and not built
+    changed = tmp_path / "more.mmdb"
+    changed.write_bytes(dbs[1].read_bytes())
+    other, built = tables.range_table(mmdb=[dbs[0], changed], use_embedded=False, discover=False)
+    assert built and other != first and not first.exists()  # the older export is removed
