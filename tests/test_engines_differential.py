@@ -101,7 +101,7 @@ def test_lookup_enrich_and_duckdb_agree(env) -> None:
     seen = {"v6": 0, "special": 0, "through": 0, "holder": 0, "both_dbs": 0, "chain": 0}
     with ipowner.enrich(inputs + ODD, **kw) as run:
         for q, e in zip(inputs + ODD, run, strict=True):
-            via_enrich = duck._as_output(rt.facts_row(e))
+            via_enrich = duck.output_row(rt.facts_row(e))
             assert joined.get(q, {}) == via_enrich, q
             if q in records:
                 assert from_record(records[q]) == via_enrich, q
@@ -219,7 +219,7 @@ def test_cloud_ranges_through_the_table_and_both_engines(env, tmp_path: Path) ->
     with ipowner.enrich(inputs, **kw) as run:
         for q, e in zip(inputs, run, strict=True):
             hit = cloud.find(e.address) if e.address else None
-            want = duck._as_output(rt.facts_row(e, hit))
+            want = duck.output_row(rt.facts_row(e, hit))
             assert joined.get(q, {}) == want, q
             hits += "cloud_provider" in want
     assert hits > 20
