@@ -50,6 +50,7 @@ LEVELS: dict[str, int] = {
     "reports": 4,
     "lookups": 3,
     "providers": 2,
+    "datasets": 2,
     "capture": 1,
     "reference": 1,
     "model": 0,

@@ -61,7 +61,7 @@ def test_one_calling_convention_for_every_format():
         assert buf.getvalue()
     buf = io.StringIO()
     render(rep, "json", buf)
-    assert json.loads(buf.getvalue())["schema"] == "ipowner.report/1"
+    assert json.loads(buf.getvalue())["schema"] == "ipowner.report/2"
     # width reaches the terminal view and only it
     narrow, wide = io.StringIO(), io.StringIO()
     render(rep, "table", narrow, width=72)

@@ -42,7 +42,7 @@ def test_every_format_from_a_real_capture(env, tmp_path):
         assert "Traceback" not in r.stderr
         outs[fmt] = target.read_text(encoding="utf-8")
     doc = json.loads(outs["json"])
-    assert doc["schema"] == "ipowner.report/1"
+    assert doc["schema"] == "ipowner.report/2"
     top = doc["destinations"][0]
     assert top["address"] == "203.205.151.162" and top["jurisdiction"]["location_country"] == "CN"
     assert {h["name"] for h in top["hostnames"]} >= {"web.wechat.com"}
@@ -57,7 +57,7 @@ def test_every_format_from_a_real_capture(env, tmp_path):
         d["bytes_sent"] for d in doc["destinations"] if d["address"] in CN)
     # Same facts in the other formats.
     lines = [json.loads(x) for x in outs["jsonl"].splitlines()]
-    assert lines[0]["kind"] == "provenance" and all(x["schema"] == "ipowner.report/1" for x in lines)
+    assert lines[0]["kind"] == "provenance" and all(x["schema"] == "ipowner.report/2" for x in lines)
     assert [x["address"] for x in lines if x["kind"] == "destination"] == [d["address"] for d in doc["destinations"]]
     # CSV is one row per internet destination; the provenance is in its own table beside it (issue 14).
     dest_rows = list(csv.DictReader(io.StringIO(outs["csv"])))
@@ -160,5 +160,7 @@ def test_cloud_ranges_option_names_the_region(env):
     cloud = {d["address"]: d["jurisdiction"]["cloud"] for d in doc["destinations"]}
     assert cloud["172.217.23.67"]["region"] == "synthetic-region-1"
     assert cloud["172.217.23.67"]["basis"] == "ranges:google"
-    assert cloud["216.58.198.46"]["region"] is None and cloud["216.58.198.46"]["basis"] == "asn:15169"
+    # Outside the user's cloud.json: the shipped snapshot's goog.json minus cloud.json, Google's own space.
+    assert cloud["216.58.198.46"]["region"] is None and cloud["216.58.198.46"]["basis"] == "ranges:google-own"
+    assert cloud["216.58.198.46"]["name"] == "Google" and cloud["216.58.198.46"]["file_date"].startswith("2026-08-22")
     assert any(s["id"] == "ranges:google" for s in doc["provenance"]["data_sources"])

@@ -24,6 +24,8 @@ from ipowner.lookups.lookup import default_chain, parse_query
 from ipowner.model import LookedThrough, SourceInfo
 from ipowner.model.ranges import RangeFact
 from ipowner.providers.base import NO_ERRORS, NO_RANGES, winner, winners
+from ipowner.providers.cloud import CloudRangeProvider
+from ipowner.providers.rdap import RdapProvider
 from ipowner.providers.special import looked_through, special_of
 
 if TYPE_CHECKING:
@@ -133,7 +135,10 @@ class Enrichment:
         self._chain = default_chain(mmdb=mmdb, use_embedded=use_embedded, discover=discover, rdap=rdap_cache,
                                     rdap_config=rdap_config, online=False, evidence=False)
         self.special = self._chain.special
-        self._registration = len(self._chain.providers) > 1  # the RDAP provider follows the databases
+        kinds = [type(p) for p in self._chain.providers]
+        # Positions of the RDAP provider (registration) and the cloud range files among the chain's providers.
+        self._registration = kinds.index(RdapProvider) if RdapProvider in kinds else None
+        self._cloud = kinds.index(CloudRangeProvider) if CloudRangeProvider in kinds else None
         self._final: tuple[dict[str, SourceInfo], list[str]] | None = None
 
     @property
@@ -206,9 +211,14 @@ class Enrichment:
         got = self._chain.answers(addresses)
         n = len(addresses)
         db = got.facts[0]
-        reg = got.facts[1] if self._registration else None
+        reg = got.facts[self._registration] if self._registration is not None else None
+        cloud = got.facts[self._cloud] if self._cloud is not None else None
         assert db is not None
-        ranges = got.spread(db.ranges, NO_RANGES)
+        db_ranges = db.ranges
+        if cloud is not None and any(cloud.ranges):
+            # The cloud range files' facts follow the databases', as they do on a record.
+            db_ranges = [a + b if b else a for a, b in zip(db_ranges, cloud.ranges, strict=True)]
+        ranges = got.spread(db_ranges, NO_RANGES)
         if reg is not None and any(reg.ranges):
             registration: Iterable[RangeFact | None] = got.spread([r[0] if r else None for r in reg.ranges], None)
         else:

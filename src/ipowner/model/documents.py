@@ -19,7 +19,7 @@ from ipowner.model.cache import SCHEMA_CACHE, SCHEMA_CACHE_READ, CacheExport, Ca
 from ipowner.model.data import SCHEMA_DATA, DataStatus
 from ipowner.model.diff import SCHEMA_DIFF, SCHEMA_DIFF_READ, Diff, DiffLines
 from ipowner.model.lookup import LookupResult
-from ipowner.model.report import SCHEMA_REPORT, Report
+from ipowner.model.report import SCHEMA_REPORT, SCHEMA_REPORT_READ, Report
 from ipowner.model.traffic import SCHEMA_TRAFFIC, SCHEMA_TRAFFIC_READ, TrafficResult
 
 Document = LookupResult | TrafficResult | Report | Diff | DataStatus | CacheStats
@@ -43,7 +43,7 @@ KINDS: tuple[DocumentKind, ...] = (
                  ("lookup --format json", "lookup --format jsonl")),
     DocumentKind("traffic", SCHEMA_TRAFFIC, SCHEMA_TRAFFIC_READ, TrafficResult, TrafficResult,
                  ("traffic --format json", "traffic --format jsonl")),
-    DocumentKind("report", SCHEMA_REPORT, (SCHEMA_REPORT,), Report, Report,
+    DocumentKind("report", SCHEMA_REPORT, SCHEMA_REPORT_READ, Report, Report,
                  ("report --format json", "report --format jsonl")),
     DocumentKind("diff", SCHEMA_DIFF, SCHEMA_DIFF_READ, Diff, DiffLines, ("diff --format json", "diff --format jsonl")),
     DocumentKind("data", SCHEMA_DATA, (SCHEMA_DATA,), DataStatus, None, ("data --format json",)),

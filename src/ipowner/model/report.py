@@ -3,7 +3,7 @@
 A report keeps three facts apart for every destination: where the server is (location), who
 holds the address space (holder) and who registered it (registry). Each ``DestinationReport`` is
 made of the observed ``Destination``, the looked-up ``AddressRecord`` and the ``Jurisdiction``
-judged from it. ``Report.to_dict()`` is the versioned JSON document (schema ``ipowner.report/1``, see
+judged from it. ``Report.to_dict()`` is the versioned JSON document (schema ``ipowner.report/2``, see
 docs/schema.md) and ``Report.from_json`` reads it back: `ipowner diff` reads a saved one, so an old
 report keeps the answers of its day.
 """
@@ -34,7 +34,9 @@ from ipowner.model.serialize import (
 from ipowner.model.sources import SourceInfo
 from ipowner.model.traffic import Destination, Hostname, InputInfo
 
-SCHEMA_REPORT = "ipowner.report/1"
+SCHEMA_REPORT = "ipowner.report/2"
+# Every version read: /1 lacked the cloud facts' place, publisher, file date and statement.
+SCHEMA_REPORT_READ = ("ipowner.report/1", SCHEMA_REPORT)
 
 # Flags a judgement can raise (the names older code imports; the values are ``Flag``'s).
 FLAG_HOLDER_ABROAD = Flag.HOLDER_ABROAD
@@ -53,9 +55,14 @@ class CloudInfo:
     company: str  # "Amazon"
     country: str | None  # the company's home country
     basis: str  # "asn:16509" | "holder:<name>" | "ranges:<file>"
-    region: str | None = None  # from a user-supplied range file
+    region: str | None = None  # from the provider's range file (the shipped snapshot or a user's file)
     service: str | None = None
     source: str | None = None  # SourceInfo.id
+    region_country: str | None = None  # where the region is (the region table, or the provider's geofeed)
+    region_place: str | None = None  # the city or area the provider names for the region
+    publisher: str | None = None  # who published the range file ("AWS")
+    file_date: datetime | None = None  # the range file's own date
+    statement: str | None = None  # "provider's range file" | "inferred from routing (...)" | "holder name"
 
 
 @dataclass(slots=True)
@@ -303,7 +310,7 @@ class Totals(TypedDict):
 
 @dataclass(slots=True)
 class Report:
-    """Destinations with their judgement, rollups, timelines and provenance (``ipowner.report/1``)."""
+    """Destinations with their judgement, rollups, timelines and provenance (``ipowner.report/2``)."""
 
     provenance: Provenance = field(default_factory=Provenance)
     destinations: list[DestinationReport] = field(default_factory=list)  # ranked by bytes sent
@@ -335,13 +342,13 @@ class Report:
                 "bytes_received": total.bytes_received, "flows": total.flows}
 
     def to_dict(self) -> dict[str, Any]:
-        """The ``ipowner.report/1`` document."""
+        """The ``ipowner.report/2`` document."""
         return {"schema": SCHEMA_REPORT, **to_plain(self)}
 
     @classmethod
     def from_json(cls, doc: Mapping[str, Any]) -> Report:
         """A saved report document back into the model: ``Report.from_json(doc).to_dict() == doc``."""
-        check_schema(doc, (SCHEMA_REPORT,))
+        check_schema(doc, SCHEMA_REPORT_READ)
         if not isinstance(doc.get("destinations"), list):
             raise DocumentError("report", "no destinations list")
         return record_from_plain(cls, {k: v for k, v in doc.items() if k != "totals"}, "report")
@@ -366,7 +373,7 @@ class Report:
         rep = cls()
         for i, line in enumerate(lines):
             where = f"line {i + 1}"
-            check_schema(line, (SCHEMA_REPORT,))
+            check_schema(line, SCHEMA_REPORT_READ)
             kind = from_plain(ReportLine, line.get("kind"), f"{where}.kind")
             body = {k: v for k, v in line.items() if k not in ("schema", "kind", "rank", "group")}
             if kind is ReportLine.PROVENANCE:

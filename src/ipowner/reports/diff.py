@@ -26,7 +26,7 @@ from ipowner.model.diff import (
     SetChange,
 )
 from ipowner.model.kinds import RollupGroup, SideOrigin
-from ipowner.model.report import DestinationReport, Report, RollupRow
+from ipowner.model.report import SCHEMA_REPORT_READ, DestinationReport, Report, RollupRow
 
 # The answers whose change for the same address a diff reports.
 ANSWER_FIELDS = ("location_country", "holder", "holder_country", "asn", "registry", "nir")
@@ -52,7 +52,7 @@ def read_saved_report(path: str | Path) -> Report | None:
         return None
     if not isinstance(doc, dict) or not str(doc.get("schema", "")).startswith("ipowner.report/"):
         return None
-    if doc["schema"] != Report.SCHEMA:
+    if doc["schema"] not in SCHEMA_REPORT_READ:
         raise InputError(str(path), f"report schema {doc['schema']} is not supported (expected {Report.SCHEMA})")
     if not isinstance(doc.get("destinations"), list):
         raise InputError(str(path), "saved report has no destinations list")

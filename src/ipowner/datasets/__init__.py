@@ -1,0 +1,1 @@
+"""Data files built from their publishers' inputs (the cloud providers' range snapshot, ...)."""
