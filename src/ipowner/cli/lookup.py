@@ -88,12 +88,14 @@ def lookup_cmd(
 ) -> int:
     """Look up addresses and hostnames: holder, registry chain, location, registration country, origin AS.
 
-    Give addresses or hostnames as arguments, or one per line on stdin (with "-" or no arguments).
+    Give addresses or hostnames as arguments, or one per line on stdin (with "-" or no arguments); one AS
+    number (AS15169) gives that AS: its name, ranges, registry and cloud provider (and its RDAP record online).
     A hostname gives one row per A/AAAA answer. Every fact names its source and that source's date.
     Holder and registry chain come from the registries over RDAP (one query per network, cached for a
     week; a registry's "no such network" for a day); with --offline or --no-rdap only cached answers
     are used.
     """
+    from ipowner.lookups.asn import lookup_as, parse_as
     from ipowner.lookups.lookup import lookup  # imported here: other commands start faster
 
     fmt = pick_format(fmt, output, "lookup")
@@ -108,6 +110,15 @@ def lookup_cmd(
         items = [q for q in items if q != "-"] + _read_stdin()
     if not items:
         raise UsageError("no addresses or hostnames given")
+    if len(items) == 1 and (asn := parse_as(items[0])) is not None:  # one AS number: its own answer
+        if fmt not in formats("as"):
+            raise UsageError(f"an AS answer is written as {', '.join(formats('as'))}, not {fmt}")
+        answer = lookup_as(asn, offline=offline, query=items[0].strip(), mmdb=mmdb, use_embedded=not no_embedded,
+                           rdap=not no_rdap, rdap_config=config)
+        for message in answer.errors:
+            note(message)
+        write_output(answer, fmt, output, kind="as")
+        return int(answer.exit_code)
 
     with ProgressBar(enabled=verbosity() >= 0) as progress:
         result = lookup(

@@ -181,6 +181,7 @@ class CloudRangeProvider(Provider):
 
     def facts(self, address: Address | str) -> AddressFacts:
         """The most specific range fact covering ``address`` (none when no file lists it)."""
+        version: int
         if isinstance(address, str):
             try:
                 ip = ipaddress.ip_address(address)
@@ -188,7 +189,7 @@ class CloudRangeProvider(Provider):
                 return AddressFacts(NO_RANGES)
             version, value = ip.version, int(ip)
         else:
-            _text, version, value = address
+            version, value = address[1], address[2]
         hit = self._find(version, value)
         if hit is None:
             return AddressFacts(NO_RANGES)

@@ -60,6 +60,9 @@ _BUILTIN: dict[tuple[str, str], _Builtin] = {
     ("lookup", "jsonl"): _Builtin(_R + "lookup_json", "write_lookup_jsonl"),
     ("lookup", "csv"): _Builtin(_R + "lookup_csv", "write_lookup_csv"),
     ("lookup", "tsv"): _Builtin(_R + "lookup_csv", "write_lookup_tsv"),
+    ("as", "table"): _Builtin(_R + "terminal.asn", "write_terminal_as", "width"),
+    ("as", "json"): _Builtin(_R + "as_json", "write_as_json"),
+    ("as", "jsonl"): _Builtin(_R + "as_json", "write_as_jsonl"),
     ("traffic", "table"): _Builtin(_R + "terminal.traffic", "write_terminal_traffic", "width"),
     ("traffic", "json"): _Builtin(_R + "traffic_json", "write_traffic_json"),
     ("traffic", "jsonl"): _Builtin(_R + "traffic_json", "write_traffic_jsonl"),
@@ -100,7 +103,7 @@ for _kind, _fmt in _BUILTIN:
 # The document kinds by class name (checked along the document's MRO, ipowner's own classes only), so
 # that telling a document's kind imports nothing.
 _KIND_OF_CLASS = {"LookupResult": "lookup", "TrafficResult": "traffic", "Report": "report", "Diff": "diff",
-                  "DataStatus": "data", "CacheStats": "cache"}
+                  "DataStatus": "data", "CacheStats": "cache", "AsLookup": "as"}
 
 
 def register(kind: str, fmt: str, writer: Writer) -> None:
