@@ -47,7 +47,7 @@ KINDS: tuple[DocumentKind, ...] = (
     DocumentKind("report", SCHEMA_REPORT, SCHEMA_REPORT_READ, Report, Report,
                  ("report --format json", "report --format jsonl")),
     DocumentKind("diff", SCHEMA_DIFF, SCHEMA_DIFF_READ, Diff, DiffLines, ("diff --format json", "diff --format jsonl")),
-    DocumentKind("as", SCHEMA_AS, (SCHEMA_AS,), AsLookup, None, ("lookup AS<number> --format json",)),
+    DocumentKind("as", SCHEMA_AS, (SCHEMA_AS,), AsLookup, None, ("lookup --format json (one AS number: AS15169)",)),
     DocumentKind("data", SCHEMA_DATA, (SCHEMA_DATA,), DataStatus, None, ("data --format json",)),
     DocumentKind("cache", SCHEMA_CACHE, SCHEMA_CACHE_READ, CacheStats, CacheExport,
                  ("cache stats --format json", "cache export")),

@@ -60,9 +60,6 @@ _BUILTIN: dict[tuple[str, str], _Builtin] = {
     ("lookup", "jsonl"): _Builtin(_R + "lookup_json", "write_lookup_jsonl"),
     ("lookup", "csv"): _Builtin(_R + "lookup_csv", "write_lookup_csv"),
     ("lookup", "tsv"): _Builtin(_R + "lookup_csv", "write_lookup_tsv"),
-    ("as", "table"): _Builtin(_R + "terminal.asn", "write_terminal_as", "width"),
-    ("as", "json"): _Builtin(_R + "as_json", "write_as_json"),
-    ("as", "jsonl"): _Builtin(_R + "as_json", "write_as_jsonl"),
     ("traffic", "table"): _Builtin(_R + "terminal.traffic", "write_terminal_traffic", "width"),
     ("traffic", "json"): _Builtin(_R + "traffic_json", "write_traffic_json"),
     ("traffic", "jsonl"): _Builtin(_R + "traffic_json", "write_traffic_jsonl"),
@@ -84,6 +81,10 @@ _BUILTIN: dict[tuple[str, str], _Builtin] = {
     **{("cache", fmt): _Builtin(_R + "cache", "write_cache_stats", "format") for fmt in ("table", "json")},
     # an iterable of cache entries, written as they come (the kind is given, never told from the document)
     ("cache-export", "jsonl"): _Builtin(_R + "cache", "write_cache_export"),
+    # one AS number's answer (``ipowner lookup AS15169``)
+    ("as", "table"): _Builtin(_R + "terminal.asn", "write_terminal_as", "width"),
+    ("as", "json"): _Builtin(_R + "as_json", "write_as_json"),
+    ("as", "jsonl"): _Builtin(_R + "as_json", "write_as_jsonl"),
 }
 
 # The tables written beside the main one, by (kind, format): name -> writer (``companions``).
