@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import lzma
+import socket
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
@@ -54,7 +55,43 @@ def cloud_fact(prefix: str, source_id: str, provider: str, region: str | None = 
     ``cloud_region_country`` / ``cloud_region_place`` from the file where it states them (a geofeed), else
     from the region table (noted as that table's).
     """
-    net = ipaddress.ip_network(prefix, strict=False)
+    version, first, last = _span(prefix)
+    return RangeFact(
+        start=first,
+        end=last,
+        version=version,
+        source=source_id,
+        provider=provider,
+        region=region or None,
+        service=service or None,
+        fields=_fields(source_id, provider, region, service, country, city, regions or region_table()),
+    )
+
+
+def _span(prefix: str) -> tuple[int, int, int]:
+    """(version, first, last) of a CIDR; ``ValueError`` when it is not one (host bits are dropped)."""
+    text, sep, plen_text = prefix.partition("/")
+    family = socket.AF_INET6 if ":" in text else socket.AF_INET
+    try:
+        packed = socket.inet_pton(family, text)
+    except OSError:
+        raise ValueError(f"not a network: {prefix!r}") from None
+    bits = 32 if family == socket.AF_INET else 128
+    if sep and not (plen_text.isdigit() and len(plen_text) <= 3):
+        raise ValueError(f"not a network: {prefix!r}")
+    plen = int(plen_text) if sep else bits
+    if plen > bits:
+        raise ValueError(f"not a network: {prefix!r}")
+    host = (1 << (bits - plen)) - 1
+    first = int.from_bytes(packed, "big") & ~host
+    return (4 if bits == 32 else 6), first, first | host
+
+
+@lru_cache(maxsize=4096)
+def _fields(source_id: str, provider: str, region: str | None, service: str | None, country: str | None,
+            city: str | None, regions: RegionTable) -> tuple[tuple[str, Any, str], ...]:
+    """The record view's fields of one (source, provider, region, service, place): one shared tuple for
+    every prefix with the same facts (the record view then copies them by plan)."""
     fields: list[tuple[str, Any, str]] = [("traits.cloud_provider", provider, source_id)]
     if region:
         fields.append(("traits.cloud_region", region, source_id))
@@ -66,20 +103,11 @@ def cloud_fact(prefix: str, source_id: str, provider: str, region: str | None = 
         if city:
             fields.append(("traits.cloud_region_place", city, source_id))
     else:
-        place = (regions or region_table()).place(provider, region)
+        place = regions.place(provider, region)
         if place is not None:
             fields.append(("traits.cloud_region_country", place.country, REGIONS_SOURCE_ID))
             fields.append(("traits.cloud_region_place", place.place, REGIONS_SOURCE_ID))
-    return RangeFact(
-        start=int(net.network_address),
-        end=int(net.broadcast_address),
-        version=net.version,
-        source=source_id,
-        provider=provider,
-        region=region or None,
-        service=service or None,
-        fields=tuple(fields),
-    )
+    return tuple(fields)
 
 
 def _insert(index: Index, fact: RangeFact) -> None:
@@ -92,14 +120,21 @@ def _insert(index: Index, fact: RangeFact) -> None:
         slot[fact.start] = fact
 
 
-def _find(index: Index, version: int, value: int, skip: frozenset[str] = frozenset()) -> RangeFact | None:
-    bits = 32 if version == 4 else 128
-    for plen in range(bits, -1, -1):
-        slot = index.get((version, plen))
-        if not slot:
-            continue
-        net = value & (((1 << plen) - 1) << (bits - plen)) if plen else 0
-        hit = slot.get(net)
+def _lengths(index: Index) -> dict[int, list[tuple[int, int, dict[int, RangeFact]]]]:
+    """Per IP version, the index's prefix lengths present, longest first, with each one's mask and slot."""
+    out: dict[int, list[tuple[int, int, dict[int, RangeFact]]]] = {4: [], 6: []}
+    for (version, plen), slot in index.items():
+        bits = 32 if version == 4 else 128
+        out[version].append((plen, ((1 << plen) - 1) << (bits - plen), slot))
+    for v in out.values():
+        v.sort(key=lambda t: -t[0])
+    return out
+
+
+def _find(lengths: dict[int, list[tuple[int, int, dict[int, RangeFact]]]], version: int, value: int,
+          skip: frozenset[str] = frozenset()) -> RangeFact | None:
+    for _plen, mask, slot in lengths.get(version, ()):
+        hit = slot.get(value & mask)
         if hit is not None and hit.source not in skip:
             return hit
     return None
@@ -125,6 +160,7 @@ class _Snapshot:
                 continue
             _insert(self.index, fact)
             self.count += 1
+        self.lengths = _lengths(self.index)
 
     def source_info(self, s: SnapshotSource) -> SourceInfo:
         return SourceInfo(id=s.id, kind=SourceKind.RANGES, name=f"{s.name} (snapshot)", date=s.date,
@@ -147,6 +183,7 @@ class CloudRangeProvider(Provider):
         one or the shipped one), a path for another snapshot file, False for none."""
         self._sources: list[SourceInfo] = []
         self._index: Index = {}
+        self._lengths: dict[int, list[tuple[int, int, dict[int, RangeFact]]]] | None = None
         self._count = 0
         self._kinds: set[str] = set()  # the file kinds the user's files replace in the snapshot
         self._publishers: dict[str, str] = {}  # a user's file's source id -> its publisher
@@ -200,6 +237,7 @@ class CloudRangeProvider(Provider):
     def close(self) -> None:
         """Let go of the indexes; ``sources()`` still says what was read."""
         self._index = {}
+        self._lengths = None
         self._count = 0
         self._snap = None
 
@@ -213,11 +251,16 @@ class CloudRangeProvider(Provider):
         for f in facts:
             _insert(self._index, f)
             self._count += 1
+        self._lengths = None  # worked out again on the next question
 
     def _find(self, version: int, value: int) -> RangeFact | None:
-        hit = _find(self._index, version, value) if self._index else None
+        hit = None
+        if self._index:
+            if self._lengths is None:
+                self._lengths = _lengths(self._index)
+            hit = _find(self._lengths, version, value)
         if hit is None and self._snap is not None:
-            hit = _find(self._snap.index, version, value, self._skip)
+            hit = _find(self._snap.lengths, version, value, self._skip)
         return hit
 
     def find(self, address: str) -> RangeFact | None:

@@ -106,7 +106,7 @@ class RegionPlace:
     place: str
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)  # hashed by identity: one table per process
 class RegionTable:
     regions: dict[str, dict[str, RegionPlace]]  # operator key -> region -> place
     sources: dict[str, str]  # operator key -> the documentation the places come from
