@@ -154,6 +154,31 @@ def test_a_damaged_snapshot_is_a_problem_not_a_crash(tmp_path):
     assert "cannot be used" in CloudRangeProvider(snapshot=bad).problems[0]
 
 
+def test_a_snapshot_rebuilt_in_the_user_data_folder_is_used_instead(tmp_path):
+    from ipowner.paths import user_data_dir
+
+    build_cloud_snapshot(synthetic_inputs(tmp_path / "inputs-synthetic"), user_data_dir() / "cloud-ranges.json.xz")
+    with CloudRangeProvider(snapshot=True) as p:
+        assert p.find("198.51.100.7").service == "ROUTE53_HEALTHCHECKS"
+        assert p.find("13.228.0.1") is None  # the shipped snapshot is not mixed in
+
+
+def test_hostile_snapshot_shapes(tmp_path):
+    bad = tmp_path / "s.json.xz"
+    for doc in ({"format": "ipowner.cloud-ranges/1", "sources": 5, "ranges": []},
+                {"format": "ipowner.cloud-ranges/1", "sources": [{"id": "ranges:x"}], "ranges": []}):
+        bad.write_bytes(lzma.compress(json.dumps(doc).encode()))
+        assert CloudRangeProvider(snapshot=bad).problems
+    bad.write_bytes(lzma.compress(b'{"format":' + b"[" * 50_000))
+    assert CloudRangeProvider(snapshot=bad).problems
+    good = {"format": "ipowner.cloud-ranges/1", "sources": [{"id": "ranges:aws", "provider": "aws"}],
+            "ranges": [[0, "198.51.100.0/24", "\u001b[2J", None, None, None], [0, "nonsense/99", None, None, None, None],
+                       [7, "192.0.2.0/24", None, None, None, None], [0, "203.0.113.0/24", "us-east-1", None, None, None]]}
+    bad.write_bytes(lzma.compress(json.dumps(good).encode()))
+    p = CloudRangeProvider(snapshot=bad)
+    assert p.problems == [] and len(p) == 1 and p.find("203.0.113.9").region == "us-east-1"
+
+
 def test_a_users_file_replaces_the_snapshots_list_of_its_kind():
     user = Path(__file__).parent / "data" / "cloud" / "aws-ip-ranges-synthetic.json"
     with CloudRangeProvider([user], snapshot=True) as p:

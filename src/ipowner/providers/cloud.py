@@ -195,7 +195,7 @@ class CloudRangeProvider(Provider):
             where = shipped_snapshot_path() if snapshot is True else Path(snapshot)
             try:
                 self._snap = _snapshot(str(where), where.stat().st_mtime_ns)
-            except (OSError, ValueError, lzma.LZMAError, EOFError) as exc:
+            except (OSError, ValueError, TypeError, RecursionError, lzma.LZMAError, EOFError) as exc:
                 self.problems.append(f"{where}: cloud range snapshot cannot be used ({exc})")
         self._skip = frozenset(s.id for s in self._snap.sources if s.kind in self._kinds) if self._snap else frozenset()
         self._snap_sources: dict[str, SourceInfo] = {
