@@ -243,3 +243,15 @@ def test_seed_case_offline_in_every_format(tmp_path):
             assert cloud["verdict"].startswith("held by Amazon (US)") and SEED in cloud["verdict"]
         else:
             assert "ap-southeast-1" in text, fmt
+
+
+def test_providers_without_a_range_file_are_inferred_from_routing():
+    from ipowner.model import AddressRecord, AsnInfo
+    from ipowner.reports.jurisdiction import judge
+
+    rec = AddressRecord(query="198.51.100.1", address="198.51.100.1", asn=AsnInfo(45102, "Synthetic Alibaba"))
+    rec.location.country = "SG"
+    j = judge(rec, ranges=CloudRangeProvider(snapshot=False), offline=True)
+    assert j.cloud.key == "alibaba" and j.cloud.statement.startswith("inferred from routing (announced by AS45102")
+    assert "Alibaba network, inferred from routing (announced by AS45102, one of Alibaba's AS numbers)" in j.verdict
+    assert not j.verdict.startswith("held by")  # routing names no holder

@@ -282,4 +282,4 @@ def cloud_phrase(c: CloudInfo) -> str:
         if c.service and c.service != c.name:
             text += f" (service {c.service})"
         return text
-    return f"{c.name} network ({c.statement})" if c.statement else f"{c.name} network"
+    return f"{c.name} network, {c.statement}" if c.statement else f"{c.name} network"
