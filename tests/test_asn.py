@@ -153,3 +153,22 @@ def test_cli_as15169_offline_on_the_embedded_data():
     assert doc["name"] == "Google LLC" and doc["registry"]["name"] == "ARIN" and doc["cloud"]["key"] == "google"
     assert doc["prefixes"]["ipv4_ranges"] > 10 and "8.8.8.0/24" in doc["prefixes"]["prefixes"]
     assert doc["registration_countries"][0]["country"] == "US"
+
+
+def test_a_record_for_a_range_answers_its_other_numbers_from_the_cache(rdap_env, as_db):
+    from rdap_support import Action
+
+    # Synthetic autnum record covering AS397000-AS397009 (ARIN's range in the bootstrap).
+    body = {"objectClassName": "autnum", "handle": "AS397000", "startAutnum": 397000, "endAutnum": 397009,
+            "name": "SYNTHETIC-RANGE", "port43": "whois.arin.net",
+            "entities": [{"objectClassName": "entity", "handle": "SYN-1", "roles": ["registrant"],
+                          "vcardArray": ["vcard", [["version", {}, "text", "4.0"], ["fn", {}, "text", "Synthetic Range Holder"]]]}]}
+    rdap_env.script["/main/arin/registry/autnum/397000"] = [Action(200, json.dumps(body).encode())]
+    a = lookup_as(397000, offline=False, mmdb=[as_db], use_embedded=False)
+    assert a.registration is not None and (a.registration.first, a.registration.last) == (397000, 397009)
+    rdap_env.reset()
+    b = lookup_as(397005, offline=True, mmdb=[as_db], use_embedded=False)
+    assert b.registration is not None and b.registration.handle == "AS397000" and b.registration_note is None
+    assert rdap_env.counts()["autnum"] == 0
+    c = lookup_as(397010, offline=True, mmdb=[as_db], use_embedded=False)  # outside the range: not answered
+    assert c.registration is None

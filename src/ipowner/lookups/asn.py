@@ -6,6 +6,9 @@ range of AS numbers holds it, from IANA's RDAP bootstrap; the cloud provider who
 shipped provider table. Online (or from the RDAP cache offline): the registry's autnum record, its holder
 and the registry chain.
 
+The autnum record is cached by the RDAP client under the number asked; the range of numbers it covers is kept
+beside it (``as-ranges.sqlite``), so a record cached for one number answers the rest of its range offline.
+
 Finding an AS's ranges means walking the whole database once; the walk is kept as an index in the cache
 folder (``as-index-<database hash>.sqlite``), built on the first AS query against that database. A
 database that cannot be read, or an index that is damaged, costs that source only (one line in ``errors``).
@@ -305,11 +308,57 @@ def lookup_as(
     return ans
 
 
+MAX_RANGE_SPAN = 1 << 20  # an autnum record covering more AS numbers than this is not remembered by range
+
+
+def _ranges_db(cache_dir: Path) -> sqlite3.Connection:
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    con = sqlite3.connect(cache_dir / "as-ranges.sqlite", timeout=5)
+    con.execute("CREATE TABLE IF NOT EXISTS ranges (first INTEGER, last INTEGER, asked INTEGER, "
+                "PRIMARY KEY (first, last))")
+    return con
+
+
+def _asked_for_range(cache_dir: Path, number: int) -> int | None:
+    """The AS number whose cached autnum record covers ``number`` (records are cached by the number asked;
+    this remembers the range each one covers), or None."""
+    try:
+        con = _ranges_db(cache_dir)
+        try:
+            row = con.execute("SELECT asked FROM ranges WHERE first <= ? AND ? <= last ORDER BY last - first LIMIT 1",
+                              (number, number)).fetchone()
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return None  # a damaged index of ranges costs the shortcut only
+    return row[0] if row and isinstance(row[0], int) else None
+
+
+def _remember_range(cache_dir: Path, first: int, last: int, asked: int) -> None:
+    if not (0 <= first <= asked <= last <= MAX_ASN and last - first <= MAX_RANGE_SPAN):
+        return
+    try:
+        con = _ranges_db(cache_dir)
+        with con:
+            con.execute("INSERT OR REPLACE INTO ranges VALUES (?, ?, ?)", (first, last, asked))
+        con.close()
+    except sqlite3.Error:
+        return
+
+
 def _registration(ans: AsLookup, cfg: RdapConfig, sources: dict[str, SourceInfo]) -> None:
-    """The registry's autnum record (the cache only when ``cfg`` is offline)."""
+    """The registry's autnum record (the cache only when ``cfg`` is offline). A record covers a range of AS
+    numbers: one cached for any number of its range answers the others too."""
+    cache_dir = cfg.cache_dir or paths.user_cache_dir()
     try:
         with RdapClient(cfg) as client:
             got = client.autnum(ans.number)
+            if got.autnum is None and not cfg.refresh:
+                other = _asked_for_range(cache_dir, ans.number)
+                if other is not None and other != ans.number:
+                    via = client.autnum(other)
+                    if via.autnum is not None and via.autnum.start <= ans.number <= via.autnum.end:
+                        got = via
     except IpownerError as exc:
         ans.errors.append(f"RDAP: {exc}")
         return
@@ -320,6 +369,8 @@ def _registration(ans: AsLookup, cfg: RdapConfig, sources: dict[str, SourceInfo]
             ans.registration_note = "no RDAP record in the cache (offline: nothing was asked)"
         return
     aut, dec = got.autnum, got.decision
+    if got.asn == ans.number:
+        _remember_range(cache_dir, aut.start, aut.end, ans.number)
     rir = dec.rir
     sid = f"rdap:{rir.key}" if rir is not None else "rdap"
     sources.setdefault(sid, SourceInfo(id=sid, kind=SourceKind.RDAP,
