@@ -21,9 +21,11 @@ import pytest
 import ipowner
 from ipowner.cli._common import run_guarded
 from ipowner.cli.commands import cli
+from ipowner.datasets import update
 from ipowner.datasets.delegations import PUBLISHERS
 from ipowner.datasets.update import mirrored
 from ipowner.model import Registration
+from ipowner.paths import user_data_dir
 from ipowner.reference.delegation_table import user_table_path
 
 TODAY = datetime.now(UTC).strftime("%Y%m%d")
@@ -79,10 +81,23 @@ class Mirror:
         for p in PUBLISHERS:
             key = p.filename.split("-")[1]
             self.put(p.url, overrides.get(key, delegation_file(key, records[key])))
+        for c in CLOUD:
+            self.put(c.url, (CLOUD_FILES / CLOUD_FIXTURES[c.name]).read_bytes())
 
     def close(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+# The cloud range files the mirror serves: the providers with a synthetic fixture in tests/data/cloud.
+CLOUD_FILES = Path(__file__).parent / "data" / "cloud"
+CLOUD_FIXTURES = {"aws": "aws-ip-ranges-synthetic.json", "google-cloud": "google-cloud-synthetic.json"}
+CLOUD = [i for i in update.cloud_inputs() if i.name in CLOUD_FIXTURES]
+
+
+@pytest.fixture(autouse=True)
+def cloud_inputs_with_fixtures(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(update, "cloud_inputs", lambda: list(CLOUD))
 
 
 @pytest.fixture
@@ -115,7 +130,10 @@ def test_update_from_a_loopback_mirror_rebuilds_and_swaps_the_table(mirror, caps
     mirror.publish()
     code, out, err = run(capsys, "data", "update", "--mirror", mirror.base)
     assert code == 0, err
-    assert len(mirror.requests) == 10  # five files and their checksums
+    assert len(mirror.requests) == 10 + len(CLOUD)  # five files and their checksums, the cloud range files
+    assert (user_data_dir() / "cloud-ranges.json.xz").is_file()  # the rebuilt cloud snapshot, used from now on
+    [rec] = ipowner.lookup("54.183.1.1", offline=True, discover=False).records
+    assert (rec.traits["cloud_provider"], rec.traits["cloud_region"]) == ("aws", "us-west-1")
     assert out.count("MD5 matches the published checksum") == 5
     assert f"APNIC: 2026-06-17 -> {TODAY[:4]}-{TODAY[4:6]}-{TODAY[6:]}" in out
     assert "ARIN: none -> " in out and "ranges: " in out and "removed" in out

@@ -230,6 +230,27 @@ V1_READ = {"lookup-v1.json": "lookup.schema.json", "lookup-v1.jsonl": "lookup-li
            "report-v1-wechat.json": "report.schema.json", "report-v1-pcapdroid.json": "report.schema.json",
            "report-v1-wechat.jsonl": "report-line.schema.json", "data-v1.json": "data.schema.json"}
 
+CLOUD_KEYS_V2 = {"region_country", "region_place", "publisher", "file_date", "statement"}
+
+
+@pytest.mark.parametrize("name", ["report-v1-wechat.json", "report-v1-pcapdroid.json"])
+def test_report_v1_reads_as_v2_with_the_new_cloud_keys_null(name):
+    old = json.loads((SAVED / name).read_text())
+    new = read_document(SAVED / name).to_dict()
+    assert new["schema"] == "ipowner.report/2" and errors("report.schema.json", [new]) == []
+    clouds = 0
+    for d_old, d_new in zip(old["destinations"], new["destinations"], strict=True):
+        c_old, c_new = d_old["jurisdiction"]["cloud"], d_new["jurisdiction"]["cloud"]
+        if c_old is None:
+            assert c_new is None
+            continue
+        clouds += 1
+        assert {k: v for k, v in c_new.items() if k not in CLOUD_KEYS_V2} == c_old
+        assert all(c_new[k] is None for k in CLOUD_KEYS_V2)
+    assert clouds > 0 or name == "report-v1-pcapdroid.json"  # the pcapdroid capture meets no cloud
+    lines = read_document(SAVED / "report-v1-wechat.jsonl")
+    assert errors("report-line.schema.json", list(lines.lines())) == []
+
 
 def _only_old_keys(new: Any, old: Any) -> Any:
     """``new`` cut down to the keys ``old`` has (recursively), its schema key as the old one's."""

@@ -24,7 +24,8 @@ def _report():
 
 
 def test_every_kind_has_its_formats_table_first():
-    assert kinds() == ["lookup", "traffic", "report", "diff", "data", "cache", "cache-export"]
+    assert kinds() == ["lookup", "traffic", "report", "diff", "data", "cache", "cache-export", "as"]
+    assert formats("as") == ["table", "json", "jsonl"]
     assert formats("data") == formats("cache") == ["table", "json"]
     assert formats("cache-export") == ["jsonl"]
     assert formats("lookup") == formats("traffic") == ["table", "json", "jsonl", "csv", "tsv"]

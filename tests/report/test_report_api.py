@@ -36,12 +36,14 @@ def test_report_offline_on_embedded_data(no_sockets, data_dir):
     by = {d.address: d.jurisdiction for d in rep.destinations}
     aws = by["52.74.1.10"]
     assert (aws.location_country, aws.asn, aws.cloud.key, aws.registered_country) == ("SG", 16509, "aws", "US")
-    # Offline, what is known comes first and "holder unknown offline" last, with the command that finds it.
-    assert aws.verdict.startswith("located in Singapore; in ARIN's address space (IANA /8 table of 2011-02-01; "
-                                  "no delegation file lists the block)")
-    assert aws.verdict.endswith("holder unknown offline (no registry answer in the RDAP cache; "
-                                "`ipowner lookup 52.74.1.10` asks ARIN's RDAP service)")
-    assert aws.registry_evidence == "ARIN, IANA /8 table of 2011-02-01" and aws.registry_uncertain is None
+    # Offline, AWS's own range file (the shipped snapshot) names the holder and the region, with its date,
+    # before the geolocation; then the registry with its basis.
+    assert aws.verdict.startswith("held by Amazon (US); AWS region ap-southeast-1 (Singapore) per AWS's range file "
+                                  "of 2026-08-22 (service EC2); located in Singapore; in ARIN's address space "
+                                  "(IANA /8 table of 2011-02-01; no delegation file lists the block)")
+    assert "holder unknown offline" not in aws.verdict
+    assert "AWS region ap-southeast-1 (Singapore) per AWS's range file of 2026-08-22" in aws.verdict
+    assert (aws.cloud.region, aws.cloud.region_country, aws.cloud.basis) == ("ap-southeast-1", "SG", "ranges:aws")
     # A cloud node registered in one country and serving from another is how clouds work: not flagged,
     # and the verdict says why (issue 14).
     assert "registered-country-differs-from-location" not in aws.flags
@@ -50,7 +52,8 @@ def test_report_offline_on_embedded_data(no_sockets, data_dir):
     assert rep.destinations[-1].record is None  # LAN peers are not looked up
     assert [o["address"] for o in rep.policy.offending] == ["52.74.1.10"]
     ids = {n.source.id for n in rep.provenance.data_sources}
-    assert {"embedded:asn", "embedded:dbip-country", "table:cloud-providers", "iana-ipv4-space"} <= ids
+    assert {"embedded:asn", "embedded:dbip-country", "table:cloud-providers", "iana-ipv4-space", "ranges:aws",
+            "table:cloud-regions"} <= ids
     assert any("DB-IP" in c for c in rep.provenance.credits)
     assert rep.provenance.offline is True
 

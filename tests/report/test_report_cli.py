@@ -160,5 +160,7 @@ def test_cloud_ranges_option_names_the_region(env):
     cloud = {d["address"]: d["jurisdiction"]["cloud"] for d in doc["destinations"]}
     assert cloud["172.217.23.67"]["region"] == "synthetic-region-1"
     assert cloud["172.217.23.67"]["basis"] == "ranges:google"
-    assert cloud["216.58.198.46"]["region"] is None and cloud["216.58.198.46"]["basis"] == "asn:15169"
+    # Outside the user's cloud.json: the shipped snapshot's goog.json minus cloud.json, Google's own space.
+    assert cloud["216.58.198.46"]["region"] is None and cloud["216.58.198.46"]["basis"] == "ranges:google-own"
+    assert cloud["216.58.198.46"]["name"] == "Google" and cloud["216.58.198.46"]["file_date"].startswith("2026-08-22")
     assert any(s["id"] == "ranges:google" for s in doc["provenance"]["data_sources"])

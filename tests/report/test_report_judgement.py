@@ -123,13 +123,14 @@ def test_cloud_range_files_give_the_region(tmp_path):
     assert ranges.find("8.8.8.8") is None
     j = judge(rec("52.74.1.10", country="SG", asn=16509), ranges=ranges)
     assert j.cloud.region == "ap-southeast-1" and j.cloud.basis == "ranges:aws"
-    assert "Amazon Web Services network, region ap-southeast-1" in j.verdict
+    assert "AWS region ap-southeast-1 (Singapore) per AWS's range file of 2014-05-01 (service EC2)" in j.verdict
+    assert (j.cloud.region_country, j.cloud.region_place, j.cloud.publisher) == ("SG", "Singapore", "AWS")
     bad = tmp_path / "x.json"
     bad.write_text('{"hello": 1}')
     with pytest.raises(InputError, match="x.json"):
         load_cloud_ranges([bad])
     bad.write_text("not json")
-    with pytest.raises(InputError, match="not a JSON"):
+    with pytest.raises(InputError, match="not a usable cloud range file"):
         load_cloud_ranges([bad])
 
 
@@ -138,12 +139,13 @@ def test_cloud_range_provider_answers_facts_and_closes():
 
     with CloudRangeProvider(["tests/data/cloud/aws-ip-ranges-synthetic.json"]) as ranges:
         assert [s.id for s in ranges.sources()] == ["ranges:aws"]
-        (fact,) = ranges.facts("52.74.1.10")
+        (fact,) = ranges.facts("52.74.1.10").ranges
         assert (fact.provider, fact.region, fact.prefix) == ("aws", "ap-southeast-1", "52.74.1.0/24")
-        assert ranges.facts("8.8.8.8") == [] and ranges.facts("not an address") == []
+        assert ranges.facts("8.8.8.8").ranges == () and ranges.facts("not an address").ranges == ()
         assert ranges.recognise("52.74.1.10").name == "Amazon Web Services"
-    assert len(ranges) == 0 and ranges.facts("52.74.1.10") == []  # closed: the index is gone
-    assert [s.id for s in ranges.sources()] == ["ranges:aws"]  # what was read is still said
+    assert len(ranges) == 0 and ranges.facts("52.74.1.10").ranges == ()  # closed: the index is gone
+    # What was read is still said, and the region table once a fact placed a region from it.
+    assert [s.id for s in ranges.sources()] == ["ranges:aws", "table:cloud-regions"]
 
 
 def test_one_registry_table_for_rdap_and_the_judgement():

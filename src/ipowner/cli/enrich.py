@@ -57,7 +57,7 @@ def enrich_cmd(table: Path, output: Path, column: str | None, engine: str, range
         require_scale("writing Parquet")
     from ipowner.providers.cloud import load_cloud_ranges
 
-    cloud = load_cloud_ranges(cloud_ranges) if cloud_ranges else None
+    cloud = load_cloud_ranges(cloud_ranges, snapshot=True) if cloud_ranges else None
     from ipowner.lookups.enrich import Enrichment
 
     run = Enrichment(mmdb=mmdb, use_embedded=not no_embedded, discover=not no_system_mmdb,

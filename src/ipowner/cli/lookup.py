@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import sys
 from typing import Any
 
@@ -19,7 +18,7 @@ from ipowner.cli._common import (
 )
 from ipowner.cli._rdap import PROGRESS_MIN, ProgressBar, rdap_config, rdap_options, rdap_summary
 from ipowner.errors import UsageError
-from ipowner.exitcodes import combine
+from ipowner.exitcodes import ExitCode, combine
 from ipowner.lookups.queries import AsQuery, BadQuery, Query, read_arguments
 from ipowner.lookups.resolve import DEFAULT_TIMEOUT
 from ipowner.model import ErrorKind
@@ -102,6 +101,7 @@ def lookup_cmd(
     week; a registry's "no such network" for a day); with --offline or --no-rdap only cached answers
     are used.
     """
+    from ipowner.lookups.asn import lookup_as
     from ipowner.lookups.lookup import lookup  # imported here: other commands start faster
 
     fmt = pick_format(fmt, output, "lookup")
@@ -136,7 +136,16 @@ def lookup_cmd(
             progress=progress,
         ) if items else LookupResult()
     result.errors[:0] = [QueryError(b.text, ErrorKind.INVALID_ADDRESS, b.message) for b in bad]
-    as_answers = answer_as(as_queries, offline=offline, errors=result.errors)
+    if as_queries and fmt not in formats("as"):
+        raise UsageError(f"an AS answer is written as {', '.join(formats('as'))}, not {fmt}")
+    documents = int(bool(items or bad)) + len(as_queries)
+    if documents > 1 and fmt in ("json", "jsonl", "ndjson"):
+        raise UsageError("an AS number is answered in a document of its own: give it alone for --format json")
+    as_answers = [lookup_as(q.number, offline=offline, query=q.text, mmdb=mmdb, use_embedded=not no_embedded,
+                            rdap=not no_rdap, rdap_config=config) for q in as_queries]
+    for answer in as_answers:
+        for message in answer.errors:
+            note(message)
     report_problems(result)
     if config.evidence_dir is not None:
         from ipowner.reports.evidence import write_sources_json
@@ -148,25 +157,11 @@ def lookup_cmd(
     if result.records or result.networks or not as_answers:
         write_output(result, fmt, output, kind="lookup")
     for answer in as_answers:
-        write_output(answer, fmt, output, kind="asn")  # the AS answers' own document kind
-    failed = len(result.errors) + sum(1 for r in result.records if r.errors)
-    return int(combine(answered=len(result.records) + len(result.networks) + len(as_answers), failed=failed))
-
-
-def answer_as(queries: list[AsQuery], *, offline: bool, errors: list[QueryError]) -> list[Any]:
-    """AS numbers go to ``ipowner.lookups.asn.lookup_as`` where this installation has it; otherwise each
-    is one error line."""
-    if not queries:
-        return []
-    try:
-        asn: Any = importlib.import_module("ipowner.lookups.asn")
-    except ImportError:
-        asn = None
-    if asn is None or not hasattr(asn, "lookup_as"):
-        errors += [QueryError(q.text, ErrorKind.INVALID_ADDRESS, f"{q.text}: AS queries are not supported")
-                   for q in queries]
-        return []
-    return [asn.lookup_as(q.number, offline=offline) for q in queries]
+        write_output(answer, fmt, output, kind="as")  # the AS answers' own document kind
+    as_failed = sum(1 for a in as_answers if a.exit_code != ExitCode.OK)
+    failed = len(result.errors) + sum(1 for r in result.records if r.errors) + as_failed
+    answered = len(result.records) + len(result.networks) + len(as_answers) - as_failed
+    return int(combine(answered=answered, failed=failed))
 
 
 def report_problems(result: Any) -> None:

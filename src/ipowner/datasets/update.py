@@ -307,7 +307,7 @@ def _update_cloud(base: str | None, get: Fetcher, data_dir: Path, say: Callable[
             result.fetched.append(Fetched(inp.name, url, True, "fetched"))
         except IpownerError as exc:
             result.fetched.append(Fetched(inp.name, url, False, f"not used, the previous input stays: {exc}"))
-    out = data_dir / "cloud" / "cloud-snapshot.json"
+    out = data_dir / getattr(mod, "SNAPSHOT_NAME", "cloud-ranges.json.xz")  # where the cloud provider looks first
     try:
         summary = mod.build_cloud_snapshot(inputs_dir, out)
     except IpownerError as exc:

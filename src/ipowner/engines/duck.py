@@ -30,6 +30,7 @@ from ipowner.engines.ranges import (
     FACTS,
     OUTPUT_COLUMNS,
     RANGES_FILE,
+    cloud_answer,
     facts_row,
     output_schema,
 )
@@ -195,7 +196,8 @@ def join_facts(con: Any, ranges_dir: Path, *, fallback: Enrichment | None = None
         own_run = fallback is None
         run = fallback if fallback is not None else Enrichment()
         try:
-            batch = [output_row(facts_row(e, cloud.find(e.address) if cloud is not None and e.address else None))
+            batch = [output_row(facts_row(e, cloud_answer(cloud, e) if cloud is not None else None,
+                                           cloud_asked=cloud is not None))
                      for e in run.run(odd)]
         finally:
             if own_run:

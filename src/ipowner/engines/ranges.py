@@ -36,7 +36,7 @@ from ipowner._addr import text4, text6
 from ipowner.errors import DatabaseError, IpownerError
 from ipowner.lookups.enrich import Enriched, Enrichment
 from ipowner.model import RangeFact, SourceInfo
-from ipowner.providers.cloud import CloudRangeProvider, parse_cloud_ranges
+from ipowner.providers.cloud import CloudRangeProvider
 from ipowner.providers.mmdb.reader import MmdbProvider
 from ipowner.providers.rdap import CacheError, RdapCache, RdapConfig
 from ipowner.providers.special import look_through
@@ -112,9 +112,17 @@ _INT64 = 1 << 63
 
 # -- the facts of one address, as the table's columns -------------------------------------------------
 
-def facts_row(e: Enriched, cloud: RangeFact | None = None) -> dict[str, tuple[Any, str]]:
+def cloud_answer(cloud: CloudRangeProvider, e: Enriched) -> RangeFact | None:
+    """The cloud range provider's answer for ``e``: for a translation address, the IPv4 it carries."""
+    address = e.looked_through.ipv4 if e.looked_through is not None else e.address
+    return cloud.find(address) if address else None
+
+
+def facts_row(e: Enriched, cloud: RangeFact | None = None, *, cloud_asked: bool | None = None) -> dict[str, tuple[Any, str]]:
     """Column name -> (value, source id) of every fact an address's answer holds, by the rule ``lookup()``
-    resolves fields with (``Enriched.get``/``paths``); ``cloud`` is the cloud range file's answer, if any.
+    resolves fields with (``Enriched.get``/``paths``). ``cloud_asked`` (default: whether ``cloud`` is given):
+    a cloud range provider with the user's files was asked, and ``cloud`` is its answer (None: no range),
+    which replaces the snapshot's answer ``e`` carries; otherwise the cloud facts are ``e``'s own.
 
     ``traits`` maps to (JSON text, "") and ``errors`` likewise; absent facts are left out.
     """
@@ -138,6 +146,11 @@ def facts_row(e: Enriched, cloud: RangeFact | None = None) -> dict[str, tuple[An
         if hit is not None:
             out[path.replace(".", "_")] = hit
     traits = {p: [v, src] for p, (v, src) in sorted(got.items()) if p.startswith("traits.")}
+    asked = cloud is not None if cloud_asked is None else cloud_asked
+    if asked:  # a user's range files answer before the snapshot enrich() reads: theirs replace it
+        traits = {p: t for p, t in traits.items() if not p.startswith("traits.cloud_")}
+        if cloud is not None:
+            traits.update({p: [v, src] for p, v, src in cloud.fields if p.startswith("traits.cloud_")})
     if traits:
         out["traits"] = (json.dumps(traits, ensure_ascii=False, sort_keys=True), "")
     r = e.registration
@@ -157,6 +170,10 @@ def facts_row(e: Enriched, cloud: RangeFact | None = None) -> dict[str, tuple[An
                             ("cloud_service", cloud.service)):
             if value is not None:
                 out[name] = (value, cloud.source)
+    elif not asked:  # the cloud range snapshot enrich() itself answers from
+        for name in ("cloud_provider", "cloud_region", "cloud_service"):
+            if (hit := got.get(f"traits.{name}")) is not None:
+                out[name] = hit
     if e.errors:
         out["errors"] = (json.dumps(list(e.errors), ensure_ascii=False), "")
     return out
@@ -472,13 +489,11 @@ def export_ranges(
     config = rdap_config if rdap_config is not None else RdapConfig.from_env()
     if rdap_cache:
         _rdap_cuts(config, cuts, summary)
-    cloud = CloudRangeProvider()
-    for path in cloud_ranges:
-        source, parsed = parse_cloud_ranges(Path(path))
-        cloud.add(source, parsed)
-        for f in parsed:
-            cuts.add(f.version, f.start, f.end)
-        summary.networks[source.id] = len(parsed)
+    # The cloud ranges enrich() answers from: the shipped (or rebuilt) snapshot, a user's files before it.
+    cloud = CloudRangeProvider([Path(p) for p in cloud_ranges], snapshot=True)
+    for f in cloud.ranges():
+        cuts.add(f.version, f.start, f.end)
+        summary.networks[f.source] = summary.networks.get(f.source, 0) + 1
 
     total = sum(len(v) for v in cuts.by_family.values())
     done = 0
@@ -490,7 +505,7 @@ def export_ranges(
 
     run = fresh()
     batches = 0
-    dates: dict[str, datetime | None] = {s.id: s.date for s in cloud.sources()}
+    dates: dict[str, datetime | None] = {s.id: s.date for s in [*cloud.sources(), *cloud.snapshot_sources()]}
     sources: dict[str, SourceInfo] = {}
     problems: dict[str, None] = {}
     try:
@@ -515,7 +530,7 @@ def export_ranges(
                     if translation is not None:
                         # What an address here gets comes from the IPv4 it carries: only the block's own.
                         e = e._replace(ranges=(), registration=None, errors=())
-                    facts = facts_row(e, cloud.find(text) if len(cloud) else None)
+                    facts = facts_row(e, cloud.find(text), cloud_asked=True)
                     if not facts and translation is None:
                         if pending is not None:
                             writer.add(family, pending[0], pending[1], pending[2], pending[3], dates)
@@ -534,7 +549,7 @@ def export_ranges(
             if pending is not None:
                 writer.add(family, pending[0], pending[1], pending[2], pending[3], dates)
         sources.update(run.sources)
-        for s in cloud.sources():
+        for s in cloud.sources():  # the files and snapshot lists a segment's facts came from
             sources.setdefault(s.id, s)
         problems.update(dict.fromkeys(run.problems))
         summary.problems += list(problems)

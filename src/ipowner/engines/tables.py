@@ -24,6 +24,7 @@ from ipowner.engines.ranges import (
     OUTPUT_COLUMNS,
     RANGES_FILE,
     TABLE_VERSION,
+    cloud_answer,
     export_ranges,
     facts_row,
     output_schema,
@@ -125,8 +126,8 @@ def _with_facts(values: list[Any], run: Enrichment, cloud: CloudRangeProvider | 
     got: dict[str, dict[str, Any]] = {}
     for text, e in zip(distinct, run.run([str(v) for v in distinct]), strict=True):
         row: dict[str, Any] = {}
-        hit = cloud.find(e.address) if cloud is not None and e.address is not None else None
-        for name, (value, source) in facts_row(e, hit).items():
+        hit = cloud_answer(cloud, e) if cloud is not None else None
+        for name, (value, source) in facts_row(e, hit, cloud_asked=cloud is not None).items():
             row[name] = value
             if name in OUTPUT_COLUMNS and f"{name}_source" in OUTPUT_COLUMNS:
                 row[f"{name}_source"] = source

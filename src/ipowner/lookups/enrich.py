@@ -24,6 +24,7 @@ from ipowner.lookups.lookup import default_chain, parse_query
 from ipowner.model import LookedThrough, SourceInfo
 from ipowner.model.ranges import RangeFact
 from ipowner.providers.base import NO_ERRORS, NO_RANGES, winner, winners
+from ipowner.providers.cloud import CloudRangeProvider
 from ipowner.providers.delegations import DelegationProvider
 from ipowner.providers.rdap import RdapProvider
 from ipowner.providers.special import looked_through, special_of
@@ -141,6 +142,7 @@ class Enrichment:
         # Where the registry table's and the RDAP cache's answers are in the chain (None: not asked).
         self._delegation = kinds.index(DelegationProvider) if DelegationProvider in kinds else None
         self._registration = kinds.index(RdapProvider) if RdapProvider in kinds else None
+        self._cloud = kinds.index(CloudRangeProvider) if CloudRangeProvider in kinds else None
         self._final: tuple[dict[str, SourceInfo], list[str]] | None = None
 
     @property
@@ -220,8 +222,13 @@ class Enrichment:
             delegation = got.spread([r[0] if r else None for r in deleg.ranges], None)
         else:
             delegation = repeat(None, n)
+        cloud = got.facts[self._cloud] if self._cloud is not None else None
         assert db is not None
-        ranges = got.spread(db.ranges, NO_RANGES)
+        db_ranges = db.ranges
+        if cloud is not None and any(cloud.ranges):
+            # The cloud range files' facts follow the databases', as they do on a record.
+            db_ranges = [a + b if b else a for a, b in zip(db_ranges, cloud.ranges, strict=True)]
+        ranges = got.spread(db_ranges, NO_RANGES)
         if reg is not None and any(reg.ranges):
             registration: Iterable[RangeFact | None] = got.spread([r[0] if r else None for r in reg.ranges], None)
         else:

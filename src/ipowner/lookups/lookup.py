@@ -30,6 +30,7 @@ from ipowner.model import AddressRecord, ErrorKind, Resolution, SourceInfo
 from ipowner.model.lookup import LookupResult, QueryError, RdapRun
 from ipowner.providers.base import Provider
 from ipowner.providers.chain import Chain
+from ipowner.providers.cloud import CloudRangeProvider
 from ipowner.providers.delegations import DelegationProvider
 from ipowner.providers.mmdb.reader import MmdbProvider
 from ipowner.providers.rdap import RdapConfig, RdapProvider
@@ -84,13 +85,16 @@ def default_chain(
     online: bool = True,
     evidence: bool = True,
     progress: Callable[[int, int], None] | None = None,
+    cloud_ranges: Sequence[str | PathLike[str]] = (),
+    cloud_snapshot: bool = True,
 ) -> Chain:
     """The providers ``lookup()`` and ``enrich()`` use, owned by the chain (closed with it).
 
     Location and ASN come from MaxMind-format databases; ownership (holder, registry chain) from RDAP
     after them, with ``rdap_config`` as its settings (default ``RdapConfig.from_env()``; not ``online``:
     cached answers only; not ``evidence``: no evidence files). Settings that cannot be read cost the
-    RDAP provider only, as a "database" problem.
+    RDAP provider only, as a "database" problem. ``cloud_ranges``: a user's provider range files, each
+    replacing the shipped snapshot's list of its kind (``cloud_snapshot``: read the snapshot at all).
     """
     if isinstance(mmdb, (str, PathLike)):
         mmdb = [mmdb]  # one path, not a sequence of characters
@@ -99,6 +103,11 @@ def default_chain(
     if use_embedded:
         providers.append(DelegationProvider())  # the registry of each block, from the shipped registry table
     problems: list[tuple[str, str]] = []
+    if cloud_snapshot or cloud_ranges:
+        try:
+            providers.append(CloudRangeProvider([str(p) for p in cloud_ranges], snapshot=cloud_snapshot))
+        except IpownerError as exc:
+            problems.append(("database", str(exc)))
     if rdap:
         try:
             cfg = rdap_config if rdap_config is not None else RdapConfig.from_env()
@@ -129,6 +138,7 @@ def lookup(
     rdap: bool = True,
     rdap_config: RdapConfig | None = None,
     progress: Callable[[int, int], None] | None = None,
+    cloud_ranges: Sequence[str | PathLike[str]] = (),
 ) -> LookupResult:
     """Look up addresses and hostnames; never raises for one bad input.
 
@@ -147,6 +157,7 @@ def lookup(
     ``rdap``: ask the registries over RDAP for holder and registry chain; False (or ``offline``) answers
     from the RDAP cache only. ``rdap_config``: bootstrap, rewrites, limits, deadline, cache, evidence
     (default: ``RdapConfig.from_env()``). ``progress``: called with (done, total) as RDAP answers come.
+    ``cloud_ranges``: a user's provider range files, newer than the shipped snapshot (``--cloud-ranges``).
     """
     if isinstance(queries, str):
         queries = [queries]
@@ -204,7 +215,7 @@ def lookup(
     # 4. Providers, special first: each one's facts copied onto the records.
     if providers is None and (result.records or networks):
         chain = default_chain(mmdb=mmdb, use_embedded=use_embedded, discover=discover, rdap_config=rdap_config,
-                              online=not offline and rdap, progress=progress)
+                              online=not offline and rdap, progress=progress, cloud_ranges=cloud_ranges)
     else:
         chain = Chain(providers or ())
     with chain:

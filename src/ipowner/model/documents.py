@@ -15,6 +15,7 @@ from typing import Any
 
 from ipowner.errors import DocumentError, InputNotFoundError
 from ipowner.model.address import SCHEMA_LOOKUP, SCHEMA_LOOKUPS_READ
+from ipowner.model.asn import SCHEMA_AS, AsLookup
 from ipowner.model.cache import SCHEMA_CACHE, SCHEMA_CACHE_READ, CacheExport, CacheStats
 from ipowner.model.data import SCHEMA_DATA, SCHEMA_DATAS_READ, DataStatus
 from ipowner.model.diff import SCHEMA_DIFF, SCHEMA_DIFF_READ, Diff, DiffLines
@@ -22,7 +23,7 @@ from ipowner.model.lookup import LookupResult
 from ipowner.model.report import SCHEMA_REPORT, SCHEMA_REPORTS_READ, Report
 from ipowner.model.traffic import SCHEMA_TRAFFIC, SCHEMA_TRAFFIC_READ, TrafficResult
 
-Document = LookupResult | TrafficResult | Report | Diff | DataStatus | CacheStats
+Document = LookupResult | TrafficResult | Report | Diff | DataStatus | CacheStats | AsLookup
 Lines = LookupResult | TrafficResult | Report | DiffLines | CacheExport
 
 
@@ -46,6 +47,7 @@ KINDS: tuple[DocumentKind, ...] = (
     DocumentKind("report", SCHEMA_REPORT, SCHEMA_REPORTS_READ, Report, Report,
                  ("report --format json", "report --format jsonl")),
     DocumentKind("diff", SCHEMA_DIFF, SCHEMA_DIFF_READ, Diff, DiffLines, ("diff --format json", "diff --format jsonl")),
+    DocumentKind("as", SCHEMA_AS, (SCHEMA_AS,), AsLookup, None, ("lookup --format json (one AS number: AS15169)",)),
     DocumentKind("data", SCHEMA_DATA, SCHEMA_DATAS_READ, DataStatus, None, ("data --format json",)),
     DocumentKind("cache", SCHEMA_CACHE, SCHEMA_CACHE_READ, CacheStats, CacheExport,
                  ("cache stats --format json", "cache export")),

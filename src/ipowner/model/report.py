@@ -54,9 +54,14 @@ class CloudInfo:
     company: str  # "Amazon"
     country: str | None  # the company's home country
     basis: str  # "asn:16509" | "holder:<name>" | "ranges:<file>"
-    region: str | None = None  # from a user-supplied range file
+    region: str | None = None  # from the provider's range file (the shipped snapshot or a user's file)
     service: str | None = None
     source: str | None = None  # SourceInfo.id
+    region_country: str | None = None  # where the region is (the region table, or the provider's geofeed)
+    region_place: str | None = None  # the city or area the provider names for the region
+    publisher: str | None = None  # who published the range file ("AWS")
+    file_date: datetime | None = None  # the range file's own date
+    statement: str | None = None  # "provider's range file" | "inferred from routing (...)" | "holder name"
 
 
 @dataclass(slots=True)

@@ -81,6 +81,10 @@ _BUILTIN: dict[tuple[str, str], _Builtin] = {
     **{("cache", fmt): _Builtin(_R + "cache", "write_cache_stats", "format") for fmt in ("table", "json")},
     # an iterable of cache entries, written as they come (the kind is given, never told from the document)
     ("cache-export", "jsonl"): _Builtin(_R + "cache", "write_cache_export"),
+    # one AS number's answer (``ipowner lookup AS15169``)
+    ("as", "table"): _Builtin(_R + "terminal.asn", "write_terminal_as", "width"),
+    ("as", "json"): _Builtin(_R + "as_json", "write_as_json"),
+    ("as", "jsonl"): _Builtin(_R + "as_json", "write_as_jsonl"),
 }
 
 # The tables written beside the main one, by (kind, format): name -> writer (``companions``).
@@ -100,7 +104,7 @@ for _kind, _fmt in _BUILTIN:
 # The document kinds by class name (checked along the document's MRO, ipowner's own classes only), so
 # that telling a document's kind imports nothing.
 _KIND_OF_CLASS = {"LookupResult": "lookup", "TrafficResult": "traffic", "Report": "report", "Diff": "diff",
-                  "DataStatus": "data", "CacheStats": "cache"}
+                  "DataStatus": "data", "CacheStats": "cache", "AsLookup": "as"}
 
 
 def register(kind: str, fmt: str, writer: Writer) -> None:

@@ -52,6 +52,11 @@ COLUMNS = [
     "network_handle",
     "abuse_email",
     "resolved_from",
+    "cloud_provider",
+    "cloud_region",
+    "cloud_region_country",
+    "cloud_region_place",
+    "cloud_service",
     "errors",
     "sources",
     "credits",
@@ -108,10 +113,17 @@ def lookup_row(rec: AddressRecord) -> list[Any]:
         n.handle if n else None,
         rec.abuse.email if rec.abuse else None,
         rec.resolution.hostname if rec.resolution else None,
+        *(_trait(rec, k) for k in ("cloud_provider", "cloud_region", "cloud_region_country", "cloud_region_place",
+                                   "cloud_service")),
         rec.errors,
         [f"{s.id}@{iso(s.date) or 'unknown'}" for s in sources],
         list(dict.fromkeys(s.credit for s in sources if s.credit)),
     ]
+
+
+def _trait(rec: AddressRecord, key: str) -> Any:
+    value = rec.traits.get(key) if isinstance(rec.traits, dict) else None
+    return value if isinstance(value, str) else None
 
 
 def write_lookup_csv(result: LookupResult, stream: TextIO) -> None:

@@ -5,9 +5,10 @@ from what the lookup found, e.g. "held by Amazon (US), located in Singapore; APN
 space", and disagreements between the facts are flagged rather than resolved.
 
 Registries are named and placed by the one registry table (``reference.registries``); cloud and CDN
-operators are recognised from the origin AS and the holder's name by the shipped operator table
-(``reference.cloud``), and the region comes only from an operator's published range file that the
-user supplies (``--cloud-ranges``, read by ``providers.cloud``): nothing is fetched.
+operators are recognised from their own range files first (the shipped snapshot, or a user's newer file
+given with ``--cloud-ranges``, read by ``providers.cloud``), which give the region; else from the origin AS
+("inferred from routing") and the holder's name by the shipped operator table (``reference.cloud``).
+Nothing is fetched.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from ipowner.model.report import (
 from ipowner.providers.cloud import CloudRangeProvider
 from ipowner.reference.anycast import anycast_service
 from ipowner.reference.cloud import TABLE_SOURCE_ID, CloudTable, cloud_table
+from ipowner.reference.cloud_files import publisher_of
 from ipowner.reference.countries import country_name
 from ipowner.reference.delegation_table import country_registry
 from ipowner.reference.iana import iana_rir  # the IPv4 /8 table (reference/iana.py)
@@ -51,19 +53,59 @@ def recognise_cloud(
         found = ranges.recognise(record.attributed, table)
         if found is not None:
             return found
+    from_lookup = cloud_from_record(record, table)
+    if from_lookup is not None:
+        return from_lookup
     asn = record.asn.number if record.asn else None
     if asn is not None and asn in table.by_asn:
         by_as = table.by_asn[asn]
         # Recognised by AS or holder only: name the company, not its cloud product; the address may
         # serve the company's own services (AS15169 carries Google Search as well as Google Cloud).
-        return CloudInfo(by_as.key, by_as.company, by_as.company, by_as.country, f"asn:{asn}", source=TABLE_SOURCE_ID)
+        return CloudInfo(by_as.key, by_as.company, by_as.company, by_as.country, f"asn:{asn}", source=TABLE_SOURCE_ID,
+                         statement=f"inferred from routing (announced by AS{asn}, one of {by_as.company}'s AS numbers)")
     h = record.holder
     if h is not None and not h.inferred:
         by_holder = table.by_holder(h.name, h.handle)
         if by_holder is not None:
             return CloudInfo(by_holder.key, by_holder.company, by_holder.company, by_holder.country,
-                             f"holder:{h.name or h.handle}", source=TABLE_SOURCE_ID)
+                             f"holder:{h.name or h.handle}", source=TABLE_SOURCE_ID,
+                             statement="inferred from the holder's name")
     return None
+
+
+CLOUD_TRAITS = ("cloud_provider", "cloud_region", "cloud_service", "cloud_region_country", "cloud_region_place")
+
+
+def cloud_from_record(record: AddressRecord, table: CloudTable | None = None) -> CloudInfo | None:
+    """The cloud facts a lookup put on a record (``traits.cloud_*``, from a provider's range file), or None."""
+    traits = record.traits if isinstance(record.traits, dict) else {}
+    key = traits.get("cloud_provider")
+    if not isinstance(key, str):
+        return None
+    sid = record.provenance.get("traits.cloud_provider", "")
+    op = (table or cloud_table()).get(key)
+    src = record.sources.get(sid)
+
+    def text(name: str) -> str | None:
+        v = traits.get(name)
+        return v if isinstance(v, str) else None
+
+    own_space = sid == "ranges:google-own"
+    return CloudInfo(
+        key=key,
+        name=(op.company if own_space else op.name) if op else key,
+        company=op.company if op else key,
+        country=op.country if op else None,
+        basis=f"ranges:{sid.split(':', 1)[-1]}",
+        region=text("cloud_region"),
+        service=text("cloud_service"),
+        source=sid or None,
+        region_country=text("cloud_region_country"),
+        region_place=text("cloud_region_place"),
+        publisher=publisher_of(sid),
+        file_date=src.date if src is not None else None,
+        statement="provider's range file",
+    )
 
 
 def registries(record: AddressRecord) -> tuple[tuple[str, str | None] | None, tuple[str, str | None] | None]:
@@ -292,11 +334,15 @@ def verdict(j: Jurisdiction, record: AddressRecord | None = None, *, offline: bo
     "holder unknown offline" last, with the reason and the command that would find the holder.
     """
     parts: list[str] = []
-    unknown_offline = j.holder is None and offline
-    cloud_first = unknown_offline and j.cloud is not None and bool(j.cloud.region)
+    # A provider's own range file says the prefix is theirs: that names the holder offline too, and its
+    # region comes right after it, before the geolocation.
+    from_file = j.cloud is not None and j.cloud.basis.startswith("ranges:")
+    unknown_offline = j.holder is None and offline and not from_file
     if j.holder:
         who = f"{j.holder} ({_country(j.holder_country)})"
         parts.append(f"probably held by {who}, inferred" if j.holder_inferred else f"held by {who}")
+    elif from_file and j.cloud is not None:
+        parts.append(f"held by {j.cloud.company} ({_country(j.cloud.country)})")
     elif not offline:
         reason = record.holder.reason if record is not None and record.holder is not None else None
         if reason:
@@ -305,8 +351,8 @@ def verdict(j: Jurisdiction, record: AddressRecord | None = None, *, offline: bo
             parts.append("holder unknown (the registry could not be asked; see the errors)")
         else:
             parts.append("holder unknown")
-    if cloud_first and j.cloud is not None:
-        parts.append(_cloud_words(j))
+    lead = ", ".join(parts)
+    parts = []
     if j.anycast:
         parts.append(ANYCAST)
     elif j.location_country:
@@ -316,7 +362,10 @@ def verdict(j: Jurisdiction, record: AddressRecord | None = None, *, offline: bo
         parts.append(where)
     else:
         parts.append("location unknown")
-    first = ", ".join(parts)
+    if from_file and j.cloud is not None:
+        first = "; ".join(x for x in (lead, cloud_phrase(j.cloud), ", ".join(parts)) if x)
+    else:
+        first = ", ".join(x for x in (lead, *parts) if x)
 
     rest: list[str] = []
     if (words := _registry_words(j)) is not None:
@@ -332,18 +381,26 @@ def verdict(j: Jurisdiction, record: AddressRecord | None = None, *, offline: bo
     if j.asn is not None:
         as_text = f"announced by AS{j.asn}" + (f" {j.as_name}" if j.as_name else "")
         rest.append(as_text)
-    if j.cloud is not None and not cloud_first:
-        rest.append(_cloud_words(j))
+    if j.cloud is not None and not from_file:
+        rest.append(cloud_phrase(j.cloud))
     if unknown_offline:
         rest.append(_holder_unknown_offline(j, record))
     return "; ".join([first, *rest])
 
 
-def _cloud_words(j: Jurisdiction) -> str:
-    c = j.cloud
-    if c is None:
-        return ""
-    cloud = f"{c.name} network"
-    if c.region:
-        cloud += f", region {c.region}"
-    return cloud
+def cloud_phrase(c: CloudInfo) -> str:
+    """The cloud part of a verdict: "AWS region ap-southeast-1 (Singapore) per AWS's range file of 2026-08-22",
+    or the operator's network and how it was recognised."""
+    if c.basis.startswith("ranges:"):
+        who = c.publisher or c.name
+        text = f"{who} region {c.region}" if c.region else f"{c.name} network"
+        if c.region and c.region_place:
+            text += f" ({c.region_place})"
+        elif not c.region and c.region_place:
+            text += f" in {c.region_place}"
+        dated = f" of {c.file_date.date().isoformat()}" if c.file_date is not None else ""
+        text += f" per {who}'s range file{dated}"
+        if c.service and c.service != c.name:
+            text += f" (service {c.service})"
+        return text
+    return f"{c.name} network, {c.statement}" if c.statement else f"{c.name} network"

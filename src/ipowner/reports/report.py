@@ -24,7 +24,7 @@ from ipowner.providers.cloud import CloudRangeProvider, load_cloud_ranges
 from ipowner.providers.delegations import ipv4_space_source
 from ipowner.providers.rdap import RdapConfig, is_rdap_reason, run_summary
 from ipowner.reference.anycast import anycast_service, anycast_source
-from ipowner.reference.cloud import CloudTable, cloud_table
+from ipowner.reference.cloud import CloudTable, cloud_table, region_table
 from ipowner.reference.psl import psl_source, registered_domain
 from ipowner.reports.freshness import age_notes, stale_summary
 from ipowner.reports.jurisdiction import IANA_BASIS, judge
@@ -115,8 +115,18 @@ def build_report(
         space = ipv4_space_source()
         all_sources.setdefault(space.id, space)
     if cloud_ranges is not None:
+        # The user's files always (they were asked for); the snapshot's files and the region table where a
+        # destination's cloud came from them.
+        used = {d.jurisdiction.cloud.source for d in internet if d.jurisdiction.cloud is not None}
+        placed = any(d.jurisdiction.cloud is not None and d.jurisdiction.cloud.region_place for d in internet)
         for s in cloud_ranges.sources():
             all_sources.setdefault(s.id, s)
+        for s in cloud_ranges.snapshot_sources():
+            if s.id in used:
+                all_sources.setdefault(s.id, s)
+        if placed:
+            rt = region_table().source()
+            all_sources.setdefault(rt.id, rt)
     if any(d.record is not None and anycast_service(d.record.attributed) for d in internet):
         anycast = anycast_source()
         all_sources.setdefault(anycast.id, anycast)
@@ -189,14 +199,15 @@ def report(
     total) as RDAP answers come, both as for ``lookup()``. ``mmdb``, ``use_embedded``, ``discover``,
     ``providers``: as for ``lookup()``. Addresses the registries could not answer keep their reasons in
     their records' ``errors``; the report's warnings count them in one line per run. ``cloud_ranges``: providers'
-    published range files (AWS ip-ranges.json, Google cloud.json, Azure service tags) for the region.
+    published range files (AWS ip-ranges.json, Google cloud.json, Azure service tags...) for the region,
+    each replacing the shipped snapshot's list of its kind.
     ``device``: the device's address(es), overriding the readers' guess. ``fail_on``: policy rules
     (``location:CN``, ...); the result is in ``Report.policy``.
     Raises ``InputError`` for an unreadable range file and ``UsageError`` for a bad rule; an input
     that can be read only in part makes the report ``partial`` instead.
     """
     rules = [r if isinstance(r, Rule) else parse_rule(r) for r in fail_on]
-    ranges = load_cloud_ranges(cloud_ranges) if cloud_ranges else None
+    ranges = load_cloud_ranges(cloud_ranges, snapshot=True)
     tr = inputs if isinstance(inputs, TrafficResult) else _read_traffic(inputs, device)
     wanted = [d.address for d in tr.destinations if d.scope == "internet"]
     records: dict[str, AddressRecord] = {}
@@ -204,7 +215,8 @@ def report(
     problems: list[str] = []
     if wanted:
         lr = lookup(wanted, offline=offline, mmdb=mmdb, use_embedded=use_embedded, discover=discover,
-                    providers=providers, rdap=rdap, rdap_config=rdap_config, progress=progress)
+                    providers=providers, rdap=rdap, rdap_config=rdap_config, progress=progress,
+                    cloud_ranges=cloud_ranges)
         records = {r.address: r for r in lr.records}
         sources = list(lr.sources)
         problems = lookup_problems(lr)
@@ -212,8 +224,7 @@ def report(
         rep = build_report(tr, records, sources=sources, cloud_ranges=ranges, offline=offline,
                            command_line=command_line, now=now, fail_on=rules, warnings=problems)
     finally:
-        if ranges is not None:
-            ranges.close()
+        ranges.close()
     rep.partial = rep.partial or bool(problems)
     return rep
 

@@ -8,10 +8,12 @@ Public names::
     RdapCache        the SQLite cache (``ipowner cache``); CacheError when it cannot be read, CACHE_FILE its name
     MockTransport    answers from a table or a function, for unit tests
     run_summary      one line on a run: requests, cache use, failures counted by kind
+    asn_service      the RDAP service (and so the registry) of an AS number, from the bootstrap, offline
 
 Everything else is private; errors are the ``ipowner.errors.RdapError`` family.
 """
 
+from ipowner.providers.rdap._bootstrap import asn_service
 from ipowner.providers.rdap._cache import FILE_NAME as CACHE_FILE
 from ipowner.providers.rdap._cache import CacheError, RdapCache
 from ipowner.providers.rdap._client import Answer, AsyncRdapClient, AutnumAnswer, RdapClient, RunStats
@@ -64,6 +66,7 @@ __all__ = [
     "Response",
     "Rewriter",
     "RunStats",
+    "asn_service",
     "failures_text",
     "is_rdap_reason",
     "run_summary",

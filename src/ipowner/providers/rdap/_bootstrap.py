@@ -259,3 +259,14 @@ async def load(
         fresh.fetched = time.time()
         return fresh, f"bootstrap copy not kept in {copy_dir} ({exc.strerror or exc})"
     return fresh, None
+
+
+def asn_service(asn: int, *, source: str | None, cache_dir: Path) -> tuple[str | None, str]:
+    """(the RDAP base URL that answers for AS ``asn``, the bootstrap's source), from the bootstrap in use,
+    read offline (a refreshed copy in the cache when there is one, else the shipped snapshot)."""
+    import asyncio
+
+    boot, _note = asyncio.run(load(source, cache_dir=cache_dir, online=False, refresh=False,
+                                   max_age=float("inf"), fetch=None))
+    services = boot.for_asn(asn)
+    return (services[0] if services else None), boot.source

@@ -29,6 +29,7 @@ from ipowner.model import AddressRecord, SourceInfo
 from ipowner.render.escape import terminal_safe
 from ipowner.render.terminal._console import Col, detail, emit, safe, stacked, title
 from ipowner.reports.freshness import age_text
+from ipowner.reports.jurisdiction import CLOUD_TRAITS, cloud_from_record, cloud_phrase
 
 if TYPE_CHECKING:
     from ipowner.model.lookup import LookupResult, NetworkSummary, NetworkTally, RdapRun
@@ -194,7 +195,13 @@ def _record_panel(rec: AddressRecord, rdap: RdapRun | None = None, width: int = 
     elif rec.needs_lookup:
         add("origin AS", Text("unknown", style="dim"))
     _ownership(rec, add, rdap)
+    cloud = cloud_from_record(rec)
+    if cloud is not None:
+        who = f"{cloud.company} ({cloud.country})" if cloud.country else cloud.company
+        add("cloud", f"{who}: {cloud_phrase(cloud)}", "traits.cloud_provider")
     for key, value in sorted(rec.traits.items()):
+        if cloud is not None and key in CLOUD_TRAITS:
+            continue
         add(terminal_safe(key, 40), terminal_safe(value), f"traits.{key}")
     for message in rec.errors:
         rows.add_row(Text("error", style="bold red"), Text(terminal_safe(message), style="red"), *([Text("")] if side else []))
