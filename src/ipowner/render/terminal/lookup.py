@@ -263,6 +263,16 @@ def _location_text(rec: AddressRecord) -> Text:
     return text
 
 
+def _registry_cell(rec: AddressRecord) -> Text:
+    """The RIR (and NIR) from the registry chain when RDAP answered, else the block's registry offline."""
+    names = [link.name for link in rec.registry_chain if link.role in ("rir", "nir") and link.name]
+    if names:
+        return safe(" > ".join(names))
+    if rec.registry is not None:
+        return safe(rec.registry.registry)
+    return Text("-", style="dim")
+
+
 def _row_details(rec: AddressRecord, rdap: RdapRun | None) -> list[Text]:
     lines: list[Text] = []
     parts: list[tuple[str, Text | str | None]] = []
@@ -292,15 +302,21 @@ def _row_details(rec: AddressRecord, rdap: RdapRun | None) -> list[Text]:
             for link in rec.registry_chain)
         lines.append(detail(("holder", who), ("holder country", safe(h.country) if h.country else None),
                             ("chain", Text(chain) if chain else None)))
+    reg = rec.registry
+    if reg is not None and not rec.registry_chain:
+        lines.append(detail(("registry", Text(terminal_safe(reg.basis_text), style="yellow" if reg.stale else ""))))
+    cloud = cloud_from_record(rec)
+    if cloud is not None:
+        lines.append(detail(("cloud", safe(cloud_phrase(cloud), 300))))
     lines += [Text(terminal_safe(m), style="red") for m in rec.errors]
     return lines
 
 
 def records_table(records: list[AddressRecord], rdap: RdapRun | None) -> RenderableType:
     """One row per address: the short facts on the first line, the long ones below."""
-    cols = [Col("address"), Col("location"), Col("registered"), Col("AS", grows=True)]
-    rows = [([safe(r.address), _location_text(r), safe(r.registered_country), _as_text(r)], _row_details(r, rdap))
-            for r in records]
+    cols = [Col("address"), Col("location"), Col("registered"), Col("registry"), Col("AS", grows=True)]
+    rows = [([safe(r.address), _location_text(r), safe(r.registered_country), _registry_cell(r), _as_text(r)],
+             _row_details(r, rdap)) for r in records]
     table = stacked(cols, rows, indent=2)
     missing = sum(1 for r in records if _not_cached(r, rdap))
     if not missing:
