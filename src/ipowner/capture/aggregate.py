@@ -7,7 +7,14 @@ from ipowner.capture.formats import CAPTURE_FORMATS
 from ipowner.capture.rules import TIME_FIRST, TIME_LAST
 from ipowner.model.counts import Counts
 from ipowner.model.kinds import ByteKind, Concealment, Scope
-from ipowner.model.traffic import AppSummary, Destination, DeviceSummary, InputInfo, TrafficResult
+from ipowner.model.traffic import (
+    AppSummary,
+    Destination,
+    DeviceSummary,
+    InputInfo,
+    TrafficPair,
+    TrafficResult,
+)
 
 
 def byte_kind_of(infos: list[InputInfo]) -> tuple[ByteKind, bool]:
@@ -37,8 +44,9 @@ def pair_counts(p: Pair, byte_kind: ByteKind) -> Counts:
     )
 
 
-def aggregate(engine: Engine, infos: list[InputInfo]) -> TrafficResult:
-    """Fold every open flow, then sum the pairs per destination, device and app."""
+def aggregate(engine: Engine, infos: list[InputInfo], *, pairs: bool = False) -> TrafficResult:
+    """Fold every open flow, then sum the pairs per destination, device and app (and keep each pair as a
+    row of ``TrafficResult.pairs`` when ``pairs``)."""
     engine.fold_all()
     byte_kind, mixed = byte_kind_of(infos)
     res = TrafficResult(inputs=infos, byte_kind=byte_kind, timeline_bucket=engine.bucket)
@@ -77,6 +85,11 @@ def aggregate(engine: Engine, infos: list[InputInfo]) -> TrafficResult:
             d.devices.append(dev)
         if app and app not in d.apps:
             d.apps.append(app)
+        if pairs:
+            row = TrafficPair(device=dev, address=remote, app=app, first_seen=first, last_seen=last,
+                              ports=sorted((port_label(k) for k in p.ports), key=_port_key))
+            row.add(counts)
+            res.pairs.append(row)
         l2b[remote] = l2b.get(remote, False) or p.l2_broadcast
         tl = timeline.setdefault(remote, {})
         for bk, (s, r) in p.timeline.items():
@@ -107,6 +120,9 @@ def aggregate(engine: Engine, infos: list[InputInfo]) -> TrafficResult:
         d.hostnames = list(engine.names.get(addr, {}))
         d.concealment = [Concealment(c) for c in engine.concealment.get(addr, {})]
         d.ports.sort(key=_port_key)
+    for row in res.pairs:
+        dest = dests[row.address]
+        row.scope, row.hostnames = dest.scope, dest.hostnames
     for dev, v in devs.items():
         v.destinations = len(dev_remotes.get(dev, ()))
     res.destinations = sorted(dests.values(), key=lambda d: (-d.bytes_total, -d.flows, d.address))

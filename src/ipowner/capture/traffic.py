@@ -237,6 +237,7 @@ def traffic(
     columns: Mapping[str, str] | None = None,
     compiled: bool | None = None,
     progress: ProgressFactory | None = None,
+    pairs: bool = False,
 ) -> TrafficResult:
     """Read captures and logs into per-destination flows, bytes and hostnames.
 
@@ -246,10 +247,11 @@ def traffic(
     Captures go through the compiled core (capture/_core.c) when it is available (``compiled=True``
     requires it, ``False`` refuses it and uses the per-frame walker, capture/frame.py); both give the same
     result. Unreadable or partly readable inputs never raise: they are marked partial with a warning.
+    ``pairs`` also keeps one row per (device, destination, app) in ``TrafficResult.pairs``.
     Process-wide state (the garbage collector's settings among it) is left as it is.
     """
     return read_traffic(inputs, device=device, bucket=bucket, columns=columns, compiled=compiled,
-                        progress=progress)
+                        progress=progress, pairs=pairs)
 
 
 def read_traffic(
@@ -261,6 +263,7 @@ def read_traffic(
     compiled: bool | None = None,
     progress: ProgressFactory | None = None,
     walker: WalkerFactory = make_handler,
+    pairs: bool = False,
 ) -> TrafficResult:
     """``traffic()`` with the per-frame walker chosen: ``walker(engine)`` returns the frame handler used
     when the compiled core is not (``frame.make_handler`` unless given; the tests give their dpkt oracle)."""
@@ -334,7 +337,7 @@ def read_traffic(
             frame, why = engine.first_dns_error or (0, "")
             ctx.stop(f"{engine.dns_errors} malformed DNS message(s) skipped (first in frame {frame - base}: {why})")
             engine.dns_errors, engine.first_dns_error = 0, None
-    return aggregate(engine, infos)
+    return aggregate(engine, infos, pairs=pairs)
 
 
 def _progress_of(stream: _Hashing, progress: Callable[[int], None]) -> Callable[[int], None]:
