@@ -6,7 +6,7 @@ constant name.
 
 Stages, highest first; a module may import its own stage package, any lower stage and the shared basics::
 
-    cli -> render -> reports -> lookups -> providers -> capture | reference -> model
+    cli -> render -> engines -> reports -> lookups -> providers -> capture | reference -> model
 
 - ``capture`` and ``reference`` are one level: ``capture`` may import ``reference`` (the tables it walks
   with), never the other way round.
@@ -45,8 +45,9 @@ PACKAGE = "ipowner"
 
 # Stage package -> level; a module may import a lower level (and its own package).
 LEVELS: dict[str, int] = {
-    "cli": 6,
-    "render": 5,
+    "cli": 7,
+    "render": 6,
+    "engines": 5,
     "reports": 4,
     "lookups": 3,
     "providers": 2,

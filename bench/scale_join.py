@@ -1,0 +1,177 @@
+#!/usr/bin/env python3
+"""The range join at scale: DuckDB against ``enrich()`` and the raw maxminddb reader, same distinct addresses.
+
+1. A flow table (synthetic): N flows over M distinct public addresses (IPv4 and IPv6, bench/enrich.py's mix),
+   written as Parquet by DuckDB itself (``gen``; columns ts, src, dst, bytes).
+2. The range table: ``ipowner ranges export`` of the embedded database (timed once; reused when present).
+3. On the M distinct addresses, CPU time, rounds rotated, medians compared:
+   - raw: ``maxminddb`` ``Reader.get`` on the embedded database, nothing else (the reference);
+   - enrich: ``ipowner.enrich()`` iterated to the end;
+   - duckdb: the SQL parse and ASOF join of the distinct addresses (``engines.duck.join_facts``), wall time
+     (DuckDB runs on every core) and CPU time.
+4. The whole flow table through ``ipowner enrich --engine duckdb`` in a child process: wall time, flows/s and
+   the child's peak RSS (``getrusage``); with ``--python-flows K`` the Python engine on the first K flows.
+
+Prints one JSON object. Usage: scale_join.py OUT_DIR [--flows 10000000] [--distinct 1000000] [--memory-limit 1GB]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from enrich import addresses, embedded_path  # noqa: E402
+
+
+def gen(out: Path, flows: int, distinct: int, seed: int) -> float:
+    """N flows over M distinct addresses as Parquet; returns the seconds it took."""
+    import duckdb
+    import pyarrow as pa
+
+    t = time.perf_counter()
+    pool = addresses(distinct, seed)
+    con = duckdb.connect()
+    con.register("pool_arrow", pa.table({"id": pa.array(range(len(pool)), pa.int64()), "dst": pool}))
+    con.execute("CREATE TABLE pool AS SELECT * FROM pool_arrow")
+    tmp = out.with_name(out.name + ".part")
+    con.execute(f"""
+        COPY (
+          SELECT r.i AS ts, '192.168.1.' || CAST(r.i % 250 + 1 AS VARCHAR) AS src, p.dst,
+                 CAST(hash(r.i * 31) % 150000 AS BIGINT) AS bytes
+          FROM range({int(flows)}) r(i) JOIN pool p ON p.id = CAST(hash(r.i) % {len(pool)} AS BIGINT)
+          ORDER BY r.i
+        ) TO '{tmp}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000)
+    """)
+    con.close()
+    tmp.replace(out)
+    return time.perf_counter() - t
+
+
+def child_enrich(flows: Path, ranges: Path, out: Path, engine: str, memory: str, limit: int | None) -> dict:
+    """``ipowner enrich`` in a child process: wall time and its peak RSS."""
+    src = flows
+    if limit is not None:
+        import pyarrow.parquet as pq
+
+        src = flows.with_name(f"flows-first-{limit}.parquet")
+        if not src.exists():
+            pf = pq.ParquetFile(flows)
+            pq.write_table(pf.read_row_groups([0]).slice(0, limit), src)
+    cmd = [sys.executable, "-c", "from ipowner.cli import main; main()", "enrich", str(src), "-o", str(out),
+           "--engine", engine, "--memory-limit", memory, "--temp-dir", str(out.parent / "spill"),
+           "--no-system-mmdb", "--no-rdap-cache"]
+    if engine == "duckdb":
+        cmd += ["--ranges", str(ranges)]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {"engine": engine, "rc": proc.returncode, "stderr": proc.stderr.strip()[-300:], "wall_s": round(wall, 2),
+            "cpu_s": round((after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime), 2),
+            "peak_rss_mb": round(after.ru_maxrss / 1024, 1), "rows": limit}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("out", type=Path)
+    ap.add_argument("--flows", type=int, default=10_000_000)
+    ap.add_argument("--distinct", type=int, default=1_000_000)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--memory-limit", default="1GB")
+    ap.add_argument("--python-flows", type=int, default=0, help="also the Python engine on the first K flows")
+    ap.add_argument("--skip-distinct", action="store_true", help="only the flow table runs")
+    a = ap.parse_args(argv)
+    a.out.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("IPOWNER_NO_SYSTEM_MMDB", "1")
+
+    import maxminddb
+
+    import ipowner
+    from ipowner.engines import duck
+    from ipowner.engines.ranges import export_ranges
+
+    doc: dict = {"flows": a.flows, "distinct": a.distinct, "memory_limit": a.memory_limit}
+    flows = a.out / f"flows-{a.flows}-{a.distinct}.parquet"
+    if not flows.exists():
+        doc["gen_s"] = round(gen(flows, a.flows, a.distinct, a.seed), 1)
+    doc["flows_mb"] = round(flows.stat().st_size / 1e6, 1)
+    ranges = a.out / "ranges"
+    if not (ranges / "ranges.parquet").exists():
+        t = time.perf_counter()
+        summary = export_ranges(ranges, discover=False, rdap_cache=False)
+        doc["export_s"] = round(time.perf_counter() - t, 1)
+        doc["export_rows"] = {k: v for k, v in summary.rows.items()}
+    doc["export_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+    if not a.skip_distinct:
+        addrs = addresses(a.distinct, a.seed)
+        reader = maxminddb.open_database(str(embedded_path()))
+
+        def raw() -> None:
+            get = reader.get
+            for x in addrs:
+                get(x)
+
+        def bulk() -> None:
+            for e in ipowner.enrich(addrs, discover=False, rdap_cache=False):
+                e.ranges  # noqa: B018  (each answer is looked at)
+
+        import pyarrow as pa
+
+        table = pa.table({"address": addrs})
+        wall: list[float] = []
+
+        def sql() -> None:
+            con = duck.connect(a.memory_limit, a.out / "spill")
+            con.register("given", table)
+            con.execute("CREATE TEMP TABLE distinct_addr AS SELECT address FROM given")
+            t = time.perf_counter()
+            duck.join_facts(con, ranges, summary=duck.JoinSummary())
+            wall.append(time.perf_counter() - t)
+            con.close()
+
+        sides = {"raw": raw, "enrich": bulk, "duckdb": sql}
+        times: dict[str, list[float]] = {k: [] for k in sides}
+        order = list(sides)
+        for i in range(a.repeats):
+            for name in order[i % 3:] + order[:i % 3]:
+                t = time.process_time()
+                sides[name]()
+                times[name].append(time.process_time() - t)
+        med = {k: statistics.median(v) for k, v in times.items()}
+        n = len(addrs)
+        doc["distinct_per_s_cpu"] = {k: round(n / v) for k, v in med.items()}
+        doc["duckdb_distinct_per_s_wall"] = round(n / statistics.median(wall))
+        doc["ratio_duckdb_cpu_vs_raw"] = round(med["raw"] / med["duckdb"], 2)
+        doc["ratio_duckdb_wall_vs_raw_cpu"] = round(med["raw"] / statistics.median(wall), 2)
+        doc["ratio_enrich_vs_raw"] = round(med["raw"] / med["enrich"], 2)
+
+    runs = [child_enrich(flows, ranges, a.out / "enriched-duckdb.parquet", "duckdb", a.memory_limit, None)]
+    if a.python_flows:
+        runs.append(child_enrich(flows, ranges, a.out / "enriched-python.parquet", "python", a.memory_limit,
+                                 a.python_flows))
+        runs.append(child_enrich(flows, ranges, a.out / "enriched-duckdb-k.parquet", "duckdb", a.memory_limit,
+                                 a.python_flows))
+    for r in runs:
+        rows = r["rows"] or a.flows
+        r["rows"] = rows
+        r["flows_per_s"] = round(rows / r["wall_s"]) if r["rc"] == 0 else None
+    doc["enrich_command"] = runs
+    print(json.dumps(doc, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

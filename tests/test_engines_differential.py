@@ -1,0 +1,237 @@
+"""Same answers everywhere: one sample through ``lookup()``, ``enrich()``, the range table's ASOF join in
+DuckDB, and ``ipowner enrich`` with each engine, fact for fact with its source.
+
+The sample (tests/ranges_support.py) has IPv4 and IPv6, special-purpose and translation addresses, the
+networks of two overlapping synthetic user databases, the RDAP cache's networks and inputs that are not
+plain addresses.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("duckdb")
+pa = pytest.importorskip("pyarrow")
+import pyarrow.parquet as pq  # noqa: E402
+
+import ipowner  # noqa: E402
+from ipowner.engines import duck  # noqa: E402
+from ipowner.engines import ranges as rt  # noqa: E402
+from ipowner.lookups.enrich import Enrichment  # noqa: E402
+from ipowner.model.serialize import plain  # noqa: E402
+from ranges_support import fill_rdap_cache, sample, synthetic_dbs  # noqa: E402
+
+ODD = [" 8.8.8.8 ", "not an address", "", "::1.2.3.4", "2001:DB8::A", "::ffff:1.0.1.7", "1::2::3", "01.2.3.4",
+       "[2001:4860:4860::8888]", "fe80::1%eth0", "0:0:0:0:0:ffff:102:304", "1.0.1.256", ":::", "1:2:3:4:5:6:7:8:9"]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("differential")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("IPOWNER_DATA_DIR", str(root / "data"))
+        mp.setenv("IPOWNER_NO_SYSTEM_MMDB", "1")
+        mp.delenv("IPOWNER_MMDB_PATH", raising=False)
+        server = fill_rdap_cache(root, mp)
+        try:
+            dbs = synthetic_dbs(root)
+            rt.export_ranges(root / "ranges", mmdb=dbs, use_embedded=False, discover=False)
+            yield root, dbs
+        finally:
+            server.close()
+
+
+@pytest.fixture()
+def env(world, monkeypatch: pytest.MonkeyPatch):
+    root, dbs = world
+    monkeypatch.setenv("IPOWNER_CACHE_DIR", str(root / "rdap-cache"))  # each test gets its own: use the filled one
+    return root, dbs
+
+
+def from_record(rec: Any) -> dict[str, Any]:
+    """A lookup() record as the output columns (value and source per fact)."""
+    out: dict[str, Any] = {}
+    prov = rec.provenance
+
+    def put(name: str, value: Any, path: str) -> None:
+        if value is not None:
+            out[name], out[f"{name}_source"] = value, prov[path]
+
+    if rec.special is not None:
+        s = rec.special
+        for name, value in (("special", s.label), ("special_name", s.name), ("special_prefix", s.prefix),
+                            ("special_rfc", s.rfc), ("special_globally_reachable", s.globally_reachable)):
+            put(name, value, "special")
+    for f, v in plain(rec.location).items():
+        put(f"location_{f}", v, f"location.{f}")
+    put("registered_country", rec.registered_country, "registered_country")
+    if rec.asn is not None:
+        for f, v in plain(rec.asn).items():
+            put(f"asn_{f}", v, f"asn.{f}")
+    if rec.holder is not None:
+        put("holder", rec.holder.name, "holder")
+        put("holder_country", rec.holder.country, "holder")
+    if rec.network is not None:
+        put("network_registry", rec.network.registry, "network")
+        put("network_handle", rec.network.handle, "network")
+        put("network_name", rec.network.name, "network")
+    if rec.registry_chain:
+        put("registry_chain", json.dumps([[str(link.role), link.name, link.handle] for link in rec.registry_chain],
+                                         ensure_ascii=False), "registry_chain")
+    if rec.traits:
+        out["traits"] = json.dumps({f"traits.{k}": [v, prov[f"traits.{k}"]] for k, v in sorted(rec.traits.items())},
+                                   ensure_ascii=False, sort_keys=True)
+    if rec.errors:
+        out["errors"] = json.dumps(list(rec.errors), ensure_ascii=False)
+    return out
+
+
+def test_lookup_enrich_and_duckdb_agree(env) -> None:
+    root, dbs = env
+    kw: dict[str, Any] = {"mmdb": dbs, "use_embedded": False, "discover": False}
+    inputs = sample(21, 4000)
+    res = ipowner.lookup(inputs, offline=True, **kw)
+    records = {r.query: r for r in res.records}
+    with Enrichment(**kw) as fallback:
+        joined = duck.facts_of(inputs + ODD, root / "ranges", fallback=fallback)
+    seen = {"v6": 0, "special": 0, "through": 0, "holder": 0, "both_dbs": 0, "chain": 0}
+    with ipowner.enrich(inputs + ODD, **kw) as run:
+        for q, e in zip(inputs + ODD, run, strict=True):
+            via_enrich = duck._as_output(rt.facts_row(e))
+            assert joined.get(q, {}) == via_enrich, q
+            if q in records:
+                assert from_record(records[q]) == via_enrich, q
+            seen["v6"] += ":" in q and bool(via_enrich)
+            seen["special"] += "special" in via_enrich
+            seen["through"] += e.looked_through is not None and "location_country" in via_enrich
+            seen["holder"] += "holder" in via_enrich
+            seen["both_dbs"] += "location_country" in via_enrich and "asn_number" in via_enrich
+            seen["chain"] += "registry_chain" in via_enrich
+    assert min(seen.values()) > 20, seen
+
+
+def _table(path: Path) -> list[dict[str, Any]]:
+    return pq.read_table(path).to_pylist()
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_enrich_command_engines_write_the_same_rows(env, tmp_path: Path, suffix: str) -> None:
+    from click.testing import CliRunner
+
+    from ipowner.cli import cli
+    from ipowner.cli.commands import cli as registered
+
+    assert registered is cli
+    root, dbs = env
+    addrs = sample(22, 1500) + ODD
+    flows = {"ts": list(range(len(addrs) * 2)), "dst": [*addrs, *reversed(addrs)],
+             "bytes": [i * 7 for i in range(len(addrs) * 2)]}
+    src = tmp_path / f"flows{suffix}"
+    if suffix == ".parquet":
+        pq.write_table(pa.table(flows), src)
+    else:
+        import csv
+
+        with src.open("w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f)
+            w.writerow(flows)
+            w.writerows(zip(*flows.values(), strict=True))
+    common = ["--no-embedded", "--no-system-mmdb", *[a for d in dbs for a in ("--mmdb", str(d))]]
+    outs = {}
+    for engine in ("python", "duckdb"):
+        out = tmp_path / f"out-{engine}.parquet"
+        args = ["enrich", str(src), "-o", str(out), "--engine", engine, *common]
+        if engine == "duckdb":
+            args += ["--ranges", str(root / "ranges"), "--memory-limit", "200MB", "--temp-dir", str(tmp_path / "spill")]
+        res = CliRunner().invoke(cli, args)
+        assert res.exit_code == 0, res.output
+        assert f"({engine} engine)" in res.output
+        outs[engine] = _table(out)
+    assert outs["python"] == outs["duckdb"]
+    rows = outs["duckdb"]
+    # every row, in input order (an empty CSV cell is no value)
+    assert [r["dst"] for r in rows] == [d if d or suffix == ".parquet" else None for d in flows["dst"]]
+    assert sum(r["location_country"] is not None for r in rows) > 500
+    assert any(r["errors"] and "not an address" in r["errors"] for r in rows)
+    # CSV out: the same cells, spreadsheet-safe
+    res = CliRunner().invoke(cli, ["enrich", str(src), "-o", str(tmp_path / "out.csv"), "--engine", "duckdb",
+                                   "--ranges", str(root / "ranges"), *common])
+    assert res.exit_code == 0, res.output
+    lines = (tmp_path / "out.csv").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == len(rows) + 1 and lines[0].startswith("ts,dst,bytes,special,special_source,")
+
+
+def test_hostile_tables_are_one_line_errors(env, tmp_path: Path) -> None:
+    from ipowner.cli import main
+
+    root, dbs = env
+    bad = tmp_path / "bad.parquet"
+    bad.write_bytes(b"PAR1" + b"\x00" * 64)
+    for engine in ("python", "duckdb"):
+        with pytest.raises(SystemExit) as exc:
+            main(["enrich", str(bad), "-o", str(tmp_path / "o.parquet"), "--engine", engine, "--no-embedded",
+                  "--ranges", str(root / "ranges")])
+        assert exc.value.code == 1
+    long = tmp_path / "long.csv"
+    long.write_text("dst\n" + "=1+2," * 10 + "\n" + "8" * (3 << 20) + "\n", encoding="utf-8")
+    for engine in ("python", "duckdb"):
+        with pytest.raises(SystemExit) as exc:
+            main(["enrich", str(long), "-o", str(tmp_path / "o.csv"), "--engine", engine, "--no-embedded",
+                  "--ranges", str(root / "ranges")])
+        assert exc.value.code == 1
+    # a formula in a cell does not reach a spreadsheet as one
+    evil = tmp_path / "evil.csv"
+    evil.write_text("dst,note\n=HYPERLINK(1),x\n8.8.8.8,=cmd\n", encoding="utf-8")
+    with pytest.raises(SystemExit) as exc:
+        main(["enrich", str(evil), "-o", str(tmp_path / "e.csv"), "--engine", "duckdb", "--no-embedded",
+              "--ranges", str(root / "ranges")])
+    assert exc.value.code == 0
+    text = (tmp_path / "e.csv").read_text(encoding="utf-8")
+    assert "\n=" not in text and ",=" not in text
+
+
+def test_cloud_ranges_through_the_table_and_both_engines(env, tmp_path: Path) -> None:
+    from ipowner.cli import main
+    from ipowner.providers.cloud import load_cloud_ranges
+
+    root, dbs = env
+    files = [Path(__file__).parent / "data" / "cloud" / n for n in
+             ("aws-ip-ranges-synthetic.json", "google-cloud-synthetic.json", "azure-service-tags-synthetic.json")]
+    out = tmp_path / "ranges"
+    rt.export_ranges(out, mmdb=dbs, use_embedded=False, discover=False, cloud_ranges=files)
+    cloud = load_cloud_ranges(files)
+    import ipaddress
+    import random
+
+    rnd = random.Random(3)
+    inputs = []
+    for f in cloud._loaded[:200]:  # noqa: SLF001 (the test reads what the provider loaded)
+        inputs += [str(ipaddress.ip_address(f.start) + rnd.randrange(f.end - f.start + 1)) for _ in range(3)]
+    inputs += sample(23, 300)
+    kw: dict[str, Any] = {"mmdb": dbs, "use_embedded": False, "discover": False}
+    with Enrichment(**kw) as fb:
+        joined = duck.facts_of(inputs, out, fallback=fb)
+    hits = 0
+    with ipowner.enrich(inputs, **kw) as run:
+        for q, e in zip(inputs, run, strict=True):
+            hit = cloud.find(e.address) if e.address else None
+            want = duck._as_output(rt.facts_row(e, hit))
+            assert joined.get(q, {}) == want, q
+            hits += "cloud_provider" in want
+    assert hits > 20
+    src = tmp_path / "flows.csv"
+    src.write_text("dst\n" + "\n".join(inputs) + "\n", encoding="utf-8")
+    tables = {}
+    for engine in ("python", "duckdb"):
+        with pytest.raises(SystemExit) as exc:
+            main(["enrich", str(src), "-o", str(tmp_path / f"{engine}.parquet"), "--engine", engine, "--no-embedded",
+                  "--no-system-mmdb", "--ranges", str(out), *[a for d in dbs for a in ("--mmdb", str(d))],
+                  *[a for f in files for a in ("--cloud-ranges", str(f))]])
+        assert exc.value.code == 0
+        tables[engine] = _table(tmp_path / f"{engine}.parquet")
+    assert tables["python"] == tables["duckdb"]
+    assert sum(r["cloud_provider"] is not None for r in tables["duckdb"]) > 20
