@@ -94,7 +94,7 @@ def test_the_pairs_of_a_conn_log_as_a_flow_table(tmp_path):
         assert r["family"] == (6 if ":" in r["address"] else 4)
         assert len(r["address_key"]) == 16
         if r["family"] == 4:
-            assert r["address_key"] == bytes(10) + b"\xff\xff" + bytes(int(x) for x in r["address"].split("."))
+            assert r["address_key"] == bytes(12) + bytes(int(x) for x in r["address"].split("."))
             assert r["address_v4"] == int.from_bytes(r["address_key"][12:], "big")
         else:
             assert r["address_v4"] is None

@@ -31,19 +31,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ipowner.engines.ranges import BUCKET_PREFIX, OUTPUT_COLUMNS
 from ipowner.errors import UsageError
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
 
 INSTALL = "pip install 'ipowner[spark]'"
-# The first bits an address's bucket key holds, per family (the range table's ``bucket``, docs/ranges.md).
-BUCKET_PREFIX = {4: 16, 6: 34}
 # Prefix lengths the wide segments are indexed at, and how many keys a wide segment may span at its level.
 WIDE_LEVELS = {4: (4, 8, 12), 6: (4, 8, 12, 16, 20, 24, 28, 32)}
 WIDE_SPAN = 16
-# Columns that place a segment, not facts about it.
-PLACEMENT = ("family", "start", "end", "start_v4", "end_v4", "bucket", "first", "last", "prefix", "translation")
 # The flow table's join columns (docs/tables.md).
 FAMILY, KEY = "family", "address_key"
 _TOP = 40  # the IPv6 key bits read as one integer (the first five bytes): enough for every level and bucket
@@ -95,8 +92,8 @@ def with_address_key(df: DataFrame, column: str = "address") -> DataFrame:
     """``df`` with the flow table's ``family`` and ``address_key`` computed from the address text in
     ``column`` (for flows from elsewhere); text that is no address gets nulls, and joins nothing.
 
-    Plain IPv4 and IPv6 texts as ``inet_pton`` reads them (IPv6 with ``::``, an embedded dotted quad,
-    any case); no zone ids, no leading zeros in IPv4. Computed step by step (each step a column of the
+    The texts ``enrich()`` reads as addresses: IPv4 dotted quads (no leading zeros), IPv6 with ``::``
+    or an embedded dotted quad, in any case, with spaces around, in brackets or with a zone id. Computed step by step (each step a column of the
     next), so that no expression is repeated inside another.
     """
     F = functions()
@@ -104,7 +101,9 @@ def with_address_key(df: DataFrame, column: str = "address") -> DataFrame:
     tmp = [f"_ipowner_{n}" for n in ("text", "head", "tail", "v6", "halves", "left", "right", "groups")]
     text, head, tail, v6, halves, left, right, groups = (c(n) for n in tmp)
     empty = F.array().cast("array<string>")
-    out = (df.withColumn(tmp[0], F.lower(F.trim(c(column))))
+    # as enrich() reads an input: spaces around it, brackets around an IPv6 address and a zone id go
+    bare = F.regexp_replace(F.lower(F.trim(c(column))), r"^\[(.*)\]$", "$1")
+    out = (df.withColumn(tmp[0], F.when(bare.contains(":"), F.regexp_replace(bare, "%.*$", "")).otherwise(bare))
            .withColumn(tmp[1], F.regexp_extract(text, _DOTTED_TAIL, 1))
            .withColumn(tmp[2], F.regexp_extract(text, _DOTTED_TAIL, 2)))
     # IPv6: a trailing dotted quad becomes two groups; "::" stands for the zero groups missing.
@@ -119,7 +118,7 @@ def with_address_key(df: DataFrame, column: str = "address") -> DataFrame:
     missing = F.lit(8) - F.size(left) - F.size(right)
     out = out.withColumn(tmp[7], F.when(F.size(halves) == 1, left).when(
         (F.size(halves) == 2) & (missing >= 1), F.concat(left, F.array_repeat(F.lit("0"), missing), right)))
-    good = (F.size(groups) == 8) & F.forall(groups, lambda g: g.rlike("^[0-9a-f]{1,4}$")) & ~text.contains("%")
+    good = (F.size(groups) == 8) & F.forall(groups, lambda g: g.rlike("^[0-9a-f]{1,4}$"))
     v6_key = F.unhex(F.concat_ws("", F.transform(groups, lambda g: F.lpad(g, 4, "0"))))
     v4_key = F.concat(F.lit(bytes(12)), F.unhex(F.lpad(F.hex(_v4_value(text)), 8, "0")))
     is_v4 = text.rlike(_V4_TEXT)
@@ -152,8 +151,8 @@ def carried_ipv4_key(key: Column, translation: Column) -> Column:
 # -- the join ---------------------------------------------------------------------------------------------
 
 def fact_columns(ranges_df: DataFrame) -> list[str]:
-    """The range table's fact columns (values, sources, dates, traits, errors): all but the placement."""
-    return [c for c in ranges_df.columns if c not in PLACEMENT]
+    """The fact columns of the range table an enriched table carries (``OUTPUT_COLUMNS`` it has)."""
+    return [c for c in OUTPUT_COLUMNS if c in ranges_df.columns]
 
 
 def _wide_index(wide_df: DataFrame) -> DataFrame:
@@ -244,7 +243,8 @@ def address_facts(addresses: DataFrame, ranges_df: DataFrame, wide_df: DataFrame
 
 def enrich(flows_df: DataFrame, ranges_df: DataFrame, wide_df: DataFrame) -> DataFrame:
     """``flows_df`` with the facts of each row's address joined: every column of the flows, then the
-    range table's ``translation`` and fact columns (null where nothing is known of the address).
+    fact columns ``ipowner enrich`` writes with every engine (``engines.ranges.OUTPUT_COLUMNS``: each
+    fact's value and source, ``traits``, ``errors``), null where nothing is known of the address.
 
     ``ranges_df`` is ``ranges_bucketed.parquet``, ``wide_df`` is ``ranges_wide.parquet`` of one export.
     The flows need ``family`` and ``address_key`` (the flow table has them, docs/tables.md), or an
@@ -262,7 +262,7 @@ def enrich(flows_df: DataFrame, ranges_df: DataFrame, wide_df: DataFrame) -> Dat
             raise UsageError("the flows need family and address_key columns, or an address column")
         flows_df = with_address_key(flows_df)
         added = True
-    clash = [c for c in ("translation", *fact_columns(ranges_df)) if c in flows_df.columns]
+    clash = [c for c in OUTPUT_COLUMNS if c in flows_df.columns]
     if clash:
         raise UsageError(f"the flows already have fact columns ({', '.join(clash[:5])}): enrich the original flows")
     distinct = flows_df.select(FAMILY, KEY).where(F.col(KEY).isNotNull()).distinct()
@@ -270,7 +270,7 @@ def enrich(flows_df: DataFrame, ranges_df: DataFrame, wide_df: DataFrame) -> Dat
     out = flows_df.alias("f").join(facts, (F.col(f"f.{FAMILY}") == F.col(f"x.{FAMILY}"))
                                    & (F.col(f"f.{KEY}") == F.col(f"x.{KEY}")), "left")
     cols = [F.col(f"f.{c}") for c in flows_df.columns if not (added and c in (FAMILY, KEY))]
-    cols += [F.col(f"x.{c}") for c in facts.columns if c not in (FAMILY, KEY)]
+    cols += [F.col(f"x.{c}") if c in facts.columns else F.lit(None).alias(c) for c in OUTPUT_COLUMNS]
     return out.select(*cols)
 
 
@@ -282,10 +282,10 @@ def _present(df: DataFrame, names: tuple[str, ...]) -> list[str]:
 
 def destinations(enriched_df: DataFrame) -> DataFrame:
     """One row per destination address of an ``enrich`` result: the counters summed, first and last seen,
-    the devices counted, and the address's facts (the columns from ``translation`` on)."""
+    the devices counted, and the address's facts."""
     F = functions()
     cols = enriched_df.columns
-    facts = cols[cols.index("translation"):] if "translation" in cols else []
+    facts = [c for c in OUTPUT_COLUMNS if c in cols]
     aggs = [F.sum(c).alias(c) for c in _present(enriched_df, _COUNTERS)]
     if "first_seen" in cols:
         aggs.append(F.min("first_seen").alias("first_seen"))
@@ -352,6 +352,6 @@ def rollups(enriched_df: DataFrame) -> dict[str, DataFrame]:
 
 
 __all__ = [
-    "BUCKET_PREFIX", "INSTALL", "WIDE_LEVELS", "WIDE_SPAN", "address_facts", "bucket_of", "carried_ipv4_key",
+    "INSTALL", "WIDE_LEVELS", "WIDE_SPAN", "address_facts", "bucket_of", "carried_ipv4_key",
     "destinations", "enrich", "fact_columns", "rollup_keys", "rollups", "segments", "with_address_key",
 ]

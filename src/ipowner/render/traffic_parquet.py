@@ -27,7 +27,6 @@ INSTALL = "pip install 'ipowner[scale]'"
 BATCH_ROWS = 65536  # rows per row group when writing a document's pairs
 _COUNTS = ("flows", "packets_sent", "packets_received", "bytes_sent", "bytes_received", "ip_bytes_sent",
            "ip_bytes_received")
-_MAPPED = 0xFFFF << 32  # ::ffff:0:0/96
 # Times no calendar holds are unknown (null), as in the JSON documents.
 _TIME_FIRST, _TIME_LAST = datetime(1970, 1, 1, tzinfo=UTC).timestamp(), datetime(9999, 12, 31, tzinfo=UTC).timestamp()
 
@@ -65,8 +64,9 @@ def flow_schema() -> pa.Schema:
 
 
 def address_key(version: int, value: int) -> bytes:
-    """The 16-byte big-endian join key of an address: IPv6 as is, IPv4 as its IPv4-mapped IPv6 address."""
-    return (value if version == 6 else _MAPPED | value).to_bytes(16, "big")
+    """The 16-byte big-endian join key of an address, as the range table's ``start`` and ``end`` are
+    written (docs/ranges.md): the address as a 128-bit integer, IPv4 zero-padded; ``family`` tells them apart."""
+    return value.to_bytes(16, "big")
 
 
 def _time(t: float | None) -> datetime | None:
