@@ -241,14 +241,14 @@ def address_facts(addresses: DataFrame, ranges_df: DataFrame, wide_df: DataFrame
     return plain.unionByName(looked.select(*plain.columns))
 
 
-def enrich(flows_df: DataFrame, ranges_df: DataFrame, wide_df: DataFrame) -> DataFrame:
+def enrich(flows_df: DataFrame, ranges_df: DataFrame, wide_df: DataFrame, *, column: str = "address") -> DataFrame:
     """``flows_df`` with the facts of each row's address joined: every column of the flows, then the
     fact columns ``ipowner enrich`` writes with every engine (``engines.ranges.OUTPUT_COLUMNS``: each
     fact's value and source, ``traits``, ``errors``), null where nothing is known of the address.
 
     ``ranges_df`` is ``ranges_bucketed.parquet``, ``wide_df`` is ``ranges_wide.parquet`` of one export.
     The flows need ``family`` and ``address_key`` (the flow table has them, docs/tables.md), or an
-    ``address`` text column, from which they are computed (``with_address_key``).
+    address text column (``column``), from which they are computed (``with_address_key``).
     """
     F = functions()
     for name, df, need in (("ranges_df", ranges_df, ("family", "bucket", "start", "end", "translation", "special")),
@@ -258,9 +258,9 @@ def enrich(flows_df: DataFrame, ranges_df: DataFrame, wide_df: DataFrame) -> Dat
             raise UsageError(f"{name} is not an ipowner range table (no column {', '.join(missing)})")
     added = False
     if FAMILY not in flows_df.columns or KEY not in flows_df.columns:
-        if "address" not in flows_df.columns:
-            raise UsageError("the flows need family and address_key columns, or an address column")
-        flows_df = with_address_key(flows_df)
+        if column not in flows_df.columns:
+            raise UsageError(f"the flows need family and address_key columns, or an address column ({column!r})")
+        flows_df = with_address_key(flows_df, column)
         added = True
     clash = [c for c in OUTPUT_COLUMNS if c in flows_df.columns]
     if clash:
@@ -335,9 +335,13 @@ def rollups(enriched_df: DataFrame) -> dict[str, DataFrame]:
     """The rollups of the internet destinations (rows whose ``scope`` is ``internet``, when the flows
     say): ``destination`` (``destinations``), then per group of ``rollup_keys`` one row per key with
     bytes sent and received, flows and destinations, ranked by bytes sent, then received, the unknown
-    key last among equals (the report's order)."""
+    key last among equals (the report's order). A table without ``bytes_sent``, ``bytes_received`` or
+    ``flows`` counts each row as one flow of no bytes."""
     F = functions()
     df = enriched_df
+    for name, default in (("bytes_sent", 0), ("bytes_received", 0), ("flows", 1)):
+        if name not in df.columns:  # a table without the counter: each row one flow, no bytes
+            df = df.withColumn(name, F.lit(default).cast("long"))
     if "scope" in df.columns:
         df = df.where(F.col("scope") == "internet")
     out: dict[str, DataFrame] = {"destination": destinations(df)}

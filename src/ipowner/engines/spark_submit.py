@@ -49,7 +49,8 @@ def _join(base: str, name: str) -> str:
     return base.rstrip("/") + "/" + name
 
 
-def run(spark: SparkSession, flows: str, ranges: str, out: str, *, mode: str = "errorifexists") -> dict[str, str]:
+def run(spark: SparkSession, flows: str, ranges: str, out: str, *, mode: str = "errorifexists",
+        column: str = "address") -> dict[str, str]:
     """Read the flows and the range tables, write the enriched flows, destinations and rollups under ``out``;
     returns what was written (name -> path)."""
     from ipowner.engines import spark as engine
@@ -57,7 +58,9 @@ def run(spark: SparkSession, flows: str, ranges: str, out: str, *, mode: str = "
     flows_df = spark.read.parquet(flows)
     bucketed = spark.read.parquet(_join(ranges, BUCKETED_FILE))
     wide = spark.read.parquet(_join(ranges, WIDE_FILE))
-    enriched = engine.enrich(flows_df, bucketed, wide)
+    enriched = engine.enrich(flows_df, bucketed, wide, column=column)
+    if column != "address" and "address" not in enriched.columns:  # the rollups count destinations by address
+        enriched = enriched.withColumn("address", enriched[column])
     written = {"flows": _join(out, "flows")}
     enriched.write.mode(mode).parquet(written["flows"])
     again = spark.read.parquet(written["flows"])  # the rollups read the written table, not the join again
@@ -75,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
                         "with an address column)")
     parser.add_argument("--ranges", required=True, help="the folder ipowner ranges export wrote")
     parser.add_argument("--out", required=True, help="the folder to write (it must not exist, unless --overwrite)")
+    parser.add_argument("--column", default="address", help="the flows' address column, when they have no "
+                        "family and address_key (default: address)")
     parser.add_argument("--overwrite", action="store_true", help="replace what --out holds")
     parser.add_argument("--master", default=None, help="Spark master when not run by spark-submit (e.g. local[4])")
     parser.add_argument("--partitions", type=int, default=None, help="spark.sql.shuffle.partitions")
@@ -86,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
         return int(ExitCode.USAGE)
     spark = session(master=args.master, partitions=args.partitions)
     try:
-        written = run(spark, args.flows, args.ranges, args.out, mode="overwrite" if args.overwrite else "errorifexists")
+        written = run(spark, args.flows, args.ranges, args.out, mode="overwrite" if args.overwrite else "errorifexists",
+                      column=args.column)
     except UsageError as exc:
         print(f"ipowner: {exc}", file=sys.stderr)
         return int(ExitCode.USAGE)
