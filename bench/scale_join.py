@@ -74,12 +74,25 @@ def child_enrich(flows: Path, ranges: Path, out: Path, engine: str, memory: str,
         cmd += ["--ranges", str(ranges)]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    # The child's own peak: VmHWM of its process after exec (ru_maxrss of children would count the parent's
+    # pages the fork shared before the exec), polled until it ends.
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peak = 0
+    status = Path(f"/proc/{proc.pid}/status")
+    while proc.poll() is None:
+        try:
+            for line in status.read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak = max(peak, int(line.split()[1]))
+        except OSError:
+            pass
+        time.sleep(0.2)
+    _out, err = proc.communicate()
     wall = time.perf_counter() - t
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return {"engine": engine, "rc": proc.returncode, "stderr": proc.stderr.strip()[-300:], "wall_s": round(wall, 2),
+    return {"engine": engine, "rc": proc.returncode, "stderr": err.strip()[-300:], "wall_s": round(wall, 2),
             "cpu_s": round((after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime), 2),
-            "peak_rss_mb": round(after.ru_maxrss / 1024, 1), "rows": limit}
+            "peak_rss_mb": round(peak / 1024, 1), "rows": limit}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -101,7 +101,7 @@ def test_lookup_enrich_and_duckdb_agree(env) -> None:
     seen = {"v6": 0, "special": 0, "through": 0, "holder": 0, "both_dbs": 0, "chain": 0}
     with ipowner.enrich(inputs + ODD, **kw) as run:
         for q, e in zip(inputs + ODD, run, strict=True):
-            via_enrich = duck._as_output(rt.facts_row(e))
+            via_enrich = duck.output_row(rt.facts_row(e))
             assert joined.get(q, {}) == via_enrich, q
             if q in records:
                 assert from_record(records[q]) == via_enrich, q
@@ -219,7 +219,7 @@ def test_cloud_ranges_through_the_table_and_both_engines(env, tmp_path: Path) ->
     with ipowner.enrich(inputs, **kw) as run:
         for q, e in zip(inputs, run, strict=True):
             hit = cloud.find(e.address) if e.address else None
-            want = duck._as_output(rt.facts_row(e, hit))
+            want = duck.output_row(rt.facts_row(e, hit))
             assert joined.get(q, {}) == want, q
             hits += "cloud_provider" in want
     assert hits > 20
@@ -262,7 +262,7 @@ def test_spark_agrees_with_enrich_and_duckdb(env) -> None:
             if e.address is None:  # not an address: Spark joins nothing, the Python engines say why
                 assert by_row[i] == {}, q
                 continue
-            want = duck._as_output(rt.facts_row(e))
+            want = duck.output_row(rt.facts_row(e))
             assert by_row[i] == want == joined.get(q, {}), q
             seen["v6"] += ":" in q and bool(want)
             seen["special"] += "special" in want
@@ -270,3 +270,18 @@ def test_spark_agrees_with_enrich_and_duckdb(env) -> None:
             seen["holder"] += "holder" in want
             seen["both_dbs"] += "location_country" in want and "asn_number" in want
     assert min(seen.values()) > 10, seen
+
+
+def test_range_table_kept_in_the_cache_until_a_source_changes(env, tmp_path: Path) -> None:
+    from ipowner.engines import tables
+
+    root, dbs = env
+    kw: dict[str, Any] = {"mmdb": dbs, "use_embedded": False, "discover": False}
+    first, built = tables.range_table(**kw)
+    assert built and (first / rt.RANGES_FILE).is_file()
+    again, built = tables.range_table(**kw)
+    assert again == first and not built
+    changed = tmp_path / "more.mmdb"
+    changed.write_bytes(dbs[1].read_bytes())
+    other, built = tables.range_table(mmdb=[dbs[0], changed], use_embedded=False, discover=False)
+    assert built and other != first and not first.exists()  # the older export is removed

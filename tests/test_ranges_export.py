@@ -135,3 +135,24 @@ def test_cli_writes_parquet_and_csv(exported, tmp_path: Path, monkeypatch: pytes
     assert lines[0].startswith("family,start,end,start_v4,end_v4,first,last,prefix,translation,special,")
     assert len(lines) == summary.total(rt.RANGES_FILE) + 1
     assert (tmp_path / "t" / "sources.csv").exists()
+
+
+def test_damaged_databases(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A tree that cannot be walked to its end stops the export with one line naming it (a partial table would
+    answer wrongly); a file that is no database is a problem line, the others are exported (exit 4)."""
+    from ipowner.cli import main
+    from mmdb_support import BAD
+
+    monkeypatch.setenv("IPOWNER_NO_SYSTEM_MMDB", "1")
+    with pytest.raises(ipowner.DatabaseError, match="cannot be walked to the end"):
+        rt.export_ranges(tmp_path / "a", mmdb=[BAD / "libmaxminddb_libmaxminddb-oversized-map.mmdb"],
+                         use_embedded=False, discover=False)
+    with pytest.raises(SystemExit) as exc:
+        main(["ranges", "export", "-o", str(tmp_path / "b"), "--no-embedded",
+              "--mmdb", str(BAD / "libmaxminddb_libmaxminddb-separator-record-min-left.mmdb")])
+    assert exc.value.code == 1
+    with pytest.raises(SystemExit) as exc:
+        main(["ranges", "export", "-o", str(tmp_path / "c"), "--no-embedded",
+              "--mmdb", str(BAD / "maxminddb-golang_unexpected-bytes.mmdb")])
+    assert exc.value.code == 4
+    assert pq.read_table(tmp_path / "c" / rt.RANGES_FILE).num_rows > 10  # the special-purpose blocks

@@ -195,7 +195,7 @@ def join_facts(con: Any, ranges_dir: Path, *, fallback: Enrichment | None = None
         own_run = fallback is None
         run = fallback if fallback is not None else Enrichment()
         try:
-            batch = [_as_output(facts_row(e, cloud.find(e.address) if cloud is not None and e.address else None))
+            batch = [output_row(facts_row(e, cloud.find(e.address) if cloud is not None and e.address else None))
                      for e in run.run(odd)]
         finally:
             if own_run:
@@ -213,7 +213,8 @@ def _has_table(con: Any, name: str) -> bool:
     return bool(got and got[0])
 
 
-def _as_output(facts: dict[str, tuple[Any, str]]) -> dict[str, Any]:
+def output_row(facts: dict[str, tuple[Any, str]]) -> dict[str, Any]:
+    """``facts_row``'s answer as the enriched table's columns (value, and ``<name>_source``; non-null only)."""
     out: dict[str, Any] = {}
     for name, (value, source) in facts.items():
         out[name] = value
@@ -310,4 +311,4 @@ def facts_of(addresses: Sequence[str], ranges_dir: str | os.PathLike[str], *,
     return {r[0]: {c: v for c, v in zip(OUTPUT_COLUMNS, r[1:], strict=True) if v is not None} for r in rows}
 
 
-__all__ = ["DEFAULT_MEMORY", "JoinSummary", "connect", "enrich_table", "facts_of", "join_facts"]
+__all__ = ["DEFAULT_MEMORY", "JoinSummary", "connect", "enrich_table", "facts_of", "join_facts", "output_row"]
