@@ -28,7 +28,8 @@ def test_every_kind_has_its_formats_table_first():
     assert formats("as") == ["table", "json", "jsonl"]
     assert formats("data") == formats("cache") == ["table", "json"]
     assert formats("cache-export") == ["jsonl"]
-    assert formats("lookup") == formats("traffic") == ["table", "json", "jsonl", "csv", "tsv"]
+    assert formats("lookup") == ["table", "json", "jsonl", "csv", "tsv"]
+    assert formats("traffic") == ["table", "json", "jsonl", "csv", "tsv", "parquet"]
     assert formats("report") == formats("diff") == ["table", "json", "jsonl", "csv", "tsv", "markdown", "html"]
     assert formats("nothing") == []
 
@@ -50,7 +51,7 @@ def test_the_kind_is_told_from_the_document():
 
 
 def test_an_unknown_format_is_a_usage_error_naming_the_formats():
-    with pytest.raises(UsageError, match=r"cannot be written as 'yaml' \(formats: table, json, jsonl, csv, tsv\)"):
+    with pytest.raises(UsageError, match=r"cannot be written as 'yaml' \(formats: table, json, jsonl, csv, tsv, parquet\)"):
         render(TrafficResult(), "yaml", io.StringIO())
 
 

@@ -9,7 +9,14 @@ from ipowner.capture.formats import CAPTURE_FORMATS
 from ipowner.capture.rules import TIME_FIRST, TIME_LAST
 from ipowner.model.counts import Counts
 from ipowner.model.kinds import ByteKind, Concealment, Scope
-from ipowner.model.traffic import AppSummary, Destination, DeviceSummary, InputInfo, TrafficResult
+from ipowner.model.traffic import (
+    AppSummary,
+    Destination,
+    DeviceSummary,
+    InputInfo,
+    TrafficPair,
+    TrafficResult,
+)
 
 
 def byte_kind_of(infos: list[InputInfo]) -> tuple[ByteKind, bool]:
@@ -39,8 +46,9 @@ def pair_counts(p: Pair, byte_kind: ByteKind) -> Counts:
     )
 
 
-def aggregate(engine: Engine, infos: list[InputInfo]) -> TrafficResult:
-    """Fold every open flow, then sum the pairs per destination, device and app."""
+def aggregate(engine: Engine, infos: list[InputInfo], *, pairs: bool = False) -> TrafficResult:
+    """Fold every open flow, then sum the pairs per destination, device and app (and keep each pair as a
+    row of ``TrafficResult.pairs`` when ``pairs``)."""
     engine.fold_all()
     byte_kind, mixed = byte_kind_of(infos)
     res = TrafficResult(inputs=infos, byte_kind=byte_kind, timeline_bucket=engine.bucket)
@@ -53,10 +61,10 @@ def aggregate(engine: Engine, infos: list[InputInfo]) -> TrafficResult:
     l2b: set[str] = set()  # destinations reached by an Ethernet broadcast
     timeline: dict[str, dict[float, list[int]]] = {}
     untimed = 0  # pairs with a packet time no calendar holds
-    pairs = engine.pairs
-    for pair_key in list(pairs):  # each pair is let go once added: pairs and destinations are not all held twice
+    folded = engine.pairs
+    for pair_key in list(folded):  # each pair is let go once added: pairs and destinations are not all held twice
         dev, remote, app = pair_key
-        p = pairs.pop(pair_key)
+        p = folded.pop(pair_key)
         counts = pair_counts(p, byte_kind)
         first, last = _when(p.first_seen), _when(p.last_seen)
         if (first is None) != (p.first_seen is None) or (last is None) != (p.last_seen is None):
@@ -85,6 +93,11 @@ def aggregate(engine: Engine, infos: list[InputInfo]) -> TrafficResult:
         if app and app not in d.apps:
             d.apps.append(app)
             new_app = True
+        if pairs:
+            row = TrafficPair(device=dev, address=remote, app=app, first_seen=first, last_seen=last,
+                              ports=sorted((port_label(k) for k in p.ports), key=_port_key))
+            row.add(counts)
+            res.pairs.append(row)
         if p.l2_broadcast:
             l2b.add(remote)
         tl = timeline.setdefault(remote, {}) if p.timeline else {}
@@ -119,6 +132,9 @@ def aggregate(engine: Engine, infos: list[InputInfo]) -> TrafficResult:
         d.hostnames = names.get(addr, [])
         d.concealment = [Concealment(c) for c in engine.concealment.get(addr, {})]
         d.ports.sort(key=_port_key)
+    for row in res.pairs:
+        dest = dests[row.address]
+        row.scope, row.hostnames = dest.scope, dest.hostnames
     # by bytes, then flows (both descending), then address: stable sorts one key at a time, so that no key
     # tuple per destination is held (millions of destinations)
     ordered = list(dests.values())

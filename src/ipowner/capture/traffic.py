@@ -238,6 +238,7 @@ def traffic(
     compiled: bool | None = None,
     progress: ProgressFactory | None = None,
     timeline: bool = True,
+    pairs: bool = False,
 ) -> TrafficResult:
     """Read captures and logs into per-destination flows, bytes and hostnames.
 
@@ -249,13 +250,14 @@ def traffic(
     result. A path that does not exist raises ``InputNotFoundError`` (a ``FileNotFoundError`` and an
     ``InputError``) before anything is read; inputs that exist but cannot be read, or only in part, never
     raise: they are marked partial with a warning.
+    ``pairs`` also keeps one row per (device, destination, app) in ``TrafficResult.pairs``.
     Process-wide state (the garbage collector's settings among it) is left as it is.
     ``timeline=False`` keeps no per-destination timeline (less memory; the counts are the same). Memory
     follows destinations; past the budget of ``rules.Budget`` (``IPOWNER_CAPTURE_BUDGET`` overrides it)
     timelines and names are summarised or spilled to a temporary file, said in ``warnings``.
     """
     return read_traffic(inputs, device=device, bucket=bucket, columns=columns, compiled=compiled,
-                        progress=progress, timeline=timeline)
+                        progress=progress, timeline=timeline, pairs=pairs)
 
 
 def read_traffic(
@@ -269,6 +271,7 @@ def read_traffic(
     walker: WalkerFactory = make_handler,
     timeline: bool = True,
     budget: Budget | None = None,
+    pairs: bool = False,
 ) -> TrafficResult:
     """``traffic()`` with the per-frame walker chosen: ``walker(engine)`` returns the frame handler used
     when the compiled core is not (``frame.make_handler`` unless given; the tests give their dpkt oracle)."""
@@ -295,7 +298,7 @@ def read_traffic(
     engine = Engine(bucket=bucket, devices=devices, budget=budget)
     try:
         infos = _read_all(engine, inputs, columns=columns, compiled=compiled, progress=progress, walker=walker)
-        result = aggregate(engine, infos)
+        result = aggregate(engine, infos, pairs=pairs)
     finally:
         engine.close()
     return result

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
+from typing import Any, BinaryIO, TextIO, TypeVar
 
 import click
 
@@ -146,7 +146,8 @@ def run_guarded(group: click.Group, argv: list[str] | None) -> int:
 
 # The format a file's suffix names (the usual names of each format).
 SUFFIX_FORMATS = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".tsv": "tsv",
-                  ".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html", ".txt": "table"}
+                  ".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html", ".txt": "table",
+                  ".parquet": "parquet"}
 
 
 def pick_format(fmt: str | None, output: str | None, kind: str | None = None) -> str:
@@ -183,8 +184,13 @@ def companion_path(output: str, name: str) -> Path:
 def write_output(document: Any, fmt: str, output: str | None, *, kind: str) -> None:
     """Render ``document`` to ``-o FILE`` or stdout; a one-kind format's other tables (a report's rollups
     and sources in CSV) go beside the file, or are named on stderr when writing to stdout."""
-    from ipowner.render import companions, render
+    from ipowner.render import companions, is_binary, render
 
+    if is_binary(fmt):
+        with binary_output(output, fmt) as binary:
+            render(document, fmt, binary, kind=kind)
+        detail_line(f"wrote {output}")
+        return
     with output_stream(output) as stream:
         render(document, fmt, stream, kind=kind, verbose=verbosity() >= 1)
     extra = companions(kind, fmt)
@@ -218,6 +224,24 @@ def open_output(output: str | None) -> TextIO:
         return open(output, "w", encoding="utf-8", newline="")  # noqa: SIM115 (closed by the caller)
     except OSError as exc:
         raise UsageError(f"{output}: cannot write ({exc.strerror or exc})") from None
+
+
+@contextmanager
+def binary_output(output: str | None, fmt: str) -> Iterator[BinaryIO]:
+    """``-o FILE`` opened for a binary format (Parquet); a ``UsageError`` for stdout or a terminal."""
+    refusal = f"{fmt} is binary and is not written to stdout or a terminal: give -o FILE.{fmt}"
+    if not output or output == "-":
+        raise UsageError(refusal)
+    try:
+        stream = open(output, "wb")  # noqa: SIM115 (closed below)
+    except OSError as exc:
+        raise UsageError(f"{output}: cannot write ({exc.strerror or exc})") from None
+    try:
+        if stream.isatty():
+            raise UsageError(refusal)
+        yield stream
+    finally:
+        stream.close()
 
 
 def output_option(f: F) -> F:

@@ -10,8 +10,18 @@ import click
 
 from ipowner.capture.rules import DEFAULT_BUCKET
 from ipowner.capture.traffic import traffic as run_traffic
-from ipowner.cli._common import note, output_option, pick_format, verbosity, verbosity_options, write_output
+from ipowner.cli._common import (
+    binary_output,
+    detail_line,
+    note,
+    output_option,
+    pick_format,
+    verbosity,
+    verbosity_options,
+    write_output,
+)
 from ipowner.cli._process import few_collections
+from ipowner.errors import UsageError
 from ipowner.exitcodes import ExitCode
 from ipowner.model.traffic import nothing_read
 from ipowner.render import formats
@@ -54,20 +64,23 @@ def reader_choice(reader: str) -> bool | None:
 @click.option("--device", "devices", multiple=True, metavar="ADDR",
               help="The device's address (repeatable); default: the side that opened each flow.")
 @click.option("--format", "fmt", type=click.Choice(formats("traffic")), default=None,
-              help="table (default), json (ipowner.traffic/3), jsonl, csv, tsv; with -o, taken from the file's "
-                   "suffix.")
+              help="table (default), json (ipowner.traffic/3), jsonl, csv, tsv, parquet (a flow table, one row "
+                   "per device-destination pair; to a file only); with -o, taken from the file's suffix.")
 @output_option
 @click.option("--bucket", type=float, default=DEFAULT_BUCKET, show_default=True, help="Timeline bucket in seconds (JSON).")
 @click.option("--column", "columns", multiple=True, metavar="ROLE=NAME",
               help="For generic CSV input: which column holds address, device, port, proto, bytes_sent, "
                    "bytes_received, packets_sent, packets_received, first_seen, last_seen, hostname, app.")
 @click.option("--timeline/--no-timeline", default=True, help="Include the per-destination timeline in JSON.")
+@click.option("--stream", is_flag=True,
+              help="With Parquet: write one row per connection record of Zeek logs and CSV as it is read, "
+                   "holding no flows in memory (rows of one pair repeat; captures cannot be streamed).")
 @click.option("--reader", type=click.Choice(READERS), default="auto", hidden=True,
               help="Capture reader: the compiled core, the per-frame walker (pure Python), or auto (the compiled "
                    "core when it is available); both give the same result (for benchmarks and checks).")
 @verbosity_options
 def traffic_cmd(inputs: tuple[str, ...], devices: tuple[str, ...], fmt: str | None, output: str | None, bucket: float,
-                columns: tuple[str, ...], timeline: bool, reader: str) -> None:
+                columns: tuple[str, ...], timeline: bool, stream: bool, reader: str) -> None:
     """Destinations in packet captures and connection logs: flows, bytes up and down, hostnames.
 
     \b
@@ -79,7 +92,9 @@ def traffic_cmd(inputs: tuple[str, ...], devices: tuple[str, ...], fmt: str | No
     Bytes: for captures, frame lengths on the wire as originally captured (link header included,
     like Wireshark's frame.len); for logs, IP-level counts. Every output says which. CSV and TSV hold
     one row per destination; with -o FILE.csv the per-device and per-app rollups and the inputs go to
-    FILE.rollups.csv and FILE.sources.csv.
+    FILE.rollups.csv and FILE.sources.csv. Parquet (-o FILE.parquet) holds one row per device,
+    destination and app, with counters, ports and hostnames (docs/tables.md); --stream writes a row per
+    log record instead, for logs of any size.
     """
     from ipowner.capture.formats.csv import ROLES
 
@@ -91,11 +106,16 @@ def traffic_cmd(inputs: tuple[str, ...], devices: tuple[str, ...], fmt: str | No
             raise click.BadParameter(f"{c!r}: expected ROLE=NAME with ROLE one of {', '.join(ROLES)}",
                                      param_hint="--column")
         colmap[role] = name
+    if stream:
+        if fmt != "parquet":
+            raise UsageError("--stream writes Parquet rows: give -o FILE.parquet")
+        _stream(inputs, devices, colmap, output)
+        return
     with few_collections():
         # only the JSON document holds the timeline: no other format pays the memory for it
         result = run_traffic(inputs, device=list(devices), bucket=bucket, columns=colmap or None,
                              progress=_progress_factory(), compiled=reader_choice(reader),
-                             timeline=timeline and fmt == "json")
+                             timeline=timeline and fmt == "json", pairs=fmt == "parquet")
     write_output(result, fmt, output, kind="traffic")
     for w in result.warnings:
         note(f"warning: {w}")
@@ -106,3 +126,18 @@ def traffic_cmd(inputs: tuple[str, ...], devices: tuple[str, ...], fmt: str | No
     code = ExitCode.FAILURE if nothing_read(result.inputs) else ExitCode.PARTIAL if result.partial else ExitCode.OK
     # exit through the context so the code survives click's standalone mode too
     click.get_current_context().exit(int(code))
+
+
+def _stream(inputs: tuple[str, ...], devices: tuple[str, ...], colmap: dict[str, str], output: str | None) -> None:
+    """``--stream``: log records straight into Parquet rows, a row group per batch."""
+    from ipowner.capture.flowstream import stream_flows
+    from ipowner.model.kinds import ByteKind
+    from ipowner.render.traffic_parquet import FlowTableWriter
+
+    with binary_output(output, "parquet") as out, FlowTableWriter(out, byte_kind=ByteKind.IP) as writer:
+        infos = stream_flows(inputs, writer.write, device=list(devices), columns=colmap or None)
+    detail_line(f"wrote {output}: {writer.rows} rows")
+    for i in infos:
+        for w in i.warnings:
+            note(w)
+    click.get_current_context().exit(int(ExitCode.PARTIAL if any(i.partial for i in infos) else ExitCode.OK))

@@ -102,6 +102,25 @@ def nothing_read(inputs: Sequence[InputInfo]) -> bool:
     return bool(inputs) and all(i.partial and not i.records for i in inputs)
 
 
+@dataclass(slots=True)
+class TrafficPair(Counts):
+    """One device-destination(-app) pair: its counters, ports and the destination's names.
+
+    The rows of the flow tables (``traffic --format parquet``, docs/tables.md): a pair from a folded
+    capture or log, or, when a log is streamed, one connection record (``flows`` 1, or 0 for a record
+    that names a peer without counting it); rows of one pair may then repeat and are summed by readers.
+    """
+
+    device: str | None
+    address: str
+    app: str | None = None
+    scope: Scope = Scope.INTERNET
+    first_seen: Epoch | None = None
+    last_seen: Epoch | None = None
+    ports: list[str] = field(default_factory=list)
+    hostnames: list[Hostname] = field(default_factory=list)
+
+
 # (bucket start, bytes sent, bytes received)
 TimelinePoint = tuple[Epoch, int, int]
 
@@ -119,6 +138,9 @@ class TrafficResult:
     warnings: list[str] = field(default_factory=list)
     device_summaries: list[DeviceSummary] = field(default_factory=list)
     app_summaries: list[AppSummary] = field(default_factory=list)
+    # Not written in the document (its keys are ``_json_keys``): one row per (device, destination, app),
+    # kept only when ``traffic(pairs=True)`` asks for them (the Parquet flow table).
+    pairs: list[TrafficPair] = field(default_factory=list)
 
     SCHEMA: ClassVar[str] = SCHEMA_TRAFFIC
     _json_keys: ClassVar[tuple[str, ...]] = ("inputs", "partial", "byte_kind", "destinations", "devices", "timeline_bucket",
@@ -162,6 +184,7 @@ __all__ = [
     "Hostname",
     "InputInfo",
     "TimelinePoint",
+    "TrafficPair",
     "TrafficResult",
     "nothing_read",
 ]

@@ -9,6 +9,16 @@ writes a lookup, traffic, report or diff document in a format (``formats(kind)``
 Renderers never touch the network; all untrusted text goes through ``escape``.
 """
 
-from ipowner.render._registry import Writer, companions, formats, kind_of, kinds, register, render, writer_for
+from ipowner.render._registry import (
+    Writer,
+    companions,
+    formats,
+    is_binary,
+    kind_of,
+    kinds,
+    register,
+    render,
+    writer_for,
+)
 
-__all__ = ["Writer", "companions", "formats", "kind_of", "kinds", "register", "render", "writer_for"]
+__all__ = ["Writer", "companions", "formats", "is_binary", "kind_of", "kinds", "register", "render", "writer_for"]

@@ -17,7 +17,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol, TextIO
+from typing import Any, BinaryIO, Literal, Protocol, TextIO
 
 from ipowner.errors import UsageError
 
@@ -65,6 +65,7 @@ _BUILTIN: dict[tuple[str, str], _Builtin] = {
     ("traffic", "jsonl"): _Builtin(_R + "traffic_json", "write_traffic_jsonl"),
     ("traffic", "csv"): _Builtin(_R + "traffic_csv", "write_traffic_csv"),
     ("traffic", "tsv"): _Builtin(_R + "traffic_csv", "write_traffic_tsv"),
+    ("traffic", "parquet"): _Builtin(_R + "traffic_parquet", "write_traffic_parquet"),
     ("report", "table"): _Builtin(_R + "terminal.report", "write_terminal_report", "width"),
     ("report", "json"): _Builtin(_R + "report_json", "write_report_json"),
     ("report", "jsonl"): _Builtin(_R + "report_json", "write_report_jsonl"),
@@ -86,6 +87,9 @@ _BUILTIN: dict[tuple[str, str], _Builtin] = {
     ("as", "json"): _Builtin(_R + "as_json", "write_as_json"),
     ("as", "jsonl"): _Builtin(_R + "as_json", "write_as_jsonl"),
 }
+
+# Formats written as bytes: ``render`` is given a binary file for them, never a terminal or stdout.
+BINARY_FORMATS = frozenset({"parquet"})
 
 # The tables written beside the main one, by (kind, format): name -> writer (``companions``).
 _PARTS = {"report": ("rollups", "sources", "peers"), "traffic": ("rollups", "sources")}
@@ -146,23 +150,29 @@ def writer_for(kind: str, fmt: str) -> Writer:
     return writer
 
 
+def is_binary(fmt: str) -> bool:
+    """Whether ``fmt`` is written as bytes (Parquet): to a binary file, never to a terminal or stdout."""
+    return fmt in BINARY_FORMATS
+
+
 def companions(kind: str, fmt: str) -> dict[str, Writer]:
     """The tables a format writes beside the main one, by name (``{"rollups": ..., "sources": ...}`` for a
     report or traffic in CSV or TSV); empty when the format holds the whole document."""
     return {name: b.load(fmt) for name, b in _COMPANIONS.get((kind, fmt), {}).items()}
 
 
-def render(document: Any, fmt: str, out: TextIO, *, kind: str | None = None, width: int | None = None,
+def render(document: Any, fmt: str, out: TextIO | BinaryIO, *, kind: str | None = None, width: int | None = None,
            verbose: bool = False) -> None:
     """Write ``document`` (a lookup, traffic, report, diff, data or cache document) to ``out`` in format ``fmt``.
 
     ``kind`` is found from the document when not given. ``width``: the line width of the terminal
     views ("table"); by default the terminal's width when ``out`` is one, else ``COLUMNS`` or 160; the
     views are laid out for 80 columns and up and never crop a value. ``verbose``: the terminal views
-    show everything (the full provenance, every hostname and port). Other formats ignore both.
+    show everything (the full provenance, every hostname and port). Other formats ignore both. A binary
+    format (``is_binary``: Parquet) is written to a binary ``out``.
     """
     writer = writer_for(kind or kind_of(document), fmt)
     if verbose:
-        writer(document, out, width=width, verbose=True)  # type: ignore[call-arg]
+        writer(document, out, width=width, verbose=True)  # type: ignore[call-arg, arg-type]
     else:
-        writer(document, out, width=width)
+        writer(document, out, width=width)  # type: ignore[arg-type]
