@@ -37,8 +37,8 @@ def run(env, *args, stdin="", cwd=None, columns=None):
 
 def test_done_when_every_form_answers_offline(env, tmp_path):
     (tmp_path / "ips.txt").write_text("# servers\n8.8.4.4\n208.67.222.222\n")
-    p = run(env, "lookup", "8.8.8.0/24", "ips.txt", "1.1.1.1:53", "[2001:db8::1]:443", "https://8.8.8.8/",
-            "AS13335", "-", "--offline", "--format", "json", stdin=LOG_LINE, cwd=tmp_path)
+    forms = ["8.8.8.0/24", "ips.txt", "1.1.1.1:53", "[2001:db8::1]:443", "https://8.8.8.8/"]
+    p = run(env, "lookup", *forms, "-", "--offline", "--format", "json", stdin=LOG_LINE, cwd=tmp_path)
     doc = json.loads(p.stdout)
     got = [(r["query"], r["address"]) for r in doc["records"]]
     assert got == [("8.8.4.4", "8.8.4.4"), ("208.67.222.222", "208.67.222.222"), ("1.1.1.1:53", "1.1.1.1"),
@@ -47,9 +47,15 @@ def test_done_when_every_form_answers_offline(env, tmp_path):
     [net] = doc["networks"]
     assert (net["network"], net["addresses"], net["complete"]) == ("8.8.8.0/24", 256, True)
     assert [(t["key"], t["addresses"]) for t in net["by_asn"]] == [("AS15169", 256)]
-    # In this tree AS numbers are parsed and refused in one line; the rest is answered (exit 4).
-    assert p.stderr.splitlines() == ["ipowner: AS13335: AS queries are not supported"]
-    assert p.returncode == 4
+    assert p.returncode == 0, p.stderr
+    # An AS number is answered in a document of its own: alone as JSON, or among the others in the table.
+    p = run(env, "lookup", "AS13335", "--offline", "--format", "json", cwd=tmp_path)
+    assert json.loads(p.stdout)["schema"] == "ipowner.as/1" and p.returncode == 0, p.stderr
+    p = run(env, "lookup", *forms, "AS13335", "--offline", "--format", "json", cwd=tmp_path)
+    assert p.returncode == 2 and p.stderr.strip().endswith("give it alone for --format json")
+    p = run(env, "lookup", *forms, "AS13335", "--offline", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert "AS13335" in p.stdout and "8.8.8.0/24" in p.stdout
 
 
 def test_a_file_and_a_hostname_of_the_same_name(env, tmp_path):

@@ -264,9 +264,15 @@ async def load(
 def asn_service(asn: int, *, source: str | None, cache_dir: Path) -> tuple[str | None, str]:
     """(the RDAP base URL that answers for AS ``asn``, the bootstrap's source), from the bootstrap in use,
     read offline (a refreshed copy in the cache when there is one, else the shipped snapshot)."""
-    import asyncio
-
-    boot, _note = asyncio.run(load(source, cache_dir=cache_dir, online=False, refresh=False,
-                                   max_age=float("inf"), fetch=None))
+    # Offline, load() awaits nothing: run it to its end without an event loop (whose wake-up pipe is a
+    # socket pair, and no socket is needed to read two files).
+    coro = load(source, cache_dir=cache_dir, online=False, refresh=False, max_age=float("inf"), fetch=None)
+    try:
+        coro.send(None)
+    except StopIteration as done:
+        boot, _note = done.value
+    else:
+        coro.close()
+        raise RuntimeError("reading the RDAP bootstrap offline waited on I/O")
     services = boot.for_asn(asn)
     return (services[0] if services else None), boot.source

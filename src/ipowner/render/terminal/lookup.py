@@ -290,6 +290,9 @@ def _row_details(rec: AddressRecord, rdap: RdapRun | None) -> list[Text]:
         parts.append(("prefix", safe(rec.asn.network)))
     if rec.location.city:
         parts.append(("city", safe(rec.location.city)))
+    reg = rec.registry
+    if reg is not None and not rec.registry_chain:  # the registry offline, with its basis and date
+        parts.append(("registry", Text(terminal_safe(reg.basis_text), style="yellow" if reg.stale else "")))
     if parts:
         lines.insert(0, detail(*parts))  # the query as given and the prefix first, then the special block
     h = rec.holder
@@ -302,9 +305,6 @@ def _row_details(rec: AddressRecord, rdap: RdapRun | None) -> list[Text]:
             for link in rec.registry_chain)
         lines.append(detail(("holder", who), ("holder country", safe(h.country) if h.country else None),
                             ("chain", Text(chain) if chain else None)))
-    reg = rec.registry
-    if reg is not None and not rec.registry_chain:
-        lines.append(detail(("registry", Text(terminal_safe(reg.basis_text), style="yellow" if reg.stale else ""))))
     cloud = cloud_from_record(rec)
     if cloud is not None:
         lines.append(detail(("cloud", safe(cloud_phrase(cloud), 300))))
