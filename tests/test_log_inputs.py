@@ -103,6 +103,7 @@ def test_columns_named_on_the_command_line_are_not_second_guessed(tmp_path):
     lambda p: ipowner.traffic([p]),
     lambda p: ipowner.report([p], offline=True),
     lambda p: ipowner.read_document(p),
+    lambda p: ipowner.lookup("8.8.8.8", offline=True, cloud_ranges=[p]),
 ])
 def test_library_raises_file_not_found(tmp_path, call):
     missing = tmp_path / "missing.pcap"
@@ -134,3 +135,16 @@ def test_stdin_is_not_a_missing_file():
     r = CliRunner().invoke(cli, ["traffic", "--format", "json", "-"], input="198.51.100.9\n")
     assert r.exit_code == 0, r.output
     assert [d["address"] for d in json.loads(r.stdout)["destinations"]] == ["198.51.100.9"]
+
+
+def test_generic_csv_names_the_columns_it_read_and_those_it_ignored(tmp_path):
+    p = tmp_path / "flows.csv"
+    p.write_text("dst_ip,out,in,vlan,comment\n198.51.100.9,100,2000,7,x\n")
+    res = traffic([p])
+    d = _dest(res, "198.51.100.9")
+    assert (d.ip_bytes_sent, d.ip_bytes_received) == (100, 2000)
+    [w] = res.inputs[0].warnings
+    assert "columns read: address=dst_ip, bytes_sent=out, bytes_received=in" in w and "ignored: vlan, comment" in w
+    assert not res.inputs[0].partial  # a note, not a reading problem
+    p.write_text("dst_ip,out,in\n198.51.100.9,100,2000\n")  # every column read: nothing to say
+    assert traffic([p]).inputs[0].warnings == []

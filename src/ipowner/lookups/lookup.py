@@ -15,7 +15,7 @@ from os import PathLike
 from typing import Any
 
 from ipowner._addr import Address, Addresses, parse, parse_address
-from ipowner.errors import InvalidAddressError, IpownerError, ResolutionError
+from ipowner.errors import InputNotFoundError, InvalidAddressError, IpownerError, ResolutionError
 from ipowner.lookups.networks import summarise
 from ipowner.lookups.queries import (
     AddressQuery,
@@ -106,6 +106,8 @@ def default_chain(
     if cloud_snapshot or cloud_ranges:
         try:
             providers.append(CloudRangeProvider([str(p) for p in cloud_ranges], snapshot=cloud_snapshot))
+        except InputNotFoundError:
+            raise  # a file the caller named that is not there, as traffic() and report() raise it
         except IpownerError as exc:
             problems.append(("database", str(exc)))
     if rdap:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ipowner._addr import Address
-from ipowner.errors import InputError
+from ipowner.errors import InputError, InputNotFoundError
 from ipowner.model import RangeFact, SourceInfo, SourceKind
 from ipowner.model.report import CloudInfo
 from ipowner.providers.base import NO_RANGES, AddressFacts, Provider
@@ -335,6 +335,8 @@ def parse_cloud_ranges(path: str | Path) -> tuple[SourceInfo, list[RangeFact], s
     try:
         with p.open("rb") as fh:
             data = fh.read(_MAX_USER_FILE + 1)
+    except FileNotFoundError:
+        raise InputNotFoundError(name) from None
     except OSError as exc:
         raise InputError(name, f"cannot read cloud range file: {exc.strerror or exc}") from None
     try:

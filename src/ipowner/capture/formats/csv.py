@@ -97,17 +97,18 @@ def _addr(v: str | None) -> str | None:
         return None
 
 
-def _say_unused_counts(ctx: ReadContext, roles: Mapping[str, str], header: Sequence[str]) -> None:
-    """One warning when guessed columns include no byte count although the file has columns left over:
-    counts read as nothing rather than as zero, said with the columns used and the ones ignored."""
-    if "bytes_sent" in roles or "bytes_received" in roles:
-        return
+def _say_columns(ctx: ReadContext, roles: Mapping[str, str], header: Sequence[str]) -> None:
+    """The columns guessed and the ones ignored, in one warning, when a file has columns left over; with no
+    byte count among those guessed, that counts are read as nothing rather than as zero, and how to name them."""
     used = set(roles.values())
     ignored = [c for c in header if c not in used]
     if not ignored:
-        return  # a plain list of addresses: nothing to count
+        return  # every column is read (or a plain list of addresses): nothing to say
     shown = ", ".join(f"{role}={name}" for role, name in roles.items())
     rest = ", ".join(ignored[:12]) + (f" and {len(ignored) - 12} more" if len(ignored) > 12 else "")
+    if "bytes_sent" in roles or "bytes_received" in roles:
+        ctx.warn(f"columns read: {shown}; ignored: {rest} (--column ROLE=NAME reads another)")
+        return
     ctx.warn(f"no byte-count column recognised, so no bytes are counted (used {shown}; ignored {rest}); "
              "name them with --column bytes_sent=NAME --column bytes_received=NAME")
 
@@ -133,7 +134,7 @@ def read(ctx: ReadContext, columns: Mapping[str, str] | None = None, *, source: 
         ctx.stop("no address column (name it with --column address=NAME)")
         return
     if not columns:
-        _say_unused_counts(ctx, roles, header)
+        _say_columns(ctx, roles, header)
     eng = ctx.engine
     bad, first_bad, records = 0, None, 0
     for lineno, row in enumerate(reader, start=2):
