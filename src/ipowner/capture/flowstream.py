@@ -17,8 +17,9 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import BinaryIO
 
 from ipowner.capture.context import ReadContext
-from ipowner.capture.detect import COMPRESSION_HEAD, HEAD, compression, describe_binary, detect
+from ipowner.capture.detect import COMPRESSION_HEAD, compression
 from ipowner.capture.engine import Engine, port_label, scope_of
+from ipowner.capture.formats import read_input
 from ipowner.capture.traffic import _compressed_outcome, _Decompressed, _Hashing
 from ipowner.errors import UsageError
 from ipowner.model.kinds import Concealment, HostnameSource, Scope
@@ -135,7 +136,9 @@ def stream_flows(inputs: Iterable[str | os.PathLike[str]], emit: Emit, *, device
             kind = compression(head)
             if kind is not None:
                 ctx.stream = decompressed = _Decompressed(kind, stream, info)
-            _read_log(ctx, columns)
+            read_input(ctx, columns=columns, only=LOG_FORMATS,
+                       refusal="is not a connection log: only Zeek logs and CSV are streamed as rows (read it "
+                               "without --stream)")
             if decompressed is not None:
                 _compressed_outcome(ctx, decompressed)
             while stream.read(1 << 20):  # hash the rest of what was not read
@@ -157,37 +160,6 @@ def stream_flows(inputs: Iterable[str | os.PathLike[str]], emit: Emit, *, device
             ctx.warn(f"{n} hostname(s) name addresses other than their record's destination and are not in the "
                      "streamed rows (read without --stream to keep them)")
     return infos
-
-
-def _read_log(ctx: ReadContext, columns: Mapping[str, str] | None) -> None:
-    """``read_input`` for connection logs only: the same detection and readers, captures refused."""
-    head = ctx.stream.read(HEAD)
-    ctx.head = head
-    fmt = detect(head, csv_columns=bool(columns))
-    ctx.info.format = fmt
-    if fmt == "empty":
-        ctx.stop("empty input: nothing to read")
-    elif fmt == "binary":
-        ctx.stop(describe_binary(head))
-    elif fmt not in LOG_FORMATS:
-        ctx.stop(f"a {fmt} input is not a connection log: only Zeek logs and CSV are streamed as rows "
-                 "(read it without --stream)")
-    elif fmt == "zeek-tsv":
-        from ipowner.capture.formats import zeek
-
-        zeek.read_tsv(ctx)
-    elif fmt == "zeek-json":
-        from ipowner.capture.formats import zeek
-
-        zeek.read_json(ctx)
-    elif fmt == "pcapdroid-csv":
-        from ipowner.capture.formats import pcapdroid_csv
-
-        pcapdroid_csv.read(ctx)
-    else:
-        from ipowner.capture.formats import csv
-
-        csv.read(ctx, columns)
 
 
 __all__ = ["BATCH_ROWS", "LOG_FORMATS", "RowEngine", "stream_flows"]

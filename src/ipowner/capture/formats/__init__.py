@@ -16,12 +16,17 @@ CAPTURE_FORMATS = ("pcap", "pcapng")
 __all__ = ["CAPTURE_FORMATS", "Engine", "Progress", "ReadContext", "read_input"]
 
 
-def read_input(ctx: ReadContext, *, columns: Mapping[str, str] | None = None) -> None:
-    """Read one input into ``ctx.engine``; problems end up in ``ctx.info`` (partial + warnings)."""
+def read_input(ctx: ReadContext, *, columns: Mapping[str, str] | None = None, only: tuple[str, ...] = (),
+               refusal: str = "is not read here") -> None:
+    """Read one input into ``ctx.engine``; problems end up in ``ctx.info`` (partial + warnings).
+    ``only``: the formats read (others are refused with "a FORMAT input ``refusal``"); empty: every format."""
     head = ctx.stream.read(HEAD)
     ctx.head = head
     fmt = detect(head, csv_columns=bool(columns))
     ctx.info.format = fmt
+    if only and fmt not in only and fmt not in ("empty", "binary"):
+        ctx.stop(f"a {fmt} input {refusal}")
+        return
     if fmt == "empty":
         ctx.stop("empty input: nothing to read")
         return
