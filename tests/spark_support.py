@@ -29,7 +29,8 @@ def _session() -> Any:
     from ipowner.engines.spark_submit import session
 
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    spark = session("ipowner-tests", master="local[2]", partitions=4)
+    # 2 GB for the driver: the job broadcasts the wide range table (with the cloud snapshot's ranges in it)
+    spark = session("ipowner-tests", master="local[2]", partitions=4, driver_memory="2g")
     spark.sparkContext.setLogLevel("ERROR")
     atexit.register(spark.stop)
     return spark

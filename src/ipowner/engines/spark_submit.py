@@ -27,9 +27,12 @@ if TYPE_CHECKING:
 APP_NAME = "ipowner-enrich"
 
 
-def session(app_name: str = APP_NAME, *, master: str | None = None, partitions: int | None = None) -> SparkSession:
+def session(app_name: str = APP_NAME, *, master: str | None = None, partitions: int | None = None,
+            driver_memory: str | None = None) -> SparkSession:
     """The job's Spark session: the one spark-submit configured, or a local one (``master`` ``local[*]``
-    when none is set) bound to the loopback interface, without the web UI."""
+    when none is set) bound to the loopback interface, without the web UI. ``driver_memory`` ("2g") takes
+    effect only where this call starts the JVM (local mode): the wide range table is broadcast from the
+    driver, and Spark's default of 1 GB can be too little for it."""
     try:
         from pyspark.sql import SparkSession
     except ImportError:
@@ -42,6 +45,8 @@ def session(app_name: str = APP_NAME, *, master: str | None = None, partitions: 
                        .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false"))
     if partitions is not None:
         builder = builder.config("spark.sql.shuffle.partitions", str(partitions))
+    if driver_memory is not None:
+        builder = builder.config("spark.driver.memory", driver_memory)
     return builder.getOrCreate()
 
 
