@@ -20,28 +20,25 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from ipowner.reference.registries import registries
+
 DATA = Path(__file__).parent / "data" / "rdap"
 
+# The public services come from the shipped registry table (data/nirs.json), never written out here: the
+# tests serve their recorded answers under these paths of the loopback world and rewrite the services to it.
+_TABLE = registries()
+
+
+def service(key: str) -> str:
+    """A registry's public RDAP base URL (https), from the registry table."""
+    return _TABLE[key].rdap[0]
+
+
 # Registry -> (path under the world, public base URL it stands for)
-REGISTRIES = {
-    "arin": ("arin/registry/", "https://rdap.arin.net/registry/"),
-    "ripe": ("ripe/", "https://rdap.db.ripe.net/"),
-    "apnic": ("apnic/", "https://rdap.apnic.net/"),
-    "lacnic": ("lacnic/rdap/", "https://rdap.lacnic.net/rdap/"),
-    "afrinic": ("afrinic/rdap/", "https://rdap.afrinic.net/rdap/"),
-    "jpnic": ("jpnic/", "https://jpnic.rdap.apnic.net/"),
-    "krnic": ("krnic/", "https://krnic.rdap.apnic.net/"),
-    "nicbr": ("registro-br/", "https://rdap.registro.br/"),
-}
-RIR_OF_BOOTSTRAP = {
-    "https://rdap.arin.net/registry/": "arin",
-    "http://rdap.arin.net/registry/": "arin",
-    "https://rdap.db.ripe.net/": "ripe",
-    "https://rdap.apnic.net/": "apnic",
-    "https://rdap.lacnic.net/rdap/": "lacnic",
-    "https://rdap.afrinic.net/rdap/": "afrinic",
-    "http://rdap.afrinic.net/rdap/": "afrinic",
-}
+WORLD_PATHS = {"arin": "arin/registry/", "ripe": "ripe/", "apnic": "apnic/", "lacnic": "lacnic/rdap/",
+               "afrinic": "afrinic/rdap/", "jpnic": "jpnic/", "krnic": "krnic/", "nicbr": "registro-br/"}
+REGISTRIES = {key: (path, service(key)) for key, path in WORLD_PATHS.items()}
+RIR_OF_BOOTSTRAP = {url: key for key in ("arin", "ripe", "apnic", "lacnic", "afrinic") for url in _TABLE[key].rdap}
 
 
 def load(rel: str) -> dict[str, Any]:
@@ -142,8 +139,8 @@ AUTNUMS = {
 # Referrals by redirect, as the real services do: LACNIC hands NIC.br's space to NIC.br's own service;
 # ARIN hands legacy space now kept by RIPE NCC (130.59.0.0/16, SWITCH) to RIPE NCC.
 REDIRECTS = {
-    "lacnic": [("177.0.0.0/8", "https://rdap.registro.br/")],
-    "arin": [("130.59.0.0/16", "https://rdap.db.ripe.net/")],
+    "lacnic": [("177.0.0.0/8", service("nicbr"))],
+    "arin": [("130.59.0.0/16", service("ripe"))],
 }
 
 

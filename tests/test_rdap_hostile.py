@@ -16,6 +16,7 @@ import time
 import tracemalloc
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -26,8 +27,10 @@ from ipowner.providers.rdap._client import cache_range
 from ipowner.providers.rdap._config import Rewriter, parse_size
 from ipowner.providers.rdap._parse import MAX_DEPTH, decode, parse_network
 from ipowner.reference.countries import normalise_country_code
-from rdap_support import REGISTRIES, Action, RecordedRdap, load
+from rdap_support import REGISTRIES, Action, RecordedRdap, load, service
 
+ARIN, RIPE, LACNIC = service("arin"), service("ripe"), service("lacnic")  # from the registry table
+ARIN_HOST = urlsplit(ARIN).netloc
 ARIN_SYN = "198.51.100.7"  # 198.0.0.0/8 is ARIN's in the bootstrap; nothing recorded covers it
 GOOGLE = "74.125.225.229"
 BT = "62.239.237.1"
@@ -298,7 +301,7 @@ def test_an_entity_answer_for_another_handle_is_neither_used_nor_cached(env, ser
 
 
 def test_a_parent_outside_the_bootstrap_block_ends_the_walk_uncached(env, server: RecordedRdap) -> None:
-    env(world(server, "parent", syn_net(links=[{"rel": "up", "href": "https://rdap.arin.net/registry/ip/0.0.0.0/0"}])))
+    env(world(server, "parent", syn_net(links=[{"rel": "up", "href": f"{ARIN}ip/0.0.0.0/0"}])))
     server.script["/parent/arin/registry/ip/0.0.0.0/0"] = [Action(200, json.dumps(WHOLE_SPACE).encode())] * 3
     answers, stats = lookup([ARIN_SYN], chain=True)
     assert answers[ARIN_SYN].decision.holder.name == "Synthetic Holder"
@@ -341,7 +344,7 @@ def test_a_referral_link_to_a_foreign_host_is_not_followed(env, server: Recorded
     # ARIN says RIPE NCC keeps the block and links to a "RIPE" URL on a foreign host: the table's RIPE is asked.
     base = f"http://127.0.0.1:{foreign.port}/"
     ref = syn_net(type="TRANSFERRED", port43="whois.ripe.net", entities=[],
-                  links=[{"rel": "related", "href": f"{base}rdap.db.ripe.net/ip/198.51.100.0/24"}])
+                  links=[{"rel": "related", "href": f"{base}{urlsplit(RIPE).netloc}/ip/198.51.100.0/24"}])
     env(world(server, "referral", ref))
     answers, stats = lookup([ARIN_SYN])
     assert foreign.log == [] and stats.requests["referral"] == 1
@@ -366,7 +369,7 @@ def test_a_mirror_relative_redirect_stays_on_the_mirror(env, server: RecordedRda
     assert answers[ARIN_SYN].decision.holder.name == "Synthetic Holder", answers[ARIN_SYN].error
     assert server.log == [f"/mirror/arin/registry/ip/{ARIN_SYN}", f"/mirror/arin/registry/moved/{ARIN_SYN}"]
     # the public form is what evidence cites
-    assert answers[ARIN_SYN].url == f"https://rdap.arin.net/registry/moved/{ARIN_SYN}"
+    assert answers[ARIN_SYN].url == f"{ARIN}moved/{ARIN_SYN}"
 
 
 def test_with_rewrites_nothing_outside_the_rewritten_prefixes_is_contacted(env, server: RecordedRdap) -> None:
@@ -375,11 +378,11 @@ def test_with_rewrites_nothing_outside_the_rewritten_prefixes_is_contacted(env, 
     boot = env(world(server, "strict", syn_net()), skip=("lacnic",))
     for name in ("ipv4.json", "ipv6.json"):
         doc = json.loads((boot / name).read_text())
-        for service in doc["services"]:
-            service[1] = ["https://rdap.lacnic.net/rdap/" if "/lacnic/" in u else u for u in service[1]]
+        for entry in doc["services"]:
+            entry[1] = [LACNIC if "/lacnic/" in u else u for u in entry[1]]
         (boot / name).write_text(json.dumps(doc))
     server.script[f"/strict/arin/registry/ip/{ARIN_SYN}"] = [
-        Action(301, b"", {"Location": f"https://rdap.lacnic.net/rdap/ip/{ARIN_SYN}"})]
+        Action(301, b"", {"Location": f"{LACNIC}ip/{ARIN_SYN}"})]
     server.script[f"/strict/arin/registry/ip/{GOOGLE}"] = [Action(302, b"", {"Location": f"/elsewhere/ip/{GOOGLE}"})]
     answers, _ = lookup([ARIN_SYN, GOOGLE, BT, "200.57.141.161"])
     for addr in (ARIN_SYN, GOOGLE):
@@ -391,24 +394,24 @@ def test_with_rewrites_nothing_outside_the_rewritten_prefixes_is_contacted(env, 
 
 
 def test_allow_list_rules() -> None:
-    rw = Rewriter.parse("https://rdap.arin.net/registry/=http://127.0.0.1:9/arin/")
-    strict = AllowList({"https://rdap.arin.net/registry/", "https://rdap.db.ripe.net/"}, rw)
+    rw = Rewriter.parse(f"{ARIN}=http://127.0.0.1:9/arin/")
+    strict = AllowList({ARIN, RIPE}, rw)
     assert strict.refusal("http://127.0.0.1:9/arin/ip/1.2.3.4") is None
-    assert strict.refusal("https://rdap.db.ripe.net/ip/1.2.3.4") == "outside the IPOWNER_RDAP_REWRITE prefixes"
+    assert strict.refusal(f"{RIPE}ip/1.2.3.4") == "outside the IPOWNER_RDAP_REWRITE prefixes"
     assert strict.refusal("http://127.0.0.1:9/other/ip/1") is not None
     assert strict.refusal("http://127.0.0.1:9/arin/../other/ip/1") == "a URL with dot segments"
     assert strict.refusal("http://127.0.0.1:9/arin/%2e%2e/other") == "a URL with dot segments"
     assert strict.refusal("http://user@127.0.0.1:9/arin/ip/1") == "a URL with user info"
     assert strict.refusal("ftp://127.0.0.1:9/arin/") == "not an http(s) URL"
     assert strict.refusal("http://127.0.0.1:10/arin/ip/1") is not None  # another port is another host
-    plain = AllowList({"https://rdap.arin.net/registry/", "https://rdap.db.ripe.net/"}, Rewriter())
-    assert plain.refusal("http://rdap.arin.net:80/registry/ip/1") is None  # listed with https: http alike
-    assert plain.refusal("https://rdap.arin.net/other/ip/1") is not None
-    assert plain.refusal("https://rdap.arin.net.example/registry/ip/1") is not None
+    plain = AllowList({ARIN, RIPE}, Rewriter())
+    assert plain.refusal(f"http://{ARIN_HOST}:80/registry/ip/1") is None  # listed with https: http alike
+    assert plain.refusal(f"https://{ARIN_HOST}/other/ip/1") is not None
+    assert plain.refusal(f"https://{ARIN_HOST}.example/registry/ip/1") is not None
     # a bootstrap the user named keeps its own services when rewrites are configured, not public registries'
-    chosen = AllowList(set(), rw, chosen={"https://mirror.example/rdap/", "https://rdap.db.ripe.net/"})
+    chosen = AllowList(set(), rw, chosen={"https://mirror.example/rdap/", RIPE})
     assert chosen.refusal("https://mirror.example/rdap/ip/1") is None
-    assert chosen.refusal("https://rdap.db.ripe.net/ip/1") is not None
+    assert chosen.refusal(f"{RIPE}ip/1") is not None
 
 
 # -- 4. a response size cap ------------------------------------------------------------------------------
