@@ -98,7 +98,7 @@ def test_usual_suffixes(env, tmp_path):
                         ("r.tsv", lambda t: t.startswith("rank\taddress\tscope\t")),
                         ("r.txt", lambda t: t.startswith("ipowner report:")),
                         ("r.md", lambda t: t.startswith("# ipowner report")),
-                        ("r.data", lambda t: json.loads(t)["schema"] == "ipowner.report/2")):
+                        ("r.data", lambda t: json.loads(t)["schema"] == "ipowner.report/3")):
         extra = ["--format", "json"] if name.endswith(".data") else []
         r = run(env, "report", WECHAT, "--offline", "-q", "-o", tmp_path / name, *extra)
         assert r.returncode == 0, (name, r.stderr)

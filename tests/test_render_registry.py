@@ -63,7 +63,7 @@ def test_one_calling_convention_for_every_format():
         assert buf.getvalue()
     buf = io.StringIO()
     render(rep, "json", buf)
-    assert json.loads(buf.getvalue())["schema"] == "ipowner.report/2"
+    assert json.loads(buf.getvalue())["schema"] == "ipowner.report/3"
     # width reaches the terminal view and only it
     narrow, wide = io.StringIO(), io.StringIO()
     render(rep, "table", narrow, width=72)

@@ -63,7 +63,7 @@ def test_cgnat_reserved_and_documentation_space_are_not_internet_destinations(tm
     assert "Reserved or unallocated space" in table and "Documentation ranges" in table
     rep = CliRunner().invoke(cli, ["report", str(cap), "--offline", "--format", "json"], catch_exceptions=False)
     report = json.loads(rep.stdout)
-    assert report["schema"] == "ipowner.report/2"
+    assert report["schema"] == "ipowner.report/3"
     verdicts = {d["address"]: d["jurisdiction"]["verdict"] for d in report["destinations"]}
     assert "not on the public internet" in verdicts["100.64.3.4"]
     assert "not on the public internet" in verdicts["192.0.2.1"]

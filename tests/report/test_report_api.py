@@ -42,6 +42,12 @@ def test_report_offline_on_embedded_data(no_sockets, data_dir):
                                   "of 2026-08-22 (service EC2); located in Singapore; in ARIN's address space "
                                   "(IANA /8 table of 2011-02-01; no delegation file lists the block)")
     assert "holder unknown offline" not in aws.verdict
+    # The holder fields say what the verdict says, with the rule that named the holder, so neither the
+    # flags nor the holder rollups call it unknown.
+    assert (aws.holder, aws.holder_country, aws.holder_rule, aws.holder_inferred) == ("Amazon", "US", "range-file", False)
+    assert aws.flags == ["holder-country-differs-from-location"]  # a US holder, a Singapore location
+    holders = {r.key: r for r in rep.rollups["holder"]}
+    assert holders["Amazon"].bytes_sent == 5000 and holders["Amazon"].destinations == 1
     assert "AWS region ap-southeast-1 (Singapore) per AWS's range file of 2026-08-22" in aws.verdict
     assert (aws.cloud.region, aws.cloud.region_country, aws.cloud.basis) == ("ap-southeast-1", "SG", "ranges:aws")
     # A cloud node registered in one country and serving from another is how clouds work: not flagged,

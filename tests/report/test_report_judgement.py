@@ -209,7 +209,7 @@ def test_provenance_warns_on_data_far_from_the_capture(sample):
     assert any("rdap:apnic (12.5 years after)" in w for w in rep.warnings)
     assert "psl" in notes and "table:cloud-providers" in notes
     doc = rep.to_dict()
-    assert doc["schema"] == "ipowner.report/2"
+    assert doc["schema"] == "ipowner.report/3"
     assert doc["provenance"]["command_line"] == ["ipowner", "report", "phone.pcap"]
     assert doc["provenance"]["capture_start"] == "2014-05-13T16:53:20Z"
     json.dumps(doc)

@@ -62,7 +62,7 @@ def lookup_options(f):  # type: ignore[no-untyped-def]
 @click.command("report")
 @click.argument("inputs", nargs=-1, metavar="INPUT...")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
-              help="table (default), json (ipowner.report/2), jsonl, csv, tsv, markdown, html; "
+              help="table (default), json (ipowner.report/3), jsonl, csv, tsv, markdown, html; "
                    "with -o, taken from the file's suffix.")
 @output_option
 @lookup_options

@@ -93,6 +93,7 @@ class HolderRule(StrEnum):
     ORG_HANDLE = "org-handle"  # an organisation given by handle
     DESCRIPTION = "description"  # free text of the record (inferred)
     NETNAME = "netname"  # the network's name (inferred)
+    RANGE_FILE = "range-file"  # the provider's own published range file lists the prefix
 
 
 class ErrorKind(StrEnum):

@@ -3,7 +3,7 @@
 A report keeps three facts apart for every destination: where the server is (location), who
 holds the address space (holder) and who registered it (registry). Each ``DestinationReport`` is
 made of the observed ``Destination``, the looked-up ``AddressRecord`` and the ``Jurisdiction``
-judged from it. ``Report.to_dict()`` is the versioned JSON document (schema ``ipowner.report/2``, see
+judged from it. ``Report.to_dict()`` is the versioned JSON document (schema ``ipowner.report/3``, see
 docs/schema.md) and ``Report.from_json`` reads it back: `ipowner diff` reads a saved one, so an old
 report keeps the answers of its day.
 """
@@ -34,8 +34,8 @@ from ipowner.model.serialize import (
 from ipowner.model.sources import SourceInfo
 from ipowner.model.traffic import Destination, Hostname, InputInfo
 
-SCHEMA_REPORT = "ipowner.report/2"
-SCHEMA_REPORTS_READ = ("ipowner.report/2", "ipowner.report/1")  # /1: registry_basis had two values
+SCHEMA_REPORT = "ipowner.report/3"
+SCHEMA_REPORTS_READ = ("ipowner.report/3", "ipowner.report/2", "ipowner.report/1")  # /2: holder_rule had four values; /1: registry_basis two
 
 # Flags a judgement can raise (the names older code imports; the values are ``Flag``'s).
 FLAG_HOLDER_ABROAD = Flag.HOLDER_ABROAD
@@ -316,7 +316,7 @@ class Totals(TypedDict):
 
 @dataclass(slots=True)
 class Report:
-    """Destinations with their judgement, rollups, timelines and provenance (``ipowner.report/2``)."""
+    """Destinations with their judgement, rollups, timelines and provenance (``ipowner.report/3``)."""
 
     provenance: Provenance = field(default_factory=Provenance)
     destinations: list[DestinationReport] = field(default_factory=list)  # ranked by bytes sent
@@ -348,7 +348,7 @@ class Report:
                 "bytes_received": total.bytes_received, "flows": total.flows}
 
     def to_dict(self) -> dict[str, Any]:
-        """The ``ipowner.report/2`` document."""
+        """The ``ipowner.report/3`` document."""
         return {"schema": SCHEMA_REPORT, **to_plain(self)}
 
     @classmethod

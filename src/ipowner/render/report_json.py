@@ -1,4 +1,4 @@
-"""Report as one JSON document (schema ``ipowner.report/2``) or as JSON Lines.
+"""Report as one JSON document (schema ``ipowner.report/3``) or as JSON Lines.
 
 JSONL: a ``provenance`` line, one ``destination`` line per destination in rank order, one
 ``rollup`` line per rollup row, then a ``policy`` line when ``--fail-on`` was given; each line

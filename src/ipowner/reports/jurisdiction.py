@@ -16,6 +16,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from ipowner.model import AddressRecord, RegistryBasis
+from ipowner.model.kinds import HolderRule
 from ipowner.model.report import (
     FLAG_HOLDER_ABROAD,
     FLAG_HOLDER_INFERRED,
@@ -196,6 +197,9 @@ def judge(record: AddressRecord, *, table: CloudTable | None = None, ranges: Clo
     as_country = record.traits.get("as_country") if isinstance(record.traits, dict) else None
     j.as_country = str(as_country).upper() if as_country else None
     j.cloud = recognise_cloud(record, table, ranges)
+    if j.holder is None and j.cloud is not None and j.cloud.basis.startswith("ranges:"):
+        # A provider's own range file says the prefix is theirs: that names the holder, offline too.
+        j.holder, j.holder_country, j.holder_rule = j.cloud.company, j.cloud.country, HolderRule.RANGE_FILE
 
     # Disagreements are shown, never resolved.
     if j.holder is None:
@@ -334,15 +338,12 @@ def verdict(j: Jurisdiction, record: AddressRecord | None = None, *, offline: bo
     "holder unknown offline" last, with the reason and the command that would find the holder.
     """
     parts: list[str] = []
-    # A provider's own range file says the prefix is theirs: that names the holder offline too, and its
-    # region comes right after it, before the geolocation.
+    # A provider's own range file names the region: it comes right after the holder, before the geolocation.
     from_file = j.cloud is not None and j.cloud.basis.startswith("ranges:")
-    unknown_offline = j.holder is None and offline and not from_file
+    unknown_offline = j.holder is None and offline
     if j.holder:
         who = f"{j.holder} ({_country(j.holder_country)})"
         parts.append(f"probably held by {who}, inferred" if j.holder_inferred else f"held by {who}")
-    elif from_file and j.cloud is not None:
-        parts.append(f"held by {j.cloud.company} ({_country(j.cloud.country)})")
     elif not offline:
         reason = record.holder.reason if record is not None and record.holder is not None else None
         if reason:
