@@ -30,8 +30,12 @@ from ipowner.providers.rdap._fetch import TokenBucket
 from ipowner.providers.rdap._holder import netname_hint
 from ipowner.providers.rdap._parse import error_from, parse_address, parse_entity, parse_network
 from ipowner.providers.rdap._transports import json_response
+from rdap_support import service
 
 DATA = Path(__file__).parent / "data" / "rdap"
+# The registries' public RDAP bases, from the shipped registry table (the loopback guard refuses them anyway).
+ARIN, RIPE, APNIC, JPNIC = (service(k) for k in ("arin", "ripe", "apnic", "jpnic"))
+APNIC_HOST = APNIC.removeprefix("https://")
 
 
 
@@ -94,11 +98,11 @@ def test_netname_hint() -> None:
 
 
 def test_rewriter() -> None:
-    rw = Rewriter.parse("https://jpnic.rdap.apnic.net/=http://127.0.0.1:8080/jpnic/, https://rdap.apnic.net/=http://127.0.0.1:8080/apnic/")
-    assert rw("https://jpnic.rdap.apnic.net/ip/1.2.3.4") == "http://127.0.0.1:8080/jpnic/ip/1.2.3.4"
-    assert rw("http://rdap.apnic.net/ip/210.0.0.0/8") == "http://127.0.0.1:8080/apnic/ip/210.0.0.0/8"  # scheme-blind
-    assert rw("https://rdap.arin.net/registry/ip/1") == "https://rdap.arin.net/registry/ip/1"
-    assert rw.original("http://127.0.0.1:8080/jpnic/x") == "https://jpnic.rdap.apnic.net/x"
+    rw = Rewriter.parse(f"{JPNIC}=http://127.0.0.1:8080/jpnic/, {APNIC}=http://127.0.0.1:8080/apnic/")
+    assert rw(f"{JPNIC}ip/1.2.3.4") == "http://127.0.0.1:8080/jpnic/ip/1.2.3.4"
+    assert rw(f"http://{APNIC_HOST}ip/210.0.0.0/8") == "http://127.0.0.1:8080/apnic/ip/210.0.0.0/8"  # scheme-blind
+    assert rw(f"{ARIN}ip/1") == f"{ARIN}ip/1"
+    assert rw.original("http://127.0.0.1:8080/jpnic/x") == f"{JPNIC}x"
     with pytest.raises(UsageError):
         Rewriter.parse("nonsense")
 
@@ -193,7 +197,7 @@ def test_stale_shipped_snapshot_refresh_failure_keeps_snapshot(tmp_path: Path) -
     assert seen[0] == "https://data.iana.org/rdap/ipv4.json"
     assert any("bootstrap refresh" in n for n in c.stats.notes)
     # the shipped snapshot still sent the query to ARIN
-    assert any(u.startswith("https://rdap.arin.net/registry/ip/198.51.100.7") for u in seen)
+    assert any(u.startswith(f"{ARIN}ip/198.51.100.7") for u in seen)
     assert "HTTP 503" in a["198.51.100.7"].error
 
 
@@ -222,7 +226,7 @@ def test_chain_walks_up_to_the_allocation_holder(tmp_path: Path) -> None:
     # Synthetic ARIN-shaped pair: a reassignment under an ISP's direct allocation.
     boot = tmp_path / "boot"
     boot.mkdir()
-    for name, body in _bootstrap_docs("https://rdap.arin.net/registry/").items():
+    for name, body in _bootstrap_docs(ARIN).items():
         (boot / name).write_bytes(body)
     leaf = _net("198.51.100.0", "198.51.100.127", "NET-SYN-2", "SYN-CUST", "REASSIGNED", "Synthetic Customer",
                 parentHandle="NET-SYN-1")
@@ -328,16 +332,16 @@ def test_referral_in_the_body_is_followed_once(tmp_path: Path) -> None:
     # Synthetic: ARIN answers for a block RIPE NCC maintains (port43 names RIPE); RIPE has the real object.
     boot = tmp_path / "boot"
     boot.mkdir()
-    for name, body in _bootstrap_docs("https://rdap.arin.net/registry/").items():
+    for name, body in _bootstrap_docs(ARIN).items():
         (boot / name).write_bytes(body)
     arin = _net("198.51.0.0", "198.51.255.255", "NET-SYN-ERX", "RIPE-ERX", "TRANSFERRED", None,
-                port43="whois.ripe.net", links=[{"rel": "related", "href": "https://rdap.db.ripe.net/ip/198.51.0.0/16"}])
+                port43="whois.ripe.net", links=[{"rel": "related", "href": f"{RIPE}ip/198.51.0.0/16"}])
     ripe = _net("198.51.100.0", "198.51.100.255", "198.51.100.0 - 198.51.100.255", "SYN-EU", "ASSIGNED PA",
                 "Synthetic Europe", port43="whois.ripe.net")
     loop = _net("198.51.0.0", "198.51.255.255", "X", "LOOP", "ALLOCATED PA", None, port43="whois.arin.net")
 
     def handler(req):
-        if req.url.startswith("https://rdap.arin.net/"):
+        if req.url.startswith(ARIN):
             return json_response(req.url, arin)
         return json_response(req.url, ripe if "100" in req.url else loop)
 
@@ -356,12 +360,12 @@ def test_rdap_down_search_without_children_widens_the_cached_range(tmp_path: Pat
     # answers its whole range from the cache; one with a child answers only its /24.
     boot = tmp_path / "boot"
     boot.mkdir()
-    for name, body in _bootstrap_docs("https://rdap.db.ripe.net/").items():
+    for name, body in _bootstrap_docs(RIPE).items():
         (boot / name).write_bytes(body)
     lonely = _net("198.51.0.0", "198.51.255.255", "198.51.0.0 - 198.51.255.255", "SYN-ALLOC", "ALLOCATED PA",
                   "Synthetic LIR", port43="whois.ripe.net",
-                  links=[{"rel": "rdap-down", "href": "https://rdap.db.ripe.net/ips/rirSearch1/rdap-down/198.51.0.0/16"}])
-    parent = dict(lonely, links=[{"rel": "rdap-down", "href": "https://rdap.db.ripe.net/ips/rirSearch1/rdap-down/203.0.0.0/16"}],
+                  links=[{"rel": "rdap-down", "href": f"{RIPE}ips/rirSearch1/rdap-down/198.51.0.0/16"}])
+    parent = dict(lonely, links=[{"rel": "rdap-down", "href": f"{RIPE}ips/rirSearch1/rdap-down/203.0.0.0/16"}],
                   startAddress="203.0.0.0", endAddress="203.0.255.255", handle="203.0.0.0 - 203.0.255.255")
 
     def handler(req):
@@ -383,16 +387,16 @@ def test_nir_database_answer_names_the_member(tmp_path: Path) -> None:
     # APNIC's recorded JPNIC allocation block, then a synthetic answer from JPNIC's own RDAP service.
     boot = tmp_path / "boot"
     boot.mkdir()
-    for name, body in _bootstrap_docs("https://rdap.apnic.net/").items():
+    for name, body in _bootstrap_docs(APNIC).items():
         (boot / name).write_bytes(body)
     block = json.loads((DATA / "ipwhois/ip_2001_240_10c_1__ca20_9d1d.rdap.json").read_text())
     member = _net("2001:240:10c::", "2001:240:10c:ffff:ffff:ffff:ffff:ffff", "SYNTH-JP-1", "SYNTH-MEMBER-NET",
                   "ASSIGNED NON-PORTABLE", "Synthetic Member K.K.", port43="whois.nic.ad.jp", country="JP")
 
     def handler(req):
-        if req.url.startswith("https://jpnic.rdap.apnic.net/ip/2001:240:10c:"):
+        if req.url.startswith(f"{JPNIC}ip/2001:240:10c:"):
             return json_response(req.url, member)
-        if req.url.startswith("https://jpnic.rdap.apnic.net/"):
+        if req.url.startswith(JPNIC):
             return json_response(req.url, {"errorCode": 404, "title": "Not Found"}, 404)
         return json_response(req.url, block)
 
@@ -480,7 +484,7 @@ def test_hostile_entity_handles_never_steer_a_request(tmp_path: Path, handle: st
 def test_registry_answers_cannot_send_ipowner_elsewhere(tmp_path: Path) -> None:
     boot = tmp_path / "boot"
     boot.mkdir()
-    for name, body in _bootstrap_docs("https://rdap.arin.net/registry/").items():
+    for name, body in _bootstrap_docs(ARIN).items():
         (boot / name).write_bytes(body)
     leaf = _net("198.51.100.0", "198.51.101.255", "N", "SYN", "ASSIGNMENT", "Synthetic Holder",
                 links=[{"rel": "up", "href": "https://attacker.example/steal"}])
