@@ -29,8 +29,16 @@ MAX_TARBALL_BYTES = 256 << 20  # compressed
 MAX_MEMBER_BYTES = 1 << 30  # one member read (the numeric CSVs are up to a few hundred MiB)
 MAX_UNPACKED_BYTES = 2 << 30  # the whole tar stream, members read or skipped: what gunzip is made to produce
 MAX_MEMBERS = 10_000
-_VERSION = re.compile(r"[0-9A-Za-z][0-9A-Za-z.+-]{0,63}")
+_VERSION = re.compile(r"[0-9][0-9A-Za-z.+-]{0,63}")  # semver: begins with a digit
 _SRI = {"sha512": hashlib.sha512, "sha384": hashlib.sha384, "sha256": hashlib.sha256}
+
+
+def size_text(n: int) -> str:
+    """A byte limit as people read it (1 MiB, 8 KiB, 100 bytes)."""
+    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if n >= 1 << shift and n % (1 << shift) == 0:
+            return f"{n >> shift} {unit}"
+    return f"{n:,} bytes"
 
 
 class NpmError(ValueError):
@@ -111,7 +119,7 @@ class _Bounded(io.RawIOBase):
     def readinto(self, buf: Any) -> int:
         data = self.raw.read(min(len(buf), self.left + 1))
         if len(data) > self.left:
-            raise NpmError(f"tarball unpacks to more than {MAX_UNPACKED_BYTES >> 20} MiB; refused")
+            raise NpmError(f"tarball unpacks to more than {size_text(MAX_UNPACKED_BYTES)}; refused")
         self.left -= len(data)
         buf[: len(data)] = data
         return len(data)
@@ -126,7 +134,7 @@ def _safe_name(name: str) -> bool:
 def read_members(tarball: bytes, wanted: list[str]) -> dict[str, bytes]:
     """The bytes of each member named in ``wanted`` (all must be there); raises ``NpmError``."""
     if len(tarball) > MAX_TARBALL_BYTES:
-        raise NpmError(f"tarball larger than {MAX_TARBALL_BYTES >> 20} MiB; refused")
+        raise NpmError(f"tarball larger than {size_text(MAX_TARBALL_BYTES)}; refused")
     out: dict[str, bytes] = {}
     unpacked = 0
     stream = _Bounded(gzip.GzipFile(fileobj=io.BytesIO(tarball), mode="rb"), MAX_UNPACKED_BYTES)
@@ -146,10 +154,10 @@ def read_members(tarball: bytes, wanted: list[str]) -> dict[str, bytes]:
                     raise NpmError(f"member {name[:120]!r} is a link or a special file; refused")
                 unpacked += member.size
                 if unpacked > MAX_UNPACKED_BYTES:
-                    raise NpmError(f"members larger than {MAX_UNPACKED_BYTES >> 20} MiB together; refused")
+                    raise NpmError(f"members larger than {size_text(MAX_UNPACKED_BYTES)} together; refused")
                 if name in wanted and member.isfile():
                     if member.size > MAX_MEMBER_BYTES:
-                        raise NpmError(f"member {name} larger than {MAX_MEMBER_BYTES >> 20} MiB; refused")
+                        raise NpmError(f"member {name} larger than {size_text(MAX_MEMBER_BYTES)}; refused")
                     if name in out:
                         raise NpmError(f"member {name} twice in the tarball; refused")
                     fh = tf.extractfile(member)
@@ -169,8 +177,18 @@ def read_members(tarball: bytes, wanted: list[str]) -> dict[str, bytes]:
 
 def tarball_name(manifest: Manifest) -> str:
     """The file name a checked tarball is kept under (one package, one version)."""
-    return f"{manifest.package.strip('@').replace('/', '-')}-{manifest.version}.tgz"
+    return f"{tarball_prefix(manifest.package)}{manifest.version}.tgz"
+
+
+def tarball_prefix(package: str) -> str:
+    return f"{package.strip('@').replace('/', '-')}-"
+
+
+def is_tarball_of(name: str, package: str) -> bool:
+    """Whether a kept file name is a tarball of ``package`` (not of one whose name merely begins the same)."""
+    prefix = tarball_prefix(package)
+    return name.startswith(prefix) and name.endswith(".tgz") and bool(_VERSION.fullmatch(name[len(prefix):-4]))
 
 
 __all__ = ["MAX_MANIFEST_BYTES", "MAX_TARBALL_BYTES", "REGISTRY", "Manifest", "NpmError", "check_integrity",
-           "check_manifest", "manifest_url", "read_members", "tarball_name"]
+           "check_manifest", "is_tarball_of", "manifest_url", "read_members", "tarball_name", "tarball_prefix"]
