@@ -15,7 +15,7 @@ delegation statistics) is a file of its own, built from a folder of delegation f
 registry is used; see ipowner.datasets.registry_table). `--delegations DIR` builds it, alone with
 `--only-delegations` (no npm needed):
 
-Usage:  python scripts/build_embedded_db.py [--cache DIR] [--out data]   (needs `pip install -e '.[build-data]'`)
+Usage:  python scripts/build_embedded_db.py [--cache DIR] [--out data]   (needs npm)
         python scripts/build_embedded_db.py --only-delegations --delegations DIR [--out data]
 """
 
