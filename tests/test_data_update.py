@@ -436,3 +436,35 @@ def test_a_damaged_rebuild_falls_back_to_the_shipped_database(capsys):
     assert "ipowner-embedded-abababababababab.mmdb: missing" in err and "using the shipped embedded database" in err
     emb = next(d for d in json.loads(out)["databases"] if d["origin"] == "embedded")
     assert "embedded-db" not in emb["path"]
+
+
+def test_packages_older_than_the_shipped_ones_are_not_built(mirror, capsys):
+    shipped_answer = location("1.0.0.1")
+    mirror.publish()
+    publish_packages(mirror, "2.3.2026010100")  # a stale mirror: data of 2026-01-01
+    code, out, err = run(capsys, "data", "update", "--mirror", mirror.base)
+    assert code == 0, err
+    assert "embedded database: not rebuilt: the shipped database's inputs are newer than the registry's" in out
+    assert location("1.0.0.1") == shipped_answer
+    assert not (user_data_dir() / "embedded-db" / "ipowner-embedded.json").exists()
+
+
+def test_an_upgrade_shipping_newer_data_than_the_rebuild_wins(mirror, capsys, monkeypatch, tmp_path):
+    mirror.publish()
+    publish_packages(mirror)
+    assert run(capsys, "data", "update", "--mirror", mirror.base)[0] == 0
+    assert location("1.0.0.1")[0] == "SE"
+    # the next ipowner release ships data of 2027: its database is used, the rebuild stays where it is
+    upgraded = tmp_path / "upgraded-shipped-data"
+    upgraded.mkdir()
+    for f in shipped("ipowner-embedded.json").parent.iterdir():
+        (upgraded / f.name).symlink_to(f)
+    meta = json.loads(shipped("ipowner-embedded.json").read_text())
+    for s in meta["sources"]:
+        s["data_date"] = "2027-01-01"
+    (upgraded / "ipowner-embedded.json").unlink()
+    (upgraded / "ipowner-embedded.json").write_text(json.dumps(meta))
+    monkeypatch.setattr("ipowner.paths.shipped_data_dir", lambda: upgraded)
+    emb = embedded_in_use(capsys)
+    assert "embedded-db" not in emb["path"] and "rebuilt" not in emb["description"]
+    assert (user_data_dir() / "embedded-db" / "ipowner-embedded.json").is_file()

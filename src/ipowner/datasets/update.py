@@ -360,17 +360,22 @@ def embedded_sources() -> list[embedded_build.SourceSpec]:
     return list(embedded_build.SOURCES)
 
 
-def _in_use() -> tuple[dict[str, Any] | None, embedded_files.UserBuild | None]:
-    """The metadata of the embedded database in use (a readable rebuild, else the shipped one)."""
-    with contextlib.suppress(embedded_files.EmbeddedFileError):
-        build = embedded_files.user_build()
-        if build is not None:
-            return build.meta, build
+def _shipped_meta() -> dict[str, Any] | None:
     try:
         meta = json.loads(paths.shipped(embedded_files.META_NAME).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return None, None
-    return (meta if isinstance(meta, dict) else None), None
+        return None
+    return meta if isinstance(meta, dict) else None
+
+
+def _in_use() -> tuple[dict[str, Any] | None, embedded_files.UserBuild | None]:
+    """The metadata of the embedded database in use (a readable rebuild, unless the shipped one is newer)."""
+    shipped = _shipped_meta()
+    with contextlib.suppress(embedded_files.EmbeddedFileError):
+        build = embedded_files.user_build()
+        if build is not None and (shipped is None or not embedded_files.supersedes(shipped, build.meta)):
+            return build.meta, build
+    return shipped, None
 
 
 def _versions(meta: dict[str, Any] | None) -> dict[str, str]:
@@ -507,7 +512,10 @@ def _update_embedded(base: str | None, get: Fetcher, now: datetime | None, say: 
                 result.fetched.append(Fetched(name, mirrored(manifest.tarball, base), False,
                                               f"not used, the previous input stays: {exc}"))
             else:
-                _keep(stored, npm.tarball_name(manifest), body, spec)
+                try:
+                    _keep(stored, npm.tarball_name(manifest), body, spec)
+                except OSError as exc:  # the build goes on; the next update fetches the tarball again
+                    result.warnings.append(f"{spec.package}: the checked tarball could not be kept ({exc})")
                 result.fetched.append(Fetched(name, url, True, f"version {manifest.version}: {note}",
                                               source.data_date))
                 loaded.append(source)
@@ -526,6 +534,11 @@ def _update_embedded(base: str | None, get: Fetcher, now: datetime | None, say: 
         return change(False, f"not rebuilt: {reason}")
     if _versions({"sources": [{"package": s.spec.package, "package_version": s.version} for s in loaded]}) == current:
         return change(False, "up to date (the previous inputs stay)")
+    shipped = _shipped_meta()
+    prospective = {"sources": [{"key": s.spec.key, "data_date": s.data_date.isoformat() if s.data_date else None}
+                               for s in loaded]}
+    if shipped is not None and embedded_files.supersedes(shipped, prospective):
+        return change(False, "not rebuilt: the shipped database's inputs are newer than the registry's")
     say("building the embedded database")
     try:
         after_meta, previous_meta = _swap_in(loaded, folder, now)

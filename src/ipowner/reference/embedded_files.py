@@ -10,6 +10,7 @@ user data folder's ``embedded-db/``:
     inputs/                          the npm tarballs the build was made from (checked), reused when unchanged
 
 The JSON is renamed into place last: a reader sees the old build or the new one, never half of either.
+A rebuild is used instead of the shipped database unless the shipped one has newer inputs (``supersedes``).
 """
 
 from __future__ import annotations
@@ -80,6 +81,24 @@ def read_build(meta_path: Path) -> UserBuild:
     return UserBuild(meta, mmdb, meta_path)
 
 
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _data_dates(meta: dict[str, Any]) -> dict[str, str]:
+    srcs = meta.get("sources")
+    return {str(s.get("key")): s["data_date"] for s in (srcs if isinstance(srcs, list) else [])
+            if isinstance(s, dict) and isinstance(s.get("data_date"), str) and _DATE.fullmatch(s["data_date"])}
+
+
+def supersedes(shipped: dict[str, Any], rebuild: dict[str, Any]) -> bool:
+    """Whether the shipped database's inputs are all at least as new as a rebuild's and one is newer (an
+    upgrade of ipowner that ships newer data than the user's rebuild: the shipped database is used then)."""
+    new, old = _data_dates(shipped), _data_dates(rebuild)
+    if not new or set(new) != set(old):
+        return False
+    return all(new[k] >= old[k] for k in new) and any(new[k] > old[k] for k in new)
+
+
 def user_build() -> UserBuild | None:
     """The rebuild in use (None: there is none, the shipped database is used); raises ``EmbeddedFileError``."""
     meta_path = user_folder() / META_NAME
@@ -89,4 +108,4 @@ def user_build() -> UserBuild | None:
 
 
 __all__ = ["INPUTS_FOLDER", "META_NAME", "PREVIOUS_META_NAME", "USER_FOLDER", "EmbeddedFileError", "UserBuild",
-           "mmdb_name", "read_build", "user_build", "user_folder"]
+           "mmdb_name", "read_build", "supersedes", "user_build", "user_folder"]

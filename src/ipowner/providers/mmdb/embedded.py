@@ -26,7 +26,7 @@ from typing import Any
 from ipowner import paths
 from ipowner.errors import DatabaseError
 from ipowner.model import SourceInfo, SourceKind
-from ipowner.reference.embedded_files import EmbeddedFileError, user_build
+from ipowner.reference.embedded_files import EmbeddedFileError, supersedes, user_build
 
 XZ_NAME = "ipowner-embedded.mmdb.xz"
 META_NAME = "ipowner-embedded.json"
@@ -141,10 +141,18 @@ def embedded(data_dir: Path | None = None) -> EmbeddedData:
         except EmbeddedFileError as exc:
             problems.append(f"{exc}; using the shipped embedded database")
             build = None
-        if build is not None and build.meta.get("database_type") == DATABASE_TYPE:
-            return _data(build.meta, build.mmdb, rebuilt=True, problems=problems)
-        if build is not None:
+        if build is not None and build.meta.get("database_type") != DATABASE_TYPE:
             problems.append(f"{build.meta_path}: not an {DATABASE_TYPE} build; using the shipped embedded database")
+            build = None
+        if build is not None:
+            shipped_meta: dict[str, Any] | None = None
+            with contextlib.suppress(DatabaseError):
+                shipped_meta = load_metadata()
+            if shipped_meta is None or not supersedes(shipped_meta, build.meta):
+                return _data(build.meta, build.mmdb, rebuilt=True, problems=problems)
+            # an upgrade of ipowner shipped newer data than the rebuild: the shipped database is used
+            meta = shipped_meta
+            return _data(meta, ensure_unpacked(meta), rebuilt=False, problems=problems)
     meta = load_metadata(data_dir)
     path = ensure_unpacked(meta, data_dir=data_dir)
     return _data(meta, path, rebuilt=False, problems=problems)
