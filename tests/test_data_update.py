@@ -420,6 +420,8 @@ def test_a_version_document_naming_a_tarball_elsewhere_is_refused():
         npm.check_manifest(json.dumps(doc).encode(), "@ip-location-db/asn")
     with pytest.raises(npm.NpmError, match="where @ip-location-db/asn's was expected"):
         npm.check_manifest(json.dumps({**doc, "name": "synthetic-other"}).encode(), "@ip-location-db/asn")
+    with pytest.raises(npm.NpmError, match="not JSON"):
+        npm.check_manifest(b"[" * 200_000, "@ip-location-db/asn")
     no_digest = {**doc, "dist": {"tarball": f"{NPM}/@ip-location-db/asn/-/asn-{NEW}.tgz"}}
     with pytest.raises(npm.NpmError, match="no integrity or shasum"):
         npm.check_manifest(json.dumps(no_digest).encode(), "@ip-location-db/asn")

@@ -499,8 +499,8 @@ def load_package(spec: SourceSpec, tarball: bytes, where: str, *, version: str |
         raise InputError(where, str(exc)) from exc
     try:
         pkg = json.loads(members["package/package.json"])
-    except ValueError as exc:
-        raise InputError(where, f"package.json is not JSON ({exc})") from exc
+    except (ValueError, RecursionError) as exc:
+        raise InputError(where, f"package.json is not JSON ({str(exc)[:200]})") from exc
     if not isinstance(pkg, dict) or pkg.get("name") != spec.package or not isinstance(pkg.get("version"), str):
         raise InputError(where, f"not the package {spec.package}")
     got = pkg["version"][:64]

@@ -62,8 +62,8 @@ def check_manifest(body: bytes, package: str, registry: str = REGISTRY) -> Manif
     """The version document of ``package``; raises ``NpmError``. The tarball must be on the registry's host."""
     try:
         doc = json.loads(body)
-    except ValueError as exc:
-        raise NpmError(f"the registry's answer is not JSON ({exc})") from exc
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
+        raise NpmError(f"the registry's answer is not JSON ({str(exc)[:200]})") from exc
     if not isinstance(doc, dict):
         raise NpmError("the registry's answer is not a version document")
     if doc.get("name") != package:

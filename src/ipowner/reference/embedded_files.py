@@ -61,8 +61,8 @@ def read_build(meta_path: Path) -> UserBuild:
         raise EmbeddedFileError(f"{meta_path}: larger than {MAX_META_BYTES >> 10} KiB")
     try:
         meta = json.loads(raw)
-    except ValueError as exc:
-        raise EmbeddedFileError(f"{meta_path}: not JSON ({exc})") from exc
+    except (ValueError, RecursionError) as exc:
+        raise EmbeddedFileError(f"{meta_path}: not JSON ({str(exc)[:200]})") from exc
     if not isinstance(meta, dict):
         raise EmbeddedFileError(f"{meta_path}: not a metadata document")
     name, size, sha = meta.get("mmdb_file"), meta.get("mmdb_size"), meta.get("mmdb_sha256")
