@@ -1,5 +1,6 @@
-"""The embedded database's build code path, run on a small synthetic input set (no npm needed):
-input checks, what is dropped and recorded, and answers checked against the inputs."""
+"""The embedded database's build code path (ipowner.datasets.embedded_build, shared by the build script and
+`ipowner data update`), run on a small synthetic input set (no npm needed): input checks, what is dropped
+and recorded, and answers checked against the inputs; then the script end to end with a synthetic npm."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from typing import Any
 import maxminddb
 import pytest
 
+from ipowner.datasets import embedded_build as build
+
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "build_embedded_db.py"
 
 
@@ -26,7 +29,7 @@ def _load_build() -> Any:
     return mod
 
 
-build = _load_build()
+script = _load_build()
 
 
 def v4(a: str) -> str:
@@ -240,7 +243,7 @@ def test_build_script_end_to_end_with_a_synthetic_npm(tmp_path: Path, monkeypatc
     monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
     out = tmp_path / "out"
     out.mkdir()
-    rc = build.main(["--cache", str(tmp_path / "cache"), "--out", str(out),
+    rc = script.main(["--cache", str(tmp_path / "cache"), "--out", str(out),
                      "--version", "@ip-location-db/dbip-country=2.3.2026060120"])
     assert rc == 0
     meta = json.loads((out / "ipowner-embedded.json").read_text())

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from ipowner.cli._common import note, verbosity, verbosity_options
 from ipowner.exitcodes import ExitCode
 from ipowner.render import formats
+
+if TYPE_CHECKING:
+    from ipowner.datasets.update import EmbeddedChange
 
 
 @click.group("data", invoke_without_command=True)
@@ -56,9 +60,11 @@ def data(ctx: click.Context, mmdb_paths: tuple[str, ...], fmt: str) -> int | Non
 @click.option("--offline", is_flag=True, help="Fetch nothing: only say which sources are due.")
 @verbosity_options
 def update_cmd(mirror: str | None, offline: bool) -> int:
-    """Fetch the RIRs' delegation statistics (and the providers' range files), check them (published MD5,
-    header counts, parse), rebuild the registry table in the user data folder and swap it in, keeping the
-    previous one. Prints what changed. Exit 4 when some inputs could not be used, 1 when none could."""
+    """Fetch the RIRs' delegation statistics, the providers' range files and the embedded database's npm
+    packages, check them (published MD5, header counts, parse; the npm registry's sha512 integrity, sizes),
+    rebuild the registry table and, when a package changed, the embedded database in the user data folder and
+    swap them in, keeping the previous ones. Prints what changed. Exit 4 when some inputs could not be used, 1
+    when none could."""
     from ipowner.datasets.update import update
     from ipowner.errors import IpownerError, UsageError
     from ipowner.render.escape import terminal_safe
@@ -94,4 +100,41 @@ def update_cmd(mirror: str | None, offline: bool) -> int:
                + (f" (previous kept as {terminal_safe(result.previous)})" if result.previous else ""))
     if result.cloud:
         click.echo(f"cloud snapshot: {terminal_safe(result.cloud)}")
+    if result.embedded is not None:
+        _print_embedded(result.embedded)
     return int(ExitCode.PARTIAL if result.failed else ExitCode.OK)
+
+
+def _version(version: str | None, when: object) -> str:
+    from ipowner.render.escape import terminal_safe
+
+    if version is None:
+        return "none"
+    return terminal_safe(version, 80) + (f" ({when})" if when else "")
+
+
+def _print_embedded(change: EmbeddedChange) -> None:
+    """The embedded database's lines of `ipowner data update`: package versions, range counts, where it is."""
+    from ipowner.render.escape import terminal_safe
+
+    for p in change.packages:
+        before, after = _version(p.before, p.before_date), _version(p.after, p.after_date)
+        click.echo(f"{terminal_safe(p.package, 214)}: "
+                   + (f"unchanged, {after}" if p.before == p.after else f"{before} -> {after}"))
+    if not change.rebuilt:
+        click.echo(f"embedded database: {terminal_safe(change.note, 600)}; in use: {terminal_safe(change.path or '')}")
+        return
+    parts = []
+    for key in sorted(set(change.ranges_before) | set(change.ranges_after)):
+        old, new = change.ranges_before.get(key), change.ranges_after.get(key)
+        if old is None or new is None:
+            parts.append(f"{terminal_safe(key, 40)} {old if old is not None else 'none'} -> "
+                         f"{new if new is not None else 'none'}")
+        else:
+            parts.append(f"{terminal_safe(key, 40)} {old:,} -> {new:,} ({new - old:+,})")
+    if change.networks_before is not None and change.networks_after is not None:
+        parts.append(f"networks {change.networks_before:,} -> {change.networks_after:,}")
+    click.echo("embedded ranges kept: " + "; ".join(parts))
+    kept = (f"previous kept as {terminal_safe(change.previous)}" if change.previous
+            else "the shipped database stays as it was")
+    click.echo(f"embedded database: rebuilt, {terminal_safe(change.path or '')} ({kept})")

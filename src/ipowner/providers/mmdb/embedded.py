@@ -3,6 +3,10 @@
 The shipped ``ipowner-embedded.json`` carries the sha256 of the uncompressed database; the unpacked
 file is named after it, so a new package version unpacks its own copy and an interrupted unpack
 never leaves a half-written file under the final name (temp file + atomic rename).
+
+A rebuild by ``ipowner data update`` (``reference.embedded_files``: the user data folder's ``embedded-db/``)
+is used instead while it reads cleanly; when it does not, the shipped database is used and the reason is
+one of ``problems``.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from typing import Any
 from ipowner import paths
 from ipowner.errors import DatabaseError
 from ipowner.model import SourceInfo, SourceKind
+from ipowner.reference.embedded_files import EmbeddedFileError, supersedes, user_build
 
 XZ_NAME = "ipowner-embedded.mmdb.xz"
 META_NAME = "ipowner-embedded.json"
@@ -35,6 +40,8 @@ class EmbeddedData:
     source: SourceInfo  # the database as a whole (id "embedded")
     components: dict[str, SourceInfo] = field(default_factory=dict)  # field path -> the input that provided it
     meta: dict[str, Any] = field(default_factory=dict)
+    rebuilt: bool = False  # built by `ipowner data update` in the user data folder, not the shipped one
+    problems: list[str] = field(default_factory=list)  # why a rebuild in the user data folder was not used
 
 
 def _parse_time(text: str | None) -> datetime | None:
@@ -125,36 +132,69 @@ def ensure_unpacked(meta: dict[str, Any] | None = None, *, data_dir: Path | None
 
 
 def embedded(data_dir: Path | None = None) -> EmbeddedData:
-    """The embedded database, unpacked, with its sources."""
+    """The embedded database with its sources: the user's rebuild (``ipowner data update``) while it reads
+    cleanly, else the shipped one, unpacked. ``data_dir``: a shipped data folder to use instead (no rebuild)."""
+    problems: list[str] = []
+    if data_dir is None:
+        try:
+            build = user_build()
+        except EmbeddedFileError as exc:
+            problems.append(f"{exc}; using the shipped embedded database")
+            build = None
+        if build is not None and build.meta.get("database_type") != DATABASE_TYPE:
+            problems.append(f"{build.meta_path}: not an {DATABASE_TYPE} build; using the shipped embedded database")
+            build = None
+        if build is not None:
+            shipped_meta: dict[str, Any] | None = None
+            with contextlib.suppress(DatabaseError):
+                shipped_meta = load_metadata()
+            if shipped_meta is None or not supersedes(shipped_meta, build.meta):
+                return _data(build.meta, build.mmdb, rebuilt=True, problems=problems)
+            # an upgrade of ipowner shipped newer data than the rebuild: the shipped database is used
+            meta = shipped_meta
+            return _data(meta, ensure_unpacked(meta), rebuilt=False, problems=problems)
     meta = load_metadata(data_dir)
     path = ensure_unpacked(meta, data_dir=data_dir)
-    build_date = _parse_time(meta.get("build_date"))
+    return _data(meta, path, rebuilt=False, problems=problems)
+
+
+def _text(value: Any, limit: int = 300) -> str | None:
+    return str(value)[:limit] if value is not None else None
+
+
+def _data(meta: dict[str, Any], path: Path, *, rebuilt: bool, problems: list[str]) -> EmbeddedData:
+    build_date = _parse_time(meta.get("build_date") if isinstance(meta.get("build_date"), str) else None)
     inputs: dict[str, SourceInfo] = {}
-    for s in meta.get("sources", []):
-        if not isinstance(s, dict) or not s.get("key"):
+    raw_sources = meta.get("sources")
+    for s in raw_sources if isinstance(raw_sources, list) else []:
+        if not isinstance(s, dict) or not isinstance(s.get("key"), str) or not s["key"]:
             continue
-        version = s.get("package_version")
+        version = _text(s.get("package_version"), 64)
+        data_date = s.get("data_date")
         inputs[s["key"]] = SourceInfo(
-            id=s.get("id") or f"embedded:{s['key']}",
+            id=_text(s.get("id"), 80) or f"embedded:{s['key'][:40]}",
             kind=SourceKind.MMDB,
-            name=f"{s.get('name')}, {s.get('package')} {version}",
-            date=_parse_time(s.get("data_date")),
+            name=f"{_text(s.get('name'))}, {_text(s.get('package'), 214)} {version}",
+            date=_parse_time(data_date if isinstance(data_date, str) else None),
             path=str(path),
-            licence=s.get("licence"),
-            credit=s.get("credit"),
+            licence=_text(s.get("licence"), 80),
+            credit=_text(s.get("credit")),
         )
     credits = "; ".join(dict.fromkeys(s.credit for s in inputs.values() if s.credit))
     licences = ", ".join(dict.fromkeys(s.licence for s in inputs.values() if s.licence))
     source = SourceInfo(
         id="embedded",
         kind=SourceKind.MMDB,
-        name="ipowner embedded default data",
+        name="ipowner embedded default data" + (", rebuilt by ipowner data update" if rebuilt else ""),
         date=build_date,
         path=str(path),
         licence=licences or None,
         credit=credits or None,
     )
+    fields = meta.get("fields")
     components = {
-        fpath: inputs[key] for fpath, key in (meta.get("fields") or {}).items() if key in inputs
+        str(fpath): inputs[key] for fpath, key in (fields.items() if isinstance(fields, dict) else ())
+        if isinstance(key, str) and key in inputs
     }
-    return EmbeddedData(path=path, source=source, components=components, meta=meta)
+    return EmbeddedData(path=path, source=source, components=components, meta=meta, rebuilt=rebuilt,
+                        problems=problems)

@@ -514,6 +514,7 @@ class MmdbProvider(Provider):
             self.problems.append(f"embedded database: {exc}")
             self.errors.append(exc if isinstance(exc, DatabaseError) else DatabaseError("embedded", str(exc)))
             return
+        self.problems.extend(emb.problems)
         reader = self._open(emb.path)
         if reader is None:
             return
