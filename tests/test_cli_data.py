@@ -6,10 +6,13 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from ipowner.model.data import SCHEMA_DATA
+from ipowner.providers.delegations import DUE_DAYS
 from mmdb_support import BAD, DATA, write_mmdb
 from network_guard import cli_code
 
@@ -37,7 +40,7 @@ def test_json_lists_embedded_and_given(data_dir: Path) -> None:
     assert r.returncode == 0, r.stderr
     assert r.stderr == ""
     doc = json.loads(r.stdout)
-    assert doc["schema"] == "ipowner.data/2" and doc["problems"] == []
+    assert doc["schema"] == SCHEMA_DATA and doc["problems"] == []
     given, emb = doc["databases"]
     assert (given["path"], given["database_type"], given["vendor"], given["origin"]) == (
         str(city), "GeoIP2-City", "MaxMind", "given")
@@ -48,6 +51,31 @@ def test_json_lists_embedded_and_given(data_dir: Path) -> None:
     assert emb["licence"] == "CC BY 4.0" and emb["build_date"].endswith("Z")
     assert {s["id"]: bool(s["date"]) for s in emb["sources"]} == {
         "embedded:asn": True, "embedded:dbip-country": True, "embedded:asn-country": True}
+    assert given["due"] is False  # a user's database is never refreshed by ipowner
+
+
+def _age(iso: str) -> int:
+    return (datetime.now(UTC) - datetime.fromisoformat(iso.replace("Z", "+00:00"))).days
+
+
+def test_json_says_which_sources_are_due(data_dir: Path) -> None:
+    doc = json.loads(run(["data", "--format", "json"], data_dir).stdout)
+    (emb,) = doc["databases"]
+    oldest = max(_age(s["date"]) for s in emb["sources"])
+    assert emb["due"] is (oldest > DUE_DAYS)
+    cloud = {c["name"]: c for c in doc["cloud_sources"]}
+    assert {"AWS ip-ranges.json", "Google Cloud cloud.json", "Google goog.json"} <= cloud.keys()
+    aws = cloud["AWS ip-ranges.json"]
+    assert aws["publisher"] == "AWS" and aws["url"] == "https://ip-ranges.amazonaws.com/ip-ranges.json"
+    assert aws["date"].startswith("2026-08-22T") and aws["age_days"] == _age(aws["date"])
+    assert aws["due"] is (aws["age_days"] > DUE_DAYS) and "no licence or terms stated" in aws["terms"]
+    assert all(c["path"].endswith("cloud-ranges.json.xz") for c in cloud.values())
+
+
+def test_table_shows_cloud_inputs_and_due(data_dir: Path) -> None:
+    out = run(["data"], data_dir).stdout
+    assert "Cloud snapshot inputs" in out and "AWS ip-ranges.json" in out and "Fastly" in out
+    assert "due: ipowner data update" in out
 
 
 def test_table_names_every_database_and_input(data_dir: Path) -> None:

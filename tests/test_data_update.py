@@ -32,6 +32,7 @@ from ipowner.datasets import embedded_build, npm, update
 from ipowner.datasets.delegations import PUBLISHERS
 from ipowner.datasets.update import mirrored
 from ipowner.model import Registration
+from ipowner.model.data import SCHEMA_DATA
 from ipowner.paths import shipped, user_data_dir
 from ipowner.reference.delegation_table import user_table_path
 
@@ -171,9 +172,11 @@ def test_update_from_a_loopback_mirror_rebuilds_and_swaps_the_table(mirror, caps
     assert registry_of("8.8.8.8").registry == "ARIN" and registry_of("8.8.8.8").basis == "delegation statistics"
     # `ipowner data` lists the new inputs: dated today, none due
     doc = json.loads(run(capsys, "data", "--format", "json")[1])
-    assert doc["schema"] == "ipowner.data/2"
+    assert doc["schema"] == SCHEMA_DATA
     assert {s["registry"]: s["due"] for s in doc["registry_sources"]} == dict.fromkeys(
         ["AFRINIC", "APNIC", "ARIN", "LACNIC", "RIPE NCC"], False)
+    assert doc["cloud_sources"] and {c["path"] for c in doc["cloud_sources"]} == {
+        str(user_data_dir() / "cloud-ranges.json.xz")}  # the rebuilt snapshot's files
 
     # A second update: one more block at APNIC; the table it replaces is kept
     more = {**RECORDS, "apnic": [*RECORDS["apnic"], "apnic|JP|ipv4|133.0.0.0|65536|19970101|allocated|B0"]}
@@ -219,6 +222,8 @@ def test_offline_never_updates(mirror, capsys):
     code, _out, err = run(capsys, "data", "update", "--offline", "--mirror", mirror.base)
     assert code == 0 and mirror.requests == []
     assert "offline: nothing fetched; due: " in err and "ARIN delegation statistics (none in the table)" in err
+    # the shipped cloud snapshot's files and the embedded database are all older than the due age
+    assert "AWS ip-ranges.json" in err and "embedded database (" in err
     assert not user_table_path().exists() and not (user_data_dir() / "embedded-db").exists()
 
 

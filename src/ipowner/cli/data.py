@@ -1,4 +1,4 @@
-"""`ipowner data`: every database in use and the registry table's sources; `ipowner data update` refreshes them."""
+"""`ipowner data`: every database in use, the registry table's and the cloud snapshot's sources; `ipowner data update` refreshes them."""
 
 from __future__ import annotations
 
@@ -29,13 +29,14 @@ if TYPE_CHECKING:
     type=click.Choice(formats("data")),
     default="table",
     show_default=True,
-    help="Output format (json: ipowner.data/2).",
+    help="Output format (json: ipowner.data/3).",
 )
 @verbosity_options
 @click.pass_context
 def data(ctx: click.Context, mmdb_paths: tuple[str, ...], fmt: str) -> int | None:
-    """List every database in use (path, type, vendor, build date, age, licence, the embedded inputs) and each
-    source of the registry table (its date, age, licence, and whether it is due for `ipowner data update`).
+    """List every database in use (path, type, vendor, build date, age, licence, the embedded inputs), each
+    source of the registry table and each provider's range file in the cloud snapshot (date, age, licence or
+    terms), and which of them are due for `ipowner data update` (older than 30 days).
 
     Databases are looked for in $IPOWNER_MMDB_PATH, the user data folder's mmdb/ and the system
     GeoIP folders. A database that cannot be opened is named on stderr and the exit code is 4.
@@ -70,10 +71,9 @@ def update_cmd(mirror: str | None, offline: bool) -> int:
     from ipowner.render.escape import terminal_safe
 
     if offline:
-        from ipowner.providers.delegations import table_sources
+        from ipowner.providers.housekeeping import data_status
 
-        states, _problems = table_sources()
-        due = [s.name for s in states if s.due]
+        due = data_status(discover=False).due
         click.echo("offline: nothing fetched" + (f"; due: {'; '.join(terminal_safe(d) for d in due)}" if due else ""),
                    err=True)
         return int(ExitCode.OK)

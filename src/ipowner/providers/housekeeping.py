@@ -1,14 +1,16 @@
 """The data ipowner keeps, looked at and tidied: the databases in use and the RDAP cache.
 
 The library side of ``ipowner data`` and ``ipowner cache``: each function returns a typed document
-(``ipowner.data/2``, ``ipowner.cache/2``) that the command line only renders.
+(``ipowner.data/3``, ``ipowner.cache/2``) that the command line only renders.
 """
 
 from __future__ import annotations
 
+import lzma
 import os
 import sys
 from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -22,12 +24,13 @@ from ipowner.model.cache import (
     CacheImported,
     CacheStats,
 )
-from ipowner.model.data import DataStatus
-from ipowner.model.kinds import RdapRequestKind
-from ipowner.providers.delegations import table_sources
+from ipowner.model.data import CloudSource, DatabaseInfo, DataStatus
+from ipowner.model.kinds import DatabaseOrigin, RdapRequestKind
+from ipowner.providers.delegations import DUE_DAYS, table_sources
 from ipowner.providers.mmdb.reader import MmdbProvider
 from ipowner.providers.rdap import RdapCache, RdapConfig
 from ipowner.providers.rdap._cache import FILE_NAME, CacheError
+from ipowner.reference.cloud import RANGE_FILE_TERMS, read_snapshot, shipped_snapshot_path
 
 DEFAULT_TTL_DAYS = 7.0  # how long the RDAP cache keeps an answer
 
@@ -48,8 +51,44 @@ def data_status(mmdb: Sequence[str | os.PathLike[str]] = (), *, use_embedded: bo
         databases, problems = provider.databases(), list(provider.problems)
     finally:
         provider.close()
-    sources, table_problems = table_sources() if use_embedded else ([], [])
-    return DataStatus(databases=databases, problems=problems + table_problems, registry_sources=sources)
+    now = datetime.now(UTC)
+    for d in databases:
+        d.due = _embedded_due(d, now)
+    sources, table_problems = table_sources(now) if use_embedded else ([], [])
+    cloud, cloud_problems = cloud_sources(now) if use_embedded else ([], [])
+    return DataStatus(databases=databases, problems=problems + table_problems + cloud_problems,
+                      registry_sources=sources, cloud_sources=cloud)
+
+
+def _age(when: datetime | None, now: datetime) -> int | None:
+    return (now - when).days if when is not None else None
+
+
+def _embedded_due(d: DatabaseInfo, now: datetime) -> bool:
+    """The embedded database is due when its oldest input (else its build) is older than the due age; other
+    databases are the user's to refresh, never due for `ipowner data update`."""
+    if d.origin != DatabaseOrigin.EMBEDDED:
+        return False
+    dates: list[datetime | None] = [s.date for s in d.sources if s.date is not None] or [d.build_date]
+    ages = [_age(when, now) for when in dates]
+    return any(age is None or age > DUE_DAYS for age in ages)
+
+
+def cloud_sources(now: datetime | None = None) -> tuple[list[CloudSource], list[str]]:
+    """Each provider's range file in the cloud snapshot in use, with its age and whether it is due for
+    ``ipowner data update``; and a problem line when the snapshot cannot be read."""
+    now = now or datetime.now(UTC)
+    path = shipped_snapshot_path()
+    try:
+        snapshot = read_snapshot(path)
+    except (OSError, ValueError, lzma.LZMAError, RecursionError) as exc:
+        return [], [f"{path}: cannot read the cloud snapshot ({exc})"]
+    out = []
+    for s in snapshot.sources:
+        age = _age(s.date, now)
+        out.append(CloudSource(s.name, s.publisher, s.url, s.date, age, RANGE_FILE_TERMS,
+                               age is None or age > DUE_DAYS, snapshot.path))
+    return out, []
 
 
 def _open(directory: str | os.PathLike[str] | None, ttl_days: float) -> RdapCache:
@@ -162,4 +201,4 @@ def cache_import(
                          skipped=dict(tally.skipped), first_skipped=tally.first_skipped)
 
 
-__all__ = ["DEFAULT_TTL_DAYS", "cache_clear", "cache_export", "cache_import", "cache_status", "data_status"]
+__all__ = ["DEFAULT_TTL_DAYS", "cache_clear", "cache_export", "cache_import", "cache_status", "cloud_sources", "data_status"]

@@ -95,6 +95,8 @@ def cloud_table() -> CloudTable:
 REGIONS_SOURCE_ID = "table:cloud-regions"
 SNAPSHOT_FILE = "cloud-ranges.json.xz"
 SNAPSHOT_FORMAT = "ipowner.cloud-ranges/1"
+# What is known of every shipped provider's terms (data/README.md, "Cloud range files: terms").
+RANGE_FILE_TERMS = "no licence or terms stated in the file; published for anyone to download and use"
 _MAX_SNAPSHOT_BYTES = 64 * 1024 * 1024
 
 
