@@ -1715,32 +1715,56 @@ static void clear_pairs(Core *c);
 static int finish(Core *c) {
     while (c->live_head >= 0) FAIL(fold(c, c->live_head));
     c->nfin = 0;
-    for (int64_t i = 0; i < c->npairs; i++) {
-        Pair *p = &c->pairs[i];
-        PyObject *it = addr_text(p->init, p->alen);
-        PyObject *rt = it ? addr_text(p->resp, p->alen) : NULL;
-        PyObject *r = NULL;
-        /* the ports as a dictionary, or a tuple of the one port key (an empty tuple: no flow) */
-        PyObject *ports = p->ports ? (Py_INCREF(p->ports), p->ports)
-                          : p->first_proto < 0 ? PyTuple_New(0)
-                          : Py_BuildValue("((ii))", (int)p->first_proto, (int)p->first_port);
-        if (rt && ports) {
-            r = PyObject_CallFunction(c->merge_pair, "OOOLLLLLLLddOOO", it, rt, p->app ? p->app : Py_None,
-                                      (long long)p->flows, (long long)p->pks, (long long)p->pkr, (long long)p->bys,
-                                      (long long)p->byr, (long long)p->ibs, (long long)p->ibr, p->first, p->last,
-                                      ports, p->l2b ? Py_True : Py_False, p->timeline ? p->timeline : Py_None);
+    /* every flow is folded: the flow slots and the pairs' index are not needed to hand the pairs over, and
+       their memory goes back before the host's copy of the pairs grows (alive() sees no slot) */
+    PyMem_Free(c->flows);
+    c->flows = NULL;
+    c->nflows = c->capflows = 0;
+    c->freehead = -1;
+    PyMem_Free(c->ptab);
+    c->ptab = NULL;
+    c->ptabcap = 0;
+    /* handed over in order, an eighth at a time, the table shrinking behind: the pairs are not all held
+       twice, here and in the host */
+    int64_t step = c->npairs / 8 + 1024;
+    while (c->npairs > 0) {
+        int64_t k = c->npairs < step ? c->npairs : step;
+        for (int64_t i = 0; i < k; i++) {
+            Pair *p = &c->pairs[i];
+            PyObject *it = addr_text(p->init, p->alen);
+            PyObject *rt = it ? addr_text(p->resp, p->alen) : NULL;
+            PyObject *r = NULL;
+            /* the ports as a dictionary, or a tuple of the one port key (an empty tuple: no flow) */
+            PyObject *ports = p->ports ? (Py_INCREF(p->ports), p->ports)
+                              : p->first_proto < 0 ? PyTuple_New(0)
+                              : Py_BuildValue("((ii))", (int)p->first_proto, (int)p->first_port);
+            if (rt && ports) {
+                r = PyObject_CallFunction(c->merge_pair, "OOOLLLLLLLddOOO", it, rt, p->app ? p->app : Py_None,
+                                          (long long)p->flows, (long long)p->pks, (long long)p->pkr,
+                                          (long long)p->bys, (long long)p->byr, (long long)p->ibs,
+                                          (long long)p->ibr, p->first, p->last, ports,
+                                          p->l2b ? Py_True : Py_False, p->timeline ? p->timeline : Py_None);
+            }
+            Py_XDECREF(ports);
+            Py_XDECREF(it);
+            Py_XDECREF(rt);
+            Py_CLEAR(p->ports);
+            Py_CLEAR(p->timeline);
+            Py_CLEAR(p->app);
+            if (!r) return -1;
+            Py_DECREF(r);
         }
-        Py_XDECREF(ports);
-        Py_XDECREF(it);
-        Py_XDECREF(rt);
-        /* what the host did not take is let go now, not once every pair is handed over */
-        Py_CLEAR(p->ports);
-        Py_CLEAR(p->timeline);
-        if (!r) return -1;
-        Py_DECREF(r);
+        c->npairs -= k;
+        memmove(c->pairs, c->pairs + k, sizeof(Pair) * (size_t)c->npairs);
+        if (c->npairs < c->cappairs / 2) {
+            int64_t cap = c->npairs > 256 ? c->npairs : 256;
+            Pair *np = PyMem_Realloc(c->pairs, sizeof(Pair) * (size_t)cap);
+            if (np) { /* (a failed shrink keeps the larger table) */
+                c->pairs = np;
+                c->cappairs = cap;
+            }
+        }
     }
-    clear_pairs(c);
-    for (int64_t i = 0; i < c->ptabcap; i++) c->ptab[i].idx = -1;
     for (int64_t i = 0; i < c->ntun; i++) {
         Tun *t = &c->tun[i];
         PyObject *r = PyObject_CallFunction(c->merge_tunnel, "iy#y#LLLL", (int)t->kind, (const char *)t->a,
