@@ -5,7 +5,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterator
 
-from ipowner.capture.engine import Engine, port_label, scope_of
+from ipowner.capture.engine import Engine, PortKey, port_label, scope_of
 from ipowner.capture.formats import CAPTURE_FORMATS
 from ipowner.capture.pairs import CounterColumns, PairTable, SetColumn, TimeColumns
 from ipowner.capture.rules import TIME_FIRST, TIME_LAST
@@ -38,6 +38,9 @@ def byte_kind_of(infos: list[InputInfo]) -> tuple[ByteKind, bool]:
     return kind, len(kinds) == 2
 
 
+LABELS_MAX = 1 << 16  # port labels kept for reuse (a log can name any number of protocols)
+
+
 def aggregate(engine: Engine, infos: list[InputInfo], *, pairs: bool = False) -> TrafficResult:
     """Fold every open flow, then sum the pairs per destination, device and app (and keep each pair as a
     row of ``TrafficResult.pairs`` when ``pairs``)."""
@@ -63,6 +66,7 @@ def aggregate_rows(engine: Engine, infos: list[InputInfo], *,
     l2b: set[str] = set()  # destinations reached by an Ethernet broadcast
     timeline: dict[str, dict[float, list[int]]] = {}
     untimed = 0  # pairs with a packet time no calendar holds
+    labels: dict[PortKey, str] = {}  # port key -> its label, made once
     table, engine.pairs = engine.pairs, PairTable()
     table.index.clear()  # no pair is looked up any more
     keys, counted, times = table.keys, table.counts, table.times
@@ -89,7 +93,12 @@ def aggregate_rows(engine: Engine, infos: list[InputInfo], *,
         dests.counts.add(j, *counts)
         dests.times.seen(j, first, last)
         for key in port_sets[i]:
-            dests.ports.add(j, port_label(key))
+            label = labels.get(key)
+            if label is None:
+                label = port_label(key)
+                if len(labels) < LABELS_MAX:
+                    labels[key] = label
+            dests.ports.add(j, label)
         # a device or app new to this destination: one more destination for its summary (no set per device)
         new_dev = dev is not None and dests.devices.add(j, dev)
         new_app = dests.apps.add(j, app) if app else False

@@ -807,8 +807,12 @@ class Engine:
         key = (init, resp, app)
         pairs = self.pairs
         i = pairs.index.get(key)
-        if i is None:  # the core's timeline becomes the pair's: it is not copied
-            i = self.new_pair(key, ports, timeline, timed=timeline is not None)
+        if i is None:  # a row made whole at once; the core's timeline becomes the pair's: it is not copied
+            timed = timeline is not None and len(pairs) < self.budget.timeline
+            if not timed:
+                self.untimed_pairs += 1
+            i = pairs.new(key, ports, timeline if timed else None, (flows, packets_sent, packets_received, bytes_sent,
+                          bytes_received, ip_bytes_sent, ip_bytes_received), first, last)
         else:
             ptl = pairs.timelines.get(i)
             if ptl is not None:
@@ -818,9 +822,9 @@ class Engine:
                 elif timeline:
                     _merge_timeline(ptl, timeline)
             pairs.ports.update(i, ports)
-        pairs.counts.add(i, flows, packets_sent, packets_received, bytes_sent, bytes_received, ip_bytes_sent,
-                         ip_bytes_received)
-        pairs.times.seen(i, first, last)
+            pairs.counts.add(i, flows, packets_sent, packets_received, bytes_sent, bytes_received, ip_bytes_sent,
+                             ip_bytes_received)
+            pairs.times.seen(i, first, last)
         if l2_broadcast:
             pairs.l2_broadcast.add(i)
 

@@ -34,23 +34,23 @@ class CounterColumns:
     def __init__(self) -> None:
         self.cols: list[MutableSequence[int]] = [array("q") for _ in COUNTERS]
 
-    def append(self) -> None:
-        for c in self.cols:
-            c.append(0)
+    def append(self, values: tuple[int, ...] = (0, 0, 0, 0, 0, 0, 0)) -> None:
+        """A row of these counters (each within 64 bits: a count, not a sum)."""
+        for c, v in zip(self.cols, values, strict=True):
+            c.append(v)
 
     def add(self, i: int, flows: int, packets_sent: int, packets_received: int, bytes_sent: int,
             bytes_received: int, ip_bytes_sent: int, ip_bytes_received: int) -> None:
-        c = self.cols
+        c0, c1, c2, c3, c4, c5, c6 = self.cols
         # the sums first, then the stores: storing them again after a widening gives the same row
-        new = (c[0][i] + flows, c[1][i] + packets_sent, c[2][i] + packets_received, c[3][i] + bytes_sent,
-               c[4][i] + bytes_received, c[5][i] + ip_bytes_sent, c[6][i] + ip_bytes_received)
+        n0, n1, n2, n3 = c0[i] + flows, c1[i] + packets_sent, c2[i] + packets_received, c3[i] + bytes_sent
+        n4, n5, n6 = c4[i] + bytes_received, c5[i] + ip_bytes_sent, c6[i] + ip_bytes_received
         try:
-            for col, v in zip(c, new, strict=True):
-                col[i] = v
+            c0[i], c1[i], c2[i], c3[i], c4[i], c5[i], c6[i] = n0, n1, n2, n3, n4, n5, n6
         except OverflowError:
-            self.cols = c = [list(col) for col in c]
-            for col, v in zip(c, new, strict=True):
-                col[i] = v
+            self.cols = [list(col) for col in self.cols]
+            c0, c1, c2, c3, c4, c5, c6 = self.cols
+            c0[i], c1[i], c2[i], c3[i], c4[i], c5[i], c6[i] = n0, n1, n2, n3, n4, n5, n6
 
     def row(self, i: int) -> tuple[int, int, int, int, int, int, int]:
         c = self.cols
@@ -75,7 +75,11 @@ class SetColumn(Generic[T]):
         return t
 
     def append(self, items: Iterable[T] = ()) -> None:
-        t = tuple(dict.fromkeys(items))
+        if not items:
+            self.rows.append(())
+            return
+        # (one item is a set already: the compiled core's pairs mostly have one port)
+        t = items if type(items) is tuple and len(items) == 1 else tuple(dict.fromkeys(items))
         self.rows.append(self._small(t) if len(t) <= SMALL_SET else dict.fromkeys(t))
 
     def add(self, i: int, item: T) -> bool:
@@ -105,9 +109,9 @@ class TimeColumns:
         self.first = array("d")
         self.last = array("d")
 
-    def append(self) -> None:
-        self.first.append(NO_TIME)
-        self.last.append(NO_TIME)
+    def append(self, first: float = NO_TIME, last: float = NO_TIME) -> None:
+        self.first.append(first)
+        self.last.append(last)
 
     def seen(self, i: int, first: float | None, last: float | None) -> None:
         if first is not None:
@@ -150,13 +154,15 @@ class PairTable:
         return len(self.keys)
 
     def new(self, key: PairKey, ports: Iterable[tuple[int | str, int | None]] = (),
-            timeline: dict[float, list[int]] | None = None) -> int:
-        """A row for a pair seen for the first time (``timeline``: the one it keeps, None for none)."""
+            timeline: dict[float, list[int]] | None = None, counts: tuple[int, ...] = (0, 0, 0, 0, 0, 0, 0),
+            first: float = NO_TIME, last: float = NO_TIME) -> int:
+        """A row for a pair seen for the first time (``timeline``: the one it keeps, None for none), with
+        its first counts and times when given."""
         i = len(self.keys)
         self.index[key] = i
         self.keys.append(key)
-        self.counts.append()
-        self.times.append()
+        self.counts.append(counts)
+        self.times.append(first, last)
         self.ports.append(ports)
         if timeline is not None:
             self.timelines[i] = timeline
