@@ -254,7 +254,8 @@ def traffic(
     Process-wide state (the garbage collector's settings among it) is left as it is.
     ``timeline=False`` keeps no per-destination timeline (less memory; the counts are the same). Memory
     follows destinations; past the budget of ``rules.Budget`` (``IPOWNER_CAPTURE_BUDGET`` overrides it)
-    timelines and names are summarised or spilled to a temporary file, said in ``warnings``.
+    timelines and names are summarised or spilled to a temporary file, said in ``warnings``; every
+    destination keeps its exact counts. ``read_traffic_rows`` gives the destinations one at a time instead.
     """
     return read_traffic(inputs, device=device, bucket=bucket, columns=columns, compiled=compiled,
                         progress=progress, timeline=timeline, pairs=pairs)
@@ -467,4 +468,4 @@ def _compressed_outcome(ctx: ReadContext, decompressed: _Decompressed) -> None:
         info.warnings.insert(decompressed.problem_at, f"{ctx.name}: {decompressed.problem}")
 
 
-__all__ = ["traffic"]
+__all__ = ["read_traffic_rows", "traffic"]
