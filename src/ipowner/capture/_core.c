@@ -114,7 +114,8 @@ typedef struct {
     PyObject *app;
     int64_t flows, pks, pkr, bys, byr, ibs, ibr;
     double first, last;
-    PyObject *ports;    /* dict (proto, port) -> None, insertion-ordered */
+    PyObject *ports;    /* dict (proto, port) -> None, insertion-ordered; NULL while the pair has one port */
+    int32_t first_proto, first_port; /* its first port (first_proto -1: none yet): most pairs have no other */
     int32_t last_proto, last_port;
     PyObject *timeline; /* dict bucket -> [sent, received] */
 } Pair;
@@ -392,10 +393,10 @@ static int64_t pair_get(Core *c, Flow *f, int create) {
     p->alen = f->alen;
     p->app = f->app;
     Py_XINCREF(p->app);
-    p->last_proto = -1;
-    p->ports = PyDict_New();
+    p->last_proto = p->first_proto = -1;
+    p->ports = NULL; /* made at a second port: a dictionary per pair cost more than the pair itself */
     p->timeline = c->npairs < c->timeline_pairs ? PyDict_New() : NULL;
-    if (!p->ports || (c->npairs < c->timeline_pairs && !p->timeline)) return -1;
+    if (c->npairs < c->timeline_pairs && !p->timeline) return -1;
     c->ptab[i].h = h;
     c->ptab[i].idx = c->npairs;
     return c->npairs++;
@@ -448,7 +449,18 @@ static int fold(Core *c, int64_t slot) {
     if (!p->has_first || f->first < p->first) p->first = f->first;
     if (!p->has_first || last > p->last) p->last = last;
     p->has_first = 1;
-    if (p->last_proto != f->proto || p->last_port != f->resp_port) {
+    if (p->first_proto < 0) {
+        p->first_proto = p->last_proto = f->proto;
+        p->first_port = p->last_port = f->resp_port;
+    } else if (p->last_proto != f->proto || p->last_port != f->resp_port) {
+        if (!p->ports) {
+            PyObject *k0 = Py_BuildValue("(ii)", (int)p->first_proto, (int)p->first_port);
+            if (!k0 || !(p->ports = PyDict_New()) || PyDict_SetItem(p->ports, k0, Py_None) < 0) {
+                Py_XDECREF(k0);
+                return -1;
+            }
+            Py_DECREF(k0);
+        }
         PyObject *k = Py_BuildValue("(ii)", (int)f->proto, (int)f->resp_port);
         if (!k || PyDict_SetItem(p->ports, k, Py_None) < 0) {
             Py_XDECREF(k);
@@ -1703,24 +1715,56 @@ static void clear_pairs(Core *c);
 static int finish(Core *c) {
     while (c->live_head >= 0) FAIL(fold(c, c->live_head));
     c->nfin = 0;
-    for (int64_t i = 0; i < c->npairs; i++) {
-        Pair *p = &c->pairs[i];
-        PyObject *it = addr_text(p->init, p->alen);
-        PyObject *rt = it ? addr_text(p->resp, p->alen) : NULL;
-        PyObject *r = NULL;
-        if (rt) {
-            r = PyObject_CallFunction(c->merge_pair, "OOOLLLLLLLddOOO", it, rt, p->app ? p->app : Py_None,
-                                      (long long)p->flows, (long long)p->pks, (long long)p->pkr, (long long)p->bys,
-                                      (long long)p->byr, (long long)p->ibs, (long long)p->ibr, p->first, p->last,
-                                      p->ports, p->l2b ? Py_True : Py_False, p->timeline ? p->timeline : Py_None);
+    /* every flow is folded: the flow slots and the pairs' index are not needed to hand the pairs over, and
+       their memory goes back before the host's copy of the pairs grows (alive() sees no slot) */
+    PyMem_Free(c->flows);
+    c->flows = NULL;
+    c->nflows = c->capflows = 0;
+    c->freehead = -1;
+    PyMem_Free(c->ptab);
+    c->ptab = NULL;
+    c->ptabcap = 0;
+    /* handed over in order, an eighth at a time, the table shrinking behind: the pairs are not all held
+       twice, here and in the host */
+    int64_t step = c->npairs / 8 + 1024;
+    while (c->npairs > 0) {
+        int64_t k = c->npairs < step ? c->npairs : step;
+        for (int64_t i = 0; i < k; i++) {
+            Pair *p = &c->pairs[i];
+            PyObject *it = addr_text(p->init, p->alen);
+            PyObject *rt = it ? addr_text(p->resp, p->alen) : NULL;
+            PyObject *r = NULL;
+            /* the ports as a dictionary, or a tuple of the one port key (an empty tuple: no flow) */
+            PyObject *ports = p->ports ? (Py_INCREF(p->ports), p->ports)
+                              : p->first_proto < 0 ? PyTuple_New(0)
+                              : Py_BuildValue("((ii))", (int)p->first_proto, (int)p->first_port);
+            if (rt && ports) {
+                r = PyObject_CallFunction(c->merge_pair, "OOOLLLLLLLddOOO", it, rt, p->app ? p->app : Py_None,
+                                          (long long)p->flows, (long long)p->pks, (long long)p->pkr,
+                                          (long long)p->bys, (long long)p->byr, (long long)p->ibs,
+                                          (long long)p->ibr, p->first, p->last, ports,
+                                          p->l2b ? Py_True : Py_False, p->timeline ? p->timeline : Py_None);
+            }
+            Py_XDECREF(ports);
+            Py_XDECREF(it);
+            Py_XDECREF(rt);
+            Py_CLEAR(p->ports);
+            Py_CLEAR(p->timeline);
+            Py_CLEAR(p->app);
+            if (!r) return -1;
+            Py_DECREF(r);
         }
-        Py_XDECREF(it);
-        Py_XDECREF(rt);
-        if (!r) return -1;
-        Py_DECREF(r);
+        c->npairs -= k;
+        memmove(c->pairs, c->pairs + k, sizeof(Pair) * (size_t)c->npairs);
+        if (c->npairs < c->cappairs / 2) {
+            int64_t cap = c->npairs > 256 ? c->npairs : 256;
+            Pair *np = PyMem_Realloc(c->pairs, sizeof(Pair) * (size_t)cap);
+            if (np) { /* (a failed shrink keeps the larger table) */
+                c->pairs = np;
+                c->cappairs = cap;
+            }
+        }
     }
-    clear_pairs(c);
-    for (int64_t i = 0; i < c->ptabcap; i++) c->ptab[i].idx = -1;
     for (int64_t i = 0; i < c->ntun; i++) {
         Tun *t = &c->tun[i];
         PyObject *r = PyObject_CallFunction(c->merge_tunnel, "iy#y#LLLL", (int)t->kind, (const char *)t->a,

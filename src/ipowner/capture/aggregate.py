@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from operator import attrgetter
+from array import array
+from collections.abc import Iterator
 
-from ipowner.capture.engine import Engine, Pair, port_label, scope_of
+from ipowner.capture.engine import Engine, PortKey, port_label, scope_of
 from ipowner.capture.formats import CAPTURE_FORMATS
+from ipowner.capture.pairs import CounterColumns, PairTable, SetColumn, TimeColumns
 from ipowner.capture.rules import TIME_FIRST, TIME_LAST
 from ipowner.model.counts import Counts
 from ipowner.model.kinds import ByteKind, Concealment, Scope
@@ -13,6 +15,7 @@ from ipowner.model.traffic import (
     AppSummary,
     Destination,
     DeviceSummary,
+    Hostname,
     InputInfo,
     TrafficPair,
     TrafficResult,
@@ -35,73 +38,80 @@ def byte_kind_of(infos: list[InputInfo]) -> tuple[ByteKind, bool]:
     return kind, len(kinds) == 2
 
 
-def pair_counts(p: Pair, byte_kind: ByteKind) -> Counts:
-    """A pair's counters, its ``bytes_*`` in the unit of ``byte_kind``."""
-    use_ip = byte_kind is ByteKind.IP
-    return Counts(
-        flows=p.flows, packets_sent=p.packets_sent, packets_received=p.packets_received,
-        bytes_sent=p.ip_bytes_sent if use_ip else p.bytes_sent,
-        bytes_received=p.ip_bytes_received if use_ip else p.bytes_received,
-        ip_bytes_sent=p.ip_bytes_sent, ip_bytes_received=p.ip_bytes_received,
-    )
+LABELS_MAX = 1 << 16  # port labels kept for reuse (a log can name any number of protocols)
 
 
 def aggregate(engine: Engine, infos: list[InputInfo], *, pairs: bool = False) -> TrafficResult:
     """Fold every open flow, then sum the pairs per destination, device and app (and keep each pair as a
     row of ``TrafficResult.pairs`` when ``pairs``)."""
+    res, rows = aggregate_rows(engine, infos, pairs=pairs)
+    res.destinations = list(rows)
+    return res
+
+
+def aggregate_rows(engine: Engine, infos: list[InputInfo], *,
+                   pairs: bool = False) -> tuple[TrafficResult, Iterator[Destination]]:
+    """``aggregate`` with the destinations left out of the result: the iterator gives them in the result's
+    order, each built as it is asked for (they are held as columns until then, not as records)."""
     engine.fold_all()
     byte_kind, mixed = byte_kind_of(infos)
+    use_ip = byte_kind is ByteKind.IP
     res = TrafficResult(inputs=infos, byte_kind=byte_kind, timeline_bucket=engine.bucket)
     if mixed:
         res.warnings.append("captures and logs mixed: all byte counts shown are IP-level (frame sizes are not in logs)")
     given = engine.devices_given
-    dests: dict[str, Destination] = {}
+    dests = _Destinations()
     devs: dict[str, DeviceSummary] = {}
     apps: dict[str, AppSummary] = {}
     l2b: set[str] = set()  # destinations reached by an Ethernet broadcast
     timeline: dict[str, dict[float, list[int]]] = {}
     untimed = 0  # pairs with a packet time no calendar holds
-    folded = engine.pairs
-    for pair_key in list(folded):  # each pair is let go once added: pairs and destinations are not all held twice
+    labels: dict[PortKey, str] = {}  # port key -> its label, made once
+    table, engine.pairs = engine.pairs, PairTable()
+    table.index.clear()  # no pair is looked up any more
+    keys, counted, times = table.keys, table.counts, table.times
+    port_sets, timelines, broadcast = table.ports.rows, table.timelines, table.l2_broadcast
+    for i, pair_key in enumerate(keys):
+        assert pair_key is not None
+        keys[i] = None  # each pair's key is let go once added: pairs and destinations are not all held twice
         dev, remote, app = pair_key
-        p = folded.pop(pair_key)
-        counts = pair_counts(p, byte_kind)
-        first, last = _when(p.first_seen), _when(p.last_seen)
-        if (first is None) != (p.first_seen is None) or (last is None) != (p.last_seen is None):
+        fl, ps, pr, bs, br, ibs, ibr = counted.row(i)
+        if use_ip:
+            bs, br = ibs, ibr
+        p_first, p_last = times.span(i)
+        first, last = _when(p_first), _when(p_last)
+        if (first is None) != (p_first is None) or (last is None) != (p_last is None):
             untimed += 1
         tl_flip = False
         if given and remote in given and dev not in given and dev is not None:
             # The pair's "device" is the peer of a device the user named: count it from the named side.
             dev, remote = remote, dev
-            counts = counts.reversed()
+            ps, pr, bs, br, ibs, ibr = pr, ps, br, bs, ibr, ibs
             tl_flip = True
-        d = dests.get(remote)
-        if d is None:
-            d = dests[remote] = Destination(address=remote)
-        d.add(counts)
-        d.first_seen = _min(d.first_seen, first)
-        d.last_seen = _max(d.last_seen, last)
-        for key in p.ports:
-            port = port_label(key)
-            if port not in d.ports:
-                d.ports.append(port)
+        counts = (fl, ps, pr, bs, br, ibs, ibr)
+        j = dests.row(remote)
+        dests.counts.add(j, *counts)
+        dests.times.seen(j, first, last)
+        for key in port_sets[i]:
+            label = labels.get(key)
+            if label is None:
+                label = port_label(key)
+                if len(labels) < LABELS_MAX:
+                    labels[key] = label
+            dests.ports.add(j, label)
         # a device or app new to this destination: one more destination for its summary (no set per device)
-        new_dev = new_app = False
-        if dev is not None and dev not in d.devices:
-            d.devices.append(dev)
-            new_dev = True
-        if app and app not in d.apps:
-            d.apps.append(app)
-            new_app = True
+        new_dev = dev is not None and dests.devices.add(j, dev)
+        new_app = dests.apps.add(j, app) if app else False
         if pairs:
             row = TrafficPair(device=dev, address=remote, app=app, first_seen=first, last_seen=last,
-                              ports=sorted((port_label(k) for k in p.ports), key=_port_key))
-            row.add(counts)
+                              ports=sorted((port_label(k) for k in port_sets[i]), key=_port_key))
+            _add(row, counts)
             res.pairs.append(row)
-        if p.l2_broadcast:
+        if i in broadcast:
             l2b.add(remote)
-        tl = timeline.setdefault(remote, {}) if p.timeline else {}
-        for bk, (s, r) in p.timeline.items():
+        ptl = timelines.pop(i, None)
+        tl = timeline.setdefault(remote, {}) if ptl else {}
+        for bk, (s, r) in (ptl or {}).items():
             if _when(bk * engine.bucket) is None:
                 continue
             slot = tl.setdefault(bk, [0, 0])
@@ -111,7 +121,7 @@ def aggregate(engine: Engine, infos: list[InputInfo], *, pairs: bool = False) ->
             v = devs.get(dev)
             if v is None:
                 v = devs[dev] = DeviceSummary(address=dev)
-            v.add(counts)
+            _add(v, counts)
             v.first_seen = _min(v.first_seen, first)
             v.last_seen = _max(v.last_seen, last)
             if new_dev:
@@ -122,27 +132,15 @@ def aggregate(engine: Engine, infos: list[InputInfo], *, pairs: bool = False) ->
             a = apps.get(app)
             if a is None:
                 a = apps[app] = AppSummary(app=app)
-            a.add(counts)
+            _add(a, counts)
             if new_app:
                 a.destinations.append(remote)
-    engine.pairs = {}
-    names = engine.names_of(list(dests))
-    for addr, d in dests.items():
-        d.scope = Scope(scope_of(addr, addr in l2b))
-        d.hostnames = names.get(addr, [])
-        d.concealment = [Concealment(c) for c in engine.concealment.get(addr, {})]
-        d.ports.sort(key=_port_key)
+    del table, keys, counted, times, port_sets, timelines, broadcast
+    names = engine.names_of(dests.address)
+    concealment = engine.concealment
     for row in res.pairs:
-        dest = dests[row.address]
-        row.scope, row.hostnames = dest.scope, dest.hostnames
-    # by bytes, then flows (both descending), then address: stable sorts one key at a time, so that no key
-    # tuple per destination is held (millions of destinations)
-    ordered = list(dests.values())
-    dests.clear()
-    ordered.sort(key=attrgetter("address"))
-    ordered.sort(key=attrgetter("flows"), reverse=True)
-    ordered.sort(key=attrgetter("bytes_total"), reverse=True)
-    res.destinations = ordered
+        row.scope, row.hostnames = Scope(scope_of(row.address, row.address in l2b)), names.get(row.address, [])
+    order = dests.order()
     res.device_summaries = sorted(devs.values(), key=lambda v: (-v.bytes_total, v.address))
     res.devices = [v.address for v in res.device_summaries]
     res.app_summaries = sorted(apps.values(), key=lambda a: (-a.bytes_total, a.app))
@@ -154,12 +152,78 @@ def aggregate(engine: Engine, infos: list[InputInfo], *, pairs: bool = False) ->
                             "(damaged records): their times are unknown, their bytes are counted")
     for info in infos:
         info.first_seen, info.last_seen = _when(info.first_seen), _when(info.last_seen)
-    firsts = [d.first_seen for d in res.destinations if d.first_seen is not None]
-    lasts = [d.last_seen for d in res.destinations if d.last_seen is not None]
-    if len(infos) == 1 and (firsts or lasts):  # a pair's first time may be known and its last not, or back
-        infos[0].first_seen = min(firsts) if firsts else None
-        infos[0].last_seen = max(lasts) if lasts else None
-    return res
+    if len(infos) == 1:  # a pair's first time may be known and its last not, or back
+        first_known, last_known = dests.times.bounds()
+        if first_known is not None or last_known is not None:
+            infos[0].first_seen, infos[0].last_seen = first_known, last_known
+
+    def rows() -> Iterator[Destination]:
+        for j in order:
+            yield dests.record(j, l2b, names, concealment)
+
+    return res, rows()
+
+
+class _Destinations:
+    """The destinations being summed, as columns (capture/pairs.py), in the order first seen."""
+
+    __slots__ = ("index", "address", "counts", "times", "ports", "devices", "apps")
+
+    def __init__(self) -> None:
+        self.index: dict[str, int] = {}
+        self.address: list[str] = []
+        self.counts = CounterColumns()
+        self.times = TimeColumns()
+        self.ports: SetColumn[str] = SetColumn()
+        self.devices: SetColumn[str] = SetColumn()
+        self.apps: SetColumn[str] = SetColumn()
+
+    def row(self, address: str) -> int:
+        j = self.index.get(address)
+        if j is None:
+            j = self.index[address] = len(self.address)
+            self.address.append(address)
+            self.counts.append()
+            self.times.append()
+            self.ports.append()
+            self.devices.append()
+            self.apps.append()
+        return j
+
+    def order(self) -> array[int]:
+        """Row numbers by bytes, then flows (both descending), then address: stable sorts one key at a time,
+        so that no key tuple per destination is held (millions of destinations)."""
+        self.index.clear()
+        address = self.address
+        order = sorted(range(len(address)), key=address.__getitem__)
+        c = self.counts.cols
+        order.sort(key=c[0].__getitem__, reverse=True)
+        sent, received = c[3], c[4]
+        order.sort(key=lambda j: sent[j] + received[j], reverse=True)
+        return array("q", order)
+
+    def record(self, j: int, l2b: set[str], names: dict[str, list[Hostname]],
+               concealment: dict[str, dict[str, None]]) -> Destination:
+        addr = self.address[j]
+        fl, ps, pr, bs, br, ibs, ibr = self.counts.row(j)
+        first, last = self.times.span(j)
+        return Destination(
+            address=addr, scope=Scope(scope_of(addr, addr in l2b)), flows=fl, packets_sent=ps, packets_received=pr,
+            bytes_sent=bs, bytes_received=br, ip_bytes_sent=ibs, ip_bytes_received=ibr, first_seen=first,
+            last_seen=last, hostnames=names.get(addr, []), ports=sorted(self.ports.rows[j], key=_port_key),
+            devices=list(self.devices.rows[j]), apps=list(self.apps.rows[j]),
+            concealment=[Concealment(c) for c in concealment.get(addr, {})])
+
+
+def _add(into: Counts, counts: tuple[int, int, int, int, int, int, int]) -> None:
+    fl, ps, pr, bs, br, ibs, ibr = counts
+    into.flows += fl
+    into.packets_sent += ps
+    into.packets_received += pr
+    into.bytes_sent += bs
+    into.bytes_received += br
+    into.ip_bytes_sent += ibs
+    into.ip_bytes_received += ibr
 
 
 def budget_warnings(engine: Engine) -> list[str]:
@@ -198,4 +262,4 @@ def _max(a: float | None, b: float | None) -> float | None:
     return b if a is None else a if b is None else max(a, b)
 
 
-__all__ = ["aggregate", "budget_warnings", "byte_kind_of", "pair_counts"]
+__all__ = ["aggregate", "aggregate_rows", "budget_warnings", "byte_kind_of"]

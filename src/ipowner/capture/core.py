@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from enum import IntEnum
 from typing import TYPE_CHECKING, Protocol
 
@@ -96,10 +96,11 @@ class CoreHost(Protocol):
 
     def merge_pair(self, init: str, resp: str, app: str | None, flows: int, packets_sent: int,
                    packets_received: int, bytes_sent: int, bytes_received: int, ip_bytes_sent: int,
-                   ip_bytes_received: int, first: float, last: float, ports: dict[PortKey, None],
+                   ip_bytes_received: int, first: float, last: float, ports: Iterable[PortKey],
                    l2_broadcast: bool, timeline: dict[float, list[int]] | None) -> None:
         """One (initiator, responder, app) pair with every flow the core folded into it, at ``finish()``
-        (its timeline None past ``timeline_pairs``); the dictionaries are the host's from then on."""
+        (its timeline None past ``timeline_pairs``; its ports a dictionary, or a tuple of its one port); the
+        timeline is the host's from then on."""
 
     def prune_fragments(self) -> None:
         """Called after every sweep: bounds ``core_frag_owner`` as the engine bounds its own."""

@@ -2,8 +2,8 @@
 
 A flow has two ``Direction``s (client and server side), each with the counters the packet loop adds to
 and the budget of payloads still to look at. A flow lives in its table under both directions' keys;
-when it ends or goes idle it is folded into its ``Pair`` and forgotten, so memory follows destinations,
-not packets or flows. The rules it decides by (timeouts, budgets, ports) are in ``rules.py``.
+when it ends or goes idle it is folded into its pair (a row of ``pairs.PairTable``) and forgotten, so
+memory follows destinations, not packets or flows. The rules it decides by (timeouts, budgets, ports) are in ``rules.py``.
 """
 
 from __future__ import annotations
@@ -13,10 +13,12 @@ import ipaddress
 import itertools
 import math
 import socket
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Literal
 
 from ipowner.capture import rules
+from ipowner.capture.pairs import PairKey, PairTable
 from ipowner.capture.protocols.common import PayloadError, normalise_name
 from ipowner.capture.protocols.dns import parse_dns_response
 from ipowner.capture.protocols.http import http_host, looks_like_http_request
@@ -77,7 +79,6 @@ _HTTP_FIRST: Final = frozenset(m[0] for m in HTTP_METHODS)  # first letters of t
 
 FlowKind = Literal["dns", "udp", "dns-tcp", "tcp", "other"]  # what a flow's payloads are looked at for
 PortKey = tuple[int | str, int | None]  # (protocol number, or a log's protocol name; server port or None)
-PairKey = tuple[str | None, str, str | None]  # (device, destination, app); logs may not name the device
 FragmentOwner = tuple["Core", int, int]  # the C core's (core, flow slot * 2 + direction, flow serial)
 
 
@@ -235,35 +236,10 @@ class Flow:
     l2_bcast: bool
 
 
-# The timeline of every pair past the budget: empty, never written (``Pair.timed`` is False).
-NO_TIMELINE: Final[dict[float, list[int]]] = {}
 INIT_TEXTS_MAX: Final = 4096  # initiator address texts shared between the pairs the compiled core hands over
 
 # A folded flow's directions point here, so a flow and its directions free each other without the collector.
 FOLDED: Final = Flow()
-
-
-@dataclass(slots=True)
-class Pair:
-    """Everything known about one (device, destination, app) pair once its flows are folded."""
-
-    device: str | None
-    remote: str
-    app: str | None
-    flows: int = 0
-    packets_sent: int = 0
-    packets_received: int = 0
-    bytes_sent: int = 0
-    bytes_received: int = 0
-    ip_bytes_sent: int = 0
-    ip_bytes_received: int = 0
-    first_seen: float | None = None
-    last_seen: float | None = None
-    ports: dict[PortKey, None] = field(default_factory=dict)
-    timeline: dict[float, list[int]] = field(default_factory=dict)  # bucket -> [sent, received] frame bytes
-    l2_broadcast: bool = False
-    ip_only: bool = False  # counts came from a log: no frame bytes
-    timed: bool = True  # keeps a timeline (within the budget: Engine.new_pair)
 
 
 class Engine:
@@ -289,7 +265,7 @@ class Engine:
         self.finished: list[Flow] = []  # flows that saw FIN or RST, folded after FINISHED_GRACE
         self.sweeps = 0
         self.addr_names: dict[bytes, str] = {}  # raw address -> text, so each is formatted once
-        self.pairs: dict[PairKey, Pair] = {}
+        self.pairs = PairTable()  # every folded pair, as columns (capture/pairs.py)
         self.names: dict[str, dict[Hostname, None]] = {}
         self.named: set[tuple[str, str, str, str | None]] = set()  # what add_name has put in names
         self.core_hellos: set[tuple[str, bytes | None, bool, int]] = set()  # (server, raw name, ech, port)
@@ -734,42 +710,30 @@ class Engine:
                 for k in list(itertools.islice(owners, len(owners) - FRAGMENT_OWNERS_KEEP)):
                     del owners[k]
 
-    def new_pair(self, key: PairKey, ports: dict[PortKey, None] | None = None,
-                 timeline: dict[float, list[int]] | None = None, *, timed: bool = True) -> Pair:
-        """A pair seen for the first time (taking ``ports`` and ``timeline`` as its own when given); past
+    def new_pair(self, key: PairKey, ports: Iterable[PortKey] = (), timeline: dict[float, list[int]] | None = None,
+                 *, timed: bool = True) -> int:
+        """The row of a pair seen for the first time (taking ``timeline`` as its own when given); past
         ``budget.timeline`` pairs (or when not ``timed``) it keeps no timeline."""
-        timed = timed and len(self.pairs) < self.budget.timeline
+        pairs = self.pairs
+        timed = timed and len(pairs) < self.budget.timeline
         if not timed:
             self.untimed_pairs += 1
-        p = self.pairs[key] = Pair(*key, ports={} if ports is None else ports,
-                                   timeline=({} if timeline is None else timeline) if timed else NO_TIMELINE,
-                                   timed=timed)
-        return p
+        return pairs.new(key, ports, ({} if timeline is None else timeline) if timed else None)
 
     def fold(self, f: Flow) -> None:
         a, b = f.a, f.b
         key = (f.init, f.resp, f.app)
-        p = self.pairs.get(key)
-        if p is None:
-            p = self.new_pair(key)
-        p.flows += 1
-        p.packets_sent += a.packets
-        p.packets_received += b.packets
-        p.bytes_sent += a.frame_bytes
-        p.bytes_received += b.frame_bytes
-        p.ip_bytes_sent += a.ip_bytes
-        p.ip_bytes_received += b.ip_bytes
-        first = f.first
-        last = a.last_ts if a.last_ts > b.last_ts else b.last_ts
-        if p.first_seen is None or first < p.first_seen:
-            p.first_seen = first
-        if p.last_seen is None or last > p.last_seen:
-            p.last_seen = last
-        p.ports[(f.proto, f.resp_port)] = None
+        pairs = self.pairs
+        i = pairs.index.get(key)
+        if i is None:
+            i = self.new_pair(key)
+        pairs.counts.add(i, 1, a.packets, b.packets, a.frame_bytes, b.frame_bytes, a.ip_bytes, b.ip_bytes)
+        pairs.times.seen(i, f.first, a.last_ts if a.last_ts > b.last_ts else b.last_ts)
+        pairs.ports.add(i, (f.proto, f.resp_port))
         if f.l2_bcast:
-            p.l2_broadcast = True
-        if p.timed:
-            ptl = p.timeline
+            pairs.l2_broadcast.add(i)
+        ptl = pairs.timelines.get(i)
+        if ptl is not None:
             if f.timeline:
                 _merge_timeline(ptl, f.timeline)
             if a.bucket_bytes:
@@ -835,36 +799,34 @@ class Engine:
 
     def merge_pair(self, init: str, resp: str, app: str | None, flows: int, packets_sent: int,
                    packets_received: int, bytes_sent: int, bytes_received: int, ip_bytes_sent: int,
-                   ip_bytes_received: int, first: float, last: float, ports: dict[PortKey, None], l2_broadcast: bool,
+                   ip_bytes_received: int, first: float, last: float, ports: Iterable[PortKey], l2_broadcast: bool,
                    timeline: dict[float, list[int]] | None) -> None:
         """Flows folded by the compiled table, added as ``fold`` adds them one by one."""
         texts = self.init_texts  # the initiator is most often one of a few devices: one string each
         init = texts.get(init) or (texts.setdefault(init, init) if len(texts) < INIT_TEXTS_MAX else init)
         key = (init, resp, app)
-        p = self.pairs.get(key)
-        if p is None:  # the core's dictionaries become the pair's: they are not copied
-            p = self.new_pair(key, ports, timeline, timed=timeline is not None)
-            ports, timeline = {}, {}
-        elif timeline is None and p.timed:  # past the core's budget: the pair's timeline would miss its bytes
-            p.timed, p.timeline = False, NO_TIMELINE
-            self.untimed_pairs += 1
-        p.flows += flows
-        p.packets_sent += packets_sent
-        p.packets_received += packets_received
-        p.bytes_sent += bytes_sent
-        p.bytes_received += bytes_received
-        p.ip_bytes_sent += ip_bytes_sent
-        p.ip_bytes_received += ip_bytes_received
-        if p.first_seen is None or first < p.first_seen:
-            p.first_seen = first
-        if p.last_seen is None or last > p.last_seen:
-            p.last_seen = last
-        for k in ports:
-            p.ports[k] = None
+        pairs = self.pairs
+        i = pairs.index.get(key)
+        if i is None:  # a row made whole at once; the core's timeline becomes the pair's: it is not copied
+            timed = timeline is not None and len(pairs) < self.budget.timeline
+            if not timed:
+                self.untimed_pairs += 1
+            i = pairs.new(key, ports, timeline if timed else None, (flows, packets_sent, packets_received, bytes_sent,
+                          bytes_received, ip_bytes_sent, ip_bytes_received), first, last)
+        else:
+            ptl = pairs.timelines.get(i)
+            if ptl is not None:
+                if timeline is None:  # past the core's budget: the pair's timeline would miss its bytes
+                    del pairs.timelines[i]
+                    self.untimed_pairs += 1
+                elif timeline:
+                    _merge_timeline(ptl, timeline)
+            pairs.ports.update(i, ports)
+            pairs.counts.add(i, flows, packets_sent, packets_received, bytes_sent, bytes_received, ip_bytes_sent,
+                             ip_bytes_received)
+            pairs.times.seen(i, first, last)
         if l2_broadcast:
-            p.l2_broadcast = True
-        if p.timed and timeline:
-            _merge_timeline(p.timeline, timeline)
+            pairs.l2_broadcast.add(i)
 
     def fold_all(self) -> None:
         for core in self.cores:
@@ -898,17 +860,13 @@ class Engine:
         """A destination named by a log without counts (ssl/http logs, address lists)."""
         port, ts = self.log_value(port, PORT_MAX), self.log_time(ts)
         key = (device, remote, app)
-        p = self.pairs.get(key)
-        if p is None:
-            p = self.new_pair(key)
-            p.ip_only = True
+        pairs = self.pairs
+        i = pairs.index.get(key)
+        if i is None:
+            i = self.new_pair(key)
         if proto:
-            p.ports[(proto, port or None)] = None
-        if ts is not None:
-            if p.first_seen is None or ts < p.first_seen:
-                p.first_seen = ts
-            if p.last_seen is None or ts > p.last_seen:
-                p.last_seen = ts
+            pairs.ports.add(i, (proto, port or None))
+        pairs.times.seen(i, ts, ts)
 
     def add_log_pair(self, device: str | None, remote: str, app: str | None, *, proto: str, port: int | None,
                      packets_sent: int, packets_received: int, ip_bytes_sent: int, ip_bytes_received: int,
@@ -924,25 +882,18 @@ class Engine:
         flows = value(flows, LOG_COUNT_MAX) or 0
         first, last = self.log_time(first), self.log_time(last)
         key = (device, remote, app)
-        p = self.pairs.get(key)
-        if p is None:
-            p = self.new_pair(key)
-        p.ip_only = True
-        p.flows += flows
-        p.packets_sent += packets_sent
-        p.packets_received += packets_received
-        p.ip_bytes_sent += ip_bytes_sent
-        p.ip_bytes_received += ip_bytes_received
-        if first is not None and (p.first_seen is None or first < p.first_seen):
-            p.first_seen = first
-        last = last if last is not None else first
-        if last is not None and (p.last_seen is None or last > p.last_seen):
-            p.last_seen = last
+        pairs = self.pairs
+        i = pairs.index.get(key)
+        if i is None:
+            i = self.new_pair(key)
+        pairs.counts.add(i, flows, packets_sent, packets_received, 0, 0, ip_bytes_sent, ip_bytes_received)
+        pairs.times.seen(i, first, last if last is not None else first)
         if proto:
-            p.ports[(proto, port if proto in ("tcp", "udp", "sctp") else None)] = None
-        if p.timed and first is not None and (ip_bytes_sent or ip_bytes_received):
+            pairs.ports.add(i, (proto, port if proto in ("tcp", "udp", "sctp") else None))
+        tl = pairs.timelines.get(i)
+        if tl is not None and first is not None and (ip_bytes_sent or ip_bytes_received):
             bk = first // self.bucket
-            slot = p.timeline.setdefault(bk, [0, 0])
+            slot = tl.setdefault(bk, [0, 0])
             slot[0] += ip_bytes_sent
             slot[1] += ip_bytes_received
 

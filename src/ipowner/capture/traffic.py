@@ -7,11 +7,11 @@ import ipaddress
 import os
 import sys
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import BinaryIO, Protocol, cast
 
-from ipowner.capture.aggregate import aggregate
+from ipowner.capture.aggregate import aggregate_rows
 from ipowner.capture.context import ReadContext
 from ipowner.capture.core import NO_CORE_ENV, core_available, core_disabled
 from ipowner.capture.detect import COMPRESSION_HEAD, compression
@@ -20,7 +20,7 @@ from ipowner.capture.formats import read_input
 from ipowner.capture.frame import WalkerFactory, make_handler
 from ipowner.capture.rules import BUDGET_ENV, DEFAULT_BUCKET, TUNNEL_NAMES, Budget
 from ipowner.errors import InputNotFoundError, UsageError
-from ipowner.model.traffic import InputInfo, TrafficResult
+from ipowner.model.traffic import Destination, InputInfo, TrafficResult
 
 ProgressFactory = Callable[[str, int | None], Callable[[int], None] | None]
 
@@ -254,7 +254,8 @@ def traffic(
     Process-wide state (the garbage collector's settings among it) is left as it is.
     ``timeline=False`` keeps no per-destination timeline (less memory; the counts are the same). Memory
     follows destinations; past the budget of ``rules.Budget`` (``IPOWNER_CAPTURE_BUDGET`` overrides it)
-    timelines and names are summarised or spilled to a temporary file, said in ``warnings``.
+    timelines and names are summarised or spilled to a temporary file, said in ``warnings``; every
+    destination keeps its exact counts. ``read_traffic_rows`` gives the destinations one at a time instead.
     """
     return read_traffic(inputs, device=device, bucket=bucket, columns=columns, compiled=compiled,
                         progress=progress, timeline=timeline, pairs=pairs)
@@ -275,6 +276,34 @@ def read_traffic(
 ) -> TrafficResult:
     """``traffic()`` with the per-frame walker chosen: ``walker(engine)`` returns the frame handler used
     when the compiled core is not (``frame.make_handler`` unless given; the tests give their dpkt oracle)."""
+    result, rows = _read(inputs, device=device, bucket=bucket, columns=columns, compiled=compiled, progress=progress,
+                         walker=walker, timeline=timeline, budget=budget, pairs=pairs)
+    result.destinations = list(rows)
+    return result
+
+
+def read_traffic_rows(
+    inputs: Iterable[str | os.PathLike[str]],
+    *,
+    device: str | Iterable[str] | None = None,
+    bucket: float = DEFAULT_BUCKET,
+    columns: Mapping[str, str] | None = None,
+    compiled: bool | None = None,
+    progress: ProgressFactory | None = None,
+    walker: WalkerFactory = make_handler,
+    budget: Budget | None = None,
+) -> tuple[TrafficResult, Iterator[Destination]]:
+    """``read_traffic`` (with no timeline) for a writer that streams destinations: the result holds none,
+    the iterator gives them in the result's order, each built when it is asked for. Memory then follows the
+    destinations' columns (capture/pairs.py), not a record per destination (JSON Lines of millions)."""
+    return _read(inputs, device=device, bucket=bucket, columns=columns, compiled=compiled, progress=progress,
+                 walker=walker, timeline=False, budget=budget, pairs=False)
+
+
+def _read(inputs: Iterable[str | os.PathLike[str]], *, device: str | Iterable[str] | None, bucket: float,
+          columns: Mapping[str, str] | None, compiled: bool | None, progress: ProgressFactory | None,
+          walker: WalkerFactory, timeline: bool, budget: Budget | None,
+          pairs: bool) -> tuple[TrafficResult, Iterator[Destination]]:
     if bucket <= 0:
         raise UsageError("the timeline bucket must be a positive number of seconds")
     devices: set[str] = set()
@@ -298,7 +327,7 @@ def read_traffic(
     engine = Engine(bucket=bucket, devices=devices, budget=budget)
     try:
         infos = _read_all(engine, inputs, columns=columns, compiled=compiled, progress=progress, walker=walker)
-        result = aggregate(engine, infos, pairs=pairs)
+        result = aggregate_rows(engine, infos, pairs=pairs)
     finally:
         engine.close()
     return result
@@ -439,4 +468,4 @@ def _compressed_outcome(ctx: ReadContext, decompressed: _Decompressed) -> None:
         info.warnings.insert(decompressed.problem_at, f"{ctx.name}: {decompressed.problem}")
 
 
-__all__ = ["traffic"]
+__all__ = ["read_traffic_rows", "traffic"]

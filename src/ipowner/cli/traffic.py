@@ -9,12 +9,14 @@ from collections.abc import Callable
 import click
 
 from ipowner.capture.rules import DEFAULT_BUCKET
+from ipowner.capture.traffic import read_traffic_rows
 from ipowner.capture.traffic import traffic as run_traffic
 from ipowner.cli._common import (
     binary_output,
     detail_line,
     note,
     output_option,
+    output_stream,
     pick_format,
     verbosity,
     verbosity_options,
@@ -111,12 +113,21 @@ def traffic_cmd(inputs: tuple[str, ...], devices: tuple[str, ...], fmt: str | No
             raise UsageError("--stream writes Parquet rows: give -o FILE.parquet")
         _stream(inputs, devices, colmap, output)
         return
-    with few_collections():
-        # only the JSON document holds the timeline: no other format pays the memory for it
-        result = run_traffic(inputs, device=list(devices), bucket=bucket, columns=colmap or None,
-                             progress=_progress_factory(), compiled=reader_choice(reader),
-                             timeline=timeline and fmt == "json", pairs=fmt == "parquet")
-    write_output(result, fmt, output, kind="traffic")
+    if fmt == "jsonl":  # a line per destination, each built as it is written: no record per destination held
+        from ipowner.render.traffic_json import write_traffic_jsonl_rows
+
+        with few_collections():
+            result, rows = read_traffic_rows(inputs, device=list(devices), bucket=bucket, columns=colmap or None,
+                                             progress=_progress_factory(), compiled=reader_choice(reader))
+            with output_stream(output) as out:
+                write_traffic_jsonl_rows(result, rows, out)
+    else:
+        with few_collections():
+            # only the JSON document holds the timeline: no other format pays the memory for it
+            result = run_traffic(inputs, device=list(devices), bucket=bucket, columns=colmap or None,
+                                 progress=_progress_factory(), compiled=reader_choice(reader),
+                                 timeline=timeline and fmt == "json", pairs=fmt == "parquet")
+        write_output(result, fmt, output, kind="traffic")
     for w in result.warnings:
         note(f"warning: {w}")
     for i in result.inputs:
