@@ -63,7 +63,7 @@ def gen(out: Path, flows: int, distinct: int, seed: int, keyed: bool = False) ->
     cols = {"id": pa.array(range(len(pool)), pa.int64()), "dst": pool}
     if keyed:
         fams, keys = keys_of(pool)
-        cols |= {"dst_family": pa.array(fams, pa.int8()), "dst_key": pa.array(keys, pa.binary())}
+        cols |= {"dst_family": pa.array(fams, pa.int8()), "dst_key": pa.array(keys, pa.binary(16))}
     con = duckdb.connect()
     con.execute("SET memory_limit = '2GB'")  # the sort of N rows spills past it (the machine is shared)
     con.execute(f"SET temp_directory = '{out.parent / 'spill'}'")

@@ -222,14 +222,18 @@ def test_keyed_flow_table_joins_without_parsing_and_agrees(env, tmp_path: Path) 
     target = next(i for i, r in enumerate(outs["python"]) if fams[i] == 4 and i != donor
                   and r["location_country"] != outs["python"][donor]["location_country"])
     moved[target] = keys[donor]
-    pq.write_table(pa.table({"dst": addrs, "dst_family": pa.array(fams, pa.int8()),
-                             "dst_key": pa.array(moved, pa.binary())}), src)
-    with pytest.raises(SystemExit) as exc:
-        main(["enrich", str(src), "-o", str(tmp_path / "moved.parquet"), "--engine", "duckdb", *common,
-              "--ranges", str(root / "ranges")])
-    assert exc.value.code == 0
-    got = _table(tmp_path / "moved.parquet")
-    assert got[target]["location_country"] == outs["python"][donor]["location_country"]
+    # both namings, the key as fixed_size_binary(16) as the writers store it
+    for column, names in (("dst", ("dst_family", "dst_key")), ("address", ("family", "address_key"))):
+        pq.write_table(pa.table({column: addrs, names[0]: pa.array(fams, pa.int8()),
+                                 names[1]: pa.array(moved, pa.binary(16))}), src)
+        with pytest.raises(SystemExit) as exc:
+            main(["enrich", str(src), "-o", str(tmp_path / "moved.parquet"), "--engine", "duckdb", *common,
+                  "--ranges", str(root / "ranges"), "--column", column])
+        assert exc.value.code == 0
+        got = _table(tmp_path / "moved.parquet")
+        assert got[target]["location_country"] == outs["python"][donor]["location_country"], column
+        assert [r["location_country"] for i, r in enumerate(got) if i != target] == \
+            [r["location_country"] for i, r in enumerate(outs["python"]) if i != target]
 
 
 def test_hostile_tables_are_one_line_errors(env, tmp_path: Path) -> None:

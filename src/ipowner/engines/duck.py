@@ -3,8 +3,9 @@
 Steps, all in one DuckDB connection with a memory limit and a spill folder:
 
 1. the distinct addresses of the input column, each parsed once to (family, 16-byte big-endian key) by
-   ``inet_pton`` in batches, or taken from the table's key columns ``<column>_family``/``<column>_key`` where
-   it has valid ones (docs/ranges.md, "Keyed flow tables"). What ``inet_pton`` does not read as a plain
+   ``inet_pton`` in batches, or taken from the table's key columns where it has valid ones
+   (``<column>_family``/``<column>_key``, or the flow table's ``family``/``address_key`` for ``address``:
+   docs/ranges.md, "Keyed tables"). What ``inet_pton`` does not read as a plain
    address (brackets, zone ids, whitespace, leading zeros, not an address at all) goes through
    ``ipowner.enrich()`` instead: few inputs, and the same answer or error a lookup gives;
 2. an ASOF join of the keys with ``ranges.parquet`` (greatest start at or below the key, same family), kept
@@ -295,8 +296,10 @@ def _enrich_table(input_path: str | os.PathLike[str], output_path: str | os.Path
             raise UsageError(f"{input_path}: already has the fact columns {', '.join(clash[:5])}")
         con.execute(f"CREATE TEMP VIEW src AS SELECT * FROM {src}")
         types = {r[0]: str(r[1]) for r in con.execute("DESCRIBE SELECT * FROM src").fetchall()}
-        fam, key = f"{column}_family", f"{column}_key"
-        if _INT_TYPE.fullmatch(types.get(fam, "")) and types.get(key) == "BLOB":
+        pairs = [(f"{column}_family", f"{column}_key")] + ([("family", "address_key")] if column == "address" else [])
+        keyed = [(f, k) for f, k in pairs if _INT_TYPE.fullmatch(types.get(f, "")) and types.get(k) == "BLOB"]
+        if keyed:
+            fam, key = keyed[0]
             # A keyed table: one key per distinct text (the least, should a table disagree with itself).
             con.execute(f"""
                 CREATE TEMP TABLE distinct_addr AS
