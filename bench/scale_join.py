@@ -29,6 +29,7 @@ import statistics
 import subprocess
 import sys
 import time
+import types
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -122,6 +123,16 @@ def child_enrich(flows: Path, ranges: Path, out: Path, engine: str, memory: str,
             "peak_rss_mb": round(peak / 1024, 1), "rows": limit}
 
 
+def module_at(rev: str) -> types.ModuleType:
+    """engines/duck.py as it was at a git revision, loaded beside the current one."""
+    text = subprocess.run(["git", "-C", str(HERE.parent), "show", f"{rev}:src/ipowner/engines/duck.py"],
+                          capture_output=True, text=True, check=True).stdout
+    mod = types.ModuleType("duck_at_" + rev)
+    sys.modules[mod.__name__] = mod  # dataclasses look their module up there
+    exec(compile(text, f"{rev}:duck.py", "exec"), mod.__dict__)  # noqa: S102  (our own file, from our own history)
+    return mod
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("out", type=Path)
@@ -132,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--memory-limit", default="1GB")
     ap.add_argument("--python-flows", type=int, default=0, help="also the Python engine on the first K flows")
     ap.add_argument("--skip-distinct", action="store_true", help="only the flow table runs")
+    ap.add_argument("--compare-rev", metavar="GIT_REV",
+                    help="also time engines/duck.py's join_facts as it was at that revision (before/after)")
     ap.add_argument("--keyed", action="store_true",
                     help="the flow table carries dst_family/dst_key (docs/ranges.md), so the join parses no text")
     a = ap.parse_args(argv)
@@ -190,6 +203,21 @@ def main(argv: list[str] | None = None) -> int:
         # flow table carries them
         sides = {"raw": raw, "enrich": bulk, "duckdb": lambda: sql("duckdb", "address"),
                  "duckdb_keyed": lambda: sql("duckdb_keyed", "address, family, key")}
+        if a.compare_rev:
+            before = module_at(a.compare_rev)
+            wall["duckdb_before"] = []
+
+            def sql_before() -> None:
+                con = before.connect(a.memory_limit, a.out / "spill")
+                con.register("given", table)
+                con.execute("CREATE TEMP TABLE distinct_addr AS SELECT address FROM given")
+                t = time.perf_counter()
+                before.join_facts(con, ranges, summary=before.JoinSummary())
+                wall["duckdb_before"].append(time.perf_counter() - t)
+                con.close()
+
+            sides["duckdb_before"] = sql_before
+            doc["compare_rev"] = a.compare_rev
         times: dict[str, list[float]] = {k: [] for k in sides}
         order = list(sides)
         for i in range(a.repeats):
