@@ -2,17 +2,20 @@
 """The range join at scale: DuckDB against ``enrich()`` and the raw maxminddb reader, same distinct addresses.
 
 1. A flow table (synthetic): N flows over M distinct public addresses (IPv4 and IPv6, bench/enrich.py's mix),
-   written as Parquet by DuckDB itself (``gen``; columns ts, src, dst, bytes).
+   written as Parquet by DuckDB itself (``gen``; columns ts, src, dst, bytes; with ``--keyed`` also
+   dst_family and dst_key, the keyed flow table of docs/ranges.md).
 2. The range table: ``ipowner ranges export`` of the embedded database (timed once; reused when present).
 3. On the M distinct addresses, CPU time, rounds rotated, medians compared:
    - raw: ``maxminddb`` ``Reader.get`` on the embedded database, nothing else (the reference);
    - enrich: ``ipowner.enrich()`` iterated to the end;
-   - duckdb: the SQL parse and ASOF join of the distinct addresses (``engines.duck.join_facts``), wall time
-     (DuckDB runs on every core) and CPU time.
+   - duckdb: the distinct addresses' text parsed (``inet_pton``, once each) and ASOF-joined
+     (``engines.duck.join_facts``), wall time (DuckDB runs on every core) and CPU time;
+   - duckdb_keyed: the same join given each address's (family, key), as a keyed flow table carries them.
 4. The whole flow table through ``ipowner enrich --engine duckdb`` in a child process: wall time, flows/s and
    the child's peak RSS (``getrusage``); with ``--python-flows K`` the Python engine on the first K flows.
 
 Prints one JSON object. Usage: scale_join.py OUT_DIR [--flows 10000000] [--distinct 1000000] [--memory-limit 1GB]
+[--keyed]
 """
 
 from __future__ import annotations
@@ -21,10 +24,12 @@ import argparse
 import json
 import os
 import resource
+import socket
 import statistics
 import subprocess
 import sys
 import time
+import types
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -33,20 +38,43 @@ sys.path.insert(0, str(HERE))
 from enrich import addresses, embedded_path  # noqa: E402
 
 
-def gen(out: Path, flows: int, distinct: int, seed: int) -> float:
-    """N flows over M distinct addresses as Parquet; returns the seconds it took."""
+def keys_of(pool: list[str]) -> tuple[list[int], list[bytes]]:
+    """(family, 16-byte big-endian key) of each address, as docs/ranges.md's keyed flow tables carry them."""
+    fams, keys = [], []
+    for a in pool:
+        fam = socket.AF_INET6 if ":" in a else socket.AF_INET
+        b = socket.inet_pton(fam, a)
+        fams.append(6 if fam == socket.AF_INET6 else 4)
+        keys.append(b.rjust(16, b"\0"))
+    return fams, keys
+
+
+def flows_path(out_dir: Path, flows: int, distinct: int, keyed: bool) -> Path:
+    return out_dir / f"flows-{flows}-{distinct}{'-keyed' if keyed else ''}.parquet"
+
+
+def gen(out: Path, flows: int, distinct: int, seed: int, keyed: bool = False) -> float:
+    """N flows over M distinct addresses as Parquet (with ``dst_family``/``dst_key`` when ``keyed``); returns
+    the seconds it took."""
     import duckdb
     import pyarrow as pa
 
     t = time.perf_counter()
     pool = addresses(distinct, seed)
+    cols = {"id": pa.array(range(len(pool)), pa.int64()), "dst": pool}
+    if keyed:
+        fams, keys = keys_of(pool)
+        cols |= {"dst_family": pa.array(fams, pa.int8()), "dst_key": pa.array(keys, pa.binary(16))}
     con = duckdb.connect()
-    con.register("pool_arrow", pa.table({"id": pa.array(range(len(pool)), pa.int64()), "dst": pool}))
+    con.execute("SET memory_limit = '2GB'")  # the sort of N rows spills past it (the machine is shared)
+    con.execute(f"SET temp_directory = '{out.parent / 'spill'}'")
+    con.register("pool_arrow", pa.table(cols))
     con.execute("CREATE TABLE pool AS SELECT * FROM pool_arrow")
     tmp = out.with_name(out.name + ".part")
+    key_cols = " p.dst_family, p.dst_key," if keyed else ""
     con.execute(f"""
         COPY (
-          SELECT r.i AS ts, '192.168.1.' || CAST(r.i % 250 + 1 AS VARCHAR) AS src, p.dst,
+          SELECT r.i AS ts, '192.168.1.' || CAST(r.i % 250 + 1 AS VARCHAR) AS src, p.dst,{key_cols}
                  CAST(hash(r.i * 31) % 150000 AS BIGINT) AS bytes
           FROM range({int(flows)}) r(i) JOIN pool p ON p.id = CAST(hash(r.i) % {len(pool)} AS BIGINT)
           ORDER BY r.i
@@ -95,6 +123,16 @@ def child_enrich(flows: Path, ranges: Path, out: Path, engine: str, memory: str,
             "peak_rss_mb": round(peak / 1024, 1), "rows": limit}
 
 
+def module_at(rev: str) -> types.ModuleType:
+    """engines/duck.py as it was at a git revision, loaded beside the current one."""
+    text = subprocess.run(["git", "-C", str(HERE.parent), "show", f"{rev}:src/ipowner/engines/duck.py"],
+                          capture_output=True, text=True, check=True).stdout
+    mod = types.ModuleType("duck_at_" + rev)
+    sys.modules[mod.__name__] = mod  # dataclasses look their module up there
+    exec(compile(text, f"{rev}:duck.py", "exec"), mod.__dict__)  # noqa: S102  (our own file, from our own history)
+    return mod
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("out", type=Path)
@@ -105,6 +143,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--memory-limit", default="1GB")
     ap.add_argument("--python-flows", type=int, default=0, help="also the Python engine on the first K flows")
     ap.add_argument("--skip-distinct", action="store_true", help="only the flow table runs")
+    ap.add_argument("--compare-rev", metavar="GIT_REV",
+                    help="also time engines/duck.py's join_facts as it was at that revision (before/after)")
+    ap.add_argument("--keyed", action="store_true",
+                    help="the flow table carries dst_family/dst_key (docs/ranges.md), so the join parses no text")
     a = ap.parse_args(argv)
     a.out.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("IPOWNER_NO_SYSTEM_MMDB", "1")
@@ -116,9 +158,10 @@ def main(argv: list[str] | None = None) -> int:
     from ipowner.engines.ranges import export_ranges
 
     doc: dict = {"flows": a.flows, "distinct": a.distinct, "memory_limit": a.memory_limit}
-    flows = a.out / f"flows-{a.flows}-{a.distinct}.parquet"
+    flows = flows_path(a.out, a.flows, a.distinct, a.keyed)
+    doc["keyed"] = a.keyed
     if not flows.exists():
-        doc["gen_s"] = round(gen(flows, a.flows, a.distinct, a.seed), 1)
+        doc["gen_s"] = round(gen(flows, a.flows, a.distinct, a.seed, a.keyed), 1)
     doc["flows_mb"] = round(flows.stat().st_size / 1e6, 1)
     ranges = a.out / "ranges"
     if not (ranges / "ranges.parquet").exists():
@@ -143,32 +186,52 @@ def main(argv: list[str] | None = None) -> int:
 
         import pyarrow as pa
 
-        table = pa.table({"address": addrs})
-        wall: list[float] = []
+        fams, keys = keys_of(addrs)
+        table = pa.table({"address": addrs, "family": pa.array(fams, pa.int8()), "key": pa.array(keys, pa.binary())})
+        wall: dict[str, list[float]] = {"duckdb": [], "duckdb_keyed": []}
 
-        def sql() -> None:
+        def sql(name: str, cols: str) -> None:
             con = duck.connect(a.memory_limit, a.out / "spill")
             con.register("given", table)
-            con.execute("CREATE TEMP TABLE distinct_addr AS SELECT address FROM given")
+            con.execute(f"CREATE TEMP TABLE distinct_addr AS SELECT {cols} FROM given")
             t = time.perf_counter()
             duck.join_facts(con, ranges, summary=duck.JoinSummary())
-            wall.append(time.perf_counter() - t)
+            wall[name].append(time.perf_counter() - t)
             con.close()
 
-        sides = {"raw": raw, "enrich": bulk, "duckdb": sql}
+        # duckdb: the address text parsed once per distinct address; duckdb_keyed: the keys given, as a keyed
+        # flow table carries them
+        sides = {"raw": raw, "enrich": bulk, "duckdb": lambda: sql("duckdb", "address"),
+                 "duckdb_keyed": lambda: sql("duckdb_keyed", "address, family, key")}
+        if a.compare_rev:
+            before = module_at(a.compare_rev)
+            wall["duckdb_before"] = []
+
+            def sql_before() -> None:
+                con = before.connect(a.memory_limit, a.out / "spill")
+                con.register("given", table)
+                con.execute("CREATE TEMP TABLE distinct_addr AS SELECT address FROM given")
+                t = time.perf_counter()
+                before.join_facts(con, ranges, summary=before.JoinSummary())
+                wall["duckdb_before"].append(time.perf_counter() - t)
+                con.close()
+
+            sides["duckdb_before"] = sql_before
+            doc["compare_rev"] = a.compare_rev
         times: dict[str, list[float]] = {k: [] for k in sides}
         order = list(sides)
         for i in range(a.repeats):
-            for name in order[i % 3:] + order[:i % 3]:
+            for name in order[i % len(order):] + order[:i % len(order)]:
                 t = time.process_time()
                 sides[name]()
                 times[name].append(time.process_time() - t)
         med = {k: statistics.median(v) for k, v in times.items()}
         n = len(addrs)
         doc["distinct_per_s_cpu"] = {k: round(n / v) for k, v in med.items()}
-        doc["duckdb_distinct_per_s_wall"] = round(n / statistics.median(wall))
-        doc["ratio_duckdb_cpu_vs_raw"] = round(med["raw"] / med["duckdb"], 2)
-        doc["ratio_duckdb_wall_vs_raw_cpu"] = round(med["raw"] / statistics.median(wall), 2)
+        for name, w in wall.items():
+            doc[f"{name}_distinct_per_s_wall"] = round(n / statistics.median(w))
+            doc[f"ratio_{name}_cpu_vs_raw"] = round(med["raw"] / med[name], 2)
+            doc[f"ratio_{name}_wall_vs_raw_cpu"] = round(med["raw"] / statistics.median(w), 2)
         doc["ratio_enrich_vs_raw"] = round(med["raw"] / med["enrich"], 2)
 
     runs = [child_enrich(flows, ranges, a.out / "enriched-duckdb.parquet", "duckdb", a.memory_limit, None)]

@@ -167,6 +167,75 @@ def test_enrich_command_engines_write_the_same_rows(env, tmp_path: Path, suffix:
     assert len(lines) == len(rows) + 1 and lines[0].startswith("ts,dst,bytes,special,special_source,")
 
 
+def _key(text: str) -> tuple[int | None, bytes | None]:
+    import socket
+
+    for fam, n in ((socket.AF_INET, 4), (socket.AF_INET6, 6)):
+        try:
+            return n, socket.inet_pton(fam, text).rjust(16, b"\0")
+        except (OSError, ValueError):
+            pass
+    return None, None
+
+
+def test_keyed_flow_table_joins_without_parsing_and_agrees(env, tmp_path: Path) -> None:
+    """A flow table carrying ``dst_family``/``dst_key`` (docs/ranges.md): the DuckDB engine joins the given
+    keys; keys that are not valid (wrong family, width, an IPv4 key past 32 bits, null) are parsed from the
+    text instead. Either way the rows are those of the Python engine, which reads only the text."""
+    from ipowner.cli import main
+
+    root, dbs = env
+    addrs = sample(25, 1500) + ODD
+    fams, keys = zip(*(_key(a) for a in addrs), strict=True)
+    fams_l, keys_l = list(fams), list(keys)
+    # hostile keys on addresses that are plain: each must fall back to the text, not answer wrongly
+    plain_at = [i for i, k in enumerate(keys_l) if k is not None and fams_l[i] == 4][:40]
+    for j, i in enumerate(plain_at):
+        kind = j % 4
+        if kind == 0:
+            fams_l[i] = 5
+        elif kind == 1:
+            keys_l[i] = keys_l[i][4:]  # type: ignore[index]
+        elif kind == 2:
+            keys_l[i] = b"\1" + keys_l[i][1:]  # type: ignore[index]  # an IPv4 key past 32 bits
+        else:
+            keys_l[i] = None
+    src = tmp_path / "keyed.parquet"
+    pq.write_table(pa.table({"dst": addrs, "dst_family": pa.array(fams_l, pa.int8()),
+                             "dst_key": pa.array(keys_l, pa.binary()), "n": list(range(len(addrs)))}), src)
+    common = ["--no-embedded", "--no-system-mmdb", *[a for d in dbs for a in ("--mmdb", str(d))]]
+    outs = {}
+    for engine in ("python", "duckdb"):
+        out = tmp_path / f"keyed-{engine}.parquet"
+        args = ["enrich", str(src), "-o", str(out), "--engine", engine, *common]
+        if engine == "duckdb":
+            args += ["--ranges", str(root / "ranges")]
+        with pytest.raises(SystemExit) as exc:
+            main(args)
+        assert exc.value.code == 0
+        outs[engine] = _table(out)
+    assert outs["python"] == outs["duckdb"]
+    assert sum(r["location_country"] is not None for r in outs["duckdb"]) > 500
+    # the keys are what the join used: a key that names another (valid) address answers for that address
+    moved = list(keys)
+    donor = next(i for i, r in enumerate(outs["python"]) if r["location_country"] and fams[i] == 4)
+    target = next(i for i, r in enumerate(outs["python"]) if fams[i] == 4 and i != donor
+                  and r["location_country"] != outs["python"][donor]["location_country"])
+    moved[target] = keys[donor]
+    # both namings, the key as fixed_size_binary(16) as the writers store it
+    for column, names in (("dst", ("dst_family", "dst_key")), ("address", ("family", "address_key"))):
+        pq.write_table(pa.table({column: addrs, names[0]: pa.array(fams, pa.int8()),
+                                 names[1]: pa.array(moved, pa.binary(16))}), src)
+        with pytest.raises(SystemExit) as exc:
+            main(["enrich", str(src), "-o", str(tmp_path / "moved.parquet"), "--engine", "duckdb", *common,
+                  "--ranges", str(root / "ranges"), "--column", column])
+        assert exc.value.code == 0
+        got = _table(tmp_path / "moved.parquet")
+        assert got[target]["location_country"] == outs["python"][donor]["location_country"], column
+        assert [r["location_country"] for i, r in enumerate(got) if i != target] == \
+            [r["location_country"] for i, r in enumerate(outs["python"]) if i != target]
+
+
 def test_hostile_tables_are_one_line_errors(env, tmp_path: Path) -> None:
     from ipowner.cli import main
 

@@ -2,12 +2,14 @@
 
 Steps, all in one DuckDB connection with a memory limit and a spill folder:
 
-1. the distinct addresses of the input column, parsed to (family, 16-byte key) in SQL (strict dotted quads;
-   IPv6 groups, ``::`` expanded). What SQL does not read as a plain address (brackets, zone ids, whitespace,
-   dotted IPv6 tails, not an address at all) goes through ``ipowner.enrich()`` instead: few inputs, and the
-   same answer or error a lookup gives;
+1. the distinct addresses of the input column, each parsed once to (family, 16-byte big-endian key) by
+   ``inet_pton`` in batches, or taken from the table's key columns where it has valid ones
+   (``<column>_family``/``<column>_key``, or the flow table's ``family``/``address_key`` for ``address``:
+   docs/ranges.md, "Keyed tables"). What ``inet_pton`` does not read as a plain
+   address (brackets, zone ids, whitespace, leading zeros, not an address at all) goes through
+   ``ipowner.enrich()`` instead: few inputs, and the same answer or error a lookup gives;
 2. an ASOF join of the keys with ``ranges.parquet`` (greatest start at or below the key, same family), kept
-   where the key is at or below the row's end;
+   where the key is at or below the row's end, comparing the stored 16-byte keys as they are;
 3. addresses in a translation block: the IPv4 address they carry is decoded in SQL (the rules of
    ``engines.ranges.carried_ipv4``) and joined again; its facts replace all but the block's own, unless it is
    itself special-purpose;
@@ -19,6 +21,8 @@ The fact columns are those of ``engines.ranges.OUTPUT_COLUMNS``, the same the Py
 from __future__ import annotations
 
 import os
+import re
+import socket
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -40,11 +44,6 @@ from ipowner.providers.cloud import CloudRangeProvider
 
 DEFAULT_MEMORY = "1GB"  # DuckDB's memory_limit unless told otherwise; past it, joins and sorts spill to disk
 
-# A dotted quad as inet_pton reads it: four numbers 0-255, no leading zeros.
-_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
-_V4 = rf"^{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}$"
-
-
 def _q(name: str) -> str:
     """A SQL identifier."""
     return '"' + name.replace('"', '""') + '"'
@@ -55,58 +54,79 @@ def _lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-# (family, key) of an address text ``a`` (lower case), NULL family when SQL does not read it as a plain address.
-_PARSE = f"""
-CREATE TEMP TABLE keyed AS
-WITH d AS (SELECT address, lower(address) AS a FROM distinct_addr),
-v4 AS (
-  SELECT address,
-         (CAST(split_part(a, '.', 1) AS UBIGINT) << 24) | (CAST(split_part(a, '.', 2) AS UBIGINT) << 16)
-         | (CAST(split_part(a, '.', 3) AS UBIGINT) << 8) | CAST(split_part(a, '.', 4) AS UBIGINT) AS n
-  FROM d WHERE regexp_full_match(a, '{_V4}')
-),
-v6raw AS (
-  SELECT address, a, string_split(a, '::') AS halves
-  FROM d WHERE length(a) BETWEEN 2 AND 39 AND regexp_full_match(a, '^[0-9a-f:]+$')
-),
-v6parts AS (
-  SELECT address, len(halves) AS nh,
-         CASE WHEN halves[1] = '' THEN []::VARCHAR[] ELSE string_split(halves[1], ':') END AS l,
-         CASE WHEN len(halves) < 2 OR halves[2] = '' THEN []::VARCHAR[] ELSE string_split(halves[2], ':') END AS r
-  FROM v6raw WHERE len(halves) <= 2
-),
-v6 AS (
-  SELECT address,
-         array_to_string(list_transform(l, lambda g: lpad(g, 4, '0')), '')
-         || repeat('0000', 8 - len(l) - len(r))
-         || array_to_string(list_transform(r, lambda g: lpad(g, 4, '0')), '') AS hex
-  FROM v6parts
-  WHERE list_bool_and(list_transform(list_concat(l, r), lambda g: length(g) BETWEEN 1 AND 4)) IS NOT FALSE
-    AND ((nh = 1 AND len(l) = 8) OR (nh = 2 AND len(l) + len(r) <= 7))
-)
-SELECT d.address, CAST(CASE WHEN v4.n IS NOT NULL THEN 4 WHEN v6.hex IS NOT NULL THEN 6 END AS TINYINT) AS family,
-       CASE WHEN v4.n IS NOT NULL THEN CAST(v4.n AS UHUGEINT)
-            WHEN v6.hex IS NOT NULL THEN CAST('0x' || v6.hex AS UHUGEINT) END AS key
-FROM d LEFT JOIN v4 USING (address) LEFT JOIN v6 USING (address)
-"""
+_PARSE_BATCH = 500_000  # distinct addresses parsed per round trip to Python (bounds the Python lists)
+_V4_PAD = bytes(12)  # an IPv4 key: 12 zero bytes, then the address (docs/ranges.md: binary order is address order)
+_V4_MAX_KEY = "'" + "".join(["\\x00"] * 12 + ["\\xFF"] * 4) + "'::BLOB"
+# What a key column must hold to be taken as given: family 4 or 6 and 16 bytes, an IPv4 key within 32 bits.
+_KEY_OK = f"(family IN (4, 6) AND octet_length(key) = 16 AND (family = 6 OR key <= {_V4_MAX_KEY}))"
 
-# The carried IPv4 of a translation address ``key`` (a 128-bit integer), by the rules of docs/ranges.md.
+
+def _pton(texts: list[Any]) -> tuple[list[int | None], list[bytes | None]]:
+    """(family, 16-byte key) per address text, (None, None) where it is not a plain address. The C parser
+    (``inet_pton``) is strict: no whitespace, brackets, zone ids or leading zeros in a dotted quad; those
+    inputs go through enrich() and get the answer or error a lookup gives."""
+    pton, v4, v6 = socket.inet_pton, socket.AF_INET, socket.AF_INET6
+    fams: list[int | None] = []
+    keys: list[bytes | None] = []
+    for text in texts:
+        try:
+            keys.append(_V4_PAD + pton(v4, text))
+            fams.append(4)
+            continue
+        except (OSError, ValueError, TypeError):
+            pass
+        try:
+            keys.append(pton(v6, text))
+            fams.append(6)
+        except (OSError, ValueError, TypeError):
+            keys.append(None)
+            fams.append(None)
+    return fams, keys
+
+
+def _parse(con: Any) -> None:
+    """``keyed(address, family, key)`` for every row of ``distinct_addr``: the key columns where the input
+    carried valid ones (``distinct_addr.family``/``key``), else the text parsed once per distinct address."""
+    import pyarrow as pa
+
+    con.execute("CREATE TEMP TABLE keyed (address VARCHAR, family TINYINT, key BLOB)")
+    cols = {d[0] for d in con.execute("SELECT * FROM distinct_addr LIMIT 0").description}
+    if {"family", "key"} <= cols:
+        con.execute(f"INSERT INTO keyed SELECT address, family, key FROM distinct_addr WHERE {_KEY_OK}")
+        con.execute(f"CREATE TEMP TABLE to_parse AS SELECT address FROM distinct_addr WHERE NOT {_KEY_OK} "
+                    "OR family IS NULL OR key IS NULL")
+    else:
+        con.execute("CREATE TEMP TABLE to_parse AS SELECT address FROM distinct_addr")
+    total = con.execute("SELECT count(*) FROM to_parse").fetchall()[0][0]
+    for lo in range(0, total, _PARSE_BATCH):
+        texts = con.sql(f"SELECT address FROM to_parse WHERE rowid >= {int(lo)} AND rowid < {int(lo + _PARSE_BATCH)}"
+                        ).to_arrow_table().column(0)
+        fams, keys = _pton(texts.to_pylist())
+        con.register("parsed", pa.table({"address": texts, "family": pa.array(fams, pa.int8()),
+                                         "key": pa.array(keys, pa.binary())}))
+        con.execute("INSERT INTO keyed SELECT * FROM parsed")
+        con.unregister("parsed")
+    con.execute("DROP TABLE to_parse")
+
+
+# The carried IPv4 of a translation address ``n`` (its key as a 128-bit integer), by the rules of docs/ranges.md.
 _M32 = "CAST(4294967295 AS UHUGEINT)"
 _M16 = "CAST(65535 AS UHUGEINT)"
 _CARRIED = f"""
 CASE translation
-  WHEN 'ipv4-mapped' THEN key & {_M32}
-  WHEN 'nat64' THEN key & {_M32}
-  WHEN 'nat64-local' THEN (((key >> 64) & {_M16}) << 16) | ((key >> 40) & {_M16})
-  WHEN '6to4' THEN (key >> 80) & {_M32}
-  WHEN 'teredo' THEN xor(key & {_M32}, {_M32})
+  WHEN 'ipv4-mapped' THEN n & {_M32}
+  WHEN 'nat64' THEN n & {_M32}
+  WHEN 'nat64-local' THEN (((n >> 64) & {_M16}) << 16) | ((n >> 40) & {_M16})
+  WHEN '6to4' THEN (n >> 80) & {_M32}
+  WHEN 'teredo' THEN xor(n & {_M32}, {_M32})
 END
 """
 
-# The range table's keys, narrow (an ASOF join carries its payload through the sort: keep it small).
+# The range table's keys, narrow (an ASOF join carries its payload through the sort: keep it small). The
+# 16-byte big-endian keys compare as they are stored (binary order is address order within a family).
 _KEYS = """
 CREATE TEMP TABLE range_keys AS
-SELECT family, CAST('0x' || hex(start) AS UHUGEINT) AS s, CAST('0x' || hex("end") AS UHUGEINT) AS e,
+SELECT family, start AS s, "end" AS e,
        file_row_number AS rid, translation, special IS NOT NULL AS is_special
 FROM read_parquet({ranges}, file_row_number = true)
 """
@@ -137,6 +157,9 @@ def connect(memory_limit: str = DEFAULT_MEMORY, temp_directory: str | os.PathLik
     return con
 
 
+_INT_TYPE = re.compile(r"U?(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT)")
+
+
 def _source_sql(path: Path, kind: str) -> str:
     if kind == "parquet":
         return f"read_parquet({_lit(str(path))}, file_row_number = true)"
@@ -147,7 +170,7 @@ def join_facts(con: Any, ranges_dir: Path, *, fallback: Enrichment | None = None
                cloud: CloudRangeProvider | None = None) -> None:
     """``facts(address, <OUTPUT_COLUMNS>)`` for every row of the temp table ``distinct_addr(address)``."""
     ranges = _lit(str(ranges_dir / RANGES_FILE))
-    con.execute(_PARSE)
+    _parse(con)
     if not _has_table(con, "range_keys"):
         con.execute(_KEYS.format(ranges=ranges))
     # 1. each address's segment (and, in a translation block, the carried IPv4's segment)
@@ -160,8 +183,10 @@ def join_facts(con: Any, ranges_dir: Path, *, fallback: Enrichment | None = None
     """)
     con.execute(f"""
         CREATE TEMP TABLE carried AS
-        WITH c AS (SELECT address, CAST(4 AS TINYINT) AS family, {_CARRIED} AS key
-                   FROM hit WHERE translation IS NOT NULL)
+        WITH t AS (SELECT address, translation, CAST('0x' || hex(key) AS UHUGEINT) AS n
+                   FROM hit WHERE translation IS NOT NULL),
+        c AS (SELECT address, CAST(4 AS TINYINT) AS family,
+                     unhex(lpad(hex(CAST({_CARRIED} AS UBIGINT)), 32, '0')) AS key FROM t)
         SELECT c.address, CASE WHEN r.e >= c.key AND NOT r.is_special THEN r.rid END AS rid
         FROM c ASOF LEFT JOIN (SELECT * FROM range_keys WHERE family = 4) r ON c.family = r.family AND c.key >= r.s
     """)
@@ -270,8 +295,22 @@ def _enrich_table(input_path: str | os.PathLike[str], output_path: str | os.Path
         if clash:
             raise UsageError(f"{input_path}: already has the fact columns {', '.join(clash[:5])}")
         con.execute(f"CREATE TEMP VIEW src AS SELECT * FROM {src}")
-        con.execute(f"CREATE TEMP TABLE distinct_addr AS SELECT DISTINCT CAST({_q(column)} AS VARCHAR) AS address "
-                    f"FROM src WHERE {_q(column)} IS NOT NULL")
+        types = {r[0]: str(r[1]) for r in con.execute("DESCRIBE SELECT * FROM src").fetchall()}
+        pairs = [(f"{column}_family", f"{column}_key")] + ([("family", "address_key")] if column == "address" else [])
+        keyed = [(f, k) for f, k in pairs if _INT_TYPE.fullmatch(types.get(f, "")) and types.get(k) == "BLOB"]
+        if keyed:
+            fam, key = keyed[0]
+            # A keyed table: one key per distinct text (the least, should a table disagree with itself).
+            con.execute(f"""
+                CREATE TEMP TABLE distinct_addr AS
+                SELECT address, fk.f AS family, fk.k AS key
+                FROM (SELECT CAST({_q(column)} AS VARCHAR) AS address,
+                             min(struct_pack(f := TRY_CAST({_q(fam)} AS TINYINT), k := {_q(key)})) AS fk
+                      FROM src WHERE {_q(column)} IS NOT NULL GROUP BY 1)
+            """)
+        else:
+            con.execute(f"CREATE TEMP TABLE distinct_addr AS SELECT DISTINCT CAST({_q(column)} AS VARCHAR) AS address "
+                        f"FROM src WHERE {_q(column)} IS NOT NULL")
         summary.distinct = con.execute("SELECT count(*) FROM distinct_addr").fetchone()[0]
         join_facts(con, Path(ranges_dir), fallback=fallback, summary=summary, cloud=cloud)
         keep = ", ".join(f"s.{_q(n)}" for n in names)
