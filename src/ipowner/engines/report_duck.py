@@ -27,12 +27,13 @@ import tempfile
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from ipowner.errors import InputError
 from ipowner.lookups.lookup import default_chain, lookup, parse_query
-from ipowner.model import AddressRecord, TrafficResult
+from ipowner.model import AddressRecord, Destination, TrafficResult
 from ipowner.model.report import PolicyHit, PolicyResult, Report, RollupRow, Totals
 from ipowner.providers.base import NO_RANGES, Facts, Provider
 from ipowner.providers.chain import Chain
@@ -221,41 +222,36 @@ def spool_report(
         tally = ProblemTally()
         setup = [m for _kind, m in chain.problems()] if chain is not None else []
         builder = ReportBuilder(cloud_ranges=ranges, offline=offline, timeline=traffic.timeline)
+        spool = _Spool(con, pa, builder, rules, encode)
+        # An address seen more than once (an internet destination and a LAN peer of two inputs, say) has one
+        # record, as in build_report's table by address: looked up once, kept, and the peers judged at the end.
+        texts = sorted(d.address for d in pending)
+        dup = {a for a, b in zip(texts, texts[1:], strict=False) if a == b}
+        del texts
+        kept: dict[str, AddressRecord] = {}
+        deferred: list[tuple[int, Destination]] = []
         idx = 0
         while pending:
             part = [pending.popleft() for _ in range(min(batch, len(pending)))]
-            wanted = [d.address for d in part if d.scope == "internet"]
+            wanted = [d.address for d in part if d.scope == "internet" and d.address not in kept]
             records: dict[str, AddressRecord] = {}
             if wanted:
                 lr = lookup(wanted, offline=offline, providers=shared, rdap=rdap, rdap_config=rdap_config,
                             progress=progress, cloud_ranges=cloud_ranges)
                 records = {r.address: r for r in lr.records}
+                kept.update((a, r) for a, r in records.items() if a in dup)
                 builder.add_sources(lr.sources)
                 tally.add(lr)
-            cols: dict[str, list[Any]] = {c: [] for c in (
-                "idx", "nonnet", "nbs", "nbr", "ver", "ipint", "addr", "bs", "br", "flows", "doc", "hits")}
-            keys: dict[str, list[Any]] = {"idx": [], "grp": [], "key": [], "label": []}
+            now_judged: list[tuple[int, Destination]] = []
             for d in part:
-                dr = builder.judge(d, records.get(d.address))
-                nonnet, nbs, nbr, (ver, ipint), addr = rank_key(dr)
-                internet = not nonnet
-                got: list[PolicyHit] = hits(dr, rules) if rules and internet else []
-                for c, v in (("idx", idx), ("nonnet", nonnet), ("nbs", _count(nbs, "byte count")),
-                             ("nbr", _count(nbr, "byte count")), ("ver", ver), ("ipint", ipint.to_bytes(16, "big")),
-                             ("addr", _blob(addr)), ("bs", -nbs), ("br", -nbr), ("flows", _count(dr.flows, "flows")),
-                             ("doc", encode(dr.to_dict())), ("hits", json.dumps(got) if got else None)):
-                    cols[c].append(v)
-                if internet:
-                    for gi, keys_of in enumerate(ROLLUPS.values()):
-                        for key, label in keys_of(dr):
-                            keys["idx"].append(idx)
-                            keys["grp"].append(gi)
-                            keys["key"].append(_blob(key))
-                            keys["label"].append(_blob(label))
+                if d.scope != "internet" and d.address in dup:
+                    deferred.append((idx, d))
+                else:
+                    now_judged.append((idx, d))
                 idx += 1
-            _append(con, pa, "dest", cols)
-            _append(con, pa, "keys", keys)
-            del part, records, cols, keys
+            spool.add(now_judged, partial(_either, records, kept))
+            del part, records, now_judged
+        spool.add(deferred, kept.get)
 
         problems = list(dict.fromkeys([*setup, *tally.warnings()]))
         head = builder.head(traffic, command_line=command_line, now=now, warnings=problems)
@@ -286,15 +282,50 @@ def spool_report(
     return SpooledReport(head, totals, con, folder)
 
 
-def _append(con: Any, pa: Any, table: str, cols: dict[str, list[Any]]) -> None:
-    if not cols["idx"]:
-        return
-    arrow = pa.table(cols)
-    con.register("batch_rows", arrow)
-    try:
-        con.execute(f"INSERT INTO {table} SELECT {', '.join(cols)} FROM batch_rows")  # noqa: S608 (our names)
-    finally:
-        con.unregister("batch_rows")
+def _either(first: dict[str, AddressRecord], then: dict[str, AddressRecord], address: str) -> AddressRecord | None:
+    return first.get(address) or then.get(address)
+
+
+class _Spool:
+    """Destinations judged and written to the spool's tables, a batch at a time."""
+
+    def __init__(self, con: Any, pa: Any, builder: ReportBuilder, rules: list[Rule],
+                 encode: Callable[[dict[str, Any]], str]) -> None:
+        self.con, self.pa, self.builder, self.rules, self.encode = con, pa, builder, rules, encode
+
+    def add(self, part: list[tuple[int, Destination]], record_of: Callable[[str], AddressRecord | None]) -> None:
+        cols: dict[str, list[Any]] = {c: [] for c in (
+            "idx", "nonnet", "nbs", "nbr", "ver", "ipint", "addr", "bs", "br", "flows", "doc", "hits")}
+        keys: dict[str, list[Any]] = {"idx": [], "grp": [], "key": [], "label": []}
+        rules, encode = self.rules, self.encode
+        for idx, d in part:
+            dr = self.builder.judge(d, record_of(d.address))
+            nonnet, nbs, nbr, (ver, ipint), addr = rank_key(dr)
+            internet = not nonnet
+            got: list[PolicyHit] = hits(dr, rules) if rules and internet else []
+            for c, v in (("idx", idx), ("nonnet", nonnet), ("nbs", _count(nbs, "byte count")),
+                         ("nbr", _count(nbr, "byte count")), ("ver", ver), ("ipint", ipint.to_bytes(16, "big")),
+                         ("addr", _blob(addr)), ("bs", -nbs), ("br", -nbr), ("flows", _count(dr.flows, "flows")),
+                         ("doc", encode(dr.to_dict())), ("hits", json.dumps(got) if got else None)):
+                cols[c].append(v)
+            if internet:
+                for gi, keys_of in enumerate(ROLLUPS.values()):
+                    for key, label in keys_of(dr):
+                        keys["idx"].append(idx)
+                        keys["grp"].append(gi)
+                        keys["key"].append(_blob(key))
+                        keys["label"].append(_blob(label))
+        self._append("dest", cols)
+        self._append("keys", keys)
+
+    def _append(self, table: str, cols: dict[str, list[Any]]) -> None:
+        if not cols["idx"]:
+            return
+        self.con.register("batch_rows", self.pa.table(cols))
+        try:
+            self.con.execute(f"INSERT INTO {table} SELECT {', '.join(cols)} FROM batch_rows")  # noqa: S608 (our names)
+        finally:
+            self.con.unregister("batch_rows")
 
 
 def _ask_rdap_once(chain: Chain, wanted: list[str]) -> None:
