@@ -9,7 +9,7 @@ does not carry, so the destinations go through the same code as the Python engin
    read its answers;
 2. ``reports.report.ReportBuilder.judge`` on each destination, the rollup keys of ``reports.rollups.ROLLUPS``
    and the policy rules' hits, as for ``build_report``;
-3. each destination's document, its rank columns (``rank_key``), its counters and its rollup keys spooled
+3. each destination's document appended to a file, and its place, rank columns (``rank_key``), counters and rollup keys spooled
    into a DuckDB database in a folder of its own, which DuckDB spills from past its memory limit;
 4. the rank order, the rollups (sums per key, the label of the key's first destination in rank order, ranked
    as ``rollups.rollup`` ranks them) and the totals in SQL; the renderer writes the documents by streaming
@@ -22,6 +22,7 @@ capture has a timeline for it.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 from collections import deque
@@ -47,9 +48,12 @@ from ipowner.reports.rollups import ROLLUPS
 AUTO_FROM = 200_000  # destinations from which `--engine auto` picks DuckDB (when the format is one it writes)
 DEFAULT_MEMORY = "512MB"  # DuckDB's memory limit unless told otherwise
 BATCH = 10_000  # destinations judged per batch: the records Python holds at once
-FORMATS = ("json", "jsonl")  # what the engine's documents are written as (render.report_stream)
+FORMATS = ("json", "jsonl")
+DOCS_FILE = "destinations.spool"  # the destinations' documents, one after another, in the spool's folder  # what the engine's documents are written as (render.report_stream)
 
 _INT64 = 1 << 63
+# build_report's rank order (reports.report.rank_key, then the traffic's order, as a stable sort keeps it).
+_RANK = "nonnet, nbs, nbr, ver, ipint, addr, idx"
 
 
 class _Asked(Provider):
@@ -111,16 +115,20 @@ class SpooledReport:
     groups = tuple(ROLLUPS)
 
     def destination_texts(self, chunk: int = 2048) -> Iterator[str]:
-        reader = _batches(self._con, "SELECT d.doc FROM dest d JOIN ranked r USING (idx) ORDER BY r.rank", None,
-                          chunk)
-        for batch in reader:
-            yield from batch.column(0).to_pylist()
+        # Only the documents' places are sorted (DuckDB's sort of wide rows needs memory near their size);
+        # the texts are read back from the document file in rank order.
+        reader = _batches(self._con, f"SELECT doff, dlen FROM dest ORDER BY {_RANK}", None, chunk)
+        with open(self._folder / DOCS_FILE, "rb") as f:
+            fd = f.fileno()
+            for batch in reader:
+                for off, n in zip(batch.column(0).to_pylist(), batch.column(1).to_pylist(), strict=True):
+                    yield os.pread(fd, n, off).decode("utf-8")
 
     def rollup_rows(self, group: str, chunk: int = 2048) -> Iterator[RollupRow]:
         gi = self.groups.index(group)
         # rollups.rollup's order: bytes sent, then received, both down; the unknown key last among equals; key.
-        reader = _batches(self._con, """SELECT k.key, arg_min(k.label, r.rank), sum(d.bs), sum(d.br), sum(d.flows), count(*)
-               FROM keys k JOIN dest d USING (idx) JOIN ranked r USING (idx) WHERE k.grp = ?
+        reader = _batches(self._con, """SELECT k.key, arg_min(k.label, d.rank), sum(d.bs), sum(d.br), sum(d.flows), count(*)
+               FROM keys k JOIN ranked d USING (idx) WHERE k.grp = ?
                GROUP BY k.key ORDER BY 3 DESC, 4 DESC, k.key = ''::BLOB, k.key""", [gi], chunk)
         for batch in reader:
             for key, label, bs, br, flows, n in zip(*(c.to_pylist() for c in batch.columns), strict=True):
@@ -206,7 +214,7 @@ def spool_report(
         con = duckdb.connect(str(folder / "spool.duckdb"), config={
             "memory_limit": memory_limit, "temp_directory": str(folder / "spill")})
         con.execute("""CREATE TABLE dest (idx BIGINT, nonnet BOOLEAN, nbs BIGINT, nbr BIGINT, ver TINYINT,
-                       ipint BLOB, addr BLOB, bs BIGINT, br BIGINT, flows BIGINT, doc VARCHAR, hits VARCHAR)""")
+                       ipint BLOB, addr BLOB, bs BIGINT, br BIGINT, flows BIGINT, doff BIGINT, dlen BIGINT, hits VARCHAR)""")
         con.execute("CREATE TABLE keys (idx BIGINT, grp TINYINT, key BLOB, label BLOB)")
 
         pending = deque(traffic.destinations)
@@ -222,7 +230,7 @@ def spool_report(
         tally = ProblemTally()
         setup = [m for _kind, m in chain.problems()] if chain is not None else []
         builder = ReportBuilder(cloud_ranges=ranges, offline=offline, timeline=traffic.timeline)
-        spool = _Spool(con, pa, builder, rules, encode)
+        spool = _Spool(con, pa, builder, rules, encode, folder / DOCS_FILE)
         # An address seen more than once (an internet destination and a LAN peer of two inputs, say) has one
         # record, as in build_report's table by address: looked up once, kept, and the peers judged at the end.
         texts = sorted(d.address for d in pending)
@@ -252,16 +260,16 @@ def spool_report(
             spool.add(now_judged, partial(_either, records, kept))
             del part, records, now_judged
         spool.add(deferred, kept.get)
+        spool.close()
 
         problems = list(dict.fromkeys([*setup, *tally.warnings()]))
         head = builder.head(traffic, command_line=command_line, now=now, warnings=problems)
         head.partial = head.partial or bool(problems)
-        con.execute("""CREATE TABLE ranked AS SELECT idx, row_number() OVER
-                       (ORDER BY nonnet, nbs, nbr, ver, ipint, addr, idx) AS rank FROM dest""")
+        con.execute(f"""CREATE TABLE ranked AS SELECT idx, row_number() OVER (ORDER BY {_RANK}) AS rank, bs, br, flows
+                        FROM dest WHERE NOT nonnet""")
         if rules:
             policy = PolicyResult(rules=[str(r) for r in rules])
-            rows = con.execute("SELECT d.hits FROM dest d JOIN ranked r USING (idx) WHERE d.hits IS NOT NULL "
-                               "ORDER BY r.rank").fetchall()
+            rows = con.execute(f"SELECT hits FROM dest WHERE hits IS NOT NULL ORDER BY {_RANK}").fetchall()
             for (text,) in rows:
                 policy.offending += json.loads(text)
             head.policy = policy
@@ -290,12 +298,17 @@ class _Spool:
     """Destinations judged and written to the spool's tables, a batch at a time."""
 
     def __init__(self, con: Any, pa: Any, builder: ReportBuilder, rules: list[Rule],
-                 encode: Callable[[dict[str, Any]], str]) -> None:
+                 encode: Callable[[dict[str, Any]], str], docs: Path) -> None:
         self.con, self.pa, self.builder, self.rules, self.encode = con, pa, builder, rules, encode
+        self.docs = open(docs, "wb")  # noqa: SIM115 (closed by close())
+        self.offset = 0
+
+    def close(self) -> None:
+        self.docs.close()
 
     def add(self, part: list[tuple[int, Destination]], record_of: Callable[[str], AddressRecord | None]) -> None:
         cols: dict[str, list[Any]] = {c: [] for c in (
-            "idx", "nonnet", "nbs", "nbr", "ver", "ipint", "addr", "bs", "br", "flows", "doc", "hits")}
+            "idx", "nonnet", "nbs", "nbr", "ver", "ipint", "addr", "bs", "br", "flows", "doff", "dlen", "hits")}
         keys: dict[str, list[Any]] = {"idx": [], "grp": [], "key": [], "label": []}
         rules, encode = self.rules, self.encode
         for idx, d in part:
@@ -303,11 +316,14 @@ class _Spool:
             nonnet, nbs, nbr, (ver, ipint), addr = rank_key(dr)
             internet = not nonnet
             got: list[PolicyHit] = hits(dr, rules) if rules and internet else []
+            doc = encode(dr.to_dict()).encode("utf-8")
+            self.docs.write(doc)
             for c, v in (("idx", idx), ("nonnet", nonnet), ("nbs", _count(nbs, "byte count")),
                          ("nbr", _count(nbr, "byte count")), ("ver", ver), ("ipint", ipint.to_bytes(16, "big")),
                          ("addr", _blob(addr)), ("bs", -nbs), ("br", -nbr), ("flows", _count(dr.flows, "flows")),
-                         ("doc", encode(dr.to_dict())), ("hits", json.dumps(got) if got else None)):
+                         ("doff", self.offset), ("dlen", len(doc)), ("hits", json.dumps(got) if got else None)):
                 cols[c].append(v)
+            self.offset += len(doc)
             if internet:
                 for gi, keys_of in enumerate(ROLLUPS.values()):
                     for key, label in keys_of(dr):
