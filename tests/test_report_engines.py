@@ -326,3 +326,16 @@ def test_synthetic_labels_hostile_names_and_errors(fmt: str, batch: int) -> None
         assert asn["AS64500"]["label"] == "AS64500 SYNTHETIC-A" and asn["AS64500"]["destinations"] == 2
         assert doc["partial"] and any("corrupt record" in w for w in doc["warnings"])
         assert doc["policy"]["fired"]
+
+
+def test_memory_limit_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    from ipowner.cli import main
+
+    cap = str(TRAFFIC / "ndpi--instagram.pcap")
+    with pytest.raises(SystemExit) as exc:
+        main(["report", cap, "--offline", "--engine", "duckdb", "--format", "json", "--memory-limit", "lots"])
+    assert exc.value.code == 2 and "--memory-limit 'lots'" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["report", cap, "--offline", "--engine", "duckdb", "--format", "json", "--memory-limit", "1KB"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exc.value.code == 1 and len(err) == 1 and "needs more than --memory-limit 1KB" in err[0]

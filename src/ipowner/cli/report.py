@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import click
@@ -18,7 +19,7 @@ from ipowner.cli._common import (
 )
 from ipowner.cli._process import few_collections
 from ipowner.cli._rdap import ProgressBar, rdap_config, rdap_options
-from ipowner.errors import UsageError
+from ipowner.errors import IpownerError, UsageError
 from ipowner.exitcodes import ExitCode
 from ipowner.model.report import Report
 from ipowner.model.traffic import nothing_read
@@ -101,6 +102,8 @@ def report_cmd(inputs: tuple[str, ...], fmt: str | None, output: str | None, off
     fmt = pick_format(fmt, output, "report")
     if engine == "duckdb":
         _duckdb_usable(fmt)
+    if not re.fullmatch(r"\d+(\.\d+)?\s*([KMGT]i?B|B)", memory_limit.strip(), re.IGNORECASE):
+        raise UsageError(f"--memory-limit {memory_limit!r}: a size such as 512MB or 2GB")
     params = click.get_current_context().params
     config = rdap_config(rdap_bootstrap=rdap_bootstrap, refresh=refresh, chain=chain, evidence=evidence,
                          deadline=deadline)
@@ -159,6 +162,17 @@ def _auto_duckdb(destinations: int, fmt: str) -> bool:
 
 def _duckdb_report(tr: Any, fmt: str, output: str | None, config: Any, options: dict[str, Any], progress: Any,
                    memory_limit: str, temp_dir: str | None) -> int:
+    import duckdb
+
+    try:
+        return _spooled(tr, fmt, output, config, options, progress, memory_limit, temp_dir)
+    except duckdb.OutOfMemoryException as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise IpownerError(f"the duckdb engine needs more than --memory-limit {memory_limit} ({reason})") from None
+
+
+def _spooled(tr: Any, fmt: str, output: str | None, config: Any, options: dict[str, Any], progress: Any,
+             memory_limit: str, temp_dir: str | None) -> int:
     from ipowner.cli._common import detail_line, output_stream
     from ipowner.engines.report_duck import spool_report
     from ipowner.render.report_stream import encoder, write_spooled
