@@ -362,16 +362,19 @@ class Report:
     def lines(self) -> Iterator[dict[str, Any]]:
         """The JSON Lines form: a provenance line (with totals, partial, warnings), one line per destination
         with its rank, one per rollup row with its group and rank, and a policy line when a gate was given."""
-        yield {"schema": SCHEMA_REPORT, "kind": ReportLine.PROVENANCE.value, **self.provenance.to_dict(),
-               "totals": self.totals(), "partial": self.partial, "warnings": list(self.warnings)}
+        yield self.provenance_line(self.totals())
         for rank, d in enumerate(self.destinations, 1):
-            yield {"schema": SCHEMA_REPORT, "kind": ReportLine.DESTINATION.value, "rank": rank, **d.to_dict()}
+            yield destination_line(rank, d.to_dict())
         for group, rows in self.rollups.items():
             for rank, row in enumerate(rows, 1):
-                yield {"schema": SCHEMA_REPORT, "kind": ReportLine.ROLLUP.value, "group": str(group), "rank": rank,
-                       **row.to_dict()}
+                yield rollup_line(str(group), rank, row)
         if self.policy is not None:
-            yield {"schema": SCHEMA_REPORT, "kind": ReportLine.POLICY.value, **self.policy.to_dict()}
+            yield policy_line(self.policy)
+
+    def provenance_line(self, totals: Totals) -> dict[str, Any]:
+        """The first line of the JSON Lines form (``totals`` given: a streamed report sums them elsewhere)."""
+        return {"schema": SCHEMA_REPORT, "kind": ReportLine.PROVENANCE.value, **self.provenance.to_dict(),
+                "totals": totals, "partial": self.partial, "warnings": list(self.warnings)}
 
     @classmethod
     def from_lines(cls, lines: Iterable[Mapping[str, Any]]) -> Report:
@@ -396,6 +399,19 @@ class Report:
         return rep
 
 
+def destination_line(rank: int, destination: dict[str, Any]) -> dict[str, Any]:
+    """A destination's line of the JSON Lines form: ``destination`` is its ``to_dict()``."""
+    return {"schema": SCHEMA_REPORT, "kind": ReportLine.DESTINATION.value, "rank": rank, **destination}
+
+
+def rollup_line(group: str, rank: int, row: RollupRow) -> dict[str, Any]:
+    return {"schema": SCHEMA_REPORT, "kind": ReportLine.ROLLUP.value, "group": group, "rank": rank, **row.to_dict()}
+
+
+def policy_line(policy: PolicyResult) -> dict[str, Any]:
+    return {"schema": SCHEMA_REPORT, "kind": ReportLine.POLICY.value, **policy.to_dict()}
+
+
 def _epoch_iso(t: float | None) -> str | None:
     """Kept for the renderers that import it; ``serialize.epoch_iso`` is the public name."""
     return epoch_iso(t)
@@ -416,6 +432,9 @@ __all__ = [
     "RollupRow",
     "TimelinePoint",
     "Totals",
+    "destination_line",
     "epoch_of",
     "iso",
+    "policy_line",
+    "rollup_line",
 ]

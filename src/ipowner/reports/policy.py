@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 
 from ipowner.errors import UsageError
-from ipowner.model.report import DestinationReport, PolicyResult, Report
+from ipowner.model.report import DestinationReport, PolicyHit, PolicyResult, Report
 from ipowner.reports.names import names_by_evidence
 
 KINDS = ("location", "holder-country", "holder", "unknown")
@@ -76,17 +76,24 @@ def evaluate(report: Report, rules: list[Rule]) -> PolicyResult:
     """Which destinations break which rule; sets nothing on the report."""
     result = PolicyResult(rules=[str(r) for r in rules])
     for d in report.internet:
-        for r in rules:
-            value = r.match(d)
-            if value is not None:
-                result.offending.append(
-                    {
-                        "address": d.address,
-                        "hostnames": [name for name, _ in names_by_evidence(d.hostnames)],
-                        "rule": str(r),
-                        "value": value,
-                        "bytes_sent": d.bytes_sent,
-                        "verdict": d.jurisdiction.verdict,
-                    }
-                )
+        result.offending += hits(d, rules)
     return result
+
+
+def hits(d: DestinationReport, rules: list[Rule]) -> list[PolicyHit]:
+    """The rules one internet destination breaks, in the rules' order."""
+    out: list[PolicyHit] = []
+    for r in rules:
+        value = r.match(d)
+        if value is not None:
+            out.append(
+                {
+                    "address": d.address,
+                    "hostnames": [name for name, _ in names_by_evidence(d.hostnames)],
+                    "rule": str(r),
+                    "value": value,
+                    "bytes_sent": d.bytes_sent,
+                    "verdict": d.jurisdiction.verdict,
+                }
+            )
+    return out

@@ -10,14 +10,14 @@ composes the judgement (``jurisdiction``), the rollups, the timelines, the data 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 from ipowner._version import __version__
 from ipowner.lookups.lookup import lookup
 from ipowner.model import AddressRecord, Destination, SourceInfo, TrafficResult
-from ipowner.model.lookup import LookupResult
+from ipowner.model.lookup import LookupResult, RdapRun
 from ipowner.model.report import DestinationReport, Provenance, Report
 from ipowner.providers.base import Provider
 from ipowner.providers.cloud import CloudRangeProvider, load_cloud_ranges
@@ -45,7 +45,7 @@ def _ip_key(address: str) -> tuple[int, int]:
         return 9, 0
 
 
-def _rank_key(d: DestinationReport) -> tuple[bool, int, int, tuple[int, int], str]:
+def rank_key(d: DestinationReport) -> tuple[bool, int, int, tuple[int, int], str]:
     # Internet destinations first (ranked by bytes sent, the device's uploads), then LAN and other peers.
     return (d.scope != "internet", -d.bytes_sent, -d.bytes_received, _ip_key(d.address), d.address)
 
@@ -71,15 +71,121 @@ def _destination(d: Destination, rec: AddressRecord | None, table: CloudTable,
     return dr
 
 
-def _capture_span(traffic: TrafficResult, dests: list[DestinationReport]) -> tuple[float | None, float | None]:
-    """First and last packet time: from the inputs, else from the destinations."""
-    firsts = [i.first_seen for i in traffic.inputs if i.first_seen is not None] or [
-        d.first_seen for d in dests if d.first_seen is not None
-    ]
-    lasts = [i.last_seen for i in traffic.inputs if i.last_seen is not None] or [
-        d.last_seen for d in dests if d.last_seen is not None
-    ]
-    return (min(firsts) if firsts else None), (max(lasts) if lasts else None)
+class ReportBuilder:
+    """The judgement of destinations one at a time, and every part of the report that is not the destinations
+    or the rollups: the sources the judgement used, the capture span, the provenance, the timelines, the
+    warnings. ``build_report`` gives it every destination at once; the DuckDB engine (``engines.report_duck``)
+    batch after batch, keeping only what this object keeps (sums, flags, sources, each address's location key).
+    """
+
+    def __init__(self, *, sources: Sequence[SourceInfo] = (), cloud_ranges: CloudRangeProvider | None = None,
+                 offline: bool = False, timeline: Mapping[str, object] | None = None) -> None:
+        self.table = cloud_table()
+        self.cloud_ranges = cloud_ranges
+        self.offline = offline
+        self.sources: dict[str, SourceInfo] = {s.id: s for s in sources}
+        self.record_errors = False  # a record carried errors: the report is partial
+        self._first: float | None = None
+        self._last: float | None = None
+        self._timeline = timeline  # the capture's timeline: only its addresses need a location key
+        self.location_of: dict[str, str] = {}
+        self._cloud = self._iana = self._placed = self._anycast = self._domains = False
+        self._cloud_used: set[str] = set()
+
+    def add_sources(self, sources: Iterable[SourceInfo]) -> None:
+        """Sources a lookup consulted (first of each id)."""
+        for s in sources:
+            self.sources.setdefault(s.id, s)
+
+    def judge(self, d: Destination, rec: AddressRecord | None) -> DestinationReport:
+        """One destination with its record and the judgement of it; notes what the report's other parts need."""
+        dr = _destination(d, rec, self.table, self.cloud_ranges, self.offline)
+        if rec is not None:
+            for sid, s in rec.sources.items():
+                self.sources.setdefault(sid, s)
+            self.record_errors = self.record_errors or bool(rec.errors)
+        if dr.first_seen is not None:
+            self._first = dr.first_seen if self._first is None else min(self._first, dr.first_seen)
+        if dr.last_seen is not None:
+            self._last = dr.last_seen if self._last is None else max(self._last, dr.last_seen)
+        self._domains = self._domains or bool(dr.domains)
+        if dr.scope == "internet":
+            j = dr.jurisdiction
+            if j.cloud is not None:
+                self._cloud = True
+                if j.cloud.source is not None:
+                    self._cloud_used.add(j.cloud.source)
+                self._placed = self._placed or bool(j.cloud.region_place)
+            self._iana = self._iana or j.registry_basis == IANA_BASIS
+            self._anycast = self._anycast or (dr.record is not None and bool(anycast_service(dr.record.attributed)))
+            if self._timeline is None or dr.address in self._timeline:
+                self.location_of[dr.address] = location_key(dr)
+        return dr
+
+    def _table_sources(self) -> None:
+        # The tables the judgement used are sources too.
+        all_sources = self.sources
+        if self._cloud:
+            ts = self.table.source()
+            all_sources.setdefault(ts.id, ts)
+        if self._iana:
+            space = ipv4_space_source()
+            all_sources.setdefault(space.id, space)
+        if self.cloud_ranges is not None:
+            # The user's files always (they were asked for); the snapshot's files and the region table where a
+            # destination's cloud came from them.
+            for s in self.cloud_ranges.sources():
+                all_sources.setdefault(s.id, s)
+            for s in self.cloud_ranges.snapshot_sources():
+                if s.id in self._cloud_used:
+                    all_sources.setdefault(s.id, s)
+            if self._placed:
+                rt = region_table().source()
+                all_sources.setdefault(rt.id, rt)
+        if self._anycast:
+            anycast = anycast_source()
+            all_sources.setdefault(anycast.id, anycast)
+        if self._domains:
+            ps = psl_source()
+            all_sources.setdefault(ps.id, ps)
+
+    def head(self, traffic: TrafficResult, *, command_line: list[str] | None = None, now: datetime | None = None,
+             warnings: Sequence[str] = ()) -> Report:
+        """The report without its destinations and rollups (and its policy): call once, after every ``judge``."""
+        self._table_sources()
+        start, end = _capture_span(traffic, self._first, self._last)
+        mid = (start + end) / 2 if start is not None and end is not None else None
+        notes = age_notes(self.sources.values(), mid)
+        credits = sorted({s.credit for s in self.sources.values() if s.credit})
+        prov = Provenance(
+            tool_version=__version__,
+            generated=now or datetime.now(UTC),
+            command_line=command_line,
+            offline=self.offline,
+            inputs=list(traffic.inputs),
+            capture_start=start,
+            capture_end=end,
+            byte_kind=traffic.byte_kind,
+            data_sources=notes,
+            credits=credits,
+        )
+        timeline, timeline_by_location = timelines(traffic.timeline, self.location_of)
+        return Report(
+            provenance=prov,
+            timeline=timeline,
+            timeline_by_location=timeline_by_location,
+            timeline_bucket=traffic.timeline_bucket,
+            warnings=list(dict.fromkeys([*traffic.warnings, *(w for i in traffic.inputs for w in i.warnings),
+                                         *warnings, *stale_summary(notes)])),
+            partial=traffic.partial or self.record_errors,
+        )
+
+
+def _capture_span(traffic: TrafficResult, first: float | None, last: float | None) -> tuple[float | None, float | None]:
+    """First and last packet time: from the inputs, else from the destinations (their earliest and latest)."""
+    firsts = [i.first_seen for i in traffic.inputs if i.first_seen is not None]
+    lasts = [i.last_seen for i in traffic.inputs if i.last_seen is not None]
+    return (min(firsts) if firsts else first), (max(lasts) if lasts else last)
 
 
 def build_report(
@@ -95,74 +201,12 @@ def build_report(
     warnings: Sequence[str] = (),
 ) -> Report:
     """Judge every destination of ``traffic`` with its record from ``records`` (keyed by address)."""
-    table = cloud_table()
-    all_sources: dict[str, SourceInfo] = {s.id: s for s in sources}
-    dests: list[DestinationReport] = []
-    for d in traffic.destinations:
-        rec = records.get(d.address)
-        dests.append(_destination(d, rec, table, cloud_ranges, offline))
-        if rec is not None:
-            for sid, s in rec.sources.items():
-                all_sources.setdefault(sid, s)
-    dests.sort(key=_rank_key)
-
-    # The tables the judgement used are sources too.
-    internet = [d for d in dests if d.scope == "internet"]
-    if any(d.jurisdiction.cloud for d in internet):
-        ts = table.source()
-        all_sources.setdefault(ts.id, ts)
-    if any(d.jurisdiction.registry_basis == IANA_BASIS for d in internet):
-        space = ipv4_space_source()
-        all_sources.setdefault(space.id, space)
-    if cloud_ranges is not None:
-        # The user's files always (they were asked for); the snapshot's files and the region table where a
-        # destination's cloud came from them.
-        used = {d.jurisdiction.cloud.source for d in internet if d.jurisdiction.cloud is not None}
-        placed = any(d.jurisdiction.cloud is not None and d.jurisdiction.cloud.region_place for d in internet)
-        for s in cloud_ranges.sources():
-            all_sources.setdefault(s.id, s)
-        for s in cloud_ranges.snapshot_sources():
-            if s.id in used:
-                all_sources.setdefault(s.id, s)
-        if placed:
-            rt = region_table().source()
-            all_sources.setdefault(rt.id, rt)
-    if any(d.record is not None and anycast_service(d.record.attributed) for d in internet):
-        anycast = anycast_source()
-        all_sources.setdefault(anycast.id, anycast)
-    if any(d.domains for d in dests):
-        ps = psl_source()
-        all_sources.setdefault(ps.id, ps)
-
-    start, end = _capture_span(traffic, dests)
-    mid = (start + end) / 2 if start is not None and end is not None else None
-    notes = age_notes(all_sources.values(), mid)
-    credits = sorted({s.credit for s in all_sources.values() if s.credit})
-    prov = Provenance(
-        tool_version=__version__,
-        generated=now or datetime.now(UTC),
-        command_line=command_line,
-        offline=offline,
-        inputs=list(traffic.inputs),
-        capture_start=start,
-        capture_end=end,
-        byte_kind=traffic.byte_kind,
-        data_sources=notes,
-        credits=credits,
-    )
-    timeline, timeline_by_location = timelines(traffic.timeline, {d.address: location_key(d) for d in internet})
-
-    report = Report(
-        provenance=prov,
-        destinations=dests,
-        rollups=rollups(internet),
-        timeline=timeline,
-        timeline_by_location=timeline_by_location,
-        timeline_bucket=traffic.timeline_bucket,
-        warnings=list(dict.fromkeys([*traffic.warnings, *(w for i in traffic.inputs for w in i.warnings), *warnings,
-                                     *stale_summary(notes)])),
-        partial=traffic.partial or any(r.errors for r in records.values()),
-    )
+    builder = ReportBuilder(sources=sources, cloud_ranges=cloud_ranges, offline=offline)
+    dests = [builder.judge(d, records.get(d.address)) for d in traffic.destinations]
+    dests.sort(key=rank_key)
+    report = builder.head(traffic, command_line=command_line, now=now, warnings=warnings)
+    report.destinations = dests
+    report.rollups = rollups([d for d in dests if d.scope == "internet"])
     if fail_on:
         rules = [r if isinstance(r, Rule) else parse_rule(r) for r in fail_on]
         report.policy = evaluate(report, rules)
@@ -232,18 +276,44 @@ def report(
 def lookup_problems(result: LookupResult) -> list[str]:
     """A lookup's problems as report warnings: each one, except that the addresses RDAP could not answer
     are counted in one summary line (their reasons stay in their records' ``errors``)."""
-    out = [e.message for e in result.errors]
-    rdap_failed = False
-    for rec in result.records:
-        for m in rec.errors:
-            if is_rdap_reason(m):
-                rdap_failed = True
-            else:
-                out.append(f"{rec.query} ({rec.address}): {m}" if rec.query != rec.address else f"{rec.address}: {m}")
-    line = run_summary(result.rdap)
-    if rdap_failed or (line and result.rdap is not None and result.rdap.notes):
-        out.append(line or "RDAP: some addresses could not be answered (each record's errors say why)")
-    return out
+    tally = ProblemTally()
+    tally.add(result)
+    return tally.warnings()
+
+
+class ProblemTally:
+    """``lookup_problems`` over one lookup or batch after batch (the DuckDB engine's lookups share their
+    providers, so the last batch's RDAP run counts them all)."""
+
+    def __init__(self) -> None:
+        self._errors: dict[str, None] = {}
+        self._lines: list[str] = []
+        self._rdap_failed = False
+        self._rdap: RdapRun | None = None
+
+    def add(self, result: LookupResult) -> None:
+        for e in result.errors:
+            self._errors.setdefault(e.message)
+        for rec in result.records:
+            for m in rec.errors:
+                if is_rdap_reason(m):
+                    self._rdap_failed = True
+                else:
+                    self._lines.append(f"{rec.query} ({rec.address}): {m}" if rec.query != rec.address
+                                       else f"{rec.address}: {m}")
+        self._rdap = result.rdap
+
+    def warnings(self) -> list[str]:
+        out = [*self._errors, *self._lines]
+        line = run_summary(self._rdap)
+        if self._rdap_failed or (line and self._rdap is not None and self._rdap.notes):
+            out.append(line or "RDAP: some addresses could not be answered (each record's errors say why)")
+        return out
+
+
+def read_traffic(inputs: Sequence[str | Path] | str | Path, device: Sequence[str] | str | None) -> TrafficResult:
+    """``traffic()`` over the report's inputs, with the device's address(es) when given."""
+    return _read_traffic(inputs, device)
 
 
 def _read_traffic(inputs: Sequence[str | Path] | str | Path, device: Sequence[str] | str | None) -> TrafficResult:
