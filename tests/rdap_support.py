@@ -34,6 +34,11 @@ def service(key: str) -> str:
     return _TABLE[key].rdap[0]
 
 
+def port43(key: str) -> str:
+    """A registry's whois server as its answers name it (``port43``), from the registry table."""
+    return _TABLE[key].port43[0]
+
+
 # Registry -> (path under the world, public base URL it stands for)
 WORLD_PATHS = {"arin": "arin/registry/", "ripe": "ripe/", "apnic": "apnic/", "lacnic": "lacnic/rdap/",
                "afrinic": "afrinic/rdap/", "jpnic": "jpnic/", "krnic": "krnic/", "nicbr": "registro-br/"}

@@ -27,7 +27,7 @@ from ipowner.providers.rdap._client import cache_range
 from ipowner.providers.rdap._config import Rewriter, parse_size
 from ipowner.providers.rdap._parse import MAX_DEPTH, decode, parse_network
 from ipowner.reference.countries import normalise_country_code
-from rdap_support import REGISTRIES, Action, RecordedRdap, load, service
+from rdap_support import REGISTRIES, Action, RecordedRdap, load, port43, service
 
 ARIN, RIPE, LACNIC = service("arin"), service("ripe"), service("lacnic")  # from the registry table
 ARIN_HOST = urlsplit(ARIN).netloc
@@ -85,7 +85,7 @@ def syn_net(start: str = "198.51.100.0", end: str = "198.51.100.255", **extra: A
     """A synthetic ARIN-shaped assignment with a named registrant."""
     doc = {
         "objectClassName": "ip network", "handle": "NET-SYN-1", "startAddress": start, "endAddress": end,
-        "name": "SYN-NET", "type": "ASSIGNED PA", "port43": "whois.arin.net",
+        "name": "SYN-NET", "type": "ASSIGNED PA", "port43": port43("arin"),
         "remarks": [{"title": "Synthetic", "description": ["synthetic answer for tests"]}],
         "entities": [{"handle": "SYN-ORG", "roles": ["registrant"],
                       "vcardArray": ["vcard", [["fn", {}, "text", "Synthetic Holder"], ["kind", {}, "text", "org"]]]}],
@@ -343,7 +343,7 @@ def test_an_answer_own_links_never_authorise_each_other(env, server: RecordedRda
 def test_a_referral_link_to_a_foreign_host_is_not_followed(env, server: RecordedRdap, foreign: RecordedRdap) -> None:
     # ARIN says RIPE NCC keeps the block and links to a "RIPE" URL on a foreign host: the table's RIPE is asked.
     base = f"http://127.0.0.1:{foreign.port}/"
-    ref = syn_net(type="TRANSFERRED", port43="whois.ripe.net", entities=[],
+    ref = syn_net(type="TRANSFERRED", port43=port43("ripe"), entities=[],
                   links=[{"rel": "related", "href": f"{base}{urlsplit(RIPE).netloc}/ip/198.51.100.0/24"}])
     env(world(server, "referral", ref))
     answers, stats = lookup([ARIN_SYN])
